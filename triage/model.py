@@ -1,0 +1,427 @@
+"""The records that flow between stages, and the Arrow schemas of the dataset tables.
+
+Every stage speaks in these types so that stages can be developed, tested and fanned out
+(process pool, Dask) independently: a `SourceFile` is a picklable locator rather than an open
+handle, and the line-level data travels as Arrow tables because a log can hold tens of millions
+of lines and per-line Python objects would dominate the run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+# --------------------------------------------------------------------------------------------
+# Source kinds (detected from content, see triage.sources.detect)
+# --------------------------------------------------------------------------------------------
+KIND_CONSOLE = "console"  # serial / xenconsoled guest console capture
+KIND_DMESG = "dmesg"  # dmesg output: plain, [ts], <N>, -T, iso
+KIND_SYSLOG = "syslog"  # RFC 3164 file format
+KIND_SYSLOG_RFC3339 = "syslog-rfc3339"  # rsyslog RSYSLOG_FileFormat / short-iso journal
+KIND_JOURNAL = "journal"  # journalctl short / short-monotonic text
+KIND_VMCORE_DMESG = "vmcore-dmesg"  # vmcore-dmesg.txt, or a log carved out of a dump
+KIND_CRASH_TOOL = "crash-tool"  # output pasted from the crash utility
+KIND_XENSOURCE = "xensource"  # xapi's xensource.log (all eras)
+KIND_DUMP = "dump"  # binary crash dump (ELF vmcore, kdump-compressed, flattened, xc_core)
+KIND_CONFIG = "config"  # a bundle file read for facts only (xapi db, xl info, inventory, rpms)
+KIND_UNKNOWN = "unknown"
+
+LOG_KINDS = frozenset(
+    {
+        KIND_CONSOLE,
+        KIND_DMESG,
+        KIND_SYSLOG,
+        KIND_SYSLOG_RFC3339,
+        KIND_JOURNAL,
+        KIND_VMCORE_DMESG,
+        KIND_CRASH_TOOL,
+        KIND_XENSOURCE,
+    }
+)
+
+# Line flags (bit field in lines.flags)
+FLAG_TRUNCATED = 1  # line longer than the limit: text capped
+FLAG_INVALID_UTF8 = 2  # bytes that are not UTF-8: decoded with surrogateescape
+FLAG_CONTROL_STRIPPED = 4  # ANSI escapes / NULs removed from the text
+FLAG_CONTINUATION = 8  # line judged to continue the previous record (no prefix of its own)
+
+
+def stable_id(*parts: str, length: int = 16) -> str:
+    """A short id that is the same on every run and every machine for the same parts."""
+    h = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:length]
+
+
+# --------------------------------------------------------------------------------------------
+# Sources
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SourceFile:
+    """Where one input file lives, as a chain that can be reopened in any process.
+
+    `disk_path` is a real file; `members` is the chain of names inside nested archives or
+    compressed wrappers ("" for a single-file decompression step). Keeping a locator instead of
+    an open handle is what lets batch executors ship sources to other processes.
+    """
+
+    disk_path: str
+    members: tuple[str, ...] = ()
+    bundle: str = ""  # the input the user named that holds this file (archive or folder)
+    path: str = ""  # the path inside the bundle, "/"-separated, no leading "/"
+    size: int = -1  # uncompressed size when known
+    mtime: float | None = None
+    kind: str = KIND_UNKNOWN
+    layout: str = ""  # sosreport | status-report | kdump | xen-console | folder | file
+    role: str = ""  # messages | dmesg | xensource | guest-console | vmcore-dmesg | xapi-db | ...
+    rotation: int = 0  # 0 newest; higher is older (messages.1, messages-2024...)
+    vm_name: str = ""  # from guest-<name>.log
+    truncated: bool = False  # sos cut it to its tail, or a cap was hit
+    parent_id: str = ""  # for a log carved from a dump: the dump's source_id
+    year_hint: int | None = None  # for syslog without year: bundle date or rotation name
+    depth: int = 0  # archive nesting depth
+
+    @property
+    def source_id(self) -> str:
+        return stable_id(self.bundle, self.path, *self.members, self.parent_id)
+
+    @property
+    def display(self) -> str:
+        """`bundle!member` as engineers write it; a loose file is just its path."""
+        if self.path and self.bundle and self.path != self.bundle:
+            return f"{self.bundle}!{self.path}"
+        return self.path or self.bundle or self.disk_path
+
+
+# --------------------------------------------------------------------------------------------
+# Records produced by the stages
+# --------------------------------------------------------------------------------------------
+@dataclass
+class ErrorRecord:
+    path: str
+    stage: str  # sources | parse | kernel | crashes | dumps | facts | match | store | limits
+    error_class: str  # short machine name: truncated-gzip, path-traversal, zip-bomb, ...
+    message: str  # one line for a human
+    source_id: str = ""
+
+
+@dataclass
+class Boot:
+    boot_id: str
+    source_id: str
+    index: int
+    first_line: int
+    last_line: int
+    release: str = ""
+    distro: str = ""  # rhel | centos | oracle | scientific | fedora | sles | debian | ubuntu | upstream
+    distro_release: str = ""  # "4.7", "5.3" ...
+    flavour: str = ""  # xenU | xen | smp | PAE | hugemem | largesmp | ...
+    vendor: str = ""  # citrix | centos-plus | oracle | ""
+    arch: str = ""
+    hostname: str = ""
+    banner: str = ""
+    start_time: datetime | None = None
+
+
+@dataclass
+class Frame:
+    function: str
+    offset: int | None = None
+    size: int | None = None
+    module: str = ""
+    reliable: bool = True
+    address: str = ""
+
+
+@dataclass
+class SysrqTask:
+    comm: str
+    pid: int | None
+    state: str  # R, S, D, T, Z, X or the word the kernel printed
+    frames: list[Frame] = field(default_factory=list)
+
+
+@dataclass
+class Crash:
+    crash_id: str
+    source_id: str
+    boot_id: str
+    first_line: int
+    last_line: int
+    record: str = "crash"  # crash | event (OOM kill, page allocation failure) | sysrq
+    type: str = ""  # HANG, WARNING, LOCKDEP, MEMORY_SAFETY, DoS, KASAN, UBSAN, PANIC, ...
+    title: str = ""
+    alt_titles: list[str] = field(default_factory=list)
+    corrupted: bool = False
+    corrupted_reason: str = ""
+    panicked: bool = False
+    timestamp: datetime | None = None
+    mono: float | None = None
+    release: str = ""
+    taint: str = ""
+    cpu: int | None = None
+    pid: int | None = None
+    comm: str = ""
+    function: str = ""  # the faulting / guilty function
+    module: str = ""
+    frames: list[Frame] = field(default_factory=list)
+    tasks: list[SysrqTask] = field(default_factory=list)  # SysRq Show State dumps
+    fingerprint: str = ""
+    report: str = ""
+
+
+@dataclass
+class Fact:
+    bundle: str
+    subject_type: str  # host | vm
+    subject_id: str  # host uuid / hostname, vm uuid
+    key: str
+    value: str
+    subject_name: str = ""
+    time: datetime | None = None
+    source_path: str = ""
+    lineno: int | None = None
+
+
+@dataclass
+class Evidence:
+    source_id: str
+    lineno: int
+    text: str
+    reason: str = ""  # which condition of the signature this line satisfied
+    path: str = ""  # bundle!member, for reports
+
+
+@dataclass
+class Finding:
+    finding_id: str
+    signature_id: str
+    title: str
+    source_id: str
+    boot_id: str = ""
+    crash_id: str = ""
+    confidence: str = "low"  # high | medium | low
+    confidence_reason: str = ""
+    verdict: str = "unknown-kernel"  # affected | fixed-kernel | unknown-kernel
+    verdict_reason: str = ""
+    release: str = ""
+    distro_release: str = ""
+    host: str = ""
+    vm_uuid: str = ""
+    vm_name: str = ""
+    evidence: list[Evidence] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    fix: str = ""
+    workaround: str = ""
+    first_time: datetime | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Arrow schemas of the dataset (DESIGN.md §4)
+# --------------------------------------------------------------------------------------------
+FRAME_TYPE = pa.struct(
+    [
+        ("function", pa.string()),
+        ("offset", pa.int64()),
+        ("size", pa.int64()),
+        ("module", pa.string()),
+        ("reliable", pa.bool_()),
+        ("address", pa.string()),
+    ]
+)
+TASK_TYPE = pa.struct(
+    [
+        ("comm", pa.string()),
+        ("pid", pa.int64()),
+        ("state", pa.string()),
+        ("frames", pa.list_(FRAME_TYPE)),
+    ]
+)
+EVIDENCE_TYPE = pa.struct(
+    [
+        ("source_id", pa.string()),
+        ("lineno", pa.int64()),
+        ("text", pa.string()),
+        ("reason", pa.string()),
+        ("path", pa.string()),
+    ]
+)
+TS = pa.timestamp("us")
+
+SOURCES_SCHEMA = pa.schema(
+    [
+        ("source_id", pa.string()),
+        ("bundle", pa.string()),
+        ("path", pa.string()),
+        ("display", pa.string()),
+        ("kind", pa.string()),
+        ("layout", pa.string()),
+        ("role", pa.string()),
+        ("rotation", pa.int32()),
+        ("vm_name", pa.string()),
+        ("parent_id", pa.string()),
+        ("size", pa.int64()),
+        ("sha256", pa.string()),
+        ("mtime", TS),
+        ("truncated", pa.bool_()),
+        ("status", pa.string()),  # ok | partial | error | skipped
+        ("error", pa.string()),
+        ("line_count", pa.int64()),
+    ]
+)
+
+LINES_SCHEMA = pa.schema(
+    [
+        ("source_id", pa.string()),
+        ("lineno", pa.int64()),  # 1-based
+        ("offset", pa.int64()),  # byte offset of the line in the (decompressed) source
+        ("timestamp", TS),
+        ("mono", pa.float64()),
+        ("host", pa.string()),
+        ("tag", pa.string()),
+        ("pid", pa.int64()),
+        ("level", pa.int8()),
+        ("boot_id", pa.string()),
+        ("flags", pa.int32()),
+        ("text", pa.string()),
+    ]
+)
+
+BOOTS_SCHEMA = pa.schema(
+    [
+        ("boot_id", pa.string()),
+        ("source_id", pa.string()),
+        ("index", pa.int32()),
+        ("first_line", pa.int64()),
+        ("last_line", pa.int64()),
+        ("release", pa.string()),
+        ("distro", pa.string()),
+        ("distro_release", pa.string()),
+        ("flavour", pa.string()),
+        ("vendor", pa.string()),
+        ("arch", pa.string()),
+        ("hostname", pa.string()),
+        ("banner", pa.string()),
+        ("start_time", TS),
+    ]
+)
+
+CRASHES_SCHEMA = pa.schema(
+    [
+        ("crash_id", pa.string()),
+        ("source_id", pa.string()),
+        ("boot_id", pa.string()),
+        ("first_line", pa.int64()),
+        ("last_line", pa.int64()),
+        ("record", pa.string()),
+        ("type", pa.string()),
+        ("title", pa.string()),
+        ("alt_titles", pa.list_(pa.string())),
+        ("corrupted", pa.bool_()),
+        ("corrupted_reason", pa.string()),
+        ("panicked", pa.bool_()),
+        ("timestamp", TS),
+        ("mono", pa.float64()),
+        ("release", pa.string()),
+        ("taint", pa.string()),
+        ("cpu", pa.int64()),
+        ("pid", pa.int64()),
+        ("comm", pa.string()),
+        ("function", pa.string()),
+        ("module", pa.string()),
+        ("frames", pa.list_(FRAME_TYPE)),
+        ("tasks", pa.list_(TASK_TYPE)),
+        ("fingerprint", pa.string()),
+        ("report", pa.string()),
+    ]
+)
+
+FACTS_SCHEMA = pa.schema(
+    [
+        ("bundle", pa.string()),
+        ("subject_type", pa.string()),
+        ("subject_id", pa.string()),
+        ("subject_name", pa.string()),
+        ("key", pa.string()),
+        ("value", pa.string()),
+        ("time", TS),
+        ("source_path", pa.string()),
+        ("lineno", pa.int64()),
+    ]
+)
+
+FINDINGS_SCHEMA = pa.schema(
+    [
+        ("finding_id", pa.string()),
+        ("signature_id", pa.string()),
+        ("title", pa.string()),
+        ("source_id", pa.string()),
+        ("boot_id", pa.string()),
+        ("crash_id", pa.string()),
+        ("confidence", pa.string()),
+        ("confidence_reason", pa.string()),
+        ("verdict", pa.string()),
+        ("verdict_reason", pa.string()),
+        ("release", pa.string()),
+        ("distro_release", pa.string()),
+        ("host", pa.string()),
+        ("vm_uuid", pa.string()),
+        ("vm_name", pa.string()),
+        ("evidence", pa.list_(EVIDENCE_TYPE)),
+        ("references", pa.list_(pa.string())),
+        ("fix", pa.string()),
+        ("workaround", pa.string()),
+        ("first_time", TS),
+    ]
+)
+
+ERRORS_SCHEMA = pa.schema(
+    [
+        ("source_id", pa.string()),
+        ("path", pa.string()),
+        ("stage", pa.string()),
+        ("error_class", pa.string()),
+        ("message", pa.string()),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "sources": SOURCES_SCHEMA,
+    "lines": LINES_SCHEMA,
+    "boots": BOOTS_SCHEMA,
+    "crashes": CRASHES_SCHEMA,
+    "facts": FACTS_SCHEMA,
+    "findings": FINDINGS_SCHEMA,
+    "errors": ERRORS_SCHEMA,
+}
+
+
+def records_to_table(records: list[Any], schema: pa.Schema) -> pa.Table:
+    """Dataclass records → Arrow table of `schema` (nested dataclasses become structs)."""
+    if not records:
+        return schema.empty_table()
+    names = schema.names
+    rows = [_row(r, names) for r in records]
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _row(record: Any, names: list[str]) -> dict[str, Any]:
+    if isinstance(record, dict):
+        return {n: record.get(n) for n in names}
+    d = {f.name: getattr(record, f.name) for f in fields(record)}
+    out = {}
+    for n in names:
+        v = d.get(n)
+        if isinstance(v, list) and v and hasattr(v[0], "__dataclass_fields__"):
+            v = [asdict(x) for x in v]
+        out[n] = v
+    return out
+
+
+def empty_lines() -> pa.Table:
+    return LINES_SCHEMA.empty_table()
