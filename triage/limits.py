@@ -28,7 +28,9 @@ class Limits:
         known = {f.name for f in fields(self)}
         bad = set(kw) - known
         if bad:
-            raise ValueError(f"unknown limit(s): {', '.join(sorted(bad))}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"unknown limit(s): {', '.join(sorted(bad))}; known: {', '.join(sorted(known))}"
+            )
         return replace(self, **kw)
 
 

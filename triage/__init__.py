@@ -1,0 +1,45 @@
+"""triage — kernel log analysis and crash triage.
+
+The Python API mirrors the command line:
+
+- `triage.scan(paths, out=None, ...)` — find crashes and documented issues; returns a `RunSummary`
+  whose `.dataset` is the opened result.
+- `triage.ingest(paths, out=...)` — build the dataset keeping every kernel line.
+- `triage.open_dataset(path)` — every table as a pandas DataFrame, `.sql("…")` through DuckDB.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+from triage.store import Dataset, open_dataset
+
+if TYPE_CHECKING:
+    from triage.batch.run import RunSummary
+
+
+def scan(paths: str | list[str], out: str | None = None, **options: Any) -> RunSummary:
+    """Scan logs, dumps and bundles: crashes plus signature findings, keeping only relevant lines.
+
+    Options are those of `triage.batch.run.RunOptions` (signatures, jobs, scheduler, force,
+    limits, system_map, keep, progress). Without `out` the dataset goes to a temporary folder.
+    """
+    from triage.batch.run import RunOptions, run
+
+    return run(_as_list(paths), out, RunOptions(keep=options.pop("keep", "relevant"), **options))
+
+
+def ingest(paths: str | list[str], out: str, **options: Any) -> RunSummary:
+    """Build the dataset keeping every kernel line (signatures are matched too unless disabled)."""
+    from triage.batch.run import RunOptions, run
+
+    return run(_as_list(paths), out, RunOptions(keep=options.pop("keep", "all"), **options))
+
+
+def _as_list(paths: str | list[str]) -> list[str]:
+    return [paths] if isinstance(paths, str) else [str(p) for p in paths]
+
+
+__all__ = ["Dataset", "__version__", "ingest", "open_dataset", "scan"]

@@ -1,0 +1,561 @@
+"""The `triage` command: thin — parses options, calls the API, renders.
+
+Exit codes (DESIGN.md §7): 0 no finding at or above --fail-on, 1 findings, 2 usage or fatal error.
+A user mistake is one line on stderr and exit 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from triage import __version__
+
+EXAMPLES = """Examples:
+
+\b
+  triage scan case-01234/                      findings, evidence, fix, workaround
+  triage scan bug-report-20090615103000.tar.bz2 --format json | jq '.findings[].signature_id'
+  triage scan /bundles --out ds/ --jobs 8      batch run; reruns skip what is unchanged
+  triage report ds/ --format html --output report.html
+  triage query ds/ "SELECT title, count(*) FROM crashes GROUP BY 1 ORDER BY 2 DESC"
+  triage crashes console.log --format json
+  triage signatures list
+"""
+
+app = typer.Typer(
+    name="triage",
+    help="Kernel log analysis and crash triage: find crashes and documented issues in logs, "
+    "dumps and support bundles.",
+    epilog=EXAMPLES,
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+sig_app = typer.Typer(help="Inspect, lint and test the signature library.", no_args_is_help=True)
+app.add_typer(sig_app, name="signatures")
+
+
+class Fmt(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    md = "md"
+    html = "html"
+    csv = "csv"
+
+
+class FailOn(StrEnum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+    never = "never"
+
+
+class QueryFmt(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class UsageError(Exception):
+    """A user mistake: reported as one line, exit 2."""
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"triage: error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"triage {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Kernel log analysis and crash triage."""
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+def _check_paths(paths: list[Path]) -> list[str]:
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise fail(f"no such file or directory: {', '.join(missing)}")
+    return [str(p) for p in paths]
+
+
+def _parse_limits(items: list[str]) -> Any:
+    from triage.limits import DEFAULT_LIMITS
+
+    kw: dict[str, float | int] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise fail(f"--limit expects KEY=VALUE, got {item!r}")
+        try:
+            kw[key.strip()] = float(value) if "." in value else int(value)
+        except ValueError:
+            raise fail(f"--limit {key}: not a number: {value!r}") from None
+    try:
+        return DEFAULT_LIMITS.override(**kw)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+class _Progress:
+    """A progress bar on stderr for runs that take more than a moment."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar = None
+        self._task = None
+
+    def __call__(self, ev: Any) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("[bold]triage"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("units", total=max(ev.bytes_total, 1))
+        self._bar.update(self._task, completed=ev.bytes_done, total=max(ev.bytes_total, 1))
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _warn_printer(quiet: bool) -> Any:
+    def warn(msg: str) -> None:
+        if not quiet:
+            typer.echo(f"triage: warning: {msg}", err=True)
+
+    return warn
+
+
+def _run(
+    paths: list[Path],
+    out: Path | None,
+    keep: str,
+    signatures: list[Path],
+    jobs: int,
+    scheduler: str | None,
+    force: bool,
+    limits: list[str],
+    system_map: Path | None,
+    quiet: bool,
+    use_signatures: bool = True,
+) -> Any:
+    from triage.batch.run import RunOptions, run
+    from triage.match import SignatureError
+
+    names = _check_paths(paths)
+    if jobs < 1:
+        raise fail("--jobs must be at least 1")
+    lim = _parse_limits(limits)
+    for d in signatures:
+        if not d.is_dir():
+            raise fail(f"--signatures {d}: not a directory")
+    progress = _Progress(enabled=not quiet)
+    opts = RunOptions(
+        signatures=[str(d) for d in signatures],
+        use_signatures=use_signatures,
+        jobs=jobs,
+        scheduler=scheduler,
+        force=force,
+        keep=keep,
+        limits=lim,
+        system_map=str(system_map) if system_map else None,
+        progress=progress,
+        warn=_warn_printer(quiet),
+    )
+    try:
+        return run(names, str(out) if out else None, opts)
+    except SignatureError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}") from None
+    finally:
+        progress.close()
+
+
+def _render(ds: Any, fmt: Fmt, output: Path | None) -> None:
+    from triage import report
+
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            report.render(ds, fmt.value, out=fh, color=False)
+    else:
+        report.render(ds, fmt.value, out=sys.stdout)
+
+
+_CONF_RANK = {"high": 3, "medium": 2, "low": 1}
+
+
+def _exit_code(ds: Any, fail_on: FailOn) -> int:
+    if fail_on == FailOn.never:
+        return 0
+    threshold = _CONF_RANK[fail_on.value]
+    f = ds.findings
+    if f.empty:
+        return 0
+    ranks = f["confidence"].astype(str).map(_CONF_RANK).fillna(0)
+    return 1 if (ranks >= threshold).any() else 0
+
+
+# Shared option declarations
+PathsArg = Annotated[list[Path], typer.Argument(help="Log files, folders, archives or dumps.")]
+SigOpt = Annotated[
+    list[Path],
+    typer.Option("--signatures", "-s", help="A directory of extra signatures (repeatable)."),
+]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")]
+SchedOpt = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786), or 'local'."),
+]
+LimitOpt = Annotated[
+    list[str], typer.Option("--limit", help="Override a limit, KEY=VALUE (see triage.limits).")
+]
+MapOpt = Annotated[
+    Path | None, typer.Option("--system-map", help="System.map for Xen dump-core files.")
+]
+
+
+# --------------------------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------------------------
+@app.command()
+def scan(
+    paths: PathsArg,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Dataset folder or URL.")] = None,
+    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="Report format.")] = Fmt.table,
+    output: Annotated[Path | None, typer.Option("--output", help="Write the report here.")] = None,
+    signatures: SigOpt = [],
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at least this confident.")
+    ] = FailOn.low,
+    jobs: JobsOpt = 1,
+    scheduler: SchedOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Redo sources that are unchanged.")
+    ] = False,
+    all_lines: Annotated[
+        bool, typer.Option("--all-lines", help="Keep every kernel line, not only relevant ones.")
+    ] = False,
+    limit: LimitOpt = [],
+    system_map: MapOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no warnings.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Say where the dataset went.")
+    ] = False,
+) -> None:
+    """Find crashes and documented issues; print the findings with evidence, fix and workaround.
+
+    Example: triage scan case-01234/ --format md --output ticket.md
+    """
+    summary = _run(
+        paths,
+        out,
+        "all" if all_lines else "relevant",
+        signatures,
+        jobs,
+        scheduler,
+        force,
+        limit,
+        system_map,
+        quiet,
+    )
+    if verbose:
+        typer.echo(f"triage: dataset written to {summary.out} in {summary.seconds:.2f}s", err=True)
+    ds = summary.dataset
+    _render(ds, fmt, output)
+    raise typer.Exit(_exit_code(ds, fail_on))
+
+
+@app.command()
+def ingest(
+    paths: PathsArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder or URL.")],
+    signatures: SigOpt = [],
+    no_signatures: Annotated[
+        bool, typer.Option("--no-signatures", help="Do not match signatures.")
+    ] = False,
+    jobs: JobsOpt = 1,
+    scheduler: SchedOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Redo sources that are unchanged.")
+    ] = False,
+    limit: LimitOpt = [],
+    system_map: MapOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Build the Parquet dataset, keeping every kernel line.
+
+    Example: triage ingest samples/ --out /tmp/ds
+    """
+    summary = _run(
+        paths,
+        out,
+        "all",
+        signatures,
+        jobs,
+        scheduler,
+        force,
+        limit,
+        system_map,
+        quiet,
+        use_signatures=not no_signatures,
+    )
+    counts = summary.dataset.manifest.get("counts", {})
+    if not quiet:
+        typer.echo(
+            f"{summary.out}: {counts.get('sources', 0)} sources, {counts.get('lines', 0)} lines, "
+            f"{counts.get('boots', 0)} boots, {counts.get('crashes', 0)} crashes, "
+            f"{counts.get('findings', 0)} findings, {counts.get('errors', 0)} errors "
+            f"({summary.processed} processed, {summary.skipped} unchanged, {summary.seconds:.2f}s)"
+        )
+
+
+@app.command()
+def crashes(
+    paths: PathsArg,
+    fmt: Annotated[QueryFmt, typer.Option("--format", "-f")] = QueryFmt.table,
+    limit: LimitOpt = [],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Print one record per crash or hang found (JSON: one object per crash).
+
+    Example: triage crashes console.log --format json
+    """
+    summary = _run(
+        paths, None, "relevant", [], 1, None, True, limit, None, quiet, use_signatures=False
+    )
+    df = summary.dataset.crashes
+    df = df[df["record"] == "crash"] if not df.empty else df
+    from triage.report.crashes import render_crashes
+
+    render_crashes(summary.dataset, df, fmt.value, sys.stdout)
+
+
+@app.command()
+def report(
+    dataset: Annotated[Path, typer.Argument(help="A dataset folder written by scan or ingest.")],
+    fmt: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
+    output: Annotated[Path | None, typer.Option("--output")] = None,
+) -> None:
+    """Render a report from an existing dataset.
+
+    Example: triage report ds/ --format html --output report.html
+    """
+    ds = _open(dataset)
+    _render(ds, fmt, output)
+
+
+@app.command()
+def query(
+    dataset: Annotated[Path, typer.Argument(help="A dataset folder.")],
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL; every table is a view.")],
+    fmt: Annotated[QueryFmt, typer.Option("--format", "-f")] = QueryFmt.table,
+) -> None:
+    """Run DuckDB SQL over a dataset (tables: sources lines boots crashes facts findings errors).
+
+    Example: triage query ds/ "SELECT release, count(*) FROM boots GROUP BY 1"
+    """
+    import duckdb
+
+    ds = _open(dataset)
+    try:
+        df = ds.sql(sql)
+    except duckdb.Error as exc:
+        raise fail(f"query failed: {str(exc).splitlines()[0]}") from None
+    if fmt == QueryFmt.csv:
+        df.to_csv(sys.stdout, index=False)
+    elif fmt == QueryFmt.json:
+        sys.stdout.write(df.to_json(orient="records", date_format="iso", default_handler=str))
+        sys.stdout.write("\n")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(show_lines=False)
+        for c in df.columns:
+            table.add_column(str(c), overflow="fold")
+        for row in df.itertuples(index=False):
+            table.add_row(*[_cell(v) for v in row])
+        Console(markup=False).print(table)
+
+
+def _cell(v: Any) -> str:
+    from rich.markup import escape
+
+    return escape("" if v is None else str(v))
+
+
+def _open(path: Path) -> Any:
+    from triage.store import DatasetError, open_dataset
+
+    if not os.path.exists(path) and "://" not in str(path):
+        raise fail(f"no such dataset: {path}")
+    try:
+        return open_dataset(str(path))
+    except DatasetError as exc:
+        raise fail(str(exc)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# signatures
+# --------------------------------------------------------------------------------------------
+def _sigset(dirs: list[Path]) -> Any:
+    from triage.match import SignatureError, load_signatures
+
+    try:
+        return load_signatures([str(d) for d in dirs])
+    except SignatureError as exc:
+        raise fail(str(exc)) from None
+
+
+@sig_app.command("lint")
+def sig_lint(signatures: SigOpt = []) -> None:
+    """Check schema, regexes, unique ids and that every signature has tests."""
+    from triage.match import lint
+
+    problems = lint([str(d) for d in signatures])
+    errors = 0
+    for p in problems:
+        level = getattr(p, "level", "error")
+        errors += level == "error"
+        typer.echo(f"{level}: {getattr(p, 'path', '')}: {getattr(p, 'message', p)}")
+    typer.echo(f"{len(problems)} problem(s), {errors} error(s)")
+    raise typer.Exit(1 if errors else 0)
+
+
+@sig_app.command("list")
+def sig_list(
+    signatures: SigOpt = [], as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """A table of id, title, references, affected releases and fix."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from triage.match import list_signatures
+
+    rows = list_signatures(_sigset(signatures))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1, default=str))
+        return
+    table = Table(show_lines=True)
+    for col in ("id", "title", "references", "affects", "fix"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            *[_cell(_flat(r.get(k, ""))) for k in ("id", "title", "references", "affects", "fix")]
+        )
+    Console(markup=False).print(table)
+
+
+def _flat(v: Any) -> str:
+    if isinstance(v, list | tuple):
+        return ", ".join(str(x) for x in v)
+    return str(v)
+
+
+@sig_app.command("show")
+def sig_show(
+    sig_id: Annotated[str, typer.Argument(help="Signature id, e.g. xen-rhel/xfs-panic")],
+    signatures: SigOpt = [],
+) -> None:
+    """Print one signature in full."""
+    from triage.match import show
+
+    try:
+        text = show(_sigset(signatures), sig_id)
+    except KeyError:
+        raise fail(f"no signature {sig_id!r} (see 'triage signatures list')") from None
+    typer.echo(text if isinstance(text, str) else json.dumps(text, indent=1, default=str))
+
+
+@sig_app.command("test")
+def sig_test(
+    sig_id: Annotated[str | None, typer.Argument(help="Only this signature.")] = None,
+    signatures: SigOpt = [],
+) -> None:
+    """Run every signature's own must-match and must-not-match samples."""
+    from triage.match import run_tests
+
+    sigset = _sigset(signatures)
+    try:
+        results = run_tests(sigset, [sig_id] if sig_id else None)
+    except KeyError:
+        raise fail(f"no signature {sig_id!r}") from None
+    failed = 0
+    for r in results:
+        ok = getattr(r, "ok", False)
+        failed += not ok
+        typer.echo(
+            f"{'PASS' if ok else 'FAIL'} {getattr(r, 'signature_id', '')} {getattr(r, 'case', '')}"
+            + ("" if ok else f": {getattr(r, 'message', '')}")
+        )
+    typer.echo(f"{len(results) - failed} passed, {failed} failed")
+    raise typer.Exit(1 if failed else 0)
+
+
+def main() -> None:
+    """Console-script entry point: a user mistake is one line and exit 2, never a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("triage: interrupted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except BrokenPipeError:
+        # `triage scan … | head`: the reader went away; that is not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as exc:
+        if os.environ.get("TRIAGE_DEBUG"):
+            raise
+        typer.echo(
+            f"triage: internal error: {type(exc).__name__}: {exc} (set TRIAGE_DEBUG=1 for a traceback)",
+            err=True,
+        )
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Reading a dataset: tables as Arrow-backed pandas DataFrames, and DuckDB SQL over them.
+
+Only the parts the manifest names are read, which is what makes writes atomic from a reader's
+point of view (see writer.py).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from functools import cached_property
+from typing import Any
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from triage.model import TABLES
+from triage.store.writer import MANIFEST, PARTS, read_manifest
+
+
+class DatasetError(Exception):
+    """The path is not a readable triage dataset."""
+
+
+class Dataset:
+    """A triage dataset opened for reading.
+
+    Each table is loaded on first use: `ds.crashes`, `ds.findings`, ... are pandas DataFrames
+    with Arrow-backed dtypes; `ds.table("lines")` gives the Arrow table; `ds.sql("…")` runs DuckDB
+    SQL with every table available as a view of the same name.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+        self.fs, self.root = fsspec.core.url_to_fs(self.path)
+        manifest = read_manifest(self.fs, self.root)
+        if manifest is None:
+            raise DatasetError(f"{self.path}: not a triage dataset (no {MANIFEST})")
+        self.manifest: dict[str, Any] = manifest
+        self._arrow: dict[str, pa.Table] = {}
+        self._duck = None
+
+    # -- tables ------------------------------------------------------------------------------
+    def files(self, name: str) -> list[str]:
+        return [
+            posixpath.join(self.root, PARTS, pid, f"{name}.parquet")
+            for pid in sorted(self.manifest.get("parts", {}))
+        ]
+
+    def table(self, name: str) -> pa.Table:
+        if name not in TABLES:
+            raise KeyError(f"no table {name!r}; tables: {', '.join(TABLES)}")
+        if name not in self._arrow:
+            schema = TABLES[name]
+            parts = []
+            for f in self.files(name):
+                with self.fs.open(f, "rb") as fh:
+                    parts.append(pq.read_table(fh).cast(schema))
+            self._arrow[name] = pa.concat_tables(parts) if parts else schema.empty_table()
+        return self._arrow[name]
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return self.table(name).to_pandas(types_mapper=pd.ArrowDtype)
+
+    sources = cached_property(lambda self: self.frame("sources"))
+    lines = cached_property(lambda self: self.frame("lines"))
+    boots = cached_property(lambda self: self.frame("boots"))
+    crashes = cached_property(lambda self: self.frame("crashes"))
+    facts = cached_property(lambda self: self.frame("facts"))
+    findings = cached_property(lambda self: self.frame("findings"))
+    errors = cached_property(lambda self: self.frame("errors"))
+
+    # -- SQL ---------------------------------------------------------------------------------
+    def connection(self) -> Any:
+        """A DuckDB connection where every table is a view (lazy: Parquet is scanned by DuckDB)."""
+        if self._duck is None:
+            import duckdb
+
+            con = duckdb.connect()
+            local = self.fs.protocol in ("file", "local") or "file" in self.fs.protocol
+            for name in TABLES:
+                files = self.files(name)
+                if files and local:
+                    listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+                    con.execute(
+                        f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], union_by_name=true)"
+                    )
+                else:
+                    con.register(f"_arrow_{name}", self.table(name))
+                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM _arrow_{name}")
+            self._duck = con
+        return self._duck
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run DuckDB SQL over the dataset; every table is a view of the same name."""
+        return self.connection().execute(query).df()
+
+    # -- helpers for recurring questions ------------------------------------------------------
+    def unexplained_crashes(self) -> pd.DataFrame:
+        """Crashes no finding explains, grouped by fingerprint: the material for new signatures."""
+        return self.sql(
+            """
+            SELECT c.fingerprint, any_value(c.title) AS title, count(*) AS count,
+                   min(c.timestamp) AS first_seen, max(c.timestamp) AS last_seen,
+                   list(DISTINCT s.display) AS sources, list(DISTINCT c.release) AS releases,
+                   any_value(c.report) AS example
+            FROM crashes c JOIN sources s USING (source_id)
+            WHERE c.record = 'crash'
+              AND c.crash_id NOT IN (SELECT crash_id FROM findings WHERE crash_id <> '')
+            GROUP BY c.fingerprint ORDER BY count DESC, title
+            """
+        )
+
+    def kernels(self) -> pd.DataFrame:
+        """Boots by kernel release with distro identity."""
+        return self.sql(
+            """
+            SELECT release, distro, distro_release, flavour, vendor, count(*) AS boots
+            FROM boots WHERE release <> '' GROUP BY ALL ORDER BY boots DESC, release
+            """
+        )
+
+    def __repr__(self) -> str:
+        counts = self.manifest.get("counts", {})
+        inner = ", ".join(f"{k}={counts.get(k, 0)}" for k in TABLES)
+        return f"<triage.Dataset {self.path}: {inner}>"
+
+
+def open_dataset(path: str) -> Dataset:
+    """Open a dataset written by `triage ingest` or `triage scan`."""
+    return Dataset(path)
