@@ -1,0 +1,68 @@
+"""The prefilter finds exactly the lines a naive per-line search finds, with either engine."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from triage.batch.prefilter import Prefilter, hyperscan_available
+
+PATTERNS = [
+    r"Linux version ",
+    r"Oops: [0-9a-f]{4}",
+    r"BUG: soft lockup",
+    r"SysRq ?: ",
+    r"Kernel panic",
+]
+ENGINES = ["regex"] + (["hyperscan"] if hyperscan_available() else [])
+
+
+def naive(data: bytes, patterns: list[str]) -> list[int]:
+    import re
+
+    rx = re.compile("|".join(patterns).encode())
+    return [i + 1 for i, line in enumerate(data.split(b"\n")) if rx.search(line)]
+
+
+LINES = st.sampled_from(
+    [
+        b"<4>Oops: 0002 [#1]",
+        b"[    0.000000] Linux version 2.6.18-128.el5xen (mockbuild@hs20) (gcc version 4.1.2)",
+        b"Jun 15 10:21:05 web07 kernel: BUG: soft lockup - CPU#1 stuck for 10s! [swapper:0]",
+        b"SysRq : Show State",
+        b"Kernel panic - not syncing: Fatal exception",
+        b"eth0: no IPv6 routers present",
+        b"",
+        b"\r",
+        b"\x00\xff\xfe garbage",
+        b"Oops: zzzz not hex",
+    ]
+)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(LINES, max_size=60), block=st.integers(min_value=1, max_value=400))
+def test_prefilter_matches_naive_search(engine: str, lines: list[bytes], block: int) -> None:
+    data = b"\n".join(lines)
+    pf = Prefilter(PATTERNS, engine=engine)
+    hits = list(pf.scan(data, block=block))
+    assert [h.lineno for h in hits] == naive(data, PATTERNS)
+    for h in hits:  # offsets point at the start of the hit line
+        assert h.offset == 0 or data[h.offset - 1 : h.offset] == b"\n"
+
+
+def test_engines_agree_on_a_large_buffer() -> None:
+    if not hyperscan_available():
+        pytest.skip("hyperscan is not installed: only the regex engine can run here")
+    body = b"\n".join([b"ordinary line %d of the log" % i for i in range(200_000)])
+    data = body + b"\nOops: 0002 [#1]\n" + body + b"\nSysRq : Show Regs\n"
+    a = [h.lineno for h in Prefilter(PATTERNS, engine="regex").scan(data, block=1 << 20)]
+    b = [h.lineno for h in Prefilter(PATTERNS, engine="hyperscan").scan(data, block=1 << 20)]
+    assert a == b == [200_001, 400_002]
+
+
+def test_empty_pattern_set_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Prefilter([])

@@ -1,0 +1,108 @@
+"""The dataset store: parts, manifest, atomic publication, reading back, DuckDB views."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from triage.model import Boot, Crash, ErrorRecord, Fact, Frame, SourceFile
+from triage.pipeline import SourceResult
+from triage.store import DatasetError, DatasetWriter, PartData, open_dataset
+
+
+def _result(name: str, release: str) -> SourceResult:
+    src = SourceFile(disk_path=f"/logs/{name}", bundle=f"/logs/{name}", path=name, kind="console")
+    sid = src.source_id
+    r = SourceResult(source=src, sha256="0" * 64, line_count=10)
+    r.boots = [
+        Boot(
+            boot_id=f"{sid}:0", source_id=sid, index=0, first_line=1, last_line=10, release=release
+        )
+    ]
+    r.crashes = [
+        Crash(
+            crash_id=f"{sid}-c1",
+            source_id=sid,
+            boot_id=f"{sid}:0",
+            first_line=3,
+            last_line=9,
+            title="BUG: soft lockup in netif_poll",
+            type="HANG",
+            frames=[Frame("netif_poll", 0x3E, 0x1C0, "xennet", True, "c0115a3e")],
+            fingerprint="fp1",
+        )
+    ]
+    r.errors = [ErrorRecord(path=name, stage="parse", error_class="x", message=f"{name}: x")]
+    return r
+
+
+def test_write_commit_and_read_back(tmp_path: Path) -> None:
+    out = str(tmp_path / "ds")
+    w = DatasetWriter(out)
+    part = PartData(
+        unit="/logs/a", input_digest="d1", results=[_result("a.log", "2.6.9-78.ELxenU")]
+    )
+    part.facts = [Fact("b", "host", "h1", "host.memory_total_bytes", str(128 << 30))]
+    pid, entry = w.write_part(part)
+    w.commit({pid: entry})
+    ds = open_dataset(out)
+    assert list(ds.boots["release"]) == ["2.6.9-78.ELxenU"]
+    frames = ds.crashes["frames"].iloc[0]
+    assert frames[0]["function"] == "netif_poll" and frames[0]["offset"] == 0x3E
+    assert ds.sql("SELECT count(*) AS n FROM crashes")["n"][0] == 1
+    assert ds.sql("SELECT value FROM facts")["value"][0] == str(128 << 30)
+    assert ds.manifest["counts"]["errors"] == 1
+    assert len(ds.unexplained_crashes()) == 1
+
+
+def test_replacing_a_unit_drops_its_old_part(tmp_path: Path) -> None:
+    out = str(tmp_path / "ds")
+    w = DatasetWriter(out)
+    for release in ("2.6.9-78.ELxenU", "2.6.9-89.ELxenU"):
+        pid, entry = w.write_part(
+            PartData(unit="/logs/a", input_digest=release, results=[_result("a.log", release)])
+        )
+        w.commit({pid: entry})
+    ds = open_dataset(out)
+    assert list(ds.boots["release"]) == ["2.6.9-89.ELxenU"]
+    assert len(os.listdir(tmp_path / "ds" / "parts")) == 1
+
+
+def test_uncommitted_parts_are_invisible_and_swept(tmp_path: Path) -> None:
+    out = str(tmp_path / "ds")
+    w = DatasetWriter(out)
+    pid, entry = w.write_part(
+        PartData(unit="/logs/a", input_digest="1", results=[_result("a.log", "r1")])
+    )
+    w.commit({pid: entry})
+    # a run that wrote a part and died before committing it
+    w.write_part(PartData(unit="/logs/b", input_digest="2", results=[_result("b.log", "r2")]))
+    (tmp_path / "ds" / "parts" / ".tmp-deadbeef").mkdir()
+    assert list(open_dataset(out).boots["release"]) == ["r1"]
+    DatasetWriter(out)  # the next writer sweeps what no manifest names
+    assert os.listdir(tmp_path / "ds" / "parts") == [pid]
+
+
+def test_empty_dataset_has_every_table_with_its_schema(tmp_path: Path) -> None:
+    out = str(tmp_path / "ds")
+    DatasetWriter(out).commit({})
+    ds = open_dataset(out)
+    for name in ("sources", "lines", "boots", "crashes", "facts", "findings", "errors"):
+        assert len(getattr(ds, name)) == 0
+        assert ds.sql(f"SELECT count(*) AS n FROM {name}")["n"][0] == 0
+    assert "release" in ds.boots.columns and "evidence" in ds.findings.columns
+
+
+def test_not_a_dataset(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="not a triage dataset"):
+        open_dataset(str(tmp_path))
+
+
+def test_manifest_is_json_with_versions(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    DatasetWriter(str(out)).commit({})
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["schema_version"] == 1 and m["tool_version"] and "parts" in m
