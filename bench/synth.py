@@ -1,0 +1,128 @@
+"""Synthetic inputs for the benchmarks: big console logs, many small files, many bundles.
+
+The lines are realistic kernel and daemon output (RHEL 5 Xen guest), so the prefilter and the
+parsers see the mix of prefixes and message shapes they meet in real logs; a few crash reports
+are planted so that the work after the prefilter is exercised too.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import tarfile
+import time
+from pathlib import Path
+
+BANNER = (
+    "Linux version 2.6.18-128.el5xen (mockbuild@hs20-bc1-5.build.redhat.com) (gcc version 4.1.2 "
+    "20080704 (Red Hat 4.1.2-44)) #1 SMP Wed Dec 17 12:22:24 EST 2008"
+)
+NOISE = [
+    "eth0: no IPv6 routers present",
+    "device-mapper: ioctl: 4.11.5-ioctl (2007-12-12) initialised: dm-devel@redhat.com",
+    "EXT3 FS on xvda1, internal journal",
+    "kjournald starting.  Commit interval 5 seconds",
+    "audit(1245061265.123:42): avc:  denied  { read } for  pid=2315 comm=\"httpd\" name=\"x\"",
+    "xen_net: Xen virtual ethernet driver.",
+    "Adding 2096472k swap on /dev/VolGroup00/LogVol01.  Priority:-1 extents:1 across:2096472k",
+    "NET: Registered protocol family 10",
+    "lo: Disabled Privacy Extensions",
+    "IA-32 Microcode Update Driver: v1.14a-xen <tigran@veritas.com.uk>",
+    "SELinux: initialized (dev xvda1, type ext3), uses xattr",
+    "printk: 3 messages suppressed.",
+]
+CRASH = [
+    "BUG: soft lockup - CPU#1 stuck for 10s! [events/1:12]",
+    "",
+    "Pid: 12, comm:              events/1",
+    "EIP: 0061:[<c0614a1c>] CPU: 1",
+    "EIP is at _spin_lock+0x7/0xf",
+    " EFLAGS: 00000286    Not tainted  (2.6.18-128.el5xen #1)",
+    " [<ee1d5a2f>] netif_poll+0x4f/0x6b0 [xennet]",
+    " [<c05b1d8e>] net_rx_action+0x92/0x175",
+    " [<c042a6a1>] __do_softirq+0x5e/0xc8",
+    " [<c0407461>] do_softirq+0x52/0x9d",
+    " =======================",
+]
+
+
+def console_log(path: Path, size: int, crashes: int = 4, seed: int = 7) -> Path:
+    """A console log of about `size` bytes: `[ts] message` lines, one boot, a few soft lockups."""
+    rnd = random.Random(seed)
+    every = max(size // max(crashes, 1), 1)
+    t = 0.0
+    with open(path, "w", encoding="ascii", newline="\n") as fh:
+        fh.write(f"[    0.000000] {BANNER}\n")
+        written, next_crash = 0, every // 2
+        while written < size:
+            buf = io.StringIO()
+            for _ in range(2000):
+                t += rnd.random() * 0.05
+                buf.write(f"[{t:12.6f}] {NOISE[rnd.randrange(len(NOISE))]}\n")
+            chunk = buf.getvalue()
+            fh.write(chunk)
+            written += len(chunk)
+            if written >= next_crash:
+                for line in CRASH:
+                    fh.write(f"[{t:12.6f}] {line}\n")
+                next_crash += every
+    return path
+
+
+def small_files(folder: Path, count: int, size: int = 20_000, seed: int = 11) -> Path:
+    """`count` syslog-style files of about `size` bytes each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(seed)
+    lines = []
+    for i in range(size // 80 + 1):
+        ts = time.strftime("%b %d %H:%M:%S", time.gmtime(1245061265 + i))
+        lines.append(f"{ts} web07 kernel: {NOISE[rnd.randrange(len(NOISE))]}")
+    body = ("\n".join(lines) + "\n").encode()[:size]
+    for i in range(count):
+        (folder / f"host{i:05d}.log").write_bytes(body)
+    return folder
+
+
+def bundles(folder: Path, count: int, seed: int = 13) -> Path:
+    """`count` sosreport-shaped tar.gz bundles, each with messages, dmesg and uname."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(seed)
+    for i in range(count):
+        name = f"sosreport-host{i:04d}-2009-06-15-abc{i:04d}"
+        files = {
+            "sos_commands/kernel/uname_-a": (
+                f"Linux host{i:04d} 2.6.18-128.el5xen #1 SMP Wed Dec 17 12:22:24 EST 2008 i686 "
+                "i686 i386 GNU/Linux\n"
+            ),
+            "sos_commands/kernel/dmesg": "".join(
+                f"[{j * 0.01:12.6f}] {NOISE[rnd.randrange(len(NOISE))]}\n" for j in range(3000)
+            ),
+            "var/log/messages": "".join(
+                f"Jun 15 10:{j // 60 % 60:02d}:{j % 60:02d} host{i:04d} kernel: "
+                f"{NOISE[rnd.randrange(len(NOISE))]}\n"
+                for j in range(3000)
+            ),
+        }
+        if i % 10 == 0:
+            files["var/log/messages"] += "".join(
+                f"Jun 15 11:00:00 host{i:04d} kernel: {line}\n" for line in CRASH
+            )
+        with tarfile.open(folder / f"{name}.tar.gz", "w:gz") as tar:
+            for member, text in sorted(files.items()):
+                data = text.encode()
+                info = tarfile.TarInfo(f"{name}/{member}")
+                info.size = len(data)
+                info.mtime = 1245061265
+                tar.addfile(info, io.BytesIO(data))
+    return folder
+
+
+def ensure(path: Path, make) -> Path:  # noqa: ANN001 - a builder callable
+    """Build an input once and reuse it across benchmark runs."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".partial")
+        make(tmp)
+        os.replace(tmp, path)
+    return path
