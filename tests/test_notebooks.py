@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -25,13 +24,13 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     from nbclient import NotebookClient
 
     monkeypatch.setenv("TRIAGE_NOTEBOOK_DATASET", str(tmp_path / "dataset"))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     assert (tmp_path / "dataset" / "manifest.json").exists(), "the notebook builds its dataset"
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     if path.name.startswith("01-"):
         images = [o for o in outputs if "image/png" in o.get("data", {})]
         assert images, "the fleet overview draws its charts"
-    assert os.environ.get("TRIAGE_NOTEBOOK_DATASET")

@@ -1,0 +1,90 @@
+"""Reports: one logical content (`ReportModel`), many layouts.
+
+Public API:
+- `build_report(ds) -> ReportModel` — summary, findings, unexplained crash groups and errors of a
+  dataset; every renderer lays out this one object, so the formats never disagree.
+- `render(ds, fmt, out=None, width=None, color=None) -> str | None` — `fmt` is one of `FORMATS`
+  (table | json | jsonl | md | html | csv). With `out` the report is written there and `None` is
+  returned; without, the report is returned as a string. `width` and `color` concern `table`
+  only: colour defaults to "when `out` is a terminal and NO_COLOR is unset".
+- `sanitize(text)` — the neutralisation of ANSI escapes, bidi controls and undecodable bytes that
+  every format applies to log text.
+- `report_schema() -> dict` — the JSON Schema (draft 2020-12) of the json/jsonl formats.
+
+`ds` is any object with the dataset's tables as pandas DataFrames (`sources, lines, boots, crashes,
+facts, findings, errors`) and a `manifest` dict, as `triage.store.open_dataset` returns; a
+`ReportModel` may be passed instead, to render one content in several formats.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from triage.report.content import REPORT_SCHEMA_VERSION, ReportModel, build_report
+from triage.report.sanitize import sanitize
+
+FORMATS = ("table", "json", "jsonl", "md", "html", "csv")
+
+__all__ = [
+    "FORMATS",
+    "REPORT_SCHEMA_VERSION",
+    "ReportModel",
+    "build_report",
+    "render",
+    "report_schema",
+    "sanitize",
+]
+
+
+def _writer(fmt: str) -> Callable[..., None]:
+    if fmt == "table":
+        from triage.report.terminal import render_terminal
+
+        return render_terminal
+    if fmt == "json":
+        from triage.report.jsonout import write_json
+
+        return write_json
+    if fmt == "jsonl":
+        from triage.report.jsonout import write_jsonl
+
+        return write_jsonl
+    if fmt == "csv":
+        from triage.report.csvout import write_csv
+
+        return write_csv
+    if fmt == "md":
+        from triage.report.markdown import write_markdown
+
+        return write_markdown
+    if fmt == "html":
+        from triage.report.html import write_html
+
+        return write_html
+    raise ValueError(f"unknown report format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+
+
+def render(
+    ds: Any,
+    fmt: str,
+    out: TextIO | None = None,
+    width: int | None = None,
+    color: bool | None = None,
+) -> str | None:
+    """Render `ds` (a dataset or a `ReportModel`) as `fmt`; see the module docstring."""
+    writer = _writer(fmt)
+    report = ds if isinstance(ds, ReportModel) else build_report(ds)
+    target = out if out is not None else io.StringIO()
+    if fmt == "table":
+        writer(report, target, width=width, color=bool(color) if out is None else color)
+    else:
+        writer(report, target)
+    return target.getvalue() if out is None else None  # type: ignore[union-attr]
+
+
+def report_schema() -> dict[str, Any]:
+    from triage.report.jsonout import load_schema
+
+    return load_schema()
