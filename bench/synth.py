@@ -23,7 +23,7 @@ NOISE = [
     "device-mapper: ioctl: 4.11.5-ioctl (2007-12-12) initialised: dm-devel@redhat.com",
     "EXT3 FS on xvda1, internal journal",
     "kjournald starting.  Commit interval 5 seconds",
-    "audit(1245061265.123:42): avc:  denied  { read } for  pid=2315 comm=\"httpd\" name=\"x\"",
+    'audit(1245061265.123:42): avc:  denied  { read } for  pid=2315 comm="httpd" name="x"',
     "xen_net: Xen virtual ethernet driver.",
     "Adding 2096472k swap on /dev/VolGroup00/LogVol01.  Priority:-1 extents:1 across:2096472k",
     "NET: Registered protocol family 10",
@@ -118,7 +118,7 @@ def bundles(folder: Path, count: int, seed: int = 13) -> Path:
     return folder
 
 
-def ensure(path: Path, make) -> Path:  # noqa: ANN001 - a builder callable
+def ensure(path: Path, make) -> Path:
     """Build an input once and reuse it across benchmark runs."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,16 +1,70 @@
 """Finding crash and hang reports in lines: titles, frames, fingerprints, SysRq dumps.
 
 Public API:
-- `extract(lines, source_id, boots) -> list[Crash]`
-- `extract_text(text) -> list[Crash]` — convenience over raw log text
+- `extract(lines, source_id, boots) -> list[Crash]` — every report of one source's `lines`
+  table (crashes, events such as OOM kills and page allocation failures, SysRq dumps), in log
+  order. Never raises for bad input.
+- `extract_text(text, source_id="") -> list[Crash]` — convenience over raw log text.
+- `describe(text, kind)`, `sanitize_title(title)` (`triage.crashes.titles`) and the format table
+  `triage.crashes.rules.KINDS` for tools that title a report they already cut out.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import pyarrow as pa
 
-from triage.model import Boot, Crash
+from triage.crashes import sysrq
+from triage.crashes.extract import extract_reports
+from triage.model import LINES_SCHEMA, Boot, Crash
+
+__all__ = ["extract", "extract_text"]
 
 
 def extract(lines: pa.Table, source_id: str, boots: list[Boot]) -> list[Crash]:
-    raise NotImplementedError
+    """Crash reports, events and SysRq dumps of one source, ordered by first line."""
+    if lines is None or lines.num_rows == 0 or "text" not in lines.column_names:
+        return []
+    crashes = extract_reports(lines, source_id, boots)
+    # A SysRq dump that cannot be read must not lose the crash reports.
+    with contextlib.suppress(Exception):
+        crashes.extend(sysrq.extract_sysrq(lines, source_id))
+    crashes.sort(key=lambda c: (c.first_line, c.record))
+    return crashes
+
+
+def extract_text(text: str, source_id: str = "") -> list[Crash]:
+    """Crash reports of raw log text (any format `triage.parsers` reads)."""
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        from triage import parsers
+
+        lines = parsers.parse_bytes(data, source_id=source_id)
+    except Exception:  # the parsers stage failed or is missing: read the text as plain lines
+        lines = _plain_lines(
+            text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), source_id
+        )
+    return extract(lines, source_id, [])
+
+
+def _plain_lines(text: str, source_id: str) -> pa.Table:
+    texts = text.replace("\r\n", "\n").split("\n")
+    n = len(texts)
+    return pa.table(
+        {
+            "source_id": pa.array([source_id] * n, pa.string()),
+            "lineno": pa.array(range(1, n + 1), pa.int64()),
+            "offset": pa.nulls(n, pa.int64()),
+            "timestamp": pa.nulls(n, LINES_SCHEMA.field("timestamp").type),
+            "mono": pa.nulls(n, pa.float64()),
+            "host": pa.nulls(n, pa.string()),
+            "tag": pa.nulls(n, pa.string()),
+            "pid": pa.nulls(n, pa.int64()),
+            "level": pa.nulls(n, pa.int8()),
+            "boot_id": pa.nulls(n, pa.string()),
+            "flags": pa.array([0] * n, pa.int32()),
+            "text": pa.array(texts, pa.string()),
+        },
+        schema=LINES_SCHEMA,
+    )

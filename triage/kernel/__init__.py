@@ -2,15 +2,39 @@
 
 Public API:
 - `segment_boots(lines, source_id) -> (list[Boot], pa.Array of boot_id per line)`
-- `parse_release(release) -> ReleaseInfo`, `rpmvercmp(a, b) -> -1|0|1`
+- `parse_release(release) -> ReleaseInfo(release, distro, distro_release, flavour, vendor, arch,
+  base_version)`
+- `rpmvercmp(a, b) -> -1|0|1` — RPM's version order
+- `compare_releases(a, b) -> -1|0|1` — kernel releases by version-release, flavour/arch ignored
+- `release_in_range(release, min_release="", max_release="") -> bool` — inclusive, same family
+- `is_vendor_fixed(release) -> bool` — a Citrix `.xs` guest kernel
+- `family(release) -> str` — `el4`, `el5`, `fc12`, `ubuntu`, … (what ranges compare within)
+- `RHEL_GA` — GA kernel table (RHEL major → [(first release number, "minor")])
 """
 
 from __future__ import annotations
 
-import pyarrow as pa
+from triage.kernel.boots import segment_boots
+from triage.kernel.ga import RHEL_GA
+from triage.kernel.releases import (
+    ReleaseInfo,
+    family,
+    is_vendor_fixed,
+    parse_release,
+    release_in_range,
+    split_flavour,
+)
+from triage.kernel.rpmvercmp import compare_releases, rpmvercmp
 
-from triage.model import Boot
-
-
-def segment_boots(lines: pa.Table, source_id: str) -> tuple[list[Boot], pa.Array]:
-    raise NotImplementedError
+__all__ = [
+    "RHEL_GA",
+    "ReleaseInfo",
+    "compare_releases",
+    "family",
+    "is_vendor_fixed",
+    "parse_release",
+    "release_in_range",
+    "rpmvercmp",
+    "segment_boots",
+    "split_flavour",
+]

@@ -2,18 +2,57 @@
 
 Public API:
 - `parse(src, data, limits) -> ParseResult` — lines as an Arrow table of LINES_SCHEMA
+- `iter_parse(src, data_or_reader, limits) -> Iterator[pa.Table]` — the same in blocks, bounded memory
 - `parse_bytes(data, kind=None, source_id="") -> pa.Table` — convenience for tests and tools
 - `bundle_facts(sources, read) -> (facts, errors)` — facts a bundle states, read once per bundle
+- `register(kind, func)` / `parser_for(kind)` — the registry of per-kind parse functions
+- `FORMATS` — the line formats of the built-in kernel-log and syslog kinds (`LineFormat` data)
+
+Line semantics (all kinds): `lineno` is the 1-based physical line of the file (lines end at LF, or
+at CR in a CR-only capture), `offset` its byte offset. `text` is the message with every prefix
+removed (syslog header, `<N>`, `[ts]`, caller id, xenconsoled and `dmesg -T`/iso/`-x` prefixes).
+Syslog-like kinds keep only kernel lines and the few programs that matter to hang detection, so
+their line numbers are not contiguous. A lone CR splits a line into records that share its number.
+ANSI escapes, NULs and other control bytes are removed (FLAG_CONTROL_STRIPPED); bytes that are not
+UTF-8 are written `\\xNN` with literal backslashes doubled in that line (FLAG_INVALID_UTF8,
+reversible with `cleanup.unescape`); lines longer than `limits.max_line_bytes` are cut
+(FLAG_TRUNCATED). Timestamps are the log's wall-clock time with any UTC offset dropped; year-less
+syslog takes `SourceFile.year_hint` (else the file's mtime year) as the year of its last line.
+
+Plug-ins: a module for another kind calls `register(kind, func)` at import time with
+`func(src, data, limits) -> ParseResult`; `_PLUGIN_MODULES` names the module to import the first
+time that kind is parsed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
 from triage.limits import DEFAULT_LIMITS, Limits
-from triage.model import ErrorRecord, Fact, SourceFile
+from triage.model import (
+    KIND_CONSOLE,
+    KIND_CRASH_TOOL,
+    KIND_DMESG,
+    KIND_JOURNAL,
+    KIND_SYSLOG,
+    KIND_SYSLOG_RFC3339,
+    KIND_VMCORE_DMESG,
+    KIND_XENSOURCE,
+    LINES_SCHEMA,
+    ErrorRecord,
+    Fact,
+    SourceFile,
+)
+from triage.parsers import console, dmesg, journal, syslog, vmcore_dmesg
+from triage.parsers.engine import iter_format
+from triage.parsers.lineformat import LineFormat
+from triage.parsers.sniff import sniff_kind
 
 
 @dataclass
@@ -24,9 +63,144 @@ class ParseResult:
     partial: bool = False
 
 
+ParserFunc = Callable[[SourceFile, bytes, Limits], ParseResult]
+
+#: the built-in line formats, by source kind
+FORMATS: dict[str, LineFormat] = {
+    KIND_CONSOLE: console.FORMAT,
+    KIND_DMESG: dmesg.FORMAT,
+    KIND_VMCORE_DMESG: vmcore_dmesg.FORMAT,
+    KIND_SYSLOG: syslog.RFC3164,
+    KIND_SYSLOG_RFC3339: syslog.RFC3339,
+    KIND_JOURNAL: journal.FORMAT,
+}
+
+#: kinds parsed by another helper's module, imported on first use; the module registers itself
+_PLUGIN_MODULES: dict[str, str] = {
+    KIND_CRASH_TOOL: "triage.parsers.crash_tool",
+    KIND_XENSOURCE: "triage.parsers.xensource",
+}
+#: what a kind falls back to while its plug-in is missing: its lines are still kernel-like text
+_FALLBACK_FORMAT: dict[str, str] = {KIND_CRASH_TOOL: KIND_DMESG, KIND_XENSOURCE: KIND_SYSLOG}
+
+_REGISTRY: dict[str, ParserFunc] = {}
+
+
+def register(kind: str, func: ParserFunc) -> None:
+    """Make `func(src, data, limits) -> ParseResult` the parser of `kind`."""
+    _REGISTRY[kind] = func
+
+
+def parser_for(kind: str) -> ParserFunc | None:
+    """The registered parser of a plug-in kind (importing its module once), else None."""
+    if kind not in _REGISTRY and kind in _PLUGIN_MODULES:
+        try:
+            importlib.import_module(_PLUGIN_MODULES[kind])
+        except ImportError:
+            return None
+    return _REGISTRY.get(kind)
+
+
+def _format_of(src: SourceFile, data: bytes | memoryview | None) -> LineFormat:
+    kind = src.kind
+    if kind not in FORMATS:
+        kind = _FALLBACK_FORMAT.get(kind, "")
+    if kind not in FORMATS:
+        kind = sniff_kind(bytes(memoryview(data)[: 1 << 16])) if data is not None else KIND_CONSOLE
+    return FORMATS[kind]
+
+
+def _error(src: SourceFile, cls: str, message: str) -> ErrorRecord:
+    return ErrorRecord(
+        path=src.display,
+        stage="parse",
+        error_class=cls,
+        message=f"{src.display}: {message}",
+        source_id=src.source_id,
+    )
+
+
+def iter_parse(
+    src: SourceFile,
+    data_or_reader: bytes | memoryview | BinaryIO,
+    limits: Limits = DEFAULT_LIMITS,
+    workers: int | None = None,
+) -> Iterator[pa.Table]:
+    """LINES_SCHEMA tables, one per block of the source, in file order; memory stays bounded.
+
+    Only the line formats stream; for a plug-in kind the whole input is read and parsed at once.
+    Exceptions propagate here (use `parse` for the never-raises contract).
+    """
+    if src.kind in _PLUGIN_MODULES and parser_for(src.kind) is not None:
+        data = data_or_reader if isinstance(data_or_reader, bytes) else _read_all(data_or_reader)
+        yield parse(src, data, limits).lines
+        return
+    head = data_or_reader if isinstance(data_or_reader, bytes | bytearray | memoryview) else None
+    fmt = _format_of(src, head)
+    yield from iter_format(fmt, data_or_reader, limits, src.source_id, src, workers=workers)
+
+
+def _read_all(reader: Any) -> bytes:
+    if isinstance(reader, bytes | bytearray | memoryview):
+        return bytes(reader)
+    return bytes(reader.read())
+
+
 def parse(src: SourceFile, data: bytes, limits: Limits = DEFAULT_LIMITS) -> ParseResult:
-    raise NotImplementedError
+    """All lines of one source. Never raises: a failure becomes an ErrorRecord, with the lines
+    parsed before it kept and the result marked partial."""
+    return _parse(src, data, limits, src.source_id)
 
 
-def parse_bytes(data: bytes, kind: str | None = None, source_id: str = "") -> pa.Table:
-    raise NotImplementedError
+def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> ParseResult:
+    func = parser_for(src.kind) if src.kind in _PLUGIN_MODULES else None
+    if func is not None:
+        try:
+            return func(src, data, limits)
+        except Exception as exc:  # a plug-in bug must not stop the run
+            return ParseResult(
+                lines=LINES_SCHEMA.empty_table(),
+                errors=[_error(src, "parser-error", f"{src.kind} parser failed: {exc}")],
+                partial=True,
+            )
+    tables: list[pa.Table] = []
+    errors: list[ErrorRecord] = []
+    try:
+        fmt = _format_of(src, data)
+        for table in iter_format(fmt, data, limits, source_id, src):
+            tables.append(table)
+    except Exception as exc:  # bad input must not stop the run
+        errors.append(_error(src, "parse-error", f"parse failed: {type(exc).__name__}: {exc}"))
+    lines = pa.concat_tables(tables).combine_chunks() if tables else LINES_SCHEMA.empty_table()
+    return ParseResult(lines=lines, errors=errors, partial=bool(errors))
+
+
+def parse_bytes(
+    data: bytes,
+    kind: str | None = None,
+    source_id: str = "",
+    year_hint: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> pa.Table:
+    """Lines of `data` as `kind` (guessed from the first lines when None); never raises."""
+    kind = kind or sniff_kind(data)
+    src = SourceFile(disk_path="", path=source_id or "<bytes>", kind=kind, year_hint=year_hint)
+    return _parse(src, data, limits, source_id).lines
+
+
+def bundle_facts(
+    sources: list[SourceFile], read: Callable[[SourceFile], bytes]
+) -> tuple[list[Fact], list[ErrorRecord]]:
+    """Facts a bundle states (implemented in `triage.parsers.bundle_facts`)."""
+    from triage.parsers.bundle_facts import bundle_facts as impl
+
+    return impl(sources, read)
+
+
+# The first `import triage.parsers.bundle_facts` rebinds this package's attribute `bundle_facts`
+# to the module; importing it here, then restoring the function, keeps `parsers.bundle_facts`
+# callable whoever imports the module later.
+_BUNDLE_FACTS_API = bundle_facts
+with contextlib.suppress(Exception):  # missing or broken: the call above reports it when used
+    importlib.import_module("triage.parsers.bundle_facts")
+bundle_facts = _BUNDLE_FACTS_API

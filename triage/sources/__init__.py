@@ -3,36 +3,68 @@
 Public API (used by the pipeline, batch and the CLI):
 - `walk(paths, limits) -> Iterator[SourceFile | ErrorRecord]`
 - `read_bytes(src, limits) -> ReadResult` (the decompressed bytes, capped, plus errors)
-- `open_binary(src, limits)` context manager giving a seekable binary file (for dumps)
+- `open_binary(src, limits, errors=None)` context manager giving a seekable binary file (dumps)
+- `detect(head, role="") -> kind` (the content detector on its own, for tools and tests)
+- `SourceError`: what `open_binary` raises when a source cannot be opened at all
+  (an `OSError`; `exc.record(path)` gives the `ErrorRecord`)
+
+Conventions (the contract other stages rely on):
+- Inputs are walked in sorted order. Inside a folder or archive: by directory, then name, with a
+  rotated set kept together **oldest first** (`messages-20240101.gz`, `messages.1`, `messages`);
+  `SourceFile.rotation` counts 0 for the live file, 1 for the newest rotated one, and so on.
+- `bundle` is the input the user named (file, folder or archive). An archive met inside a folder
+  is its own bundle (its path on disk), and an archive inside an archive is too, named
+  `outer!inner` (so each host's status report in a XenCenter zip keeps its own facts).
+  Single-file compression (`messages.2.gz`) is not a bundle.
+- `path` is the "/"-separated path inside the bundle (for a symlinked file: the path that gives
+  it a role, e.g. sos's `var/log/messages` rather than `sos_strings/…/var.log.messages.tailed`).
+  For a loose file named directly, `path` is the path as given, so `display` shows it once.
+- `members` is the reopen chain: one entry per archive member, `""` for a decompression step;
+  `depth == len(members)`, and nothing deeper than `limits.max_depth` is opened.
+- Links are followed only inside their bundle; each linked file is yielded once.
+- Kinds come from content (`detect.py`); an empty file is `unknown` with no error; binary data
+  that is not a known dump is `unknown`. The role (from `layouts.py`) only breaks near-ties and
+  turns fact files into `config`.
+- Every problem is an `ErrorRecord` (stage "sources") with one of these classes: missing,
+  unreadable, broken-link, link-outside-bundle, link-loop, special-file, path-traversal,
+  too-many-members, max-depth, archive-contains-itself, decompression-bomb, bad-zip,
+  corrupt-tar, truncated-archive, truncated-<gzip|xz|bzip2|zstd>, corrupt-<fmt>, encrypted,
+  unsupported-compression, limit-file-bytes, limit-total-bytes, corrupt-member, corrupt-read.
+  Unreadable input cannot be simulated with chmod when running as root; tests use a broken
+  symlink and a directory put where a file was.
+- `open_binary` yields the real file for loose files (mmap works), a `BufferedReader` over a
+  window into the outer file for members stored uncompressed (tar, stored zip entries), and
+  otherwise a `SpooledTemporaryFile` (64 MiB in memory) — the only temporary storage used.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import BinaryIO
 
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import ErrorRecord, SourceFile
-
-
-@dataclass
-class ReadResult:
-    data: bytes
-    errors: list[ErrorRecord] = field(default_factory=list)
-    truncated: bool = False
+from triage.sources import reader as _reader
+from triage.sources.detect import detect
+from triage.sources.errors import SourceError
+from triage.sources.reader import ReadResult, open_binary
+from triage.sources.walker import walk_paths
 
 
 def walk(paths: list[str], limits: Limits = DEFAULT_LIMITS) -> Iterator[SourceFile | ErrorRecord]:
-    raise NotImplementedError
+    """Every file under `paths` as a `SourceFile` (kind, layout, role…), problems as errors."""
+    return walk_paths(list(paths), limits)
 
 
 def read_bytes(src: SourceFile, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
-    raise NotImplementedError
+    """The decompressed content of `src`, capped at `limits.max_file_bytes`; never raises."""
+    return _reader.read_bytes(src, limits)
 
 
-@contextlib.contextmanager
-def open_binary(src: SourceFile, limits: Limits = DEFAULT_LIMITS) -> Iterator[BinaryIO]:
-    raise NotImplementedError
-    yield
+__all__ = [
+    "ReadResult",
+    "SourceError",
+    "detect",
+    "open_binary",
+    "read_bytes",
+    "walk",
+]

@@ -1,0 +1,276 @@
+"""Batch-run benchmarks (issue 8): ratios against grep, ripgrep and DuckDB, measured side by side.
+
+    python bench/bench_batch.py                      # all figures at the default sizes
+    python bench/bench_batch.py --only big,rerun     # a subset
+    python bench/bench_batch.py --big-mb 200 --bundles 50 --small-files 2000   # quicker
+
+Each command runs as a whole process (wall time, and peak RSS of the process tree from wait4),
+best of `--repeat` runs. Inputs are generated once under --work (default /tmp/triage-bench) and
+reused. Figures print as a table and are written to bench/results/batch.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import synth  # noqa: E402
+
+TRIAGE = [sys.executable, "-m", "triage.cli"]
+
+
+@dataclass
+class Timing:
+    seconds: float
+    peak_rss_mb: float
+    rc: int
+
+
+def timed(cmd: list[str], repeat: int = 1, setup=None, env=None) -> Timing:
+    """Best wall time of `repeat` runs and the largest peak RSS among them."""
+    best, peak, rc = float("inf"), 0.0, 0
+    for _ in range(repeat):
+        if setup:
+            setup()
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        dt = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        rc = proc.returncode
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if rc not in (0, 1):
+            raise SystemExit(f"command failed ({rc}): {' '.join(cmd)}\n{err[-2000:]}")
+        best = min(best, dt)
+        peak = max(peak, usage.ru_maxrss / 1024)
+    return Timing(best, peak, rc)
+
+
+def anchors_union() -> str:
+    """The union of every anchor the stages use, as one ERE for grep -E and rg."""
+    from triage.pipeline import anchor_patterns
+
+    return "|".join(f"({p})" for p in anchor_patterns())
+
+
+def bench_big(work: Path, size_mb: int, repeat: int) -> dict:
+    log = synth.ensure(
+        work / f"console-{size_mb}mb.log", lambda p: synth.console_log(p, size_mb << 20)
+    )
+    pattern = anchors_union()
+    out = work / "ds-big"
+    scan = timed(
+        [
+            *TRIAGE,
+            "scan",
+            str(log),
+            "--out",
+            str(out),
+            "--force",
+            "--quiet",
+            "--format",
+            "json",
+            "--output",
+            os.devnull,
+        ],
+        repeat,
+    )
+    grep = timed(["grep", "-E", "-c", pattern, str(log)], repeat)
+    res = {
+        "input_mb": size_mb,
+        "triage_scan_s": scan.seconds,
+        "triage_peak_rss_mb": scan.peak_rss_mb,
+        "grep_E_s": grep.seconds,
+        "scan_vs_grep": grep.seconds / scan.seconds,
+    }
+    if shutil.which("rg"):
+        rg = timed(["rg", "-c", pattern, str(log)], repeat)
+        res.update(rg_s=rg.seconds, scan_vs_rg=rg.seconds / scan.seconds)
+    return res
+
+
+def bench_ingest_vs_duckdb(work: Path, size_mb: int, repeat: int) -> dict:
+    """Issue 2: `triage ingest` of one big log against DuckDB doing the comparable work."""
+    log = synth.ensure(
+        work / f"console-{size_mb}mb.log", lambda p: synth.console_log(p, size_mb << 20)
+    )
+    out = work / "ds-ingest"
+    ingest = timed(
+        [*TRIAGE, "ingest", str(log), "--out", str(out), "--force", "--quiet", "--no-signatures"],
+        repeat,
+    )
+    duck_sql = (
+        "COPY (SELECT regexp_extract(line, '^\\[\\s*([0-9.]+)\\]', 1) AS mono, "
+        "regexp_extract(line, '^(?:\\[[^\\]]*\\] )?(.*)$', 1) AS text "
+        f"FROM read_csv('{log}', columns={{'line': 'VARCHAR'}}, delim='\\x01', header=false, quote='', "
+        f"escape='', auto_detect=false)) TO '{work / 'duck.parquet'}' (FORMAT parquet)"
+    )
+    duck = timed([sys.executable, "-c", f"import duckdb; duckdb.sql({duck_sql!r})"], repeat)
+    return {
+        "input_mb": size_mb,
+        "triage_ingest_s": ingest.seconds,
+        "ingest_peak_rss_mb": ingest.peak_rss_mb,
+        "duckdb_s": duck.seconds,
+        "duckdb_peak_rss_mb": duck.peak_rss_mb,
+        "ingest_vs_duckdb": duck.seconds / ingest.seconds,
+    }
+
+
+def bench_small(work: Path, count: int, repeat: int) -> dict:
+    folder = synth.ensure(work / f"small-{count}", lambda p: synth.small_files(p, count))
+    out = work / "ds-small"
+    t = timed([*TRIAGE, "ingest", str(folder), "--out", str(out), "--force", "--quiet"], repeat)
+    cores = os.cpu_count() or 1
+    return {
+        "files": count,
+        "seconds": t.seconds,
+        "files_per_s": count / t.seconds,
+        "files_per_s_per_core": count / t.seconds,
+        "cores_used": 1,
+        "machine_cores": cores,
+    }
+
+
+def bench_bundles(work: Path, count: int, repeat: int, dask: bool) -> dict:
+    folder = synth.ensure(work / f"bundles-{count}", lambda p: synth.bundles(p, count))
+    res = {"bundles": count}
+    runs = {"jobs1": ["--jobs", "1"], "jobs2": ["--jobs", "2"]}
+    if dask:
+        runs["dask_local2"] = ["--scheduler", "local", "--jobs", "2"]
+    for name, extra in runs.items():
+        out = work / f"ds-bundles-{name}"
+        t = timed(
+            [
+                *TRIAGE,
+                "scan",
+                str(folder),
+                "--out",
+                str(out),
+                "--force",
+                "--quiet",
+                "--format",
+                "json",
+                "--output",
+                os.devnull,
+                *extra,
+            ],
+            repeat,
+        )
+        res[f"{name}_s"] = t.seconds
+    res["speedup_jobs2"] = res["jobs1_s"] / res["jobs2_s"]
+    if dask:
+        res["dask_overhead_vs_jobs2"] = res["dask_local2_s"] / res["jobs2_s"] - 1
+    # rerun of the unchanged dataset
+    out = work / "ds-bundles-rerun"
+    shutil.rmtree(out, ignore_errors=True)
+    first = timed(
+        [
+            *TRIAGE,
+            "scan",
+            str(folder),
+            "--out",
+            str(out),
+            "--quiet",
+            "--format",
+            "json",
+            "--output",
+            os.devnull,
+        ],
+        1,
+    )
+    again = timed(
+        [
+            *TRIAGE,
+            "scan",
+            str(folder),
+            "--out",
+            str(out),
+            "--quiet",
+            "--format",
+            "json",
+            "--output",
+            os.devnull,
+        ],
+        repeat,
+    )
+    res.update(
+        first_run_s=first.seconds,
+        rerun_s=again.seconds,
+        rerun_fraction=again.seconds / first.seconds,
+    )
+    return res
+
+
+def bench_rss(work: Path, size_mb: int) -> dict:
+    log = synth.ensure(
+        work / f"console-{size_mb}mb.log", lambda p: synth.console_log(p, size_mb << 20)
+    )
+    out = work / "ds-rss"
+    t = timed(
+        [
+            *TRIAGE,
+            "scan",
+            str(log),
+            "--out",
+            str(out),
+            "--force",
+            "--quiet",
+            "--format",
+            "json",
+            "--output",
+            os.devnull,
+        ]
+    )
+    return {"input_mb": size_mb, "seconds": t.seconds, "peak_rss_mb": t.peak_rss_mb}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--work", default="/tmp/triage-bench")
+    ap.add_argument("--only", default="big,ingest,small,bundles,rss")
+    ap.add_argument("--big-mb", type=int, default=1024)
+    ap.add_argument("--ingest-mb", type=int, default=500)
+    ap.add_argument("--rss-mb", type=int, default=5120)
+    ap.add_argument("--small-files", type=int, default=10_000)
+    ap.add_argument("--bundles", type=int, default=200)
+    ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    only = set(args.only.split(","))
+    results: dict[str, dict] = {}
+    if "big" in only:
+        results["big_console_log"] = bench_big(work, args.big_mb, args.repeat)
+    if "ingest" in only:
+        results["ingest_vs_duckdb"] = bench_ingest_vs_duckdb(work, args.ingest_mb, args.repeat)
+    if "small" in only:
+        results["small_files"] = bench_small(work, args.small_files, args.repeat)
+    if "bundles" in only:
+        results["bundles"] = bench_bundles(
+            work, args.bundles, max(1, args.repeat - 1), not args.no_dask
+        )
+    if "rss" in only:
+        results["peak_rss"] = bench_rss(work, args.rss_mb)
+    for name, figures in results.items():
+        print(f"\n{name}")
+        for k, v in figures.items():
+            print(f"  {k:28s} {v:.3f}" if isinstance(v, float) else f"  {k:28s} {v}")
+    dest = HERE / "results"
+    dest.mkdir(exist_ok=True)
+    (dest / "batch.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

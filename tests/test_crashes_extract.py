@@ -1,0 +1,434 @@
+"""Crash extraction on hand-written reports in the formats of 2.6.9 … 6.x kernels.
+
+Each sample is the shape the kernel prints (message strings and layouts of the era), so a
+regression here means a whole family of real logs would be titled differently.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pyarrow as pa
+from helpers_crashes import crashes_of, lines_table
+
+from triage.crashes import extract, extract_text
+from triage.crashes.extract import PREFILTER, candidate_rows, split_prefix
+from triage.crashes.titles import sanitize_title
+from triage.model import CRASHES_SCHEMA, Boot, records_to_table
+
+RHEL4_OOPS = """\
+Linux version 2.6.9-78.ELxenU (brewbuilder@hs20-bc1-7.build.redhat.com) (gcc version 3.4.6)
+netfront: device eth0 has copying receive path.
+Unable to handle kernel paging request at virtual address c0a5e000
+ printing eip:
+c0115a3e
+*pde = 00a5b001
+Oops: 0002 [#1]
+SMP
+Modules linked in: xennet xenblk ext3 jbd
+CPU:    0
+EIP:    0061:[<c0115a3e>]    Not tainted VLI
+EFLAGS: 00010202   (2.6.9-78.ELxenU)
+EIP is at network_tx_buf_gc+0x3e/0x1c0 [xennet]
+eax: 00000000   ebx: c0a5e000   ecx: 00000001   edx: c1234000
+esi: 00000010   edi: 00000000   ebp: c0374f2c   esp: c0374f10
+ds: 007b   es: 007b   ss: 0069
+Process swapper (pid: 0, threadinfo=c0374000 task=c02d5bc0)
+Stack: c0a5e000 00000000 c1234000 c0374f2c c011a8b5 c0a5e000 00000001 c0374f48
+Call Trace:
+ [<c0115a3e>] network_tx_buf_gc+0x3e/0x1c0 [xennet]
+ [<c011a8b5>] netif_int+0x25/0x60 [xennet]
+ [<c013e1f4>] handle_IRQ_event+0x34/0x70
+ [<c013e2f5>] __do_IRQ+0xc5/0x120
+ [<c010d6d2>] do_IRQ+0x42/0x60
+Code: 8b 43 04 85 c0 74 2a 8b 50 08 89 d0 c7 03 00 00 00 00 8b 4b
+ <0>Kernel panic - not syncing: Fatal exception in interrupt
+"""
+
+RHEL5_SOFT_LOCKUP = """\
+BUG: soft lockup - CPU#0 stuck for 10s! [swapper:0]
+CPU 0:
+Modules linked in: xennet(U) xenblk(U) ext3 jbd
+Pid: 0, comm: swapper Not tainted 2.6.18-92.el5xen #1
+RIP: e030:[<ffffffff80264a0e>]  [<ffffffff80264a0e>] _spin_lock+0x9/0xa
+RSP: e02b:ffffffff80634e60  EFLAGS: 00000286
+RAX: 0000000000000000 RBX: ffff88003f5ea000 RCX: 0000000000000000
+
+Call Trace:
+ <IRQ>  [<ffffffff88041c47>] :xennet:netif_poll+0x3a7/0x7a0
+ [<ffffffff80212ab2>] net_rx_action+0xac/0x1e0
+ [<ffffffff80212c40>] __do_softirq+0x8d/0x13b
+ [<ffffffff8025fda4>] call_softirq+0x1c/0x28
+ [<ffffffff8026d9d5>] do_softirq+0x31/0x98
+ [<ffffffff8026d861>] do_IRQ+0xec/0xf5
+ <EOI>  [<ffffffff80206ba6>] xen_idle+0x0/0x3b
+"""
+
+RHEL50_SOFT_LOCKUP = """\
+BUG: soft lockup detected on CPU#1!
+
+Call Trace:
+ <IRQ>  [<ffffffff800b6d0e>] softlockup_tick+0xdb/0xed
+ [<ffffffff800933a6>] update_process_times+0x42/0x68
+ [<ffffffff80073d2e>] smp_local_timer_interrupt+0x23/0x47
+ [<ffffffff800743f0>] smp_apic_timer_interrupt+0x41/0x47
+ [<ffffffff8005bc8e>] apic_timer_interrupt+0x66/0x6c
+ <EOI>  [<ffffffff88112d4d>] :xfs:xfs_trans_unlocked_item+0x2d/0x4c
+ [<ffffffff8810f7a5>] :xfs:xfs_iflush_all+0x55/0xa0
+ [<ffffffff88117a63>] :xfs:xfs_unmountfs+0x43/0x120
+ [<ffffffff800e8b2d>] generic_shutdown_super+0x79/0xfb
+ [<ffffffff800e8bbd>] kill_block_super+0x0/0x22
+ [<ffffffff800e8c8e>] deactivate_super+0x6a/0x82
+ [<ffffffff800f2b61>] sys_umount+0x245/0x27b
+ [<ffffffff8005d28d>] tracesys+0xd5/0xe0
+"""
+
+HUNG_TASK = """\
+INFO: task xenwatch:27 blocked for more than 120 seconds.
+"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.
+xenwatch      D ffff880001004460     0    27     11            28    26 (L-TLB)
+ ffff88003fc59d60 0000000000000246 0000000000000000 ffff88003fc59d90
+Call Trace:
+ [<ffffffff80263a7e>] __mutex_lock_slowpath+0x60/0x9b
+ [<ffffffff80263ac8>] .text.lock.mutex+0xf/0x14
+ [<ffffffff803b4d35>] xenbus_transaction_start+0x19/0x4f
+ [<ffffffff803b55a0>] xenbus_dev_request_and_reply+0x40/0x80
+ [<ffffffff8023370b>] kthread+0xfe/0x132
+"""
+
+WARNING_CUT_HERE = """\
+------------[ cut here ]------------
+WARNING: at net/ipv4/tcp_input.c:2776 tcp_fastretrans_alert+0xc7a/0xd10()
+Hardware name: ThinkPad X220
+Modules linked in: fuse ebtable_nat
+Pid: 0, comm: swapper/1 Not tainted 3.4.4-5.fc17.x86_64 #1
+Call Trace:
+ <IRQ>  [<ffffffff8105c8df>] warn_slowpath_common+0x7f/0xc0
+ [<ffffffff8105c93a>] warn_slowpath_null+0x1a/0x20
+ [<ffffffff8153b3ba>] tcp_fastretrans_alert+0xc7a/0xd10
+ [<ffffffff8153c4a4>] tcp_ack+0xa44/0x1110
+---[ end trace 9c4a7ab4d1a4a9dd ]---
+"""
+
+OOM_KILL = """\
+java invoked oom-killer: gfp_mask=0x201da, order=0, oom_adj=0, oom_score_adj=0
+java cpuset=/ mems_allowed=0
+Pid: 4321, comm: java Not tainted 2.6.32-431.el6.x86_64 #1
+Call Trace:
+ [<ffffffff810d0211>] ? cpuset_print_task_mems_allowed+0x91/0xb0
+ [<ffffffff811225c0>] ? dump_header+0x90/0x1b0
+ [<ffffffff81122a42>] ? oom_kill_process+0x82/0x2a0
+Mem-Info:
+Node 0 DMA per-cpu:
+[ pid ]   uid  tgid total_vm      rss cpu oom_adj oom_score_adj name
+[ 4321]   500  4321  1200000   900000   0       0             0 java
+Out of memory: Kill process 4321 (java) score 900 or sacrifice child
+Killed process 4321, UID 500, (java) total-vm:4800000kB, anon-rss:3600000kB, file-rss:0kB
+"""
+
+PAGE_ALLOC_FAILURE = """\
+swapper: page allocation failure. order:1, mode:0x20
+ [<c0145ff5>] __alloc_pages+0x2b5/0x2c7
+ [<c0146024>] __get_free_pages+0x1d/0x35
+ [<c0148b8f>] kmem_getpages+0x1c/0xbb
+ [<c0149727>] cache_grow+0xab/0x138
+ [<c0149919>] cache_alloc_refill+0x165/0x19d
+ [<c0149b84>] __kmalloc+0x73/0x7d
+ [<c028f2ef>] __alloc_skb+0x4c/0xfb
+ [<e0853f1a>] network_alloc_rx_buffers+0x6a/0x380 [xennet]
+ [<e0854ba3>] netif_poll+0x5e3/0x6b0 [xennet]
+"""
+
+XFS_SHUTDOWN = """\
+Filesystem "dm-0": XFS internal error xfs_trans_cancel at line 1138 of file fs/xfs/xfs_trans.c.  Caller 0xee201944
+ [<ee1fd5c6>] xfs_trans_cancel+0x59/0xe3 [xfs]
+ [<ee201944>] xfs_create+0x5d4/0x60a [xfs]
+ [<ee209d6e>] xfs_vn_mknod+0x1a5/0x2a9 [xfs]
+ [<c0479e0b>] vfs_create+0xc8/0x12f
+xfs_force_shutdown(dm-0,0x8) called from line 1139 of file fs/xfs/xfs_trans.c.  Return address = 0xee20cb1b
+Filesystem "dm-0": Corruption of in-memory data detected.  Shutting down filesystem: dm-0
+Please umount the filesystem, and rectify the problem(s)
+"""
+
+PPC64_OOPS = """\
+Unable to handle kernel paging request for data at address 0x00000008
+Faulting instruction address: 0xd00000000a1b2c3c
+Oops: Kernel access of bad area, sig: 11 [#1]
+SMP NR_CPUS=1024 NUMA pSeries
+Modules linked in: ibmveth sd_mod
+NIP: d00000000a1b2c3c LR: d00000000a1b2c10 CTR: c000000000061234
+REGS: c0000000fdd0f7d0 TRAP: 0300   Not tainted  (2.6.32-71.el6.ppc64)
+NIP [d00000000a1b2c3c] .ibmveth_poll+0x13c/0x3a0 [ibmveth]
+LR [d00000000a1b2c10] .ibmveth_poll+0x110/0x3a0 [ibmveth]
+Call Trace:
+[c0000000fdd0fa60] [d00000000a1b2c10] .ibmveth_poll+0x110/0x3a0 [ibmveth] (unreliable)
+[c0000000fdd0fb20] [c0000000004a1e24] .net_rx_action+0x1a4/0x2e0
+[c0000000fdd0fbf0] [c00000000009c9ac] .__do_softirq+0x11c/0x280
+"""
+
+ARM_OOPS = """\
+Unable to handle kernel NULL pointer dereference at virtual address 00000009
+pgd = e8a60000
+[00000009] *pgd=00000000
+Internal error: Oops: 17 [#1] SMP ARM
+Modules linked in: mv_cesa
+CPU: 3 PID: 1234 Comm: cat Tainted: P           O    4.2.8 #1
+Hardware name: Marvell Armada 370/XP (Device Tree)
+PC is at mv_cesa_ahash_final+0x2c/0x40 [mv_cesa]
+LR is at crypto_ahash_op+0x30/0x70
+Backtrace:
+[<bf0a1234>] (mv_cesa_ahash_final [mv_cesa]) from [<c02a5678>] (crypto_ahash_op+0x30/0x70)
+[<c02a5678>] (crypto_ahash_op) from [<c02a6789>] (hash_sendmsg+0x9c/0x1a0)
+"""
+
+
+def _one(text: str):
+    crashes = [c for c in crashes_of(text) if c.record == "crash"]
+    assert len(crashes) == 1, [c.title for c in crashes]
+    return crashes[0]
+
+
+def test_rhel4_i386_oops_titled_by_faulting_function_and_panics():
+    c = _one(RHEL4_OOPS)
+    assert c.title == "BUG: unable to handle kernel paging request in network_tx_buf_gc"
+    assert c.function == "network_tx_buf_gc"
+    assert c.module == "xennet"
+    assert c.panicked
+    assert not c.corrupted, c.corrupted_reason
+    assert c.first_line == 3
+    assert "Kernel panic - not syncing" in c.report
+    assert c.report.splitlines()[0].startswith("Unable to handle kernel paging request")
+    assert c.release == "2.6.9-78.ELxenU"
+    assert c.frames and c.frames[0].function == "network_tx_buf_gc"
+
+
+def test_rhel5_soft_lockup_names_the_napi_poll_function():
+    c = _one(RHEL5_SOFT_LOCKUP)
+    assert c.title == "BUG: soft lockup in netif_poll"
+    assert c.type == "HANG"
+    assert "stall in netif_poll" in c.alt_titles
+    assert c.comm == "swapper"
+
+
+def test_rhel50_soft_lockup_old_header_reads_frames_after_eoi():
+    c = _one(RHEL50_SOFT_LOCKUP)
+    assert c.title == "BUG: soft lockup in umount"
+    assert c.cpu == 1
+
+
+def test_hung_task_names_what_it_waits_in():
+    c = _one(HUNG_TASK)
+    assert c.title == "INFO: task hung in xenbus_transaction_start"
+    assert c.pid == 27 and c.comm == "xenwatch"
+    assert c.type == "HANG"
+
+
+def test_old_warning_format_with_cut_here_prelude_and_end_marker():
+    text = WARNING_CUT_HERE + "eth0: link up\n" * 30
+    c = _one(text)
+    assert c.title == "WARNING in tcp_fastretrans_alert"
+    assert c.first_line == 1  # the "cut here" line belongs to the report
+    assert c.report.splitlines()[-1].startswith("---[ end trace")
+    assert c.last_line == WARNING_CUT_HERE.count("\n")
+
+
+def test_oom_kill_is_one_event_named_after_the_victim():
+    crashes = crashes_of(OOM_KILL)
+    assert [(c.record, c.title) for c in crashes] == [
+        ("event", "out of memory: killed process java")
+    ]
+    assert crashes[0].last_line >= OOM_KILL.count("\n") - 1
+
+
+def test_page_allocation_failure_is_an_event_in_the_caller():
+    (c,) = crashes_of(PAGE_ALLOC_FAILURE)
+    assert c.record == "event"
+    assert c.title == "page allocation failure in network_alloc_rx_buffers"
+
+
+def test_xfs_internal_error_and_shutdown_are_one_report():
+    (c,) = crashes_of(XFS_SHUTDOWN)
+    assert c.title == "XFS internal error xfs_trans_cancel in xfs_trans_cancel"
+    assert c.type == "FILESYSTEM"
+    assert "Corruption of in-memory data detected" in c.report
+
+
+def test_ppc64_skips_unreliable_frames_and_descriptor_dots():
+    c = _one(PPC64_OOPS)
+    assert c.title == "BUG: unable to handle kernel paging request in ibmveth_poll"
+
+
+def test_arm_internal_error_continues_the_fault_report():
+    c = _one(ARM_OOPS)
+    assert c.title == "BUG: unable to handle kernel NULL pointer dereference in mv_cesa_ahash_final"
+
+
+def test_standalone_panic_is_a_panicked_crash():
+    c = _one(
+        "VFS: Cannot open root device\nKernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n"
+    )
+    assert c.title == "kernel panic: VFS: Unable to mount root fs on unknown-block(NUM,NUM)"
+    assert c.panicked and c.type == "PANIC"
+
+
+def test_several_reports_in_one_log_each_keep_their_title():
+    text = (
+        "boot ok\n"
+        + RHEL5_SOFT_LOCKUP
+        + "eth0: no IPv6 routers present\n" * 25
+        + HUNG_TASK
+        + "\n"
+        + WARNING_CUT_HERE
+    )
+    titles = [c.title for c in crashes_of(text)]
+    assert titles == [
+        "BUG: soft lockup in netif_poll",
+        "INFO: task hung in xenbus_transaction_start",
+        "WARNING in tcp_fastretrans_alert",
+    ]
+    crashes = crashes_of(text)
+    assert crashes[0].last_line < crashes[1].first_line < crashes[2].first_line
+    assert len({c.crash_id for c in crashes}) == 3
+
+
+def test_interleaved_cpus_are_separated_by_caller_id():
+    a = HUNG_TASK.splitlines()
+    b = WARNING_CUT_HERE.splitlines()
+    lines = []
+    for i in range(max(len(a), len(b))):
+        if i < len(a):
+            lines.append(f"[  100.{i:06d}][   T27] {a[i]}")
+        if i < len(b):
+            lines.append(f"[  100.{i:06d}][    C1] {b[i]}")
+    titles = sorted(c.title for c in crashes_of("\n".join(lines)))
+    assert titles == [
+        "INFO: task hung in xenbus_transaction_start",
+        "WARNING in tcp_fastretrans_alert",
+    ]
+
+
+def test_caller_id_from_the_tag_column_separates_reports():
+    a = HUNG_TASK.splitlines()
+    b = WARNING_CUT_HERE.splitlines()
+    texts, tags = [], []
+    for i in range(max(len(a), len(b))):
+        for lines, tag in ((a, "T27"), (b, "C1")):
+            if i < len(lines):
+                texts.append(lines[i])
+                tags.append(tag)
+    crashes = extract(lines_table(texts, tags=tags), "src", [])
+    assert sorted(c.title for c in crashes) == [
+        "INFO: task hung in xenbus_transaction_start",
+        "WARNING in tcp_fastretrans_alert",
+    ]
+
+
+def test_truncated_report_is_corrupted_with_a_reason():
+    c = _one("general protection fault: 0000 [#1] SMP KASAN\nCall Trace:\n")
+    assert c.corrupted
+    assert c.title == "general protection fault in corrupted"
+    assert "frame" in c.corrupted_reason or "truncated" in c.corrupted_reason
+
+
+def test_noise_that_mentions_headers_is_not_a_crash():
+    noise = "\n".join(
+        [
+            "WARNING: /etc/ssh/moduli does not exist, using fixed modulus",
+            "ODEBUG: object is on stack, but not annotated",
+            "traps: a.out[123] general protection fault ip:4005d6 sp:7ffd error:0 in a.out[400000+1000]",
+            "EXT4-fs (sda1): WARNING: mounting fs with errors",
+            "kernel: panic=0 nmi_watchdog=1",
+            "systemd[1]: Started Journal Service.",
+        ]
+    )
+    assert crashes_of(noise) == []
+
+
+def test_console_prefixes_and_carriage_returns_are_tolerated():
+    assert split_prefix("[   12.345678][  T123] BUG: x\r") == ("T123", "BUG: x")
+    assert split_prefix("[   12.345678] [    C1] msg") == ("C1", "msg")
+    assert split_prefix("<4>[    1.000000] WARNING: y") == ("console", "WARNING: y")
+    assert split_prefix("<1>Unable to handle") == ("", "Unable to handle")
+    text = "\r\n".join(f"<4>[  5.{i:06d}] {line}" for i, line in enumerate(HUNG_TASK.splitlines()))
+    c = _one(text)
+    assert c.title == "INFO: task hung in xenbus_transaction_start"
+
+
+def test_reports_do_not_cross_boot_boundaries():
+    texts = [
+        *RHEL4_OOPS.splitlines()[2:14],
+        "Linux version 2.6.9-78.ELxenU",
+        "Call Trace:",
+        " [<c0115a3e>] other_func+0x3e/0x1c0",
+    ]
+    boots = ["b1"] * 12 + ["b2"] * 3
+    crashes = extract(lines_table(texts, boot_ids=boots), "src", [])
+    assert len(crashes) == 1
+    assert crashes[0].boot_id == "b1"
+    assert crashes[0].last_line <= 12
+    assert crashes[0].title == "BUG: unable to handle kernel paging request in network_tx_buf_gc"
+
+
+def test_boot_id_and_release_come_from_boots_when_lines_lack_them():
+    boot = Boot(
+        boot_id="boot-7",
+        source_id="src",
+        index=0,
+        first_line=1,
+        last_line=100,
+        release="2.6.18-92.el5xen",
+    )
+    crashes = extract(lines_table(RHEL50_SOFT_LOCKUP.splitlines()), "src", [boot])
+    assert crashes[0].boot_id == "boot-7"
+    assert crashes[0].release == "2.6.18-92.el5xen"
+
+
+def test_crash_records_fit_the_dataset_schema_and_ids_are_stable():
+    crashes = crashes_of(RHEL4_OOPS + OOM_KILL)
+    table = records_to_table(crashes, CRASHES_SCHEMA)
+    assert table.num_rows == 2
+    again = crashes_of(RHEL4_OOPS + OOM_KILL)
+    assert [c.crash_id for c in crashes] == [c.crash_id for c in again]
+
+
+def test_extract_text_and_empty_input_never_raise():
+    assert extract_text("") == []
+    assert extract(lines_table([]), "src", []) == []
+    titles = [c.title for c in extract_text(RHEL5_SOFT_LOCKUP)]
+    assert titles == ["BUG: soft lockup in netif_poll"]
+    weird = "BUG: \x00\xff\udcff garbage\n" * 3
+    assert isinstance(extract_text(weird), list)
+
+
+def test_sanitize_title_drops_unstable_parts():
+    assert sanitize_title("WARNING in foo+0x1a/0x40") == "WARNING in foo"
+    assert (
+        sanitize_title("kernel BUG at fs/ext4/inode.c:1234!")
+        == "kernel BUG at fs/ext4/inode.c:LINE!"
+    )
+    assert (
+        sanitize_title("BUG: soft lockup - CPU#3 stuck for 22s!")
+        == "BUG: soft lockup - CPU stuck for 22s!"
+    )
+    assert (
+        sanitize_title("task syz-executor.3:1234 at ffffffff81234567")
+        == "task syz-executor at ADDR"
+    )
+
+
+def test_prefilter_is_one_vectorised_pass_and_no_crash_log_is_cheap():
+    n = 200_000
+    texts = pa.array([f"eth0: rx packet {i} ok" for i in range(n)])
+    table = lines_table([])
+    table = pa.table(
+        {name: pa.nulls(n, table.schema.field(name).type) for name in table.column_names}
+    )
+    table = table.set_column(table.schema.get_field_index("text"), "text", texts)
+    table = table.set_column(
+        table.schema.get_field_index("lineno"), "lineno", pa.array(range(1, n + 1), pa.int64())
+    )
+    start = time.perf_counter()
+    assert candidate_rows(table).size == 0
+    assert extract(table, "src", []) == []
+    assert time.perf_counter() - start < 5
+    assert "BUG:" in PREFILTER

@@ -1,0 +1,163 @@
+"""xensource.log in its three eras: lines for browsing, and the VM events the facts need."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from triage.model import LINES_SCHEMA, SourceFile
+from triage.parsers import xensource
+from triage.parsers.bundle_facts import bundle_facts
+
+UUID = "814c8b22-d896-bc76-a421-7afce8e8a538"
+ERA_LINES = (
+    b"[20090606 09:11:37.123|info|xs5|291 inet-RPC|VM.start R:1b7d5e3a9c20|audit] VM.start: VM = 'x'\n"
+    b"[20100914T14:02:05.405Z|debug|xs-host1|38240 inet-RPC|Async.VM.pool_migrate R:4d1e7a0c2b9f|xapi] hi\n"
+    b"Mar 17 00:58:40 srv xapi: [error|srv|1959896 unix-RPC|VM.start R:7321d8dea9e4|xapi] Vmops.start_paused caught\n"
+    b"Aug 29 10:05:59 xenserver6 xapi: [ info|xenserver6.fooboo.loc|590924 INET :::80|dispatch:VM.pool_migrate "
+    b"D:883d3b5008a3|taskhelper] task forwarded\n"
+    b"Jun  7 13:36:44 xenserver19 xapi: [debug||381661 UNIX /var/lib/xcp/xapi|VBD.create R:2b1111e718d1|audit] "
+    b"VBD.create: VM = 'd9f623ff-0593-d798-d619-76c9ed53d223 (examplevm.domain.loc)'\n"
+    b"Jul 29 16:36:43 ng02 squeezed[812]: plain daemon line\n"
+    b"\xffgarbage with a bad byte\n"
+)
+
+
+def test_every_era_parses_into_the_lines_schema():
+    t = xensource.parse_xensource(ERA_LINES, "sid", year_hint=2020)
+    assert t.schema == LINES_SCHEMA
+    rows = t.to_pylist()
+    assert [r["lineno"] for r in rows] == list(range(1, 8))
+    assert rows[0]["timestamp"] == datetime(2009, 6, 6, 9, 11, 37, 123000)
+    assert (rows[0]["host"], rows[0]["tag"], rows[0]["level"]) == ("xs5", "audit", 6)
+    assert rows[0]["text"] == "VM.start: VM = 'x'"
+    assert rows[1]["timestamp"] == datetime(2010, 9, 14, 14, 2, 5, 405000)
+    assert rows[2]["level"] == 3 and rows[2]["text"] == "Vmops.start_paused caught"
+    assert rows[3]["level"] == 6 and rows[3]["host"] == "xenserver6.fooboo.loc"  # padded level
+    # 2019+: empty host field → the syslog header's host
+    assert rows[4]["host"] == "xenserver19" and rows[4]["tag"] == "audit"
+    assert rows[5]["tag"] == "squeezed" and rows[5]["pid"] == 812 and rows[5]["level"] is None
+    assert rows[6]["timestamp"] is None and rows[6]["text"] == "\\xffgarbage with a bad byte"
+    assert rows[6]["flags"] & 2
+    assert rows[1]["offset"] == ERA_LINES.index(b"[20100914")
+    assert t.column("source_id").to_pylist() == ["sid"] * 7
+
+
+def test_syslog_era_rolls_back_a_year_across_new_year():
+    data = (
+        b"Dec 31 23:59:58 h xapi: [debug|h|1 |t R:000000000000|xapi] a\n"
+        b"Jan  1 00:00:03 h xapi: [debug|h|1 |t R:000000000000|xapi] b\n"
+    )
+    ts = xensource.parse_xensource(data, year_hint=2021).column("timestamp").to_pylist()
+    assert ts == [datetime(2020, 12, 31, 23, 59, 58), datetime(2021, 1, 1, 0, 0, 3)]
+    # without any year the time is unknown rather than invented
+    assert xensource.parse_xensource(data).column("timestamp").null_count == 2
+
+
+def _events(text: str, year: int = 2019) -> list[xensource.XsEvent]:
+    return xensource.extract_events(xensource.parse_lines(text.encode(), year))
+
+
+def test_xenopsd_and_audit_lines_of_one_task_give_one_event():
+    evs = _events(
+        f"Sep 11 08:58:10 xs13 xapi: [debug|xs13|50 |Async.VM.pool_migrate R:3e35c13ce76f|audit] "
+        f"VM.pool_migrate: VM = '{UUID} (web01)'; host = '2f9d8c7b-6a5e-4d3c-8b2a-19f0e8d7c6b5 (xs14)'\n"
+        f"Sep 11 08:58:15 xs13 xenopsd-xc: [debug|xs13|18 |Async.VM.pool_migrate R:3e35c13ce76f|xenops] "
+        f"VM.migrate {UUID} -> https://10.0.0.2/services/xenops\n"
+        f"Sep 11 08:58:15 xs13 xapi: [ info|xs13|50 |Async.VM.pool_migrate R:3e35c13ce76f|xapi] "
+        f"xenops: VM.migrate {UUID} to https://10.0.0.2/services/xenops\n"
+        f"Sep 11 08:59:01 xs13 xapi: [debug|xs13|50 |Async.VM.pool_migrate R:3e35c13ce76f|xapi] "
+        f"VM.pool_migrate_complete {UUID}\n"
+    )
+    assert [(e.key, e.value, e.vm_uuid, e.vm_name, e.lineno) for e in evs] == [
+        ("vm.event.migrate", "pool_migrate start to xs14", UUID, "web01", 1),
+        ("vm.event.migrate", "pool_migrate start", UUID, "web01", 2),
+        ("vm.event.migrate", "pool_migrate done", UUID, "web01", 4),
+    ]
+    assert evs[0].time == datetime(2019, 9, 11, 8, 58, 10)
+
+
+def test_memory_failures_follow_their_task_and_era_units():
+    evs = _events(
+        f"Jun  7 13:36:44 xs xapi: [debug||38 UNIX /var/lib/xcp/xapi|VM.start R:2b1111e718d1|audit] "
+        f"VM.start: VM = '{UUID} (big)'\n"
+        "Jun  7 13:36:45 xs xapi: [error||38 UNIX /var/lib/xcp/xapi|VM.start R:2b1111e718d1|backtrace] "
+        "VM.start R:2b1111e718d1 failed with exception Server_error(HOST_NOT_ENOUGH_FREE_MEMORY, "
+        "[ 8663330816; 4300062720 ])\n"
+        f"Jun  7 13:40:00 xs xapi: [debug||40 |Async.VM.migrate_send R:192ac12ef74b|audit] "
+        f"VM.migrate_send: VM = '{UUID} (big)'\n"
+        "Jun  7 13:40:09 xs xenopsd-xc: [error||20 |Async.VM.migrate_send R:192ac12ef74b|xenops_server] "
+        'cannot transmit vm to host: ["Cannot_free_this_much_memory",[8663330816,4300062720]]\n'
+    )
+    assert [(e.key, e.value) for e in evs] == [
+        ("vm.event.start", "start requested"),
+        (
+            "vm.event.start_failed",
+            "HOST_NOT_ENOUGH_FREE_MEMORY required_bytes=8663330816 available_bytes=4300062720",
+        ),
+        ("vm.event.migrate", "migrate_send start"),
+        (
+            "vm.event.migrate_failed",
+            "Cannot_free_this_much_memory required_bytes=8663330816 available_bytes=4300062720",
+        ),
+    ]
+    assert all(e.vm_uuid == UUID for e in evs)
+    # a 2009 error without xapi's explanatory line keeps its raw, era-ambiguous parameters
+    old = _events(
+        f"[20090615 09:31:05.102|info|xs01|291 inet-RPC|VM.start R:1b7d5e3a9c20|audit] "
+        f"VM.start: VM = '{UUID} (big)'\n"
+        "[20090615 09:31:05.772|error|xs01|291 inet-RPC|VM.start R:1b7d5e3a9c20|backtrace] VM.start "
+        "R:1b7d5e3a9c20 failed with exception Server_error(HOST_NOT_ENOUGH_FREE_MEMORY, [ 1049600; 524288 ])\n"
+    )
+    assert old[1].value == "HOST_NOT_ENOUGH_FREE_MEMORY params=[1049600; 524288]"
+
+
+def test_guest_crash_in_the_5x_event_thread_keeps_the_opaque_ref():
+    evs = _events(
+        "[20100914T14:05:31.011Z|debug|xs|67 xal_listen||event] VM OpaqueRef:9f8e7d6c-5b4a-3928-1706-"
+        "f5e4d3c2b1a0 (domid 14) domain has crashed; executing actions_after_crash\n"
+        f"Sep 11 08:58:15 xs13 xenopsd-xc: [ warn|xs13|18 |VM.start R:000000000001|xenops] VM {UUID} "
+        "crashed too quickly after start (0.52 seconds); shutting down\n"
+    )
+    assert evs[0].key == "vm.event.crash" and evs[0].domid == 14
+    assert evs[0].vm_ref == "OpaqueRef:9f8e7d6c-5b4a-3928-1706-f5e4d3c2b1a0"
+    assert (evs[1].key, evs[1].vm_uuid) == ("vm.event.crash", UUID)
+
+
+def _one(path: str, data: bytes):
+    src = SourceFile(disk_path="/c/" + path, bundle="/c/b.tar", path=path, members=(path,))
+    return bundle_facts([src], lambda s: data)
+
+
+def test_truncated_and_unknown_logs_give_error_rows_not_exceptions():
+    cut = ERA_LINES[:-10]  # inside the last line
+    facts, errors = _one("bug-report-20200101000000/var/log/xensource.log", cut)
+    assert [e.error_class for e in errors] == ["truncated"]
+    assert "xensource.log" in errors[0].message and "line 7" in errors[0].message
+    facts, errors = _one("bug-report-20200101000000/var/log/xensource.log", b"hello\nworld\n" * 3)
+    assert facts == [] and [e.error_class for e in errors] == ["unknown-layout"]
+    _, errors = _one("bug-report-20200101000000/var/log/xensource.log", b"")
+    assert [e.error_class for e in errors] == ["empty"]
+
+
+def test_the_parsers_registry_serves_xensource_logs():
+    from triage import parsers
+    from triage.limits import DEFAULT_LIMITS
+    from triage.model import KIND_XENSOURCE
+
+    src = SourceFile(
+        disk_path="/c/b.tar",
+        members=("bug-report-20200101000000/var/log/xensource.log",),
+        bundle="/c/b.tar",
+        path="bug-report-20200101000000/var/log/xensource.log",
+        kind=KIND_XENSOURCE,
+    )
+    res = parsers.parse(src, ERA_LINES, DEFAULT_LIMITS)
+    assert res.lines.num_rows == 7 and not res.partial
+    assert res.lines.column("source_id").to_pylist() == [src.source_id] * 7
+    # no year_hint: the bug-report name gives the year of the last lines; Aug → Jun is a New Year
+    ts = res.lines.column("timestamp").to_pylist()
+    assert ts[2] == datetime(2019, 3, 17, 0, 58, 40) and ts[4] == datetime(2020, 6, 7, 13, 36, 44)
+    cut = parsers.parse(src, ERA_LINES[:-10], DEFAULT_LIMITS.override(max_line_bytes=40))
+    assert cut.partial and [e.error_class for e in cut.errors] == ["truncated"]
+    assert cut.lines.column("flags")[0].as_py() & 1  # capped at 40 bytes, flagged
+    assert len(cut.lines.column("text")[0].as_py()) <= 40

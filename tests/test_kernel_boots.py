@@ -1,0 +1,104 @@
+"""Boot segmentation over parsed logs: banners, clock restarts, journal separators, identity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from triage.kernel import segment_boots
+from triage.parsers import parse_bytes
+
+CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+
+TWO_BOOT_CONSOLE = (
+    b"Linux version 2.6.9-78.ELxenU (brewbuilder@hs20-bc1-5.build.redhat.com) (gcc version 3.4.6"
+    b" 20060404 (Red Hat 3.4.6-10)) #1 SMP Wed Jul 9 15:46:26 EDT 2008\r\n"
+    b"BIOS-provided physical RAM map:\r\n"
+    b"web01 login: \r\n"
+    b"Unable to handle kernel paging request at virtual address c0a00000\r\n"
+    b"EIP: 0061:[<c0119f2e>] Not tainted VLI\r\n"
+    b"EFLAGS: 00010202   (2.6.9-78.ELxenU) \r\n"
+    b"Linux version 2.6.9-89.0.25.ELxenU (mockbuild@builder10.centos.org) (gcc version 3.4.6"
+    b" 20060404 (Red Hat 3.4.6-11)) #1 SMP Mon Apr 5 12:00:00 EDT 2010\r\n"
+    b"Kernel command line: ro root=/dev/VolGroup00/LogVol00 console=xvc0\r\n"
+)
+
+
+def test_console_with_two_boots():
+    lines = parse_bytes(TWO_BOOT_CONSOLE, "console", "s")
+    boots, ids = segment_boots(lines, "s")
+    assert [(b.first_line, b.last_line) for b in boots] == [(1, 6), (7, 8)]
+    assert ids.to_pylist() == ["s:0"] * 6 + ["s:1"] * 2
+    first, second = boots
+    assert (first.release, first.distro, first.distro_release, first.flavour) == (
+        "2.6.9-78.ELxenU",
+        "rhel",
+        "4.7",
+        "xenU",
+    )
+    assert first.hostname == "web01"  # from the login prompt, not the build host
+    assert first.arch == "i386"  # EIP register line
+    assert second.release == "2.6.9-89.0.25.ELxenU" and second.distro_release == "4.8"
+    assert second.distro == "centos"  # built on centos.org
+    assert second.hostname == ""
+
+
+def test_clock_restart_without_banner_and_rhel6_early_lines():
+    data = (
+        b"[  500.000000] last words of boot 0\n"
+        b"[    0.000000] Initializing cgroup subsys cpuset\n"
+        b"[    0.000000] Linux version 2.6.32-71.el6.x86_64 (mockbuild@x86-007.build.bos.redhat.com)"
+        b" (gcc version 4.4.4) #1 SMP Wed Sep 1 01:33:01 EDT 2010\n"
+        b"[   30.000000] CPU: Intel\n"
+        b"[    0.000000] Initializing cgroup subsys cpuset\n"
+        b"[    3.000000] Pid: 1, comm: swapper Not tainted 2.6.32-131.0.15.el6.x86_64 #1\n"
+    )
+    boots, _ = segment_boots(parse_bytes(data, "dmesg", "d"), "d")
+    assert [(b.first_line, b.last_line) for b in boots] == [(1, 1), (2, 4), (5, 6)]
+    assert boots[0].release == ""
+    assert boots[1].release == "2.6.32-71.el6.x86_64" and boots[1].arch == "x86_64"
+    assert boots[1].distro == "rhel"
+    assert boots[2].release == "2.6.32-131.0.15.el6.x86_64"  # from the oops header
+    assert boots[2].distro_release == "6.1"
+
+
+def test_journal_separators_and_syslog_hostname():
+    data = (
+        b"Jan 01 10:00:00 vm7 kernel: Linux version 4.18.0-80.el8.x86_64 (mockbuild@x) (gcc) #1\n"
+        b"Jan 01 10:00:05 vm7 kernel: CPU: 0 PID: 1 Comm: init Not tainted 4.18.0-80.el8.x86_64 #1\n"
+        b"-- Boot 0123456789abcdef0123456789abcdef --\n"
+        b"Jan 01 11:00:00 vm7 kernel: e1000: eth0 up\n"
+    )
+    boots, _ = segment_boots(parse_bytes(data, "journal", "j", year_hint=2024), "j")
+    assert [(b.first_line, b.last_line) for b in boots] == [(1, 2), (3, 4)]
+    assert boots[0].hostname == "vm7" and boots[0].distro_release == "8.0"
+    assert boots[0].start_time == datetime(2024, 1, 1, 10, 0, 0)
+    assert boots[1].start_time == datetime(2024, 1, 1, 11, 0, 0)
+
+
+def test_quoted_proc_version_late_in_boot_is_not_a_boot():
+    data = (
+        b"[    0.000000] Linux version 3.10.0-229.el7.x86_64 (builder@x) (gcc) #1\n"
+        b"[ 4000.000000] Linux version 3.10.0-229.el7.x86_64 (builder@x) (gcc) #1\n"
+    )
+    boots, _ = segment_boots(parse_bytes(data, "dmesg", "q"), "q")
+    assert len(boots) == 1
+
+
+def test_empty_lines_table():
+    boots, ids = segment_boots(parse_bytes(b"", "console"), "e")
+    assert boots == [] and len(ids) == 0
+
+
+def test_rhel7_vmcore_dmesg_from_corpus():
+    path = CORPORA / "abrt/tests/runtests/kernel-vmcore-harvest/vmcore-dmesg.txt"
+    if not path.exists():
+        pytest.skip(f"corpus file absent: {path}")
+    lines = parse_bytes(path.read_bytes(), "vmcore-dmesg", "v")
+    boots, ids = segment_boots(lines, "v")
+    assert len(boots) == 1
+    assert boots[0].release.startswith("3.10.0-229.el7")
+    assert boots[0].distro_release == "7.1"
+    assert len(ids) == lines.num_rows

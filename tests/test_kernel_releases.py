@@ -1,0 +1,123 @@
+"""Release strings: RPM ordering, distro mapping, ranges and vendor builds."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage.kernel import (
+    compare_releases,
+    is_vendor_fixed,
+    parse_release,
+    release_in_range,
+    rpmvercmp,
+)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("1.0", "1.0", 0),
+        ("1.0", "1.0.1", -1),
+        ("2.6.9", "2.6.18", -1),  # numbers, not strings
+        ("1.0a", "1.0", 1),
+        ("1.0", "1.0a", -1),
+        ("1a", "1.1", -1),  # letters lose to digits
+        ("1.001", "1.1", 0),  # leading zeros ignored
+        ("1.0~rc1", "1.0", -1),  # tilde sorts first
+        ("1.0~rc1", "1.0~rc2", -1),
+        ("1.0^git1", "1.0", 1),  # caret after the end
+        ("1.0^git1", "1.0.1", -1),  # but before another segment
+        ("1_0", "1.0", 0),  # separators only separate
+        ("abc", "abd", -1),
+    ],
+)
+def test_rpmvercmp(a, b, expected):
+    assert rpmvercmp(a, b) == expected
+    assert rpmvercmp(b, a) == -expected
+
+
+@pytest.mark.parametrize(
+    ("newer", "older"),
+    [
+        ("2.6.9-89.0.25.EL", "2.6.9-89.0.3.EL"),
+        ("2.6.18-128.1.6.el5", "2.6.18-128.el5"),
+        ("2.6.9-78.0.22.EL", "2.6.9-78.EL"),
+        ("2.6.18-128.1.6.el5.centos.plus", "2.6.18-128.1.6.el5"),
+        ("2.6.9-89.0.9.0.1.EL", "2.6.9-89.0.9.EL"),  # Oracle rebuild of the same z-stream
+        ("2.6.9-89.0.10.EL", "2.6.9-89.0.9.0.1.EL"),
+        ("2.6.18-53.1.13.el5.xs4.1.0.24", "2.6.18-53.1.13.el5"),
+        ("2.6.9-89.0.25.ELxenU", "2.6.9-89.0.3.ELsmp"),  # flavours ignored
+        ("2.6.18-164.el5xen", "2.6.18-128.1.6.el5PAE"),
+        ("4.18.0-80.11.2.el8_0.x86_64", "4.18.0-80.el8.x86_64"),
+    ],
+)
+def test_compare_releases(newer, older):
+    assert compare_releases(newer, older) == 1
+    assert compare_releases(older, newer) == -1
+
+
+def test_compare_ignores_only_flavour():
+    assert compare_releases("2.6.18-92.el5xen", "2.6.18-92.el5") == 0
+    assert compare_releases("2.6.32-71.el6.x86_64", "2.6.32-71.el6.i686") == 0
+
+
+@pytest.mark.parametrize(
+    ("release", "distro", "distro_release", "flavour", "vendor", "arch"),
+    [
+        ("2.6.9-78.ELxenU", "rhel", "4.7", "xenU", "", ""),
+        ("2.6.9-89.0.25.EL", "rhel", "4.8", "", "", ""),
+        ("2.6.9-55.ELsmp", "rhel", "4.5", "smp", "", ""),
+        ("2.6.9-67.0.1.ELhugemem", "rhel", "4.6", "hugemem", "", "i686"),
+        ("2.6.18-92.el5xen", "rhel", "5.2", "xen", "", ""),
+        ("2.6.18-164.15.1.el5", "rhel", "5.4", "", "", ""),
+        ("2.6.18-128.1.6.el5.centos.plus", "centos", "5.3", "", "centos-plus", ""),
+        ("2.6.9-89.0.9.0.1.EL", "oracle", "4.8", "", "oracle", ""),
+        ("2.6.9-42.0.3.EL.xs0.4.0.263xenU", "rhel", "4.4", "xenU", "citrix", ""),
+        ("2.6.18-53.1.13.el5.xs4.1.0.24", "rhel", "5.1", "", "citrix", ""),
+        ("2.6.18-8.el5PAE", "rhel", "5.0", "PAE", "", "i686"),
+        ("2.6.32-71.el6.x86_64", "rhel", "6.0", "", "", "x86_64"),
+        ("3.10.0-229.el7.x86_64", "rhel", "7.1", "", "", "x86_64"),
+        ("4.18.0-305.3.1.el8_4.x86_64", "rhel", "8.4", "", "", "x86_64"),
+        ("5.14.0-70.13.1.el9_0.x86_64+debug", "rhel", "9.0", "debug", "", "x86_64"),
+        ("5.6.6-300.fc32.x86_64", "fedora", "32", "", "", "x86_64"),
+        ("2.6.16.60-0.21-xen", "sles", "10", "xen", "", ""),
+        ("3.0.101-63-default", "sles", "11", "default", "", ""),
+        ("3.16.0-4-amd64", "debian", "8", "amd64", "", "x86_64"),
+        ("2.6.32-5-xen-686", "debian", "6.0", "xen-686", "", "i686"),
+        ("4.15.0-20-generic", "ubuntu", "18.04", "generic", "", ""),
+        ("2.6.24-19-xen", "ubuntu", "8.04", "xen", "", ""),
+        ("5.0.0-rc1+", "upstream", "", "", "", ""),
+    ],
+)
+def test_parse_release(release, distro, distro_release, flavour, vendor, arch):
+    info = parse_release(release)
+    assert (info.distro, info.distro_release, info.flavour, info.vendor, info.arch) == (
+        distro,
+        distro_release,
+        flavour,
+        vendor,
+        arch,
+    )
+    assert release.startswith(info.base_version)
+
+
+def test_release_between_ga_numbers_is_the_earlier_release():
+    assert parse_release("2.6.18-100.el5").distro_release == "5.2"
+    assert parse_release("2.6.9-4.EL").distro_release == ""  # before 4.0 GA: a beta
+
+
+def test_release_in_range_is_inclusive_and_family_aware():
+    assert release_in_range("2.6.18-92.el5xen", "2.6.18-8.el5", "2.6.18-128.el5")
+    assert release_in_range("2.6.18-128.el5", "2.6.18-8.el5", "2.6.18-128.el5")
+    assert release_in_range("2.6.18-128.1.6.el5", "2.6.18-8.el5", "")
+    assert not release_in_range("2.6.18-128.1.6.el5", "", "2.6.18-128.el5")
+    assert not release_in_range("2.6.9-78.ELxenU", "2.6.18-8.el5", "2.6.18-128.el5")
+    assert not release_in_range("2.6.18-1.2798.fc6", "2.6.18-8.el5", "2.6.18-128.el5")
+    assert release_in_range("2.6.9-89.0.3.ELxenU", "2.6.9-55.EL", "2.6.9-89.0.24.EL")
+    assert not release_in_range("2.6.9-89.0.25.ELxenU", "2.6.9-55.EL", "2.6.9-89.0.24.EL")
+
+
+def test_vendor_fixed():
+    assert is_vendor_fixed("2.6.9-42.0.3.EL.xs0.4.0.263xenU")
+    assert is_vendor_fixed("2.6.18-53.1.13.el5.xs4.1.0.24")
+    assert not is_vendor_fixed("2.6.9-78.ELxenU")

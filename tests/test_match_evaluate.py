@@ -1,0 +1,161 @@
+"""evaluate(): findings, evidence, exclusions, precedence, and a hostile pattern."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from helpers_match import fact, lines_table
+
+from triage.limits import DEFAULT_LIMITS
+from triage.match import SourceContext, evaluate, load_signatures
+from triage.model import Boot, Fact, SourceFile
+
+HAVE_KERNEL = importlib.util.find_spec("triage.kernel.release") is not None
+needs_kernel = pytest.mark.skipif(
+    not HAVE_KERNEL, reason="triage.kernel.release (kernel helper) not available yet"
+)
+
+RULE = """\
+id: local/{name}
+title: Test rule {name}
+kind: crash
+status: experimental
+references: [{{type: kb, id: KB-1}}]
+applies_to: {{distros: [any]}}
+{extra}
+evidence: {evidence}
+confidence: {{rules: [], default: {level}}}
+fix: Do the thing.
+workaround: "xe vm-param-remove uuid={{vm_uuid}} param-name=other-config param-key=x"
+tests:
+  match: [{{text: "boom"}}]
+  no_match: [{{text: "calm"}}]
+"""
+
+
+def _rules(tmp_path: Path, **rules: tuple[str, str, str]) -> str:
+    d = tmp_path / "local"
+    d.mkdir(exist_ok=True)
+    for name, (evidence, level, extra) in rules.items():
+        (d / f"{name}.yaml").write_text(
+            RULE.format(name=name, evidence=evidence, level=level, extra=extra)
+        )
+    return str(tmp_path)
+
+
+def _ctx(texts: list[str], facts: list[Fact] | None = None, release: str = "") -> SourceContext:
+    src = SourceFile(disk_path="/tmp/x.log", bundle="case.tar.gz", path="var/log/messages")
+    boot = Boot(
+        boot_id="b0",
+        source_id=src.source_id,
+        index=0,
+        first_line=1,
+        last_line=len(texts),
+        release=release,
+    )
+    return SourceContext(
+        source=src, lines=lines_table(texts), boots=[boot], crashes=[], facts=facts or []
+    )
+
+
+def test_finding_carries_evidence_lines_and_unknown_kernel(tmp_path):
+    sigset = load_signatures(
+        [_rules(tmp_path, one=("{line: {pattern: 'boom'}}", "high", ""))], builtin=False
+    )
+    findings, errors = evaluate(sigset, _ctx(["calm", "boom here"]))
+    assert not errors and len(findings) == 1
+    f = findings[0]
+    assert f.signature_id == "local/one" and f.verdict == "unknown-kernel"
+    assert f.confidence == "medium" and "not named" in f.confidence_reason
+    ev = f.evidence[0]
+    assert (ev.lineno, ev.text, ev.path) == (2, "boom here", "case.tar.gz!var/log/messages")
+    assert "<vm_uuid>" in f.workaround
+
+
+def test_exclusion_and_vm_uuid_fill(tmp_path):
+    extra = "exclude: [{fact: {key: vm.other_config.suppress, present: true}}]"
+    sigset = load_signatures(
+        [_rules(tmp_path, one=("{line: {pattern: 'boom'}}", "low", extra))], builtin=False
+    )
+    link = Fact(
+        "case.tar.gz",
+        "vm",
+        "vm-1",
+        "link.source",
+        "case.tar.gz!var/log/messages",
+        subject_name="web07",
+    )
+    findings, _ = evaluate(sigset, _ctx(["boom"], [link]))
+    assert findings and "uuid=vm-1 " in findings[0].workaround and findings[0].vm_name == "web07"
+    flag = Fact("case.tar.gz", "vm", "vm-1", "vm.other_config.suppress", "true")
+    findings, _ = evaluate(sigset, _ctx(["boom"], [link, flag]))
+    assert findings == []
+
+
+def test_same_evidence_reported_once_with_precedence(tmp_path):
+    sigset = load_signatures(
+        [
+            _rules(
+                tmp_path,
+                general=(
+                    "{line: {pattern: 'boom'}}",
+                    "low",
+                    "precedence: {yields_to: [local/specific]}",
+                ),
+                specific=("{line: {pattern: 'boom'}}", "low", ""),
+                other=("{line: {pattern: 'calm'}}", "low", ""),
+            )
+        ],
+        builtin=False,
+    )
+    findings, _ = evaluate(sigset, _ctx(["boom", "calm"]))
+    ids = sorted(f.signature_id for f in findings)
+    assert ids == ["local/other", "local/specific"]
+    spec = next(f for f in findings if f.signature_id == "local/specific")
+    assert "local/general" in spec.confidence_reason
+
+
+def test_catastrophic_pattern_disables_only_its_signature(tmp_path):
+    slow = "{line: {pattern: '(?=a)(a|aa)+$'}}"
+    sigset = load_signatures(
+        [_rules(tmp_path, slow=(slow, "low", ""), fine=("{line: {pattern: 'boom'}}", "low", ""))],
+        limits=DEFAULT_LIMITS.override(regex_timeout=0.05),
+        builtin=False,
+    )
+    findings, errors = evaluate(sigset, _ctx(["a" * 30 + "b", "boom"]))
+    assert [f.signature_id for f in findings] == ["local/fine"]
+    assert (
+        len(errors) == 1
+        and errors[0].error_class == "regex-timeout"
+        and "local/slow" in errors[0].message
+    )
+    assert "local/slow" in sigset.disabled
+
+
+def test_fact_only_on_host(tmp_path):
+    ev = "{all: [{line: {pattern: 'Oops'}}, {fact: {key: host.memory_total_bytes, ge: 68719476736}}]}"
+    sigset = load_signatures([_rules(tmp_path, big=(ev, "medium", ""))], builtin=False)
+    assert evaluate(
+        sigset, _ctx(["Oops: 0000 [#1]"], [fact("host.memory_total_bytes", str(96 << 30))])
+    )[0]
+    assert not evaluate(
+        sigset, _ctx(["Oops: 0000 [#1]"], [fact("host.memory_total_bytes", str(32 << 30))])
+    )[0]
+
+
+@needs_kernel
+def test_builtin_verdicts_affected_fixed_and_out_of_scope():
+    sigset = load_signatures()
+    oops = ["Unable to handle kernel paging request at virtual address c9a3e000", "Oops: 0002 [#1]"]
+    got = {f.signature_id: f for f in evaluate(sigset, _ctx(oops, release="2.6.9-78.ELxenU"))[0]}
+    assert got["xen-rhel/spurious-page-fault"].verdict == "affected"
+    got = {
+        f.signature_id: f
+        for f in evaluate(sigset, _ctx(oops, release="2.6.9-89.0.3.EL.xs5.5.0.15xenU"))[0]
+    }
+    assert got["xen-rhel/spurious-page-fault"].verdict == "fixed-kernel"
+    assert "fix" in got["xen-rhel/spurious-page-fault"].verdict_reason
+    got = {f.signature_id for f in evaluate(sigset, _ctx(oops, release="2.6.32-431.el6.x86_64"))[0]}
+    assert "xen-rhel/spurious-page-fault" not in got

@@ -1,0 +1,154 @@
+"""Each text format through the real engine: prefixes removed, fields filled, lines numbered."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from triage.model import FLAG_CONTINUATION
+from triage.parsers import parse_bytes
+from triage.parsers.sniff import sniff_kind
+
+RHEL47_CONSOLE = (
+    b"Linux version 2.6.9-78.ELxenU (brewbuilder@hs20-bc1-5.build.redhat.com) (gcc version 3.4.6"
+    b" 20060404 (Red Hat 3.4.6-10)) #1 SMP Wed Jul 9 15:46:26 EDT 2008\r\n"
+    b"BIOS-provided physical RAM map:\r\n"
+    b" Xen: 0000000000000000 - 0000000020800000 (usable)\r\n"
+    b"Kernel command line:  ro root=/dev/VolGroup00/LogVol00 console=xvc0\r\n"
+    b"Unable to handle kernel paging request at virtual address c0a00000\r\n"
+    b" printing eip:\r\n"
+    b"EFLAGS: 00010202   (2.6.9-78.ELxenU) \r\n"
+)
+
+
+def rows(table):
+    return table.to_pylist()
+
+
+def test_console_rhel47_crlf_keeps_indentation_and_numbers():
+    t = rows(parse_bytes(RHEL47_CONSOLE, "console"))
+    assert [r["lineno"] for r in t] == list(range(1, 8))
+    assert t[0]["text"].startswith("Linux version 2.6.9-78.ELxenU (brewbuilder@")
+    assert t[2]["text"] == " Xen: 0000000000000000 - 0000000020800000 (usable)"
+    assert t[6]["text"] == "EFLAGS: 00010202   (2.6.9-78.ELxenU) "
+    assert all("\r" not in r["text"] for r in t)
+    assert t[1]["offset"] == RHEL47_CONSOLE.index(b"BIOS-provided")
+    assert all(r["mono"] is None and r["level"] is None for r in t)
+
+
+def test_console_xenconsoled_timestamps_and_printk_time():
+    data = (
+        b"[2009-03-02 10:11:12] Linux version 2.6.18-128.el5xen (mockbuild@x) (gcc) #1 SMP\n"
+        b"[2009-03-02 10:11:13] [    0.120000] [    T1] Freeing unused kernel memory: 176k freed\n"
+        b"(XEN) Domain 3 crashed\n"
+    )
+    t = rows(parse_bytes(data, "console"))
+    assert t[0]["timestamp"] == datetime(2009, 3, 2, 10, 11, 12)
+    assert t[1]["mono"] == pytest.approx(0.12)
+    assert t[1]["text"] == "Freeing unused kernel memory: 176k freed"
+    assert t[2]["text"] == "(XEN) Domain 3 crashed" and t[2]["timestamp"] is None
+
+
+def test_syslog_rhel53_inner_printk_time_and_kernel_only():
+    data = (
+        b"Mar  2 10:11:12 web01 kernel: [ 1234.567890] BUG: soft lockup - CPU#1 stuck for 10s! [events/1:12]\n"
+        b"Mar  2 10:11:12 web01 sshd[2345]: Accepted publickey for root from 10.1.2.3\n"
+        b"Mar  2 10:11:13 web01 kernel:  [<ffffffff80262f7d>] _spin_lock+0x3/0xa\n"
+        b"Mar  2 10:11:14 web01 syslogd 1.4.1: restart.\n"
+        b"Mar  2 10:31:14 web01 -- MARK --\n"
+        b"Mar  2 10:31:15 web01 klogd: <4>EFLAGS: 00010202\n"
+    )
+    t = rows(parse_bytes(data, "syslog", year_hint=2009))
+    assert [r["lineno"] for r in t] == [1, 3, 4, 5, 6]  # sshd dropped
+    first = t[0]
+    assert first["host"] == "web01" and first["tag"] == "kernel" and first["pid"] is None
+    assert first["mono"] == pytest.approx(1234.56789)
+    assert first["timestamp"] == datetime(2009, 3, 2, 10, 11, 12)
+    assert first["level"] is None  # kernel: lines carry no priority
+    assert first["text"] == "BUG: soft lockup - CPU#1 stuck for 10s! [events/1:12]"
+    assert t[1]["text"] == " [<ffffffff80262f7d>] _spin_lock+0x3/0xa"
+    assert t[2]["text"] == "syslogd 1.4.1: restart."
+    assert t[3]["text"] == "-- MARK --" and t[3]["tag"] is None
+    assert t[4]["level"] == 4 and t[4]["text"] == "EFLAGS: 00010202"
+
+
+def test_syslog_year_rolls_back_across_new_year():
+    data = (
+        b"Dec 31 23:59:58 h kernel: a\nJan  1 00:00:01 h kernel: b\nJan  2 08:00:00 h kernel: c\n"
+    )
+    t = rows(parse_bytes(data, "syslog", year_hint=2010))
+    assert [r["timestamp"].year for r in t] == [2009, 2010, 2010]
+    assert t[0]["timestamp"] == datetime(2009, 12, 31, 23, 59, 58)
+
+
+def test_syslog_pid_and_rfc3339():
+    data = b"2024-01-01T12:00:00.123456+01:00 db2 kernel: [    5.000001] e1000: eth0 up\n"
+    t = rows(parse_bytes(data, "syslog-rfc3339"))
+    assert t[0]["timestamp"] == datetime(2024, 1, 1, 12, 0, 0, 123456)
+    assert t[0]["host"] == "db2" and t[0]["mono"] == pytest.approx(5.000001)
+    assert t[0]["text"] == "e1000: eth0 up"
+
+
+def test_dmesg_variants():
+    data = (
+        b"[Mon Jan  1 12:00:00 2024] Linux version 5.14.0-70.el9.x86_64 (mockbuild@x) (gcc) #1\n"
+        b"kern  :warn  : [    1.000000] ACPI: something odd\n"
+        b"2013-06-13T22:11:00,123456+0100 usb 1-1: new device\n"
+        b"<4>[    2.500000] WARNING: CPU: 0 PID: 1 at kernel/foo.c:1\n"
+    )
+    t = rows(parse_bytes(data, "dmesg"))
+    assert t[0]["timestamp"] == datetime(2024, 1, 1, 12, 0, 0) and t[0]["mono"] is None
+    assert t[0]["text"].startswith("Linux version 5.14.0-70.el9.x86_64")
+    assert t[1]["level"] == 4 and t[1]["mono"] == pytest.approx(1.0)
+    assert t[1]["text"] == "ACPI: something odd"
+    assert t[2]["timestamp"] == datetime(2013, 6, 13, 22, 11, 0, 123456)
+    assert t[2]["text"] == "usb 1-1: new device"
+    assert t[3]["level"] == 4 and t[3]["text"].startswith("WARNING: CPU: 0")
+
+
+def test_journal_short_monotonic_and_boot_separators():
+    data = (
+        b"-- Logs begin at Mon 2024-01-01 10:00:00 UTC, end at Mon 2024-01-01 12:00:00 UTC. --\n"
+        b"[    0.000000] vm1 kernel: Linux version 4.18.0-80.el8.x86_64 (mockbuild@x) (gcc) #1\n"
+        b"[   12.000000] vm1 systemd[1]: Started Session 1.\n"
+        b"-- Boot 0123456789abcdef0123456789abcdef --\n"
+        b"Jan 01 12:00:00 vm1 kernel: Linux version 4.18.0-80.el8.x86_64 (mockbuild@x) (gcc) #1\n"
+    )
+    t = rows(parse_bytes(data, "journal", year_hint=2024))
+    assert [r["lineno"] for r in t] == [2, 4, 5]
+    assert t[0]["mono"] == 0.0 and t[0]["host"] == "vm1"
+    assert t[1]["text"] == "-- Boot 0123456789abcdef0123456789abcdef --"
+    assert t[1]["tag"] == "journal"
+    assert t[2]["timestamp"] == datetime(2024, 1, 1, 12, 0, 0)
+
+
+def test_vmcore_dmesg_legacy_ring_and_continuations():
+    data = (
+        b"ng a partial first record\n"
+        b"<4>Unable to handle kernel NULL pointer dereference at 0000000000000000 RIP: \n"
+        b"<4> [<ffffffff8013f4a2>] do_exit+0x12/0x340\n"
+        b"<0>Kernel panic - not syncing: Fatal exception\n"
+    )
+    t = rows(parse_bytes(data, "vmcore-dmesg"))
+    assert [r["level"] for r in t] == [None, 4, 4, 0]
+    assert t[2]["text"] == " [<ffffffff8013f4a2>] do_exit+0x12/0x340"
+    assert not t[0]["flags"] & FLAG_CONTINUATION  # nothing before it to continue
+    modern = b"[   10.000000] BUG: unable to handle\nembedded second line\n[   10.1] next\n"
+    m = rows(parse_bytes(modern, "vmcore-dmesg"))
+    assert m[1]["flags"] & FLAG_CONTINUATION and m[1]["mono"] is None
+    assert not m[2]["flags"] & FLAG_CONTINUATION
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (RHEL47_CONSOLE, "console"),
+        (b"Jan  1 00:00:01 h kernel: x\nJan  1 00:00:02 h kernel: y\n", "syslog"),
+        (b"[    1.000000] x\n[    1.100000] y\n", "dmesg"),
+        (b"<6>x\n<4>y\n", "vmcore-dmesg"),
+        (b"-- Logs begin at Mon 2024-01-01. --\nJan 01 00:00:01 h kernel: x\n", "journal"),
+    ],
+)
+def test_sniff_kind(data, kind):
+    assert sniff_kind(data) == kind

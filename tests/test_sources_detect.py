@@ -1,0 +1,162 @@
+"""Content detection: one realistic head per kind, and the role as a tie-break only."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from helpers_sources import (
+    CONSOLE,
+    CRASH_TOOL,
+    DMESG_HEAD,
+    INVENTORY,
+    JOURNAL,
+    SYSLOG,
+    UNAME,
+    VMCORE_DMESG,
+    XAPI_DB,
+    XENSOURCE_NEW,
+    XENSOURCE_OLD,
+    XL_INFO,
+)
+
+from triage.model import (
+    KIND_CONFIG,
+    KIND_CONSOLE,
+    KIND_CRASH_TOOL,
+    KIND_DMESG,
+    KIND_DUMP,
+    KIND_JOURNAL,
+    KIND_SYSLOG,
+    KIND_SYSLOG_RFC3339,
+    KIND_UNKNOWN,
+    KIND_VMCORE_DMESG,
+    KIND_XENSOURCE,
+)
+from triage.sources import detect
+
+PLAIN_DMESG = (
+    b"Linux version 2.6.18-398.el5xen (mockbuild@builder17.centos.org) (gcc version 4.1.2)\n"
+    b"Command line: ro root=/dev/VolGroup00/LogVol00 console=xvc0\n"
+    b"BIOS-provided physical RAM map:\n Xen: 0000000000000000 - 0000000040800000 (usable)\n"
+    b"ACPI: RSDP 000F0490, 0024 (r2 Xen)\nMemory: 1015808k/1056768k available\n"
+)
+PRI_DMESG = b"".join(
+    b"<6>[    0.%06d] %s\n" % (i, m)
+    for i, m in enumerate(
+        [
+            b"Linux version 4.18.0-372.el8.x86_64",
+            b"Command line: ro",
+            b"x86/fpu: xstate",
+            b"BIOS-e820: ok",
+        ]
+    )
+)
+DMESG_T = b"".join(
+    b"[Mon Mar  4 10:%02d:00 2024] %s\n" % (i, m)
+    for i, m in enumerate(
+        [
+            b"Linux version 5.14.0-70.el9.x86_64",
+            b"Command line: ro",
+            b"xen: PV spinlocks",
+            b"NX: active",
+        ]
+    )
+)
+DMESG_ISO = b"".join(
+    b"2024-03-04T10:%02d:00,123456+0100 %s\n" % (i, m)
+    for i, m in enumerate(
+        [b"Linux version 5.14.0", b"Command line: ro", b"Hypervisor detected: Xen HVM", b"e820 ok"]
+    )
+)
+RFC3339 = b"".join(
+    b"2024-03-04T10:%02d:00.123456+01:00 web07 kernel: %s\n" % (i, m)
+    for i, m in enumerate([b"Linux version 5.14.0", b"blkfront: xvda", b"eth0: link up", b"oops"])
+)
+JOURNAL_MONO = b"".join(
+    b"[%6d.%06d] web07 kernel: %s\n" % (i, i * 11, m)
+    for i, m in enumerate([b"Linux version 5.14.0", b"Command line: ro", b"xen: PV", b"NX"])
+)
+SYZ_CONSOLE = (
+    b"Warning: Permanently added '10.128.0.2' (ECDSA) to the list of known hosts.\r\n"
+    b"2018/01/03 09:12:34 fuzzer started\r\n"
+    b"[   26.305129] audit: type=1400 audit(1514970754.329:7): avc:  denied\r\n"
+    b"2018/01/03 09:12:35 executing program 0:\r\n"
+    b"[   27.001122] ==================================================================\r\n"
+    b"[   27.008560] BUG: KASAN: use-after-free in tcp_v4_rcv+0x1a2/0x2f0\r\n"
+)
+
+
+def _elf_vmcore() -> bytes:
+    """ELF64 ET_CORE with one PT_NOTE holding a VMCOREINFO note, as /proc/vmcore has."""
+    ident = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+    ehdr = ident + struct.pack("<HHIQQQIHHHHHH", 4, 62, 1, 0, 64, 0, 0, 64, 56, 1, 64, 0, 0)
+    note = struct.pack("<III", 11, 12, 0) + b"VMCOREINFO\0\0" + b"OSRELEASE=5\n"
+    phdr = struct.pack("<IIQQQQQQ", 4, 0, 120, 0, 0, len(note), len(note), 0)
+    return ehdr + phdr + note + bytes(512)
+
+
+FLATTENED = b"makedumpfile".ljust(16, b"\0") + struct.pack(">QQ", 1, 1) + bytes(4064)
+XC_CORE_LEGACY = struct.pack("<6I", 0xF00FEBED, 1, 4096, 24, 5000, 8192) + bytes(200)
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (DMESG_HEAD, KIND_DMESG),
+        (PLAIN_DMESG, KIND_DMESG),
+        (PRI_DMESG, KIND_DMESG),
+        (DMESG_T, KIND_DMESG),
+        (DMESG_ISO, KIND_DMESG),
+        (SYSLOG, KIND_SYSLOG),
+        (RFC3339, KIND_SYSLOG_RFC3339),
+        (JOURNAL, KIND_JOURNAL),
+        (JOURNAL_MONO, KIND_JOURNAL),
+        (XENSOURCE_NEW, KIND_XENSOURCE),
+        (XENSOURCE_OLD, KIND_XENSOURCE),
+        (CRASH_TOOL, KIND_CRASH_TOOL),
+        (CONSOLE, KIND_CONSOLE),
+        (SYZ_CONSOLE, KIND_CONSOLE),
+        (XAPI_DB, KIND_CONFIG),
+        (XL_INFO, KIND_CONFIG),
+        (INVENTORY, KIND_CONFIG),
+        (b"KDUMP   " + bytes(600), KIND_DUMP),
+        (b"DISKDUMP" + bytes(600), KIND_DUMP),
+        (FLATTENED, KIND_DUMP),
+        (_elf_vmcore(), KIND_DUMP),
+        (XC_CORE_LEGACY, KIND_DUMP),
+        (b"", KIND_UNKNOWN),
+        (bytes(range(256)) * 16, KIND_UNKNOWN),
+        (b"# Title\n\nSome prose about kernels in general.\nNothing more.\n", KIND_UNKNOWN),
+        (b'{"expected": [{"first_function": "foo", "frame_count": 3}]}\n', KIND_UNKNOWN),
+    ],
+)
+def test_kind_from_content(head: bytes, kind: str) -> None:
+    assert detect(head) == kind
+
+
+def test_elf_that_is_not_a_core_is_not_a_dump() -> None:
+    exe = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) + struct.pack("<HHI", 2, 62, 1) + bytes(200)
+    assert detect(exe) == KIND_UNKNOWN
+
+
+def test_role_breaks_a_tie_but_not_content() -> None:
+    # vmcore-dmesg.txt and dmesg look the same: the role decides
+    assert detect(VMCORE_DMESG) == KIND_DMESG
+    assert detect(VMCORE_DMESG, role="vmcore-dmesg") == KIND_VMCORE_DMESG
+    # a plain timestamped log named as a guest console is a console
+    assert detect(DMESG_HEAD, role="guest-console") == KIND_CONSOLE
+    # …but a name never turns a syslog into a crash-tool transcript, nor prose into a log
+    assert detect(SYSLOG, role="crash-tool") == KIND_SYSLOG
+    assert detect(b"just some words\nand more words\n", role="messages") == KIND_UNKNOWN
+
+
+def test_config_roles_are_config_unless_the_content_is_a_log() -> None:
+    assert detect(UNAME, role="uname") == KIND_CONFIG
+    assert detect(UNAME) == KIND_UNKNOWN
+    assert detect(SYSLOG, role="xl-info") == KIND_SYSLOG
+
+
+def test_syslog_with_few_xapi_lines_stays_syslog() -> None:
+    mixed = SYSLOG + XENSOURCE_NEW.splitlines(keepends=True)[0]
+    assert detect(mixed) == KIND_SYSLOG

@@ -1,0 +1,223 @@
+"""Hostile and broken input: every case becomes an ErrorRecord and the walk goes on."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import lzma
+import os
+import shutil
+import tarfile
+import zipfile
+import zlib
+from pathlib import Path
+
+from helpers_sources import DMESG_HEAD, SYSLOG, tar_bytes, write, zip_bytes
+
+from triage.limits import DEFAULT_LIMITS
+from triage.model import ErrorRecord, SourceFile
+from triage.sources import read_bytes, walk
+
+ZEROS = 200 * 1024 * 1024  # 200 MB of zeros: compresses ~1000x
+
+
+def _run(paths: list[Path], limits=DEFAULT_LIMITS) -> tuple[list[SourceFile], list[ErrorRecord]]:
+    out = list(walk([str(p) for p in paths], limits))
+    return [o for o in out if isinstance(o, SourceFile)], [
+        o for o in out if isinstance(o, ErrorRecord)
+    ]
+
+
+def _classes(errs: list[ErrorRecord]) -> list[str]:
+    return sorted(e.error_class for e in errs)
+
+
+def _zeros_deflated() -> bytes:
+    comp = zlib.compressobj(1, zlib.DEFLATED, 31)
+    chunk = bytes(8 * 1024 * 1024)
+    parts = [comp.compress(chunk) for _ in range(ZEROS // len(chunk))]
+    return b"".join(parts) + comp.flush()
+
+
+def test_traversal_names_are_skipped(tmp_path: Path) -> None:
+    evil = []
+    for name in ("../../etc/cron.d/evil", "/etc/passwd", "..\\..\\windows\\evil.log", "a/../../b"):
+        ti = tarfile.TarInfo(name)
+        evil.append(ti)
+    archive = write(tmp_path / "evil.tar", tar_bytes({"ok/messages": SYSLOG}, extra=evil))
+    srcs, errs = _run([archive])
+    assert [s.path for s in srcs] == ["ok/messages"]
+    assert _classes(errs) == ["path-traversal"] * 4
+    assert all(e.path.startswith(str(archive)) for e in errs)
+    zipped = write(tmp_path / "evil.zip", zip_bytes({"../x.log": SYSLOG, "ok.log": SYSLOG}))
+    srcs, errs = _run([zipped])
+    assert [s.path for s in srcs] == ["ok.log"] and _classes(errs) == ["path-traversal"]
+
+
+def test_links_out_of_the_archive_and_special_members(tmp_path: Path) -> None:
+    fifo = tarfile.TarInfo("dev/fifo")
+    fifo.type = tarfile.FIFOTYPE
+    dev = tarfile.TarInfo("dev/sda")
+    dev.type = tarfile.BLKTYPE
+    data = tar_bytes(
+        {"logs/messages": SYSLOG},
+        links={
+            "logs/shadow": "/etc/shadow",
+            "logs/up": "../../../etc/passwd",
+            "logs/gone": "nothing",
+        },
+        hardlinks={"logs/hard": "../etc/passwd", "logs/copy": "logs/messages"},
+        extra=[fifo, dev],
+    )
+    srcs, errs = _run([write(tmp_path / "links.tar", data)])
+    assert [s.path for s in srcs] == ["logs/messages"]  # the good hard link is the same file
+    assert _classes(errs) == [
+        "broken-link",
+        "link-outside-bundle",
+        "link-outside-bundle",
+        "link-outside-bundle",
+        "special-file",
+        "special-file",
+    ]
+
+
+def test_folder_links_never_leave_the_folder(tmp_path: Path) -> None:
+    outside = write(tmp_path / "outside" / "secret.log", SYSLOG)
+    case = tmp_path / "case"
+    write(case / "var/log/messages", SYSLOG)
+    os.symlink(outside, case / "escape.log")
+    os.symlink("var/log/messages", case / "alias")
+    os.symlink(case, case / "var" / "loop")  # a directory loop back to the top
+    os.symlink(case / "missing", case / "dangling")
+    os.mkfifo(case / "pipe")
+    srcs, errs = _run([case])
+    assert [s.path for s in srcs] == ["var/log/messages"]
+    assert _classes(errs) == ["broken-link", "link-outside-bundle", "special-file"]
+
+
+def test_gzip_bomb(tmp_path: Path) -> None:
+    bomb = write(tmp_path / "messages.gz", _zeros_deflated())
+    srcs, errs = _run([bomb])
+    assert not srcs and _classes(errs) == ["decompression-bomb"]
+    # without the declared size (a bomb appended after a real member) reading still stops
+    sneaky = write(
+        tmp_path / "sneaky.gz", gzip.compress(SYSLOG) + _zeros_deflated() + gzip.compress(b"x")
+    )
+    (src,) = [o for o in walk([str(sneaky)]) if isinstance(o, SourceFile)]
+    r = read_bytes(src)
+    assert r.truncated and [e.error_class for e in r.errors] == ["decompression-bomb"]
+    assert r.data.startswith(SYSLOG) and len(r.data) <= DEFAULT_LIMITS.ratio_floor_bytes + 2**21
+
+
+def test_bomb_inside_a_compressed_tar_stops_that_archive_only(tmp_path: Path) -> None:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        ti = tarfile.TarInfo("a/messages")
+        ti.size = len(SYSLOG)
+        tar.addfile(ti, io.BytesIO(SYSLOG))
+        ti = tarfile.TarInfo("b/zeros")
+        ti.size = 100 * 1024 * 1024
+        tar.addfile(ti, io.BytesIO(bytes(ti.size)))
+    archive = write(tmp_path / "a.tar.xz", lzma.compress(raw.getvalue(), preset=0))
+    good = write(tmp_path / "b.log", DMESG_HEAD)
+    srcs, errs = _run([archive, good])
+    assert [s.path for s in srcs] == ["a/messages", str(good)]
+    assert _classes(errs) == ["decompression-bomb"] and "b/zeros" in errs[0].message
+
+
+def test_zip_bomb_and_overlapping_entries(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("ok.log", SYSLOG)
+        with zf.open("zeros.log", "w") as fh:
+            chunk = bytes(8 * 1024 * 1024)
+            for _ in range(ZEROS // len(chunk)):
+                fh.write(chunk)
+    srcs, errs = _run([write(tmp_path / "bomb.zip", buf.getvalue())])
+    assert [s.path for s in srcs] == ["ok.log"] and _classes(errs) == ["decompression-bomb"]
+    # two central-directory entries pointing at the same local data ("better zip bomb")
+    data = bytearray(zip_bytes({"a.log": SYSLOG * 50, "b.log": SYSLOG * 50}))
+    zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    second = zf.infolist()[1]
+    cd = data.rfind(b"PK\x01\x02", 0, len(data))
+    assert cd > 0
+    data[cd + 42 : cd + 46] = (0).to_bytes(4, "little")  # b.log's header offset := a.log's
+    srcs, errs = _run(
+        [write(tmp_path / "overlap.zip", bytes(data)), write(tmp_path / "ok.log", SYSLOG)]
+    )
+    assert second.filename == "b.log"
+    assert [s.path for s in srcs] == [str(tmp_path / "ok.log")]
+    assert _classes(errs) == ["bad-zip"] and "overlapping" in errs[0].message
+
+
+def test_depth_limit_and_archive_containing_itself(tmp_path: Path) -> None:
+    data = tar_bytes({"deep/messages": SYSLOG})
+    for level in range(6):
+        data = (
+            zip_bytes({f"level{level}.bin": data})
+            if level % 2
+            else tar_bytes({f"level{level}.tar": data})
+        )
+    srcs, errs = _run([write(tmp_path / "nest.tar", data)])
+    assert not srcs and _classes(errs) == ["max-depth"]
+    assert errs[0].message.count("!") == DEFAULT_LIMITS.max_depth  # bundle!1!2!3!4
+    # `tar czf backup.tgz .` run inside the folder: the archive holds its own beginning
+    first = tar_bytes({"etc/hostname": b"web07\n" * 200, "var/log/messages": SYSLOG})
+    body = first[: first.index(b"\0" * 1024, 2048)]
+    selfish = tar_bytes(
+        {"etc/hostname": b"web07\n" * 200, "var/log/messages": SYSLOG, "backup.tar": body}
+    )
+    srcs, errs = _run([write(tmp_path / "backup.tar", selfish)])
+    assert {s.path for s in srcs} == {"etc/hostname", "var/log/messages"}
+    assert _classes(errs) == ["archive-contains-itself"]
+
+
+def test_member_count_limit(tmp_path: Path) -> None:
+    archive = write(tmp_path / "many.tar", tar_bytes({f"f{i:03}.log": SYSLOG for i in range(50)}))
+    srcs, errs = _run([archive], DEFAULT_LIMITS.override(max_members=10))
+    assert len(srcs) == 10 and _classes(errs) == ["too-many-members"]
+
+
+def test_truncated_gzip_xz_and_tar(tmp_path: Path) -> None:
+    body = b"".join(
+        b"Mar  4 10:00:%02d web07 kernel: line %06d\n" % (i % 60, i) for i in range(20000)
+    )
+    for fmt, packed in (("gzip", gzip.compress(body)), ("xz", lzma.compress(body))):
+        path = write(tmp_path / f"messages.{fmt}", packed[: len(packed) // 2])
+        (src,) = walk([str(path)])
+        assert isinstance(src, SourceFile) and src.kind == "syslog"
+        r = read_bytes(src)
+        assert [e.error_class for e in r.errors] == [f"truncated-{fmt}"]
+        assert 0 < len(r.data) < len(body) and body.startswith(r.data)
+    whole = tar_bytes({"a/messages": body, "b/messages": body}, compression="gz")
+    srcs, errs = _run([write(tmp_path / "cut.tar.gz", whole[: len(whole) * 3 // 4])])
+    assert [s.path for s in srcs] == ["a/messages", "b/messages"]  # b is cut, not lost
+    assert _classes(errs) == ["truncated-gzip"]
+    assert read_bytes(srcs[0]).data == body and not read_bytes(srcs[0]).errors
+    cut = read_bytes(srcs[1])
+    assert body.startswith(cut.data) and len(cut.data) < len(body)
+    assert [e.error_class for e in cut.errors] == ["truncated-gzip"]
+    plain = tar_bytes({"a/messages": body})
+    srcs, errs = _run([write(tmp_path / "cut.tar", plain[: len(plain) // 2])])
+    assert [s.path for s in srcs] == ["a/messages"] and _classes(errs) == ["truncated-archive"]
+    assert body.startswith(read_bytes(srcs[0]).data)
+
+
+def test_missing_unreadable_empty_and_garbage(tmp_path: Path) -> None:
+    empty = write(tmp_path / "empty.log", b"")
+    garbage = write(tmp_path / "garbage.bin", os.urandom(8192))
+    dangling = tmp_path / "dangling.log"
+    os.symlink(tmp_path / "nowhere", dangling)
+    through_file = tmp_path / "empty.log" / "child"  # a path through a file (ENOTDIR)
+    srcs, errs = _run([tmp_path / "missing.log", empty, garbage, dangling, through_file])
+    assert {s.path: s.kind for s in srcs} == {str(empty): "unknown", str(garbage): "unknown"}
+    assert _classes(errs) == ["broken-link", "missing", "unreadable"]
+    assert all(e.message.startswith(e.path) and "\n" not in e.message for e in errs)
+    # the file is replaced by a directory between walk and read (chmod 000 is moot as root)
+    victim = write(tmp_path / "victim" / "messages", SYSLOG)
+    (src,) = walk([str(victim)])
+    victim.unlink()
+    victim.mkdir()
+    r = read_bytes(src)  # type: ignore[arg-type]
+    assert r.data == b"" and [e.error_class for e in r.errors] == ["unreadable"]
+    shutil.rmtree(victim)

@@ -1,0 +1,436 @@
+"""Finding crash reports in a source's `lines` table and cutting each one out.
+
+Most of a log is not a crash, so the cost model is: one vectorised regex pass over the `text`
+column finds every line that could start a report (the union of all header regexes of
+`triage.crashes.rules`), and Python only looks at bounded windows after those lines. A log with
+no crash costs that single pass.
+
+Reports interleave: several CPUs print at once, a panic follows an oops, a lockdep splat fires
+while an oops is printed. When lines carry a printk caller id (`[T123]`/`[C1]`, either left in
+the text or in the `tag` column) a report keeps only the lines of its own task or CPU, as the
+kernel wrote them; without ids, a report ends where the next one starts. Headers that are
+part of another report (`Kernel panic - not syncing`, `Oops:`, `invalid opcode:` …) extend the
+report in progress instead of opening a new one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from triage.crashes import fields, fingerprint, frames, rules, titles
+from triage.crashes.rules import Kind
+from triage.model import Boot, Crash, Frame, stable_id
+
+#: Lines after a header searched for the rest of the report (title, trace, corruption checks).
+MAX_REPORT_LINES = 750
+#: A report's text ends after this many consecutive lines that do not look like report lines.
+MAX_GAP_LINES = 20
+#: Lines after a report's start within which a continuation header still belongs to it.
+ABSORB_LINES = 600
+#: Report lines before which syzkaller stops reading a panic that follows the real report.
+MIN_LINES_BEFORE_PANIC = 22
+MIN_LINES_BEFORE_PANIC_KMSAN = 16
+
+_CONSOLE = re.compile(
+    r"^(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:.* login: )?(?:<[0-9]+>)?"
+    r"\[ *[0-9]+\.[0-9]+\](?: ?\[ *([CT][0-9]+)\])? "
+)
+_CALLER_ONLY = re.compile(r"^(?:<[0-9]+>)?\[ *([CT][0-9]+)\] ")
+_PRIORITY = re.compile(r"^<[0-9]{1,3}>")
+_TAG_CALLER = re.compile(r"^[CT][0-9]+$")
+_QUESTIONABLE_PREFIX = re.compile(r"(?:\[\<[0-9a-f]+\>\])? \? ")
+_PRELUDE = re.compile(r"^-+\[ cut here \]-+\s*$|^=+\s*$|^-+\s*$")
+_END_MARKER = re.compile(r"---\[ end (?:trace|Kernel panic)")
+_REPORTISH = re.compile(
+    r"^\s|Call Trace|Code: |Modules linked in|CPU: |Pid: |Hardware name|Stack:|Process |"
+    r"[A-Z][A-Z0-9]{1,3}: ?[0-9a-f]|---\[|<IRQ>|<EOI>|Kernel panic|Kernel Offset|"
+    r"locks? held|lock\(|DEADLOCK|info that might help|Mem-Info|Killed process|Out of memory"
+)
+_HEADER_RES = tuple(re.compile(k.header) for k in rules.KINDS)
+_SUPPRESS_RES = tuple(tuple(re.compile(s) for s in k.suppress) for k in rules.KINDS)
+_BREAKERS = rules.INFO_WITH_STACK
+
+#: The one regex the vectorised prefilter runs: every header plus the breakers.
+PREFILTER = "|".join([f"(?:{k.header})" for k in rules.KINDS] + [re.escape(b) for b in _BREAKERS])
+
+
+def split_prefix(text: str) -> tuple[str, str]:
+    """(context, message) of one line: context is a caller id, "console" or "".
+
+    Parsers normally strip printk prefixes; what is left over here (consoles captured raw,
+    `[T123]` caller ids) is read rather than trusted to be gone.
+    """
+    text = text.strip("\r")
+    m = _CONSOLE.match(text)
+    if m:
+        return (m.group(1) or "console"), text[m.end() :]
+    m = _CALLER_ONLY.match(text)
+    if m:
+        return m.group(1), text[m.end() :]
+    m = _PRIORITY.match(text)
+    if m:
+        return "", text[m.end() :]
+    return "", text
+
+
+def _group(context: str) -> str:
+    """Reports are separated per task/CPU when ids exist; plain and timestamped lines are one."""
+    return context if context not in ("", "console") else ""
+
+
+def kind_of(message: str) -> Kind | None:
+    """The report kind a line starts or continues, or None (table order is priority)."""
+    for kind, header, suppress in zip(rules.KINDS, _HEADER_RES, _SUPPRESS_RES, strict=False):
+        if header.search(message) and not any(s.search(message) for s in suppress):
+            return kind
+    return None
+
+
+@dataclass
+class _Hit:
+    row: int
+    context: str
+    kind: Kind | None  # None: an info message with a stack (a breaker)
+
+
+@dataclass
+class _Report:
+    start: int
+    context: str
+    kind: Kind
+    next_start: int | None = None  # the next report of the same task/CPU group starts here
+    absorbed: list[int] = field(default_factory=list)
+    panicked: bool = False
+
+
+class _Window:
+    """Lazily materialised rows of the table: text, context and message per row."""
+
+    def __init__(self, lines: pa.Table, tags: bool) -> None:
+        self.lines = lines
+        self.n = lines.num_rows
+        self.text = lines.column("text")
+        self.tag = lines.column("tag") if tags else None
+        self.cache: dict[int, tuple[str, str]] = {}
+
+    def load(self, start: int, stop: int) -> None:
+        missing = [i for i in range(start, stop) if i not in self.cache]
+        if not missing:
+            return
+        a, b = missing[0], missing[-1] + 1
+        texts = self.text.slice(a, b - a).to_pylist()
+        tags = self.tag.slice(a, b - a).to_pylist() if self.tag is not None else [None] * (b - a)
+        for offset, (text, tag) in enumerate(zip(texts, tags, strict=False)):
+            context, message = split_prefix(text or "")
+            if not context and tag and _TAG_CALLER.match(tag):
+                context = tag
+            self.cache[a + offset] = (context, message)
+
+    def get(self, row: int) -> tuple[str, str]:
+        if row not in self.cache:
+            self.load(row, min(self.n, row + 64))
+        return self.cache[row]
+
+
+def candidate_rows(lines: pa.Table) -> np.ndarray:
+    """Row indices whose text may start a report: one vectorised RE2 pass."""
+    if lines.num_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    mask = pc.match_substring_regex(lines.column("text"), PREFILTER)
+    mask = pc.fill_null(mask, False)
+    return np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+
+
+def _hits(window: _Window, rows: np.ndarray) -> list[_Hit]:
+    out: list[_Hit] = []
+    for row in rows.tolist():
+        context, message = window.get(row)
+        kind = kind_of(message)
+        if kind is not None:
+            out.append(_Hit(row, context, kind))
+        elif any(b in message for b in _BREAKERS):
+            out.append(_Hit(row, context, None))
+    return out
+
+
+def _group_reports(hits: list[_Hit]) -> list[_Report]:
+    """Hits → reports: continuation headers extend the open report of their task/CPU group.
+
+    Events (OOM kills, allocation failures) are tracked apart: their stacks often interleave
+    with a crash report in progress, and they must not cut it short. A crash header closes both.
+    """
+    reports: list[_Report] = []
+    open_crash: dict[str, _Report] = {}
+    open_event: dict[str, _Report] = {}
+    for hit in hits:
+        group = _group(hit.context)
+        if hit.kind is None:
+            current = open_crash.get(group)
+            if current is not None and current.next_start is None:
+                current.next_start = hit.row
+            continue
+        is_event = hit.kind.record == "event"
+        current = (open_event if is_event else open_crash).get(group)
+        near = current is not None and hit.row - current.start <= ABSORB_LINES
+        if current is not None and near and _continues(current, hit.kind):
+            current.absorbed.append(hit.row)
+            current.panicked = current.panicked or hit.kind.panics
+            continue
+        report = _Report(start=hit.row, context=hit.context, kind=hit.kind)
+        report.panicked = hit.kind.panics
+        for table in (open_event,) if is_event else (open_event, open_crash):
+            previous = table.pop(group, None)
+            if previous is not None and previous.next_start is None:
+                previous.next_start = hit.row
+        (open_event if is_event else open_crash)[group] = report
+        reports.append(report)
+    return reports
+
+
+def _continues(current: _Report, kind: Kind) -> bool:
+    if kind is current.kind and kind.repeats:
+        return True  # OOM and XFS print several headers for one event
+    if current.kind.record == "event":
+        return False  # a crash header after an event is a crash of its own
+    return not kind.starts_report and kind.record == "crash"
+
+
+@dataclass
+class _Cut:
+    """The lines of one report: for titling (syzkaller's view) and for the stored text."""
+
+    title_lines: list[str]
+    check_lines: list[str]
+    report_rows: list[int]
+    console_lost: bool
+
+
+def _cut(window: _Window, report: _Report, boot_col: pa.ChunkedArray | None) -> _Cut:
+    start = report.start
+    limit = min(window.n, start + MAX_REPORT_LINES)
+    if boot_col is not None:
+        boots = boot_col.slice(start, limit - start).to_pylist()
+        for offset, boot in enumerate(boots):
+            if boot != boots[0]:
+                limit = start + offset
+                break
+    window.load(start, limit)
+    context = report.context
+    oops_message = window.get(start)[1]
+    min_lines = (
+        MIN_LINES_BEFORE_PANIC_KMSAN if "BUG: KMSAN:" in oops_message else MIN_LINES_BEFORE_PANIC
+    )
+    has_ids = context not in ("", "console")
+    title_stop = report.next_start if (report.next_start is not None and not has_ids) else limit
+    check_lines: list[str] = []
+    title_lines: list[str] = []
+    count = 0
+    skip_rest = cpu_traceback = console_lost = False
+    for row in range(start, limit):
+        ctx, message = window.get(row)
+        first = row == start
+        if any(h in message for h in rules.CONSOLE_HANGUP):
+            console_lost = True
+        questionable = (
+            bool(ctx)
+            and "<EOI>" not in message
+            and (
+                _QUESTIONABLE_PREFIX.search(message) is not None
+                or message.endswith(" (unreliable)")
+            )
+        )
+        if not first and (
+            questionable or (ctx != context and not (cpu_traceback and ctx.startswith("C")))
+        ):
+            continue
+        count += 1
+        skip = skip_rest
+        if "Disabling lock debugging due to kernel taint" in message:
+            skip = True
+        elif "Sending NMI from CPU" in message:
+            cpu_traceback = True
+        elif count > min_lines and (
+            "Kernel panic - not syncing" in message
+            or "WARNING: possible circular locking dependency detected" in message
+        ):
+            skip_rest = skip = True
+        if not first and skip:
+            continue
+        check_lines.append(message)
+        if row < title_stop:
+            title_lines.append(message)
+    report_rows = _report_rows(window, report, limit)
+    return _Cut(title_lines, check_lines, report_rows, console_lost)
+
+
+def _report_rows(window: _Window, report: _Report, limit: int) -> list[int]:
+    """Rows of the stored report text: prelude, header, body up to its end marker or a gap."""
+    group = _group(report.context)
+    stop = min(limit, report.next_start) if report.next_start is not None else limit
+    rows: list[int] = []
+    prelude: list[int] = []
+    row = report.start - 1
+    while row >= 0 and report.start - row <= 3:
+        window.load(max(0, report.start - 3), report.start)
+        ctx, message = window.get(row)
+        if _group(ctx) != group or not _PRELUDE.match(message):
+            break
+        prelude.insert(0, row)
+        row -= 1
+    last_reportish = report.start
+    for row in range(report.start, stop):
+        ctx, message = window.get(row)
+        if _group(ctx) != group:
+            continue
+        if row - last_reportish > MAX_GAP_LINES:
+            break
+        rows.append(row)
+        if row == report.start or row in report.absorbed or _REPORTISH.search(message):
+            last_reportish = row
+        if _END_MARKER.search(message):
+            break
+    rows = [r for r in rows if r <= last_reportish]
+    return prelude + rows
+
+
+def _boot_for(boots: list[Boot], lineno: int) -> str:
+    for boot in boots:
+        if boot.first_line <= lineno <= boot.last_line:
+            return boot.boot_id
+    return ""
+
+
+def _release_for(boots: list[Boot], boot_id: str) -> str:
+    for boot in boots:
+        if boot.boot_id == boot_id:
+            return boot.release
+    return ""
+
+
+def _module_of(frames: list[Frame], function: str) -> str:
+    for f in frames:
+        if f.function and f.function.split(".")[0] == function:
+            return f.module
+    return ""
+
+
+def build_crash(
+    lines: pa.Table,
+    window: _Window,
+    report: _Report,
+    cut: _Cut,
+    source_id: str,
+    boots: list[Boot],
+) -> Crash:
+    """One Crash record from a cut report (title, corruption, fields, frames, fingerprint)."""
+    kind = report.kind
+    desc = titles.describe("\n".join(cut.title_lines), kind)
+    if not desc.title:  # cannot happen while the header line is first; kept as a guard
+        desc = titles.Description(title=titles.sanitize_title(cut.title_lines[0]))
+    reason = desc.corrupted_reason or titles.check_corrupted(
+        desc.title, "\n".join(cut.check_lines), desc.format
+    )
+    if not reason and cut.console_lost:
+        reason = titles.CONSOLE_LOST
+    rows = cut.report_rows or [report.start]
+    linenos = lines.column("lineno")
+    first_line = int(linenos[rows[0]].as_py())
+    last_line = int(linenos[rows[-1]].as_py())
+    header_row = report.start
+    boot_id = ""
+    if "boot_id" in lines.column_names:
+        boot_id = lines.column("boot_id")[header_row].as_py() or ""
+    if not boot_id:
+        boot_id = _boot_for(boots, int(linenos[header_row].as_py()))
+    texts = [window.get(r)[1] for r in rows]
+    found = fields.header_fields(texts)
+    stack: list[Frame] = frames.parse_stack(texts)
+    function = ""
+    if desc.guilty:
+        function = frames.normalize_function(desc.guilty)
+    elif stack:
+        guilty = frames.guilty_frame(stack)
+        function = guilty.function if guilty else ""
+    crash = Crash(
+        crash_id=stable_id(source_id, str(first_line)),
+        source_id=source_id,
+        boot_id=boot_id,
+        first_line=first_line,
+        last_line=last_line,
+        record=kind.record,
+        type=desc.type,
+        title=desc.title,
+        alt_titles=desc.alt_titles,
+        corrupted=bool(reason),
+        corrupted_reason=reason,
+        panicked=report.panicked,
+        timestamp=_cell(lines, "timestamp", header_row),
+        mono=_cell(lines, "mono", header_row),
+        release=found.get("release") or _release_for(boots, boot_id),
+        taint=found.get("taint") or "",
+        cpu=found.get("cpu"),
+        pid=found.get("pid"),
+        comm=found.get("comm") or "",
+        function=function,
+        module=_module_of(stack, function),
+        frames=stack,
+        report="\n".join(texts),
+    )
+    crash.fingerprint = fingerprint.fingerprint(crash.type, crash.title, stack)
+    return crash
+
+
+def _cell(lines: pa.Table, name: str, row: int) -> object:
+    if name not in lines.column_names:
+        return None
+    return lines.column(name)[row].as_py()
+
+
+def _fallback_crash(
+    lines: pa.Table, window: _Window, report: _Report, source_id: str, exc: Exception
+) -> Crash:
+    """A report whose titling failed still counts: header line as title, reason says why."""
+    lineno = int(lines.column("lineno")[report.start].as_py())
+    message = window.get(report.start)[1]
+    return Crash(
+        crash_id=stable_id(source_id, str(lineno)),
+        source_id=source_id,
+        boot_id="",
+        first_line=lineno,
+        last_line=lineno,
+        record=report.kind.record,
+        type=report.kind.type,
+        title=titles.sanitize_title(message),
+        corrupted=True,
+        corrupted_reason=f"could not be analysed: {type(exc).__name__}: {exc}",
+        report=message,
+    )
+
+
+def extract_reports(lines: pa.Table, source_id: str, boots: list[Boot]) -> list[Crash]:
+    """Every crash report and event (OOM kill, allocation failure) in `lines`, in log order."""
+    rows = candidate_rows(lines)
+    if rows.size == 0:
+        return []
+    window = _Window(lines, "tag" in lines.column_names)
+    reports = _group_reports(_hits(window, rows))
+    boot_col = lines.column("boot_id") if "boot_id" in lines.column_names else None
+    if boot_col is not None and boot_col.null_count == boot_col.length():
+        boot_col = None
+    out: list[Crash] = []
+    for report in reports:
+        try:
+            cut = _cut(window, report, boot_col)
+            out.append(build_crash(lines, window, report, cut, source_id, boots))
+        except Exception as exc:  # one odd report must not lose the others
+            out.append(_fallback_crash(lines, window, report, source_id, exc))
+        # Windows of earlier reports are not needed again: keep memory bounded.
+        if len(window.cache) > 4 * MAX_REPORT_LINES:
+            keep_from = report.start
+            window.cache = {k: v for k, v in window.cache.items() if k >= keep_from}
+    return out

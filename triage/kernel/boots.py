@@ -1,0 +1,193 @@
+"""Boot segmentation: which lines of a source belong to which boot of which kernel.
+
+A source (console capture, messages, journal) often spans several boots. A new boot starts at a
+`Linux version ` banner, where the printk clock restarts near zero, and at journalctl's
+`-- Boot <id> --` separators. Candidates are found with vectorised filters; only the few boundary
+rows are looked at in Python. The banner's `(user@host)` is the BUILD host, so the machine's name
+comes from the syslog host column or a getty `host login:` prompt instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from triage.kernel.releases import parse_release
+from triage.model import Boot
+
+#: the boot banner (text has the printk prefix removed already)
+BANNER = r"^Linux version \d[^\s]* \("
+#: journalctl boot separators (kept by the parsers as their own lines)
+SEPARATOR = r"^-- (?:Boot [0-9a-f]{32}|Reboot) --$"
+#: oops lines that state the running release when no banner does
+RELEASE_LINES = (
+    r"(?:Not tainted|Tainted: [A-Z ]*?) +(\d+\.\d+[^\s]*) +#"
+    r"|EFLAGS: [0-9a-f]+\s+\((\d+\.\d+[^\s)]*)\)"
+)
+#: lines telling the machine's name or architecture
+HOST_LINE = r"^([A-Za-z0-9][A-Za-z0-9_.-]*) login: *$"
+ARCH_HINTS: list[tuple[str, str]] = [(r"^RIP: ", "x86_64"), (r"^EIP: ", "i386")]
+#: a printk clock lower than the line before by this much, and below `RESTART_NEAR`, is a reboot
+RESTART_DROP = 1.0
+RESTART_NEAR = 10.0
+#: a banner this close (rows) after a clock restart belongs to the boot the restart opened
+BANNER_MERGE_ROWS = 200
+#: a banner later than this in the printk clock is a quoted /proc/version, not a boot
+BANNER_MAX_MONO = 60.0
+
+_BANNER_RE = re.compile(r"Linux version (\S+)(?: \(([^)@]*)@([^)\s]*)\))?")
+#: the banner's build host names who built a RHEL-family kernel, which the release cannot say
+BUILD_HOST_DISTRO: list[tuple[str, str]] = [
+    (r"\.centos\.org$", "centos"),
+    (r"\.oracle\.com$", "oracle"),
+    (r"(?:\.fnal\.gov|scientificlinux\.org)$", "scientific"),
+]
+
+
+@dataclass
+class _Hints:
+    release: str = ""
+    arch: str = ""
+    hostname: str = ""
+
+
+def _mask(text: pa.Array, pattern: str) -> np.ndarray:
+    return pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(
+        zero_copy_only=False
+    )
+
+
+def _restarts(mono: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose printk clock restarted, and for each the previous row that had a clock."""
+    idx = np.flatnonzero(~np.isnan(mono))
+    if len(idx) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    vals = mono[idx]
+    drop = (vals[:-1] - vals[1:] > RESTART_DROP) & (vals[1:] < RESTART_NEAR)
+    return idx[1:][drop], idx[:-1][drop]
+
+
+def _early_start(mono: np.ndarray, banner: int) -> int:
+    """First row of the banner's boot: lines printed at the banner's clock just before it
+    (microcode and cgroup lines at [0.000000]) are that boot's too."""
+    at = mono[banner]
+    if np.isnan(at):
+        return banner
+    lo = max(0, banner - BANNER_MERGE_ROWS)
+    late = np.flatnonzero(mono[lo:banner] > at + RESTART_DROP / 2)
+    return lo + int(late[-1]) + 1 if len(late) else lo
+
+
+def _boundaries(text: pa.Array, mono: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Sorted first rows of boots (row 0 always), and the banner rows.
+
+    One boot, one cut: a banner is not a second cut when a clock restart or a journal separator
+    opened its boot shortly before (RHEL 6/7 print `Initializing cgroup subsys` at [0.000000]
+    before the banner), and a restart is not a second cut when a banner without a clock came
+    between it and the last clocked line.
+    """
+    n = len(text)
+    banner = _mask(text, BANNER)
+    banner &= np.isnan(mono) | (mono < BANNER_MAX_MONO)
+    banners = np.flatnonzero(banner)
+    seps = np.flatnonzero(_mask(text, SEPARATOR))
+    restarts, previous = _restarts(mono)
+    explained = [
+        bool(np.any((banners > p) & (banners < r))) for r, p in zip(restarts, previous, strict=True)
+    ]
+    starts = sorted(
+        set(seps.tolist()) | {int(r) for r, e in zip(restarts, explained, strict=True) if not e}
+    )
+    cuts = set(starts)
+    start_arr = np.array(starts, np.int64)
+    for b in banners.tolist():
+        prior = start_arr[(start_arr >= b - BANNER_MERGE_ROWS) & (start_arr <= b)]
+        if len(prior) and not np.any((banners >= prior[-1]) & (banners < b)):
+            continue
+        cuts.add(_early_start(mono, b))
+    cuts.add(0)
+    return sorted(c for c in cuts if 0 <= c < n), banners
+
+
+def _hints(text: pa.Array, rows_boot: np.ndarray, nboots: int) -> list[_Hints]:
+    """Per boot: release from oops lines, arch hints, login-prompt hostname."""
+    hints = [_Hints() for _ in range(nboots)]
+    has = np.flatnonzero(_mask(text, RELEASE_LINES))
+    rx = re.compile(RELEASE_LINES)
+    for r in has.tolist():
+        h = hints[rows_boot[r]]
+        if not h.release:
+            m = rx.search(text[r].as_py())
+            if m:
+                h.release = m.group(1) or m.group(2)
+    for pattern, arch in ARCH_HINTS:
+        for r in np.flatnonzero(_mask(text, pattern)).tolist():
+            hints[rows_boot[r]].arch = hints[rows_boot[r]].arch or arch
+    hx = re.compile(HOST_LINE)
+    for r in np.flatnonzero(_mask(text, HOST_LINE)).tolist():
+        m = hx.match(text[r].as_py())
+        if m and m.group(1) not in ("localhost", "(none)"):
+            hints[rows_boot[r]].hostname = m.group(1)
+    return hints
+
+
+def segment_boots(lines: pa.Table, source_id: str) -> tuple[list[Boot], pa.Array]:
+    """Boots of one source and the boot_id of every line (`f"{source_id}:{index}"`)."""
+    n = lines.num_rows
+    if n == 0:
+        return [], pa.array([], pa.string())
+    text = lines.column("text").combine_chunks()
+    mono = pc.fill_null(lines.column("mono"), np.nan).to_numpy()
+    mono = np.asarray(mono, dtype=np.float64)
+    cuts, banners = _boundaries(text, mono)
+    cut_arr = np.array(cuts, np.int64)
+    rows_boot = np.searchsorted(cut_arr, np.arange(n), side="right") - 1
+    hints = _hints(text, rows_boot, len(cuts))
+    lineno = lines.column("lineno").to_numpy()
+    ts = lines.column("timestamp").combine_chunks()
+    hosts = lines.column("host").combine_chunks()
+    boots: list[Boot] = []
+    ends = [*cuts[1:], n]
+    for i, (first, end) in enumerate(zip(cuts, ends, strict=True)):
+        last = end - 1
+        in_boot = banners[(banners >= first) & (banners < end)]
+        banner = text[int(in_boot[0])].as_py() if len(in_boot) else ""
+        m = _BANNER_RE.match(banner)
+        h = hints[i]
+        release = m.group(1) if m else h.release
+        info = parse_release(release) if release else None
+        distro = info.distro if info else ""
+        if m and m.group(3) and distro == "rhel":
+            build_host = m.group(3)
+            distro = next((d for rx, d in BUILD_HOST_DISTRO if re.search(rx, build_host)), distro)
+        seg_ts = ts.slice(first, end - first)
+        valid = seg_ts.drop_null()
+        start_time = valid[0].as_py() if len(valid) else None
+        seg_hosts = [x for x in hosts.slice(first, end - first).drop_null().to_pylist() if x]
+        hostname = Counter(seg_hosts).most_common(1)[0][0] if seg_hosts else h.hostname
+        boots.append(
+            Boot(
+                boot_id=f"{source_id}:{i}",
+                source_id=source_id,
+                index=i,
+                first_line=int(lineno[first]),
+                last_line=int(lineno[last]),
+                release=release,
+                distro=distro,
+                distro_release=info.distro_release if info else "",
+                flavour=info.flavour if info else "",
+                vendor=info.vendor if info else "",
+                arch=(info.arch if info and info.arch else h.arch),
+                hostname=hostname,
+                banner=banner,
+                start_time=start_time,
+            )
+        )
+    labels = pa.array([b.boot_id for b in boots], pa.string())
+    ids = pa.DictionaryArray.from_arrays(pa.array(rows_boot.astype(np.int32)), labels)
+    return boots, ids.cast(pa.string())

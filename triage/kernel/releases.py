@@ -1,0 +1,261 @@
+"""Kernel release strings → distribution, release, flavour, vendor build and arch.
+
+The string is all a log reliably gives (banner, oops header), so everything here is read from its
+shape. RHEL and its rebuilds ship identical kernels: CentOS, Scientific Linux and Oracle's
+RHEL-compatible kernels differ only by markers some of them add (`.centos.plus`, `.centos`,
+Oracle's `.0.1` before `.EL`/`.el5`, `uek`), so a plain `el5`/`EL` kernel is reported as `rhel`
+(and a CentOS or Scientific Linux machine running a stock kernel cannot be told apart). Tables of
+markers are module data so a new vendor or flavour is one line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from triage.kernel.ga import (
+    DEBIAN_BY_SERIES,
+    RHEL_BASE_VERSION,
+    RHEL_GA,
+    SLES_BY_SERIES,
+    UBUNTU_BY_SERIES,
+)
+
+ARCHES = (
+    "x86_64",
+    "i386",
+    "i486",
+    "i586",
+    "i686",
+    "athlon",
+    "ia64",
+    "ppc64le",
+    "ppc64",
+    "ppc",
+    "s390x",
+    "s390",
+    "aarch64",
+    "armv7hl",
+)
+#: flavours RPM-era RHEL/Fedora/Citrix kernels glue to the release (`2.6.9-78.ELxenU`)
+GLUED_FLAVOURS = ("largesmp", "hugemem", "smp", "xenU", "xen0", "xen", "PAE", "debug", "kdump")
+#: arch implied by a flavour when the release does not say
+FLAVOUR_ARCH = {"PAE": "i686", "hugemem": "i686", "largesmp": "x86_64"}
+#: Debian/Ubuntu/SLES `<version>-<abi>-<flavour>` flavours, with the distro each implies
+DASH_FLAVOURS: dict[str, str] = {
+    "generic": "ubuntu",
+    "generic-pae": "ubuntu",
+    "server": "ubuntu",
+    "virtual": "ubuntu",
+    "lowlatency": "ubuntu",
+    "aws": "ubuntu",
+    "ec2": "ubuntu",
+    "kvm": "ubuntu",
+    "gcp": "ubuntu",
+    "azure": "ubuntu",
+    "oracle": "ubuntu",
+    "oem": "ubuntu",
+    "amd64": "debian",
+    "686": "debian",
+    "686-pae": "debian",
+    "486": "debian",
+    "k7": "debian",
+    "xen-686": "debian",
+    "xen-amd64": "debian",
+    "cloud-amd64": "debian",
+    "rt-amd64": "debian",
+    "arm64": "debian",
+    "armmp": "debian",
+    "default": "sles",
+    "bigsmp": "sles",
+    "pae": "sles",
+    "xenpae": "sles",
+    "vanilla": "sles",
+    "trace": "sles",
+    "ppc64": "sles",
+}
+DASH_FLAVOUR_ARCH = {
+    "amd64": "x86_64",
+    "xen-amd64": "x86_64",
+    "cloud-amd64": "x86_64",
+    "rt-amd64": "x86_64",
+    "686": "i686",
+    "686-pae": "i686",
+    "xen-686": "i686",
+    "486": "i486",
+    "generic-pae": "i686",
+    "arm64": "aarch64",
+    "bigsmp": "i686",
+    "pae": "i686",
+    "xenpae": "i686",
+}
+#: (regex over the release, vendor) — builds that are not the distribution's own
+VENDOR_MARKERS: list[tuple[str, str]] = [
+    (r"\.xs\d", "citrix"),
+    (r"\.centos\.plus", "centos-plus"),
+    (r"-\d+(?:\.\d+){2,}\.0\.\d+\.(?:EL|el\d)|uek", "oracle"),
+]
+#: (regex, distro) — markers that name a RHEL rebuild; first match wins
+REBUILD_MARKERS: list[tuple[str, str]] = [
+    (r"\.centos", "centos"),
+    (r"-\d+(?:\.\d+){2,}\.0\.\d+\.(?:EL|el\d)|uek", "oracle"),
+]
+
+_ARCH_RE = re.compile(r"[.](" + "|".join(ARCHES) + r")(?=$|[.+])")
+_DEBUG_RE = re.compile(r"[.+](debug|kdump|rt)$")
+_GLUED_RE = re.compile(r"(?<=[0-9L])(" + "|".join(GLUED_FLAVOURS) + r")$")
+_DASH_RE = re.compile(r"^(\d+\.\d+[\w.+~]*-[\w.]+?)-([a-z][a-z0-9]*(?:-[a-z0-9]+)*)$")
+_BASE_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+_EL_RE = re.compile(r"\.(EL|el(\d+))")
+_FC_RE = re.compile(r"\.fc(\d+)")
+_RELNUM_RE = re.compile(r"^\d+\.\d+[\w.]*-(\d+)")
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    release: str
+    distro: str = ""  # rhel | centos | oracle | fedora | sles | debian | ubuntu | upstream | ""
+    distro_release: str = ""  # "4.8", "5.3", "18.04", "10" ...
+    flavour: str = ""  # xenU | xen | smp | PAE | hugemem | largesmp | debug | generic | ...
+    vendor: str = ""  # citrix | centos-plus | oracle | ""
+    arch: str = ""
+    base_version: str = ""  # upstream x.y[.z]
+
+
+def split_flavour(release: str) -> tuple[str, str, str]:
+    """(core, flavour, arch): `2.6.18-92.el5xen` → (`2.6.18-92.el5`, `xen`, ``)."""
+    core = release.strip()
+    flavour = ""
+    arch = ""
+    m = _DEBUG_RE.search(core)
+    if m and _ARCH_RE.search(core):
+        flavour = m.group(1)
+        core = core[: m.start()]
+    m = _ARCH_RE.search(core)
+    if m:
+        arch = m.group(1)
+        core = core[: m.start()] + core[m.end() :]
+    if not flavour:
+        m = _GLUED_RE.search(core)
+        if m and not _DASH_RE.match(core):
+            flavour = m.group(1)
+            core = core[: m.start()]
+    if not flavour:
+        m = _DASH_RE.match(core)
+        if m and (m.group(2) in DASH_FLAVOURS or m.group(2) in ("xen", "smp", "debug", "kdump")):
+            core, flavour = m.group(1), m.group(2)
+    return core, flavour, arch
+
+
+def base_version(release: str) -> str:
+    m = _BASE_RE.match(release)
+    if not m:
+        return ""
+    return ".".join(g for g in m.groups() if g is not None)
+
+
+def _series(base: str) -> tuple[str, str]:
+    """("2.6.32", "3.2") style keys: 2.6 kernels are keyed by three numbers, later by two."""
+    parts = base.split(".")
+    return ".".join(parts[:3]), ".".join(parts[:2])
+
+
+def rhel_major(release: str) -> int | None:
+    """RHEL major version of an `EL`/`elN` kernel (RHEL 3 and 4 both say `EL`)."""
+    m = _EL_RE.search(release)
+    if not m:
+        return None
+    if m.group(2):
+        return int(m.group(2))
+    return 3 if release.startswith("2.4.") else 4
+
+
+def rhel_minor(release: str, major: int) -> str:
+    m = _RELNUM_RE.match(release)
+    if not m or major not in RHEL_GA:
+        return str(major) if major == 3 else ""
+    num = int(m.group(1))
+    if not release.startswith(RHEL_BASE_VERSION.get(major, "")):
+        return ""
+    found = ""
+    for first, name in RHEL_GA[major]:
+        if num >= first:
+            found = name
+    return found
+
+
+def parse_release(release: str) -> ReleaseInfo:
+    """Everything the release string tells; fields it does not tell stay empty."""
+    release = release.strip()
+    core, flavour, arch = split_flavour(release)
+    base = base_version(core)
+    if not base:
+        return ReleaseInfo(release=release)
+    if not arch:
+        arch = FLAVOUR_ARCH.get(flavour, "") or DASH_FLAVOUR_ARCH.get(flavour, "")
+    vendor = next((v for rx, v in VENDOR_MARKERS if re.search(rx, release)), "")
+    distro = ""
+    distro_release = ""
+    major = rhel_major(core)
+    three, two = _series(base)
+    if major is not None:
+        distro = next((d for rx, d in REBUILD_MARKERS if re.search(rx, release)), "rhel")
+        # Oracle's UEK has its own numbering; only RHEL-compatible kernels map to a GA
+        distro_release = "" if "uek" in release else rhel_minor(core, major)
+    elif (fc := _FC_RE.search(core)) is not None:
+        distro, distro_release = "fedora", fc.group(1)
+    elif flavour in DASH_FLAVOURS or "+deb" in release or "-xen" in release:
+        distro = DASH_FLAVOURS.get(flavour, "")
+        if "+deb" in release:
+            distro = "debian"
+        if flavour == "xen":  # Ubuntu `2.6.24-19-xen` vs SLES `2.6.16.60-0.21-xen`
+            abi = core.rsplit("-", 1)[-1]
+            distro = "sles" if "." in abi or base.count(".") > 2 else "ubuntu"
+        table = {"debian": DEBIAN_BY_SERIES, "ubuntu": UBUNTU_BY_SERIES, "sles": SLES_BY_SERIES}
+        by_series = table.get(distro, {})
+        distro_release = by_series.get(three) or by_series.get(two, "")
+    elif vendor == "citrix" or re.match(r"^\d+\.\d+(?:\.\d+)*(?:-rc\d+)?\+?\d*$", core):
+        distro = "upstream" if vendor != "citrix" else ""
+    return ReleaseInfo(
+        release=release,
+        distro=distro,
+        distro_release=distro_release,
+        flavour=flavour,
+        vendor=vendor,
+        arch=arch,
+        base_version=base,
+    )
+
+
+def family(release: str) -> str:
+    """What releases are comparable with: `el5`, `el4`, `fc12`, `sles`, `ubuntu`, `upstream`…"""
+    info = parse_release(release)
+    major = rhel_major(split_flavour(release)[0])
+    if major is not None:
+        return f"el{major}"
+    if info.distro == "fedora":
+        return f"fc{info.distro_release}"
+    return info.distro or "unknown"
+
+
+def is_vendor_fixed(release: str) -> bool:
+    """A Citrix-built guest kernel (`.xs` in the release): the XenServer tools' fix for the
+    documented RHEL 4/5 guest issues is already in it."""
+    return re.search(r"\.xs\d", release) is not None
+
+
+def release_in_range(release: str, min_release: str = "", max_release: str = "") -> bool:
+    """min ≤ release ≤ max (inclusive, either bound optional) within one distribution family.
+
+    A RHEL 5 range never matches a RHEL 4 or Fedora kernel, whatever the numbers say; flavour and
+    arch suffixes are ignored (`2.6.18-92.el5xen` is in `2.6.18-8.el5`…`2.6.18-128.el5`).
+    """
+    from triage.kernel.rpmvercmp import compare_releases
+
+    fam = family(release)
+    for bound in (min_release, max_release):
+        if bound and family(bound) != fam:
+            return False
+    if min_release and compare_releases(release, min_release) < 0:
+        return False
+    return not (max_release and compare_releases(release, max_release) > 0)

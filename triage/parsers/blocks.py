@@ -1,0 +1,112 @@
+"""Line-aligned blocks of a source, in bounded memory.
+
+The engine works on blocks of a few MiB that end right after a line terminator, so lines never
+straddle blocks and block work can run in parallel threads. A line longer than a block (a 1 GB
+line of garbage in a broken log) is delivered as one block holding only its first `cap` bytes,
+marked `long_line`; the rest of it is skipped without being held in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+MiB = 1024 * 1024
+DEFAULT_BLOCK_BYTES = 16 * MiB
+
+
+@dataclass
+class Block:
+    index: int
+    offset: int  # byte offset of data[0] in the source
+    data: bytes | memoryview
+    long_line: bool = False  # data is the capped head of one over-long line
+    at_eof: bool = False
+
+
+def line_separator(head: bytes | memoryview) -> bytes:
+    """b"\\n", or b"\\r" for the rare capture that has carriage returns only."""
+    head = bytes(head[: 1 << 16])
+    return b"\r" if b"\n" not in head and b"\r" in head else b"\n"
+
+
+def iter_blocks(
+    source: bytes | memoryview | BinaryIO,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    cap: int = 64 * 1024,
+    sep: bytes = b"\n",
+) -> Iterator[Block]:
+    cap = max(1, min(cap, block_bytes))
+    if isinstance(source, bytes | bytearray | memoryview):
+        yield from _iter_memory(memoryview(source).cast("B"), block_bytes, cap, sep)
+    else:
+        yield from _iter_reader(source, block_bytes, cap, sep)
+
+
+def _iter_memory(mv: memoryview, block: int, cap: int, sep: bytes) -> Iterator[Block]:
+    data = mv.obj if isinstance(mv.obj, bytes) and len(mv.obj) == len(mv) else mv.tobytes()
+    n = len(data)
+    pos = 0
+    index = 0
+    while pos < n:
+        end = min(pos + block, n)
+        if end == n:
+            yield Block(index, pos, mv[pos:n], at_eof=True)
+            return
+        cut = data.rfind(sep, pos, end)
+        if cut >= 0:
+            yield Block(index, pos, mv[pos : cut + 1])
+            pos = cut + 1
+        else:
+            nxt = data.find(sep, end)
+            line_end = n if nxt < 0 else nxt + 1
+            yield Block(index, pos, mv[pos : pos + cap], long_line=True, at_eof=line_end >= n)
+            pos = line_end
+        index += 1
+
+
+def _iter_reader(fh: BinaryIO, block: int, cap: int, sep: bytes) -> Iterator[Block]:
+    pending = b""
+    offset = 0
+    index = 0
+    eof = False
+    while True:
+        while not eof and len(pending) < block:
+            chunk = fh.read(block)
+            if not chunk:
+                eof = True
+            else:
+                pending = pending + chunk if pending else chunk
+        if not pending:
+            return
+        if eof and len(pending) <= block:
+            yield Block(index, offset, pending, at_eof=True)
+            return
+        cut = pending.rfind(sep, 0, block)
+        if cut >= 0:
+            yield Block(index, offset, pending[: cut + 1])
+            offset += cut + 1
+            pending = pending[cut + 1 :]
+            index += 1
+            continue
+        head = pending[:cap]
+        line_offset = offset
+        # skip the rest of the over-long line without keeping it
+        nxt = pending.find(sep)
+        while nxt < 0 and not eof:
+            offset += len(pending)
+            pending = fh.read(block)
+            if not pending:
+                eof = True
+                pending = b""
+                break
+            nxt = pending.find(sep)
+        yield Block(index, line_offset, head, long_line=True, at_eof=eof and nxt < 0)
+        index += 1
+        if nxt >= 0:
+            offset += nxt + 1
+            pending = pending[nxt + 1 :]
+        else:
+            offset += len(pending)
+            pending = b""

@@ -1,0 +1,28 @@
+"""`dmesg` output in its common forms: plain, `[ts]`, `-r` (`<N>`), `-T`, `--time-format iso`, `-x`.
+
+`-x` prints `kern  :warn  : ` before the time; `-r` prints `<facility*8+level>`; `-T` replaces the
+printk time with a ctime string that is wrong after suspend, so we keep it as the line timestamp but
+leave `mono` null (formats.md §4.4).
+"""
+
+from __future__ import annotations
+
+from triage.model import KIND_DMESG
+from triage.parsers.lineformat import KERNEL_PREFIX, LineFormat
+
+#: facility and level names as util-linux dmesg -x prints them
+DMESG_X = (
+    r"(?:(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|res0|res1|res2|res3"
+    r"|local[0-7]) *:(?P<lvl>emerg|alert|crit|err|warn|notice|info|debug) *: )?"
+)
+DMESG_TIMES = (
+    r"(?:\[(?P<t_ctime>[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-3]\d [0-2]\d:[0-5]\d:[0-6]\d \d{4})\] ?"
+    r"|(?P<t_iso>\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\d)(?:[.,](?P<f_iso>\d+))?"
+    r"(?:Z|[+-]\d\d:?\d\d)? )?"
+)
+
+FORMAT = LineFormat(
+    kind=KIND_DMESG,
+    pattern=r"^(?P<pre>" + DMESG_X + DMESG_TIMES + KERNEL_PREFIX + ")",
+    continuation=True,
+)

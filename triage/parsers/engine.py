@@ -1,0 +1,596 @@
+"""The block engine: bytes of one log → `lines` Arrow tables, vectorised, in bounded memory.
+
+Per block (16 MiB, line-aligned, see `blocks.py`) everything is numpy over the raw bytes or one
+pyarrow.compute call over all lines: newline positions, CR stripping, the length cap, finding the
+rare lines that need the Python slow path (control bytes, lone CR, invalid UTF-8; `cleanup.py`),
+one RE2 `extract_regex` of the format's prefix pattern, time parsing (`timestamps.py`) and the
+text column as views into the block (`columns.py`). Blocks are processed in worker threads (numpy
+and Arrow release the GIL); what depends on earlier blocks — line numbers, the syslog year, whether
+header-less lines at a block start continue a kept line — is settled in order by `_Finisher`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from triage.limits import Limits
+from triage.model import (
+    FLAG_CONTINUATION,
+    FLAG_TRUNCATED,
+    LINES_SCHEMA,
+    TS,
+    SourceFile,
+)
+from triage.parsers import columns, timestamps
+from triage.parsers.blocks import DEFAULT_BLOCK_BYTES, Block, iter_blocks, line_separator
+from triage.parsers.cleanup import clean_line, trim_partial_utf8
+from triage.parsers.lineformat import LineFormat
+
+LEVEL_NAMES = pa.array(["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"])
+_EMPTY = np.zeros(0, dtype=np.uint8)
+
+
+@dataclass
+class BlockOutput:
+    table: pa.Table  # LINES_SCHEMA; lineno is the 0-based line index inside the block
+    n_lines: int  # physical lines in the block
+    lead: int  # first output rows whose fate depends on the blocks before
+    tail: bool | None  # keep/continuation state after the block's last decisive line
+    bsd: timestamps.TimeParts | None = None  # year-less times of the output rows
+
+
+def _split(buf: np.ndarray, sep: int, long_line: bool) -> tuple[np.ndarray, np.ndarray]:
+    n = len(buf)
+    if long_line:
+        return np.zeros(1, np.int64), np.full(1, n, np.int64)
+    pos = np.flatnonzero(buf == sep)
+    starts = np.empty(len(pos) + 1, np.int64)
+    starts[0] = 0
+    starts[1:] = pos + 1
+    ends = np.empty(len(pos) + 1, np.int64)
+    ends[:-1] = pos
+    ends[-1] = n
+    if starts[-1] == n:  # the block ends with a terminator: no line after it
+        starts, ends = starts[:-1], ends[:-1]
+    return starts, ends
+
+
+def _strip_cr(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+    """Drop CRs before the LF (CRLF and the CR CR LF getty and minicom write)."""
+    for _ in range(8):
+        m = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+        if not m.any():
+            return
+        ends[m] -= 1
+
+
+def _cap(
+    buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, cap: int, ascii_only: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    over = ends - starts > cap
+    if not over.any():
+        return ends, over
+    ce = np.where(over, starts + cap, ends)
+    if not ascii_only:
+        for _ in range(3):  # never cut inside a UTF-8 sequence
+            inner = over & (ce > starts) & ((buf[np.minimum(ce, len(buf) - 1)] & 0xC0) == 0x80)
+            if not inner.any():
+                break
+            ce[inner] -= 1
+    return ce, over
+
+
+def _dirty_rows(
+    buf: np.ndarray, starts: np.ndarray, ce: np.ndarray, sep: int, top: int
+) -> np.ndarray:
+    """Rows holding control bytes, a lone CR or invalid UTF-8 (sorted unique row indices).
+
+    `top` is the block's largest byte: below 127 there is neither DEL nor non-ASCII to look for.
+    """
+    ascii_only = top < 128
+    ctrl = np.flatnonzero((buf < 32) | (buf == 127)) if top >= 127 else np.flatnonzero(buf < 32)
+    if len(ctrl):
+        vals = buf[ctrl]
+        ctrl = ctrl[(vals != 9) & (vals != sep)]
+    rows = np.searchsorted(starts, ctrl, side="right") - 1
+    rows = rows[(rows >= 0) & (ctrl < ce[np.maximum(rows, 0)])]
+    dirty = set(np.unique(rows).tolist())
+    if not ascii_only:
+        high = np.flatnonzero(buf >= 128)
+        hrows = np.searchsorted(starts, high, side="right") - 1
+        hrows = np.unique(hrows[(hrows >= 0) & (high < ce[np.maximum(hrows, 0)])])
+        raw = buf.data
+        for r in hrows.tolist():
+            if r in dirty:
+                continue
+            try:
+                bytes(raw[starts[r] : ce[r]]).decode("utf-8")
+            except UnicodeDecodeError:
+                dirty.add(r)
+    return np.array(sorted(dirty), dtype=np.int64)
+
+
+def _as_lines(buf: np.ndarray, offsets: np.ndarray) -> pa.Array:
+    """Rows as an Arrow string array over the buffer (no copy; bytes not validated)."""
+    n = len(offsets) - 1
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(buf)]
+    )
+
+
+def _regex_fields(pattern: str, lines: pa.Array) -> dict[str, pa.Array]:
+    struct = pc.extract_regex(lines, pattern)
+    names = [struct.type.field(i).name for i in range(struct.type.num_fields)]
+    return dict(zip(names, struct.flatten(), strict=True))
+
+
+def _extract(
+    fmt: LineFormat,
+    lines: pa.Array,
+    buffers: list[np.ndarray],
+    starts: np.ndarray,
+    buf_index: np.ndarray | None = None,
+) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """All groups of `fmt.pattern` per line, and which lines still need the `body` stage."""
+    n = len(lines)
+    if fmt.fast:
+        return _fast_fields(fmt, lines, buffers, starts, buf_index), np.zeros(n, dtype=bool)
+    if not fmt.header:
+        return _regex_fields(fmt.pattern, lines), np.zeros(n, dtype=bool)
+    head = _regex_fields(fmt.header, lines)
+    ok = pc.is_valid(head["pre"]).to_numpy(zero_copy_only=False)
+    fields = {}
+    if ok.all():
+        missing = {}
+    else:
+        bad = ~ok
+        full = _regex_fields(fmt.pattern, lines.filter(pa.array(bad)))
+        where = pa.array(np.cumsum(bad) - 1, mask=ok)
+        missing = {k: v.take(where) for k, v in full.items()}
+    for name in fmt.groups:
+        col = head.get(name)
+        if col is None:
+            col = pa.nulls(n, pa.string())
+        fields[name] = pc.coalesce(col, missing[name]) if name in missing else col
+    return fields, ok
+
+
+def _gather(
+    buffers: list[np.ndarray], buf_index: np.ndarray | None, starts: np.ndarray, width: int
+) -> np.ndarray:
+    """(n, width) bytes from each row's start in its buffer (zero-padded past the buffer)."""
+    out = np.zeros((len(starts), width), np.uint8)
+    offs = np.arange(width, dtype=np.int64)
+    for b, data in enumerate(buffers):
+        if not len(data) or (buf_index is None and b > 0):
+            continue
+        rows = np.arange(len(starts)) if buf_index is None else np.flatnonzero(buf_index == b)
+        idx = starts[rows, None] + offs
+        np.clip(idx, 0, len(data) - 1, out=idx)
+        out[rows] = data[idx]
+    return out
+
+
+def _byte_at(
+    buffers: list[np.ndarray], buf_index: np.ndarray | None, pos: np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """The byte at `pos` of each row's buffer, -1 at or past the row's end."""
+    out = np.full(len(pos), -1, np.int64)
+    for b, data in enumerate(buffers):
+        rows = np.arange(len(pos)) if buf_index is None else np.flatnonzero(buf_index == b)
+        if buf_index is None and b > 0:
+            break
+        inside = rows[(pos[rows] < end[rows]) & (pos[rows] < len(data))]
+        out[inside] = data[pos[inside]]
+    return out
+
+
+def _fast_fields(
+    fmt: LineFormat,
+    lines: pa.Array,
+    buffers: list[np.ndarray],
+    starts: np.ndarray,
+    buf_index: np.ndarray | None,
+) -> dict[str, pa.Array]:
+    """`fmt.pattern`'s groups via the cheap `fmt.fast` pattern where it settles the line."""
+    n = len(lines)
+    fast = _regex_fields(fmt.fast, lines)
+    got = columns.lengths(fast["pre"])
+    ends = np.full(n, np.iinfo(np.int64).max)
+    after = _byte_at(buffers, buf_index, starts + got, ends)
+    first = _byte_at(buffers, buf_index, starts, ends)
+    opener = np.isin(first, np.frombuffer(fmt.prefix_starts, np.uint8))
+    settled = np.where(got > 0, after != 91, ~opener)
+    fields: dict[str, pa.Array] = {}
+    if settled.all():
+        for name in fmt.groups:
+            fields[name] = fast[name] if name in fast else pa.nulls(n, pa.string())
+        return fields
+    todo = ~settled
+    full = _regex_fields(fmt.pattern, lines.filter(pa.array(todo)))
+    where = pa.array(np.cumsum(todo) - 1, mask=settled)
+    keep = pa.array(settled)
+    for name in fmt.groups:
+        mine = fast.get(name)
+        mine = (
+            pc.if_else(keep, mine, pa.scalar(None, pa.string()))
+            if mine is not None
+            else pa.nulls(n, pa.string())
+        )
+        fields[name] = pc.coalesce(mine, full[name].take(where))
+    return fields
+
+
+def _body_stage(
+    fmt: LineFormat,
+    f: dict[str, pa.Array],
+    pre_len: np.ndarray,
+    due: np.ndarray,
+    sel: np.ndarray,
+    texts: Callable[[np.ndarray], pa.Array],
+    first_byte: Callable[[np.ndarray], np.ndarray],
+) -> None:
+    """Second stage of the fast path over the kept lines: the kernel prefix inside the message.
+
+    `f` holds the kept rows' groups (aligned with `sel`); `pre_len` (all rows) grows in place.
+    `first_byte(rows)` is the byte at each row's current message start (-1 past the end)."""
+    due_sel = due[sel]
+    rows = sel[due_sel]
+    if not len(rows):
+        return
+    names = [n for n in _groups_of(fmt.body) if n != "pre"]
+    found: dict[str, pa.Array] = {}
+    todo = rows
+    if fmt.body_fast:
+        fast = _regex_fields(fmt.body_fast, texts(rows))
+        got = columns.lengths(fast["pre"])
+        pre_len[rows] += got
+        after = first_byte(rows)
+        # settled: matched and no caller id follows, or cannot start a kernel prefix at all
+        first = np.where(got > 0, -2, after)
+        settled = ((got > 0) & (after != 91)) | ((got == 0) & (first != 60) & (first != 91))
+        pre_len[rows[~settled]] -= got[~settled]
+        todo = rows[~settled]
+        keep_fast = pa.array(settled)
+        for name in names:
+            col = fast.get(name)
+            found[name] = (
+                pc.if_else(keep_fast, col, pa.scalar(None, pa.string()))
+                if col is not None
+                else pa.nulls(len(rows), pa.string())
+            )
+    if len(todo):
+        full = _regex_fields(fmt.body, texts(todo))
+        pre_len[todo] += columns.lengths(full["pre"])
+        if not found:
+            found = {n: full[n] for n in names}
+        else:
+            where = np.zeros(len(rows), np.int64)
+            pos = np.searchsorted(rows, todo)
+            where[pos] = np.arange(len(todo))
+            mask = np.ones(len(rows), dtype=bool)
+            mask[pos] = False
+            index = pa.array(where, mask=mask)
+            for n in names:
+                found[n] = pc.coalesce(found[n], full[n].take(index))
+    if due_sel.all():
+        f.update(found)
+        return
+    where = np.zeros(len(sel), np.int64)
+    where[due_sel] = np.arange(len(rows))
+    index = pa.array(where, mask=~due_sel)
+    for name, col in found.items():
+        f[name] = pc.coalesce(col.take(index), f[name])
+
+
+def _groups_of(pattern: str) -> list[str]:
+    return re.findall(r"\(\?P<(\w+)>", pattern)
+
+
+def _constant_strings(value: str, n: int) -> pa.Array:
+    raw = value.encode("utf-8")
+    offsets = (np.arange(n + 1, dtype=np.int64) * len(raw)).astype(np.int32)
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw * n)]
+    )
+
+
+def _matches(strings: pa.Array, pattern: str) -> np.ndarray:
+    return pc.fill_null(pc.match_substring_regex(strings, pattern), False).to_numpy(
+        zero_copy_only=False
+    )
+
+
+def process_block(
+    fmt: LineFormat, block: Block, sep: bytes, cap: int, source_id: str
+) -> BlockOutput:
+    buf = np.frombuffer(block.data, dtype=np.uint8)
+    sepb = sep[0]
+    starts, ends = _split(buf, sepb, block.long_line)
+    n_lines = len(starts)
+    if sepb == 10:
+        _strip_cr(buf, starts, ends)
+    top = int(buf.max()) if len(buf) else 0
+    ce, truncated = _cap(buf, starts, ends, cap, top < 128)
+    if block.long_line:
+        truncated = np.ones(n_lines, dtype=bool)
+    dirty = _dirty_rows(buf, starts, ce, sepb, top) if n_lines else np.zeros(0, np.int64)
+
+    offsets = np.empty(n_lines + 1, np.int64)
+    offsets[:-1] = starts
+    offsets[-1] = len(buf)
+    fields, body_due = _extract(fmt, _as_lines(buf, offsets), [buf], starts)
+    row_of = np.arange(n_lines, dtype=np.int64)
+    s, e = starts, ce
+    flags = np.where(truncated, FLAG_TRUNCATED, 0).astype(np.int32)
+    buf_index = None
+    dbuf = _EMPTY
+    if len(dirty):
+        pieces: list[bytes] = []
+        prow: list[int] = []
+        pflags: list[int] = []
+        raw = buf.data
+        for r in dirty.tolist():
+            line = bytes(raw[starts[r] : ce[r]])
+            if truncated[r]:
+                line = trim_partial_utf8(line)
+            for text, f in clean_line(line):
+                pieces.append(text)
+                prow.append(r)
+                pflags.append(f | int(flags[r]))
+        dlens = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+        doff = np.zeros(len(pieces) + 1, np.int64)
+        np.cumsum(dlens, out=doff[1:])
+        dbuf = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+        dfields, dbody = _extract(fmt, _as_lines(dbuf, doff), [dbuf], doff[:-1])
+        clean = np.ones(n_lines, dtype=bool)
+        clean[dirty] = False
+        keep_idx = np.flatnonzero(clean)
+        row_of = np.concatenate([keep_idx, np.array(prow, np.int64)])
+        order = np.argsort(row_of, kind="stable")
+        row_of = row_of[order]
+        s = np.concatenate([starts[keep_idx], doff[:-1]])[order]
+        e = np.concatenate([ce[keep_idx], doff[1:]])[order]
+        flags = np.concatenate([flags[keep_idx], np.array(pflags, np.int32)])[order]
+        buf_index = np.concatenate(
+            [np.zeros(len(keep_idx), np.int8), np.ones(len(pieces), np.int8)]
+        )[order]
+        body_due = np.concatenate([body_due[keep_idx], dbody])[order]
+        take = pa.array(order)
+        mask = pa.array(clean)
+        fields = {
+            k: pa.concat_arrays([v.filter(mask), dfields[k]]).take(take) for k, v in fields.items()
+        }
+    buffers = [buf, dbuf]
+    n = len(row_of)
+    pre_len = columns.lengths(fields["pre"])
+    header = pre_len > 0
+
+    def texts(rows: np.ndarray, from_message: bool = True) -> pa.Array:
+        st = s[rows] + (pre_len[rows] if from_message else 0)
+        return columns.slices_to_strings(
+            buffers, st, e[rows], None if buf_index is None else buf_index[rows]
+        )
+
+    is_sep = np.zeros(n, dtype=bool)
+    keep = np.ones(n, dtype=bool)
+    cont = np.zeros(n, dtype=bool)
+    lead_mask = np.zeros(n, dtype=bool)
+    tail: bool | None = None
+    if fmt.keep is not None:
+        rule = fmt.keep
+        if rule.separator:
+            cand = np.flatnonzero(~header)
+            if len(cand):
+                is_sep[cand] = _matches(texts(cand, from_message=False), rule.separator)
+        tag = fields["tag"]
+        keep_dec = pc.fill_null(pc.is_in(tag, value_set=pa.array(sorted(rule.tags))), False)
+        keep_dec = keep_dec.to_numpy(zero_copy_only=False) & header
+        if rule.untagged:
+            cand = np.flatnonzero(header & (columns.lengths(tag) == 0))
+            if len(cand):
+                keep_dec[cand] = _matches(texts(cand), rule.untagged)
+        keep_dec |= is_sep
+        decisive = header | is_sep
+        last = np.maximum.accumulate(np.where(decisive, np.arange(n), -1)) if n else row_of
+        lead_mask = last < 0
+        keep = np.where(lead_mask, True, keep_dec[np.maximum(last, 0)])
+        cont = ~decisive
+        if n and last[-1] >= 0:
+            tail = bool(keep_dec[last[-1]])
+    elif fmt.continuation:
+        last = np.maximum.accumulate(np.where(header, np.arange(n), -1)) if n else row_of
+        lead_mask = last < 0
+        cont = ~header & ~lead_mask
+        if header.any():
+            tail = True
+
+    sel = np.flatnonzero(keep)
+    lead = int(np.count_nonzero(lead_mask[sel]))
+    flags = flags[sel] | np.where(cont[sel], FLAG_CONTINUATION, 0).astype(np.int32)
+    take = pa.array(sel)
+    f = {k: v.take(take) for k, v in fields.items()}
+    m = len(sel)
+    if fmt.header:
+
+        def first_byte(rows: np.ndarray) -> np.ndarray:
+            bi = None if buf_index is None else buf_index[rows]
+            return _byte_at(buffers, bi, s[rows] + pre_len[rows], e[rows])
+
+        _body_stage(fmt, f, pre_len, body_due, sel, texts, first_byte)
+    tag_col = columns.empty_to_null(f["tag"]) if "tag" in f else pa.nulls(m, pa.string())
+    if fmt.separator_tag and is_sep.any():
+        tag_col = pc.if_else(pa.array(is_sep[sel]), fmt.separator_tag, tag_col)
+    level = pa.nulls(m, pa.int8())
+    if "pri" in f:
+        pri = pc.cast(columns.empty_to_null(f["pri"]), pa.int64())
+        level = pc.cast(pc.bit_wise_and(pri, 7), pa.int8())
+    if "lvl" in f:
+        named = pc.cast(pc.index_in(f["lvl"], value_set=LEVEL_NAMES), pa.int8())
+        level = pc.coalesce(level, named)
+    stamps = [
+        timestamps.to_timestamps(timestamps.parse_parts(f[g], g[2:], f.get("f_" + g[2:])))
+        for g in ("t_iso", "t_ctime", "t_ymd")
+        if g in f
+    ]
+    bsd = None
+    if "t_bsd" in f:
+        bsd = timestamps.parse_parts(f["t_bsd"], "bsd", f.get("f_bsd"))
+        if fmt.header_time_group == "t_bsd":
+            # header-stage rows: the time is the line's first bytes, read straight from the block
+            from_line = body_due[sel]
+            bi = None if buf_index is None else buf_index[sel]
+            mat = _gather(buffers, bi, s[sel], timestamps.width("bsd"))
+            line_parts = timestamps.parse_matrix(mat, from_line, "bsd")
+            bsd = timestamps.merge_parts(bsd, line_parts, from_line)
+    mono = (
+        pc.cast(columns.empty_to_null(f["mono"]), pa.float64())
+        if "mono" in f
+        else pa.nulls(m, pa.float64())
+    )
+    table = pa.Table.from_arrays(
+        [
+            _constant_strings(source_id, m),
+            pa.array(row_of[sel], pa.int64()),
+            pa.array(block.offset + starts[row_of[sel]], pa.int64()),
+            timestamps.merge_timestamps(stamps, m) if stamps else pa.nulls(m, TS),
+            mono,
+            columns.empty_to_null(f["host"]) if "host" in f else pa.nulls(m, pa.string()),
+            tag_col,
+            pc.cast(columns.empty_to_null(f["pid"]), pa.int64())
+            if "pid" in f
+            else pa.nulls(m, pa.int64()),
+            level,
+            pa.nulls(m, pa.string()),
+            pa.array(flags, pa.int32()),
+            texts(sel),
+        ],
+        schema=LINES_SCHEMA,
+    )
+    return BlockOutput(table=table, n_lines=n_lines, lead=lead, tail=tail, bsd=bsd)
+
+
+class _Finisher:
+    """Settles, block after block in file order, what a block cannot know on its own."""
+
+    def __init__(self, fmt: LineFormat, year_end: int, wraps: int) -> None:
+        self.fmt = fmt
+        self.line_base = 0
+        self.state: bool | None = None
+        self.years = timestamps.SyslogYears(year_end, wraps)
+
+    def finish(self, out: BlockOutput) -> pa.Table:
+        table = out.table
+        lineno = pc.add(table.column("lineno"), self.line_base + 1)
+        table = table.set_column(1, LINES_SCHEMA.field("lineno"), lineno)
+        self.line_base += out.n_lines
+        if out.bsd is not None:
+            parts = out.bsd
+            years = self.years.assign(parts.month, parts.valid)
+            ts = timestamps.to_timestamps(parts, years)
+            col = table.schema.get_field_index("timestamp")
+            merged = pc.coalesce(table.column(col).combine_chunks(), ts)
+            table = table.set_column(col, LINES_SCHEMA.field("timestamp"), merged)
+        if out.lead:
+            if self.fmt.keep is not None and self.state is not True:
+                table = table.slice(out.lead)
+            elif self.fmt.keep is None and self.fmt.continuation and self.state is True:
+                col = table.schema.get_field_index("flags")
+                flags = table.column(col).to_numpy().copy()
+                flags[: out.lead] |= FLAG_CONTINUATION
+                table = table.set_column(col, LINES_SCHEMA.field("flags"), pa.array(flags))
+        if out.tail is not None:
+            self.state = out.tail
+        return table
+
+
+def _year_end(src: SourceFile | None) -> int:
+    if src is not None and src.year_hint:
+        return int(src.year_hint)
+    if src is not None and src.mtime:
+        return datetime.fromtimestamp(src.mtime).year
+    return datetime.now().year
+
+
+_BSD_AT_LINE = re.compile(rb"\n([A-Z][a-z]{2}) [ 0-3]\d [0-2]\d:")
+
+
+def _sampled_wraps(data: bytes | memoryview, step: int = 1 << 20) -> int:
+    """New Years a year-less log spans, from the month of one line per MiB (and both ends)."""
+    mv = memoryview(data)
+    months = [timestamps.month_of(bytes(mv[:3]))]
+    for pos in range(step, len(mv), step):
+        m = _BSD_AT_LINE.search(bytes(mv[pos : pos + 4096]))
+        if m:
+            months.append(timestamps.month_of(m.group(1)))
+    tail = bytes(mv[max(0, len(mv) - 4096) :])
+    last = list(_BSD_AT_LINE.finditer(tail))
+    if last:
+        months.append(timestamps.month_of(last[-1].group(1)))
+    return timestamps.count_wraps([m for m in months if m])
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def iter_format(
+    fmt: LineFormat,
+    source: bytes | memoryview | BinaryIO,
+    limits: Limits,
+    source_id: str = "",
+    src: SourceFile | None = None,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    workers: int | None = None,
+) -> Iterator[pa.Table]:
+    """Tables of LINES_SCHEMA, one per block, in file order."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        head = bytes(memoryview(source)[: 1 << 16])
+        wraps = _sampled_wraps(source) if "t_bsd" in fmt.groups else 0
+    else:
+        head = _peek(source)
+        wraps = 0
+    sep = line_separator(head)
+    finisher = _Finisher(fmt, _year_end(src), wraps)
+    blocks = iter_blocks(source, block_bytes, limits.max_line_bytes, sep)
+    workers = workers or default_workers()
+    if workers == 1:
+        for block in blocks:
+            yield finisher.finish(process_block(fmt, block, sep, limits.max_line_bytes, source_id))
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="triage-parse") as pool:
+        pending: deque[Future[BlockOutput]] = deque()
+        for block in blocks:
+            pending.append(
+                pool.submit(process_block, fmt, block, sep, limits.max_line_bytes, source_id)
+            )
+            if len(pending) > workers:
+                yield finisher.finish(pending.popleft().result())
+        while pending:
+            yield finisher.finish(pending.popleft().result())
+
+
+def _peek(fh: BinaryIO) -> bytes:
+    peek = getattr(fh, "peek", None)
+    if peek is not None:
+        try:
+            return bytes(peek(1 << 16)[: 1 << 16])
+        except (OSError, ValueError):
+            return b""
+    if fh.seekable():
+        pos = fh.tell()
+        head = fh.read(1 << 16)
+        fh.seek(pos)
+        return head
+    return b""

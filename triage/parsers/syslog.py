@@ -1,0 +1,65 @@
+"""RFC 3164 syslog files (`/var/log/messages`, `kern.log`) and rsyslog's RFC 3339 file format.
+
+Only kernel lines are kept, plus the few other programs whose lines tell a hang from a quiet
+system: the syslog daemons' own start/stop/MARK lines and klogd. Kernel lines may carry the inner
+printk time (`kernel: [   12.345678] …`) and, from old klogd, a `<N>` priority.
+"""
+
+from __future__ import annotations
+
+from triage.model import KIND_SYSLOG, KIND_SYSLOG_RFC3339
+from triage.parsers.lineformat import (
+    BSD_TIME,
+    ISO_TIME,
+    KERNEL_PREFIX,
+    STRICT_TAG,
+    SYSLOG_TAG,
+    KeepRule,
+    LineFormat,
+)
+
+#: programs other than the kernel whose lines matter to hang detection: a syslog daemon that
+#: restarts or writes `-- MARK --` proves the machine was alive; klogd relays the kernel on RHEL 4/5;
+#: shutdown/init tell an orderly reboot from a crash.
+KEEP_TAGS = frozenset(
+    {
+        "kernel",
+        "klogd",
+        "syslogd",
+        "rsyslogd",
+        "syslog-ng",
+        "systemd-journald",
+        "shutdown",
+        "init",
+    }
+)
+#: tag-less messages kept: syslogd's MARK, "last message repeated" (a repeated kernel line) and
+#: sysklogd's own `syslogd 1.4.1: restart.` (its version takes the place of a tag)
+KEEP_UNTAGGED = r"^(?:-- MARK --|last message repeated \d+ times?|syslogd [\d.]+: )"
+
+SYSLOG_KEEP = KeepRule(tags=KEEP_TAGS, untagged=KEEP_UNTAGGED)
+
+#: the kernel prefix alone, run over the message of kept lines (the fast path's second stage)
+KERNEL_BODY = r"^(?P<pre>" + KERNEL_PREFIX + ")"
+KERNEL_BODY_FAST = r"^(?P<pre>\[\s*(?P<mono>\d+\.\d+)\] )"
+#: RFC 3164 header without the (fixed-width) time and with a mandatory tag
+BSD_HEADER = (
+    r"^(?P<pre>[A-Z][a-z]{2} [ 0-3]\d [0-2]\d:[0-5]\d:[0-6]\d (?P<host>\S+) " + STRICT_TAG + ")"
+)
+
+RFC3164 = LineFormat(
+    kind=KIND_SYSLOG,
+    pattern=r"^(?P<pre>" + BSD_TIME + r" (?P<host>\S+) " + SYSLOG_TAG + KERNEL_PREFIX + ")",
+    keep=SYSLOG_KEEP,
+    header=BSD_HEADER,
+    header_time_group="t_bsd",
+    header_time_width=15,
+    body=KERNEL_BODY,
+    body_fast=KERNEL_BODY_FAST,
+)
+
+RFC3339 = LineFormat(
+    kind=KIND_SYSLOG_RFC3339,
+    pattern=r"^(?P<pre>" + ISO_TIME + r" (?P<host>\S+) " + SYSLOG_TAG + KERNEL_PREFIX + ")",
+    keep=SYSLOG_KEEP,
+)

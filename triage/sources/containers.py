@@ -1,0 +1,143 @@
+"""Recognising what a byte stream is (archive, compressed file, plain file) and opening it.
+
+Shared by the walker, which probes every file it meets, and the reader, which reopens the chain
+of layers a `SourceFile` locator names. Keeping both on one function is what guarantees that a
+locator produced by `walk` reopens to the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import struct
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import zstandard
+
+from triage.limits import Limits
+from triage.sources.archives import Archive, TarArchive, ZipArchive
+from triage.sources.decompress import DecompressedStream, open_decompressed
+from triage.sources.detect import HEAD_BYTES
+from triage.sources.errors import SourceError
+from triage.sources.magic import compression_of, is_tar, is_zip
+
+#: a zip nested in a compressed stream is read into memory up to this size: zip readers seek
+#: to the central directory at the end and back, which would re-decompress the outer stream
+NESTED_ZIP_IN_MEMORY = 64 * 1024 * 1024
+
+
+@dataclass
+class Layer:
+    """The result of probing a stream: what it is and the file objects to read it through."""
+
+    what: str  # archive | compressed | plain
+    fh: BinaryIO  # the stream to read: decompressed when compressed
+    cheap: bool  # seeking `fh` costs nothing (a real file or a window over one)
+    head: bytes  # first HEAD_BYTES of `fh` (decompressed)
+    raw_head: bytes  # first HEAD_BYTES of the stream as stored
+    compression: str | None = None
+    archive_kind: str = ""  # tar | zip
+    streams: list[DecompressedStream] = field(default_factory=list)
+    declared_size: int = -1  # uncompressed size the stream states (gzip ISIZE, zstd header)
+
+    def note_declared_size(self, raw: BinaryIO, raw_size: int) -> None:
+        """Read the size a gzip trailer or zstd frame header announces, when that is cheap."""
+        if self.compression == "zstd":
+            try:
+                self.declared_size = zstandard.frame_content_size(self.raw_head)
+            except zstandard.ZstdError:
+                self.declared_size = -1
+        elif self.compression == "gzip" and raw_size >= 18:
+            pos = raw.tell()  # the decompressor reads `raw` sequentially: put it back
+            try:
+                raw.seek(raw_size - 4)
+                tail = raw.read(4)
+            finally:
+                raw.seek(pos)
+            if len(tail) == 4:
+                self.declared_size = struct.unpack("<I", tail)[0]
+
+
+def peek(fh: BinaryIO, n: int) -> bytes:
+    pos = fh.tell()
+    data = fh.read(n)
+    fh.seek(pos)
+    return data
+
+
+def probe(fh: BinaryIO, cheap: bool, limits: Limits, label: str = "") -> Layer:
+    """Look at the first bytes: zip, tar, compressed tar, compressed file or plain file."""
+    raw_head = peek(fh, HEAD_BYTES)
+    if is_zip(raw_head):
+        return Layer("archive", fh, cheap, raw_head, raw_head, archive_kind="zip")
+    fmt = compression_of(raw_head)
+    if fmt:
+        dfh, stream = open_decompressed(fh, fmt, limits, label)
+        head = peek(dfh, HEAD_BYTES)
+        if is_tar(head):
+            return Layer("archive", dfh, False, head, raw_head, fmt, "tar", [stream])
+        return Layer("compressed", dfh, False, head, raw_head, fmt, streams=[stream])
+    if is_tar(raw_head):
+        return Layer("archive", fh, cheap, raw_head, raw_head, archive_kind="tar")
+    return Layer("plain", fh, cheap, raw_head, raw_head)
+
+
+def open_archive(layer: Layer, limits: Limits) -> Archive:
+    fh, cheap = layer.fh, layer.cheap
+    if layer.archive_kind == "zip":
+        if not cheap:
+            data = fh.read(NESTED_ZIP_IN_MEMORY + 1)
+            if len(data) <= NESTED_ZIP_IN_MEMORY:
+                fh, cheap = io.BytesIO(data), True  # type: ignore[assignment]
+            else:
+                fh.seek(0)
+        return ZipArchive(fh, cheap, limits)
+    return TarArchive(fh, cheap, limits)
+
+
+def open_chain(
+    disk_path: str, members: tuple[str, ...], limits: Limits
+) -> tuple[BinaryIO, bool, list[DecompressedStream], list[object]]:
+    """Reopen a locator: the member's stream, whether it seeks cheaply, the decompression
+    streams on the way (their `error` says if the data was cut), and what to close."""
+    raw = open(disk_path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    closers: list[object] = [raw]
+    fh: BinaryIO = raw
+    cheap = True
+    streams: list[DecompressedStream] = []
+    try:
+        for name in members:
+            fh, cheap = step(fh, cheap, name, limits, streams, closers)
+    except BaseException:
+        close_all(closers)
+        raise
+    return fh, cheap, streams, closers
+
+
+def step(
+    fh: BinaryIO,
+    cheap: bool,
+    name: str,
+    limits: Limits,
+    streams: list[DecompressedStream],
+    closers: list[object],
+) -> tuple[BinaryIO, bool]:
+    """Go one layer down: "" decompresses, a name opens that member of the archive."""
+    layer = probe(fh, cheap, limits)
+    streams.extend(layer.streams)
+    if name == "":
+        if layer.what != "compressed":
+            raise SourceError("format-changed", "expected a compressed file; it changed since")
+        return layer.fh, False
+    if layer.what != "archive":
+        raise SourceError("format-changed", "expected an archive; it changed since")
+    arch = open_archive(layer, limits)
+    closers.append(arch)
+    return arch.open_name(name)
+
+
+def close_all(closers: list[object]) -> None:
+    for c in reversed(closers):
+        with contextlib.suppress(Exception):
+            c.close()  # type: ignore[attr-defined]

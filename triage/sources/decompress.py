@@ -1,0 +1,284 @@
+"""Streaming decompression that survives damage, refuses bombs and can be re-seeked.
+
+The stdlib file classes (`gzip.GzipFile`, `lzma.LZMAFile`) raise on a truncated stream and lose
+the bytes of the failing read, and zstandard's stream reader silently ends a cut frame. Support
+bundles are often truncated uploads, so this module drives the raw decompressors itself: it keeps
+every byte produced before the damage and remembers what went wrong (`DecompressedStream.error`).
+Output is bounded per call, so a bomb is caught after at most one chunk, and the
+output/input ratio is checked against `Limits.max_ratio` once `ratio_floor_bytes` were inflated.
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import lzma
+import zlib
+from typing import BinaryIO
+
+import zstandard
+
+from triage.limits import Limits
+from triage.sources.errors import DecompressionBomb
+from triage.sources.magic import COMPRESSION_MAGIC
+
+IN_CHUNK = 64 * 1024
+OUT_CHUNK = 1024 * 1024
+#: zstd has no output bound per call; RLE blocks expand ~32000x, so feed it small slices
+ZSTD_SLICE = 2048
+
+
+class _Codec:
+    """One compressed stream (one gzip member, one xz stream, one zstd frame)."""
+
+    eof: bool = False
+    unused_data: bytes = b""
+
+    def feed(self, data: bytes) -> bytes:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @property
+    def needs_input(self) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class _ZlibCodec(_Codec):
+    def __init__(self) -> None:
+        self._d = zlib.decompressobj(wbits=31)
+        self._full = False
+
+    def feed(self, data: bytes) -> bytes:
+        out = self._d.decompress(self._d.unconsumed_tail + data, OUT_CHUNK)
+        self._full = len(out) >= OUT_CHUNK
+        return out
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._d.unconsumed_tail and not self._full
+
+    @property
+    def eof(self) -> bool:  # type: ignore[override]
+        return self._d.eof
+
+    @property
+    def unused_data(self) -> bytes:  # type: ignore[override]
+        return self._d.unused_data
+
+
+class _StdCodec(_Codec):
+    """bz2 and lzma share the same incremental API, including `max_length`."""
+
+    def __init__(self, d: bz2.BZ2Decompressor | lzma.LZMADecompressor) -> None:
+        self._d = d
+
+    def feed(self, data: bytes) -> bytes:
+        return self._d.decompress(data, OUT_CHUNK)
+
+    @property
+    def needs_input(self) -> bool:
+        return self._d.needs_input
+
+    @property
+    def eof(self) -> bool:  # type: ignore[override]
+        return self._d.eof
+
+    @property
+    def unused_data(self) -> bytes:  # type: ignore[override]
+        return self._d.unused_data
+
+
+class _ZstdCodec(_Codec):
+    def __init__(self) -> None:
+        self._d = zstandard.ZstdDecompressor().decompressobj()
+        self._buf = b""
+
+    def feed(self, data: bytes) -> bytes:
+        if data:
+            self._buf += data
+        piece, self._buf = self._buf[:ZSTD_SLICE], self._buf[ZSTD_SLICE:]
+        if not piece:
+            return b""
+        return self._d.decompress(piece)
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._buf
+
+    @property
+    def eof(self) -> bool:  # type: ignore[override]
+        return bool(self._d.eof)
+
+    @property
+    def unused_data(self) -> bytes:  # type: ignore[override]
+        return self._d.unused_data + self._buf
+
+
+def _new_codec(fmt: str) -> _Codec:
+    if fmt == "gzip":
+        return _ZlibCodec()
+    if fmt == "bzip2":
+        return _StdCodec(bz2.BZ2Decompressor())
+    if fmt == "xz":
+        return _StdCodec(lzma.LZMADecompressor(format=lzma.FORMAT_XZ))
+    if fmt == "zstd":
+        return _ZstdCodec()
+    raise ValueError(f"unknown compression {fmt}")
+
+
+_CODEC_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError, zstandard.ZstdError)
+
+
+class DecompressedStream(io.RawIOBase):
+    """A seekable, read-only view of the decompressed bytes of `raw` (from its current offset).
+
+    Seeking forward decompresses and discards; seeking backward restarts from the beginning,
+    which is what the stdlib classes do too. `error` is `(error_class, message)` once the
+    stream turned out truncated or corrupt; reads then end cleanly at the last good byte.
+    """
+
+    def __init__(self, raw: BinaryIO, fmt: str, limits: Limits, label: str = "") -> None:
+        super().__init__()
+        self._raw = raw
+        self._start = raw.tell()
+        self.fmt = fmt
+        self._limits = limits
+        self._label = label
+        self.error: tuple[str, str] | None = None
+        self._restart()
+
+    # -- state -----------------------------------------------------------------------------
+    def _restart(self) -> None:
+        self._raw.seek(self._start)
+        self._codec: _Codec | None = _new_codec(self.fmt)
+        self._pending = memoryview(b"")
+        self._pos = 0
+        self.consumed = 0
+        self._damaged_at: int | None = None
+
+    def _fail(self, error_class: str, message: str) -> None:
+        self._codec = None
+        if self.error is None:
+            self.error = (error_class, message)
+
+    def _next_member(self) -> None:
+        """Concatenated members (gzip -c a b, pbzip2, pixz, zstd -T) continue the stream."""
+        assert self._codec is not None
+        rest = self._codec.unused_data
+        magic = COMPRESSION_MAGIC[self.fmt][0]
+        if len(rest) < len(magic):
+            more = self._raw.read(IN_CHUNK)
+            self.consumed += len(more)
+            rest += more
+        if rest.startswith(magic):
+            self._codec = _new_codec(self.fmt)
+            self._pending = memoryview(self._codec.feed(rest))
+        else:
+            self._codec = None  # end of data, or trailing padding that gzip(1) also ignores
+
+    def _produce(self) -> bool:
+        """Refill `_pending`; False at the end of the data (clean or not)."""
+        while self._codec is not None:
+            try:
+                if self._codec.eof:
+                    self._next_member()
+                    if len(self._pending):
+                        return True
+                    continue
+                if self._codec.needs_input:
+                    data = self._raw.read(IN_CHUNK)
+                    if not data:
+                        self._fail(
+                            f"truncated-{self.fmt}",
+                            f"{self.fmt} stream ends early (truncated upload?); "
+                            f"kept the {self._pos:,} bytes before the damage",
+                        )
+                        return False
+                    self.consumed += len(data)
+                    out = self._codec.feed(data)
+                else:
+                    out = self._codec.feed(b"")
+            except _CODEC_ERRORS as exc:
+                self._fail(
+                    f"corrupt-{self.fmt}",
+                    f"{self.fmt} data is corrupt after {self._pos:,} bytes ({exc}); "
+                    "kept the bytes before the damage",
+                )
+                return False
+            if out:
+                self._pending = memoryview(out)
+                self._check_ratio(len(out))
+                return True
+        return False
+
+    def _check_ratio(self, produced: int) -> None:
+        total = self._pos + produced
+        lim = self._limits
+        if total > lim.ratio_floor_bytes and total > lim.max_ratio * max(self.consumed, 1):
+            raise DecompressionBomb(
+                f"{self.fmt} expands more than {lim.max_ratio}x "
+                f"({total:,} bytes from {self.consumed:,}); stopped reading (decompression bomb)"
+            )
+
+    # -- io.RawIOBase ----------------------------------------------------------------------
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not len(self._pending) and not self._produce():
+            return 0
+        n = min(len(b), len(self._pending))
+        b[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        self._pos += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        if size is None or size < 0:
+            return self.readall()
+        out = bytearray()
+        while len(out) < size:
+            if not len(self._pending) and not self._produce():
+                break
+            n = min(size - len(out), len(self._pending))
+            out += self._pending[:n]
+            self._pending = self._pending[n:]
+            self._pos += n
+        return bytes(out)
+
+    def readall(self) -> bytes:
+        chunks = []
+        while len(self._pending) or self._produce():
+            chunks.append(bytes(self._pending))
+            self._pos += len(self._pending)
+            self._pending = memoryview(b"")
+        return b"".join(chunks)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence == io.SEEK_END:
+            raise io.UnsupportedOperation("seek from the end of a compressed stream")
+        if offset < self._pos:
+            self.error = None
+            self._restart()
+        while self._pos < offset:
+            if not len(self._pending) and not self._produce():
+                break
+            n = min(offset - self._pos, len(self._pending))
+            self._pending = self._pending[n:]
+            self._pos += n
+        return self._pos
+
+
+def open_decompressed(
+    raw: BinaryIO, fmt: str, limits: Limits, label: str = ""
+) -> tuple[io.BufferedReader, DecompressedStream]:
+    """A buffered reader over the decompressed data, plus the stream (for its `error`)."""
+    stream = DecompressedStream(raw, fmt, limits, label)
+    return io.BufferedReader(stream, buffer_size=OUT_CHUNK), stream

@@ -1,0 +1,357 @@
+"""Which format a file is, from its first few KiB: a table of line shapes and scores per kind.
+
+Each line of the head is classified by the first matching *line shape* (the formats share
+prefixes, so the order of `LINE_SHAPES` matters: the most specific shape first); file-wide
+*markers* (CR LF, ANSI escapes, NULs) are counted on the raw head. A kind's score is the weighted
+share of its shapes among the non-empty lines plus bonuses for decisive markers (`KIND_RULES`).
+The best score wins if it reaches `MIN_SCORE`; the file's role (from its path in a known bundle
+layout) may then break a near-tie: a `vmcore-dmesg.txt` looks exactly like timestamped dmesg, and
+a guest console log often does too. Content always decides whether a file is a log at all.
+
+The analysis is split from the decision so the walker can keep a few numbers per member while
+streaming an archive, and decide once the bundle layout (and so the role) is known.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from triage.model import (
+    KIND_CONFIG,
+    KIND_CONSOLE,
+    KIND_CRASH_TOOL,
+    KIND_DMESG,
+    KIND_DUMP,
+    KIND_JOURNAL,
+    KIND_SYSLOG,
+    KIND_SYSLOG_RFC3339,
+    KIND_UNKNOWN,
+    KIND_VMCORE_DMESG,
+    KIND_XENSOURCE,
+)
+from triage.sources.magic import dump_format
+
+#: bytes of a file looked at for detection, and lines analysed within them
+HEAD_BYTES = 16 * 1024
+MAX_LINES = 120
+
+_MON = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TAG = rb"[^\s:\[\]]+(?:\[\d+\])?:"
+
+#: (shape, regex matched at the start of a line). First match wins.
+LINE_SHAPES: tuple[tuple[str, bytes], ...] = (
+    # xapi ≤6.0 wrote its own file: [20100914T14:02:05.405Z|debug|host|38240 inet-RPC|task|xapi]
+    ("xs_old", rb"\[\d{8}[T ]\d\d:\d\d:\d\d\.\d{3}Z?\|\s*[a-z]+\|"),
+    # xapi 6.1+ through syslog: ... xapi: [ info|host|590924 INET :::80|task|taskhelper] ...
+    (
+        "syslog_xapi",
+        rb"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w.-]+(?:\[\d+\])?: "
+        rb"\[\s*[a-z]+\|[^|\]]*\|\d+ ?[^|\]]*\|[^|\]]*\|[^\]]*\]",
+    ),
+    (
+        "journal_sep",
+        rb"-- (?:Logs begin at |Journal begins at |Boot [0-9a-f]{32} --|No entries --|Reboot --)",
+    ),
+    ("xencons", rb"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\] "),
+    ("journal_mono", rb"\[\s*\d+\.\d{6}\] [\w.-]+ (?:kernel|[\w.@-]+\[\d+\]): "),
+    ("dmesg_ts", rb"(?:<\d{1,3}>)?\[\s*\d+\.\d+\](?: ?\[\s*[TC]\d+\])?(?: |$)"),
+    ("dmesg_T", rb"\[[A-Z][a-z]{2} " + _MON + rb" [ \d]\d \d\d:\d\d:\d\d \d{4}\] "),
+    ("dmesg_iso", rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{6}[+-]\d{4} "),
+    (
+        "dmesg_x",
+        rb"(?:kern|user|mail|daemon|auth|syslog|lpr|news|local\d)\s*:"
+        rb"\s*(?:emerg|alert|crit|err|warn|notice|info|debug)\s*: ",
+    ),
+    ("dmesg_pri", rb"<[0-7]>"),
+    ("rfc3339", rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) \S+ " + _TAG),
+    ("journal_short0", _MON + rb" 0\d \d\d:\d\d:\d\d \S+ " + _TAG),
+    ("syslog", _MON + rb" [ \d]\d \d\d:\d\d:\d\d \S+ (?:" + _TAG + rb"|last message repeated)"),
+    ("crash_bt", rb"PID:\s+\d+\s+TASK:\s+[0-9a-f]+\s+CPU:\s+\S+\s+COMMAND:"),
+    ("crash_prompt", rb"crash(?:64)?> "),
+    (
+        "crash_banner",
+        rb"\s{0,12}(?:KERNEL|DUMPFILE|CPUS|UPTIME|LOAD AVERAGE|TASKS|NODENAME|RELEASE"
+        rb"|MACHINE|MEMORY|PANIC|DEBUGINFO|SYSTEM MAP): ",
+    ),
+    ("crash_frame", rb"\s*#\d+ \[[0-9a-f]+\] \S+ at [0-9a-f]+"),
+    ("xen_line", rb"\(XEN\) "),
+    (
+        "noise",
+        rb"(?:SeaBIOS|iPXE|Booting from |GNU GRUB|\s*Booting `|Loading Linux |Loading initial ramdisk"
+        rb"|Press any key|Probing EDD|Decompressing Linux|Uncompressing Linux|Welcome to "
+        rb"|\S+ login:|Password:|Logfile Opened|Started domain|Using config file|Starting .*\.\.\."
+        rb"|\s*\[\s*OK\s*\]|\s*\[FAILED\]|Kernel \S+ on an |INIT: |Red Hat Enterprise Linux .*release"
+        rb"|CentOS .*release|pygrub|Warning: Permanently added|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d "
+        rb"|executing program|Entering emergency mode|Give root password|Mounting |Remounting "
+        rb"|Setting hostname|Bringing up interface|Checking filesystems|Enabling swap"
+        rb"|Unmounting |Sending all processes|Please stand by|Restarting system|Rebooting"
+        rb"|grubdom>|grub>|Press .ESC|\s*Booting '|root \(hd\d|\s*Filesystem type is|kernel /boot/"
+        rb"|initrd /boot/|Loading, please wait|Begin: |[Dd]one\.$|:: |Waiting \d+ seconds"
+        rb"|Setting clock|Starting \S+: |\s*Welcome to|\s*Press '|Checking (?:all )?file ?systems"
+        rb"|\[/sbin/fsck|Root device|Gave up waiting|ALERT!|BusyBox|\(initramfs\)|dracut"
+        rb"|systemd\[1\]: |Reached target|\s*\[ Minimal BASH-like|\x1b\[)",
+    ),
+    (
+        "kernel_plain",
+        rb"(?:Linux version \d|Command line: |Kernel command line: |\s*BIOS-(?:provided|e820)"
+        rb"|Memory: \d|CPU\d*: |ACPI: |PCI: |pci \d|Call Trace:|\s*<(?:IRQ|EOI|NMI|TASK)>"
+        rb"|\s*RIP: |\s*R[A-Z0-9]{2}: [0-9a-f]{8,}|\s*[ECDFGS]S: +[0-9a-f]|\s*CR[0-4]: "
+        rb"|Code: |Modules linked in:|Kernel panic - |BUG: |WARNING: |INFO: |Oops: |Oops\["
+        rb"|general protection fault|Unable to handle kernel|\s*\[<[0-9a-f]+>\]|\s+\? \S+\+0x"
+        rb"|\s*[A-Za-z_][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+|Pid: \d|CPU: \d+ PID: |Hardware name: "
+        rb"|Stack:|Comm: |-+\[ cut here \]-+|---\[ end |Initializing cgroup|Xen version"
+        rb"|NET: Registered|EXT[234]-fs|XFS \(|sd \d|ata\d+[.:]|usb \d|eth\d: |e1000"
+        rb"|Freeing unused|Write protecting|Mount-cache|Dentry cache|Inode-cache|Calibrating delay"
+        rb"|console \[|Console: |Brought up \d|Booting paravirtualized|Built \d+ zonelists"
+        rb"|Hypervisor detected|clocksource|Switched to clocksource|RPC: |Out of memory"
+        rb"|Killed process|INFO: task|\s*\[\s*\d+\]\s+\d+\s+\d+\s+\d+|Mem-Info:"
+        rb"|Free swap|blocked for more than|EFLAGS: |EIP: |\s*(?:e|r)ip: |Instruction dump"
+        rb"|Internal error: |PC is at |LR is at |pc : |lr : |sp : |\s*x\d+ ?: [0-9a-f]|Workqueue: "
+        rb"|Backtrace: |\s*r\d+:[0-9a-f]{8}|Kernel BUG at|kernel BUG at|NMI watchdog"
+        rb"|SysRq : |Rebooting in \d|Kernel Offset:|end Kernel panic|Tainted: |Process \S+ \(pid"
+        rb"|XENBUS|xen_|blkfront|netfront|VFS: |EXT3-fs|kjournald|Freeing initrd"
+        rb"|=+$|\*\* \d+ printk messages dropped|\s*Xen: [0-9a-f]{8}|\d+MB (?:HIGH|LOW)MEM"
+        rb"|request_module|\s*(?:Read|Write) of size \d|BUG: KASAN|\s*[0-9a-f]{16}(?: [0-9a-f]{16})+\s*$)",
+    ),
+    ("kv_shell", rb"[A-Z][A-Z0-9_]+='[^']*'\s*$"),
+    ("kv_colon", rb"[a-z][a-z0-9_]*\s+: \S"),
+    ("xml", rb"\s*<(?:\?xml|database|system-status-inventory|!DOCTYPE)"),
+)
+
+
+@dataclass(frozen=True)
+class KindRule:
+    """How a kind scores: weight per line shape (times its share of lines), plus bonuses
+    `(shape or marker, minimum count, bonus)` for decisive evidence that may be rare."""
+
+    kind: str
+    weights: dict[str, float]
+    bonuses: tuple[tuple[str, int, float], ...] = ()
+    #: shapes that must make up at least `needs_share` of the lines (and 2 lines) for the kind
+    #: to score at all: a console log is "anything" only around real console evidence
+    needs: tuple[str, ...] = ()
+    needs_share: float = 0.0
+
+
+KIND_RULES: tuple[KindRule, ...] = (
+    KindRule(KIND_XENSOURCE, {"xs_old": 3.0, "syslog_xapi": 3.0}, (("xs_old", 1, 0.5),)),
+    KindRule(
+        KIND_CRASH_TOOL,
+        {"crash_bt": 2.0, "crash_prompt": 2.0, "crash_banner": 2.0, "crash_frame": 1.5},
+        (("crash_bt", 1, 1.5), ("crash_prompt", 1, 1.5), ("crash_banner", 3, 1.5)),
+    ),
+    KindRule(
+        KIND_JOURNAL,
+        {"journal_mono": 1.0, "journal_short0": 1.0, "syslog": 0.9, "journal_sep": 1.0},
+        (("journal_sep", 1, 1.0),),
+    ),
+    KindRule(KIND_SYSLOG, {"syslog": 1.0, "syslog_xapi": 0.5, "journal_short0": 0.9}),
+    KindRule(KIND_SYSLOG_RFC3339, {"rfc3339": 1.0}),
+    KindRule(
+        KIND_DMESG,
+        {
+            "dmesg_ts": 1.0,
+            "dmesg_T": 1.0,
+            "dmesg_iso": 1.0,
+            "dmesg_x": 1.0,
+            "dmesg_pri": 1.0,
+            "kernel_plain": 0.8,
+            "xen_line": 0.8,
+            "crash_frame": 0.3,
+        },
+    ),
+    KindRule(KIND_VMCORE_DMESG, {"dmesg_ts": 0.95, "dmesg_pri": 0.95, "kernel_plain": 0.75}),
+    KindRule(
+        KIND_CONSOLE,
+        {
+            "xencons": 1.0,
+            "noise": 1.2,
+            "dmesg_ts": 0.8,
+            "kernel_plain": 0.7,
+            "xen_line": 0.6,
+            "other_mixed": 1.0,
+            "other": 0.1,
+        },
+        (("crlf", 3, 0.5), ("ansi", 1, 0.5), ("xencons", 1, 0.5), ("noise", 2, 0.3)),
+        needs=("xencons", "noise", "dmesg_ts", "kernel_plain", "xen_line"),
+        needs_share=0.15,
+    ),
+    KindRule(
+        KIND_CONFIG,
+        {"kv_colon": 0.8, "kv_shell": 0.8, "xml": 0.5},
+        (("xml", 1, 1.0),),
+    ),
+)
+
+#: a log kind must reach this score to be called one; below it the file is `unknown`
+MIN_SCORE = 0.3
+#: the role's kind wins when it scores at least this share of the best kind
+ROLE_TIE = 0.7
+
+#: role → kind its content is expected to be (ties only; content still has to agree)
+ROLE_KIND: dict[str, str] = {
+    "vmcore-dmesg": KIND_VMCORE_DMESG,
+    "kexec-dmesg": KIND_DMESG,
+    "guest-console": KIND_CONSOLE,
+    "console": KIND_CONSOLE,
+    "netdump-log": KIND_CONSOLE,
+    "hypervisor-log": KIND_CONSOLE,
+    "journal": KIND_JOURNAL,
+    "dmesg": KIND_DMESG,
+    "xen-dmesg": KIND_DMESG,
+    "messages": KIND_SYSLOG,
+    "kern-log": KIND_SYSLOG,
+    "daemon-log": KIND_SYSLOG,
+    "xensource": KIND_XENSOURCE,
+    "crash-tool": KIND_CRASH_TOOL,
+}
+
+#: roles that are read for facts, not lines: config unless the content is plainly a log
+CONFIG_ROLES = frozenset(
+    {
+        "xapi-db",
+        "xl-info",
+        "physinfo",
+        "xen-info",
+        "inventory",
+        "bugtool-inventory",
+        "installed-rpms",
+        "uname",
+        "hostname",
+        "date",
+        "uptime",
+        "cmdline",
+        "lsmod",
+        "list-domains",
+        "xenstore",
+        "sos-manifest",
+        "release",
+    }
+)
+#: the content score above which a file in a config role is still treated as a log
+CONFIG_OVERRIDE = 0.6
+
+_SHAPE_RE = re.compile(
+    b"|".join(b"(?P<" + name.encode() + b">" + rx + b")" for name, rx in LINE_SHAPES)
+)
+_LINE_SPLIT = re.compile(rb"\r*\n|\r(?!\n)")
+_TEXT_BYTES = bytes(range(32, 127)) + b"\t\n\r\x0c\x1b\x08"
+
+
+@dataclass
+class Analysis:
+    """What the head of a file looks like; small enough to keep per archive member."""
+
+    size_seen: int = 0
+    binary: bool = False
+    dump: str | None = None
+    lines: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return self.size_seen == 0
+
+    def scores(self) -> dict[str, float]:
+        if self.binary or self.dump or not self.lines:
+            return {}
+        out: dict[str, float] = {}
+        for rule in KIND_RULES:
+            if rule.needs:
+                evidence = sum(self.counts.get(k, 0) for k in rule.needs)
+                if evidence < 2 or evidence < rule.needs_share * self.lines:
+                    out[rule.kind] = 0.0
+                    continue
+            s = sum(w * self.counts.get(k, 0) for k, w in rule.weights.items()) / self.lines
+            for marker, at_least, bonus in rule.bonuses:
+                if self.counts.get(marker, 0) >= at_least:
+                    s += bonus
+            out[rule.kind] = round(s, 4)
+        return out
+
+
+def _looks_binary(head: bytes) -> bool:
+    sample = head[:4096]
+    if not sample:
+        return False
+    if sample.count(b"\x00") > len(sample) // 10:
+        return True
+    # UTF-8 and Latin-1 text has high bytes; only control bytes betray binary data
+    ctrl = len(sample.translate(None, _TEXT_BYTES + bytes(range(128, 256))))
+    return ctrl > len(sample) // 10
+
+
+def analyze(head: bytes) -> Analysis:
+    """Classify the lines of `head` (the first `HEAD_BYTES` of the decompressed file)."""
+    head = head[:HEAD_BYTES]
+    a = Analysis(size_seen=len(head))
+    if not head:
+        return a
+    a.dump = dump_format(head)
+    if a.dump:
+        return a
+    if _looks_binary(head):
+        a.binary = True
+        return a
+    counts: dict[str, int] = {}
+    crlf = head.count(b"\r\n")
+    if crlf:
+        counts["crlf"] = crlf
+    if b"\x1b[" in head:
+        counts["ansi"] = head.count(b"\x1b[")
+    lines = _LINE_SPLIT.split(head)
+    if len(head) == HEAD_BYTES and len(lines) > 1:
+        lines.pop()  # the last line is probably cut by the head limit
+    n = 0
+    match = _SHAPE_RE.match
+    for raw in lines:
+        line = raw.replace(b"\x00", b"").rstrip()
+        if not line or line.strip(b". ") == b"":  # blank lines and "..." elisions say nothing
+            continue
+        n += 1
+        m = match(line)
+        shape = m.lastgroup if m else "other"
+        counts[shape] = counts.get(shape, 0) + 1  # type: ignore[index]
+        if n >= MAX_LINES:
+            break
+    if counts.get("other") and counts.get("dmesg_ts", 0) >= 0.2 * n:
+        # lines without a timestamp among timestamped kernel lines: other programs writing to
+        # the same console (dmesg output has none); in a plain file they are just unknown text
+        counts["other_mixed"] = counts.pop("other")
+    a.lines = n
+    a.counts = counts
+    return a
+
+
+def decide(a: Analysis, role: str = "") -> str:
+    """The kind for an analysed head, with the file's role as a tie-break."""
+    if a.dump:
+        return KIND_DUMP
+    if a.empty or a.binary:
+        return KIND_UNKNOWN
+    scores = a.scores()
+    if not scores:
+        return KIND_UNKNOWN
+    log_scores = {k: v for k, v in scores.items() if k != KIND_CONFIG}
+    best_log = max(log_scores, key=lambda k: (log_scores[k], -_ORDER[k]))
+    best_log_score = log_scores[best_log]
+    if role in CONFIG_ROLES and best_log_score < CONFIG_OVERRIDE:
+        return KIND_CONFIG
+    best = max(scores, key=lambda k: (scores[k], -_ORDER[k]))
+    if scores[best] < MIN_SCORE:
+        return KIND_UNKNOWN
+    wanted = ROLE_KIND.get(role)
+    if wanted and wanted != best:
+        ws = scores.get(wanted, 0.0)
+        if ws >= MIN_SCORE and ws >= ROLE_TIE * scores[best]:
+            return wanted
+    return best
+
+
+_ORDER = {rule.kind: i for i, rule in enumerate(KIND_RULES)}
+
+
+def detect(head: bytes, role: str = "") -> str:
+    """Convenience: `decide(analyze(head), role)`."""
+    return decide(analyze(head), role)

@@ -1,0 +1,289 @@
+"""Reopening a `SourceFile` locator: capped, damage-tolerant reads, and seekable binary access.
+
+A small per-thread cache keeps the last few opened archives, so the pipeline reading the members
+of one tar.xz in walk order decompresses it once instead of once per member (reading member
+*n* of a compressed tar otherwise means inflating everything before it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tarfile
+import tempfile
+import threading
+import zipfile
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from triage.limits import DEFAULT_LIMITS, Limits
+from triage.model import ErrorRecord, SourceFile
+from triage.sources.archives import Archive
+from triage.sources.containers import close_all, open_archive, probe, step
+from triage.sources.decompress import DecompressedStream
+from triage.sources.errors import DecompressionBomb, SourceError, make_error
+from triage.sources.views import BoundedView
+
+#: `open_binary` keeps up to this much of a dump in memory before spilling to a temporary file
+SPOOL_MEMORY = 64 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+CACHE_SIZE = 4
+
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+
+
+@dataclass
+class ReadResult:
+    data: bytes
+    errors: list[ErrorRecord] = field(default_factory=list)
+    truncated: bool = False
+
+
+@dataclass
+class _Cached:
+    archive: Archive
+    closers: list[object]
+    streams: list[DecompressedStream]
+
+
+class _ArchiveCache(threading.local):
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple, _Cached] = OrderedDict()
+
+    def get(self, key: tuple) -> _Cached | None:
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.entries.move_to_end(key)
+        return hit
+
+    def put(self, key: tuple, value: _Cached) -> None:
+        self.entries[key] = value
+        while len(self.entries) > CACHE_SIZE:
+            _, old = self.entries.popitem(last=False)
+            close_all([*old.closers, old.archive])
+
+    def drop(self, key: tuple) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            close_all([*old.closers, old.archive])
+
+
+_CACHE = _ArchiveCache()
+
+
+def _last_archive_index(members: tuple[str, ...]) -> int:
+    """Index of the last member name that selects an archive entry (not a "" decompression)."""
+    for i in range(len(members) - 1, -1, -1):
+        if members[i]:
+            return i
+    return -1
+
+
+def _open_container(src: SourceFile, upto: int, limits: Limits) -> _Cached:
+    """The archive that holds `src.members[upto]`, from the cache or freshly opened."""
+    st = os.stat(src.disk_path)
+    key = (src.disk_path, st.st_mtime_ns, st.st_size, src.members[:upto])
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    raw = open(src.disk_path, "rb")  # noqa: SIM115 - owned by the cache entry
+    closers: list[object] = [raw]
+    streams: list[DecompressedStream] = []
+    try:
+        fh: BinaryIO = raw
+        cheap = True
+        for name in src.members[:upto]:
+            fh, cheap = step(fh, cheap, name, limits, streams, closers)
+        layer = probe(fh, cheap, limits)
+        streams.extend(layer.streams)
+        if layer.what != "archive":
+            raise SourceError("format-changed", "expected an archive; the file changed since")
+        archive = open_archive(layer, limits)
+    except BaseException:
+        close_all(closers)
+        raise
+    entry = _Cached(archive, closers, streams)
+    _CACHE.put(key, entry)
+    return entry
+
+
+def _open_member(
+    src: SourceFile, limits: Limits, use_cache: bool
+) -> tuple[BinaryIO, bool, list[DecompressedStream], list[object]]:
+    """The stream of `src`'s bytes, whether it seeks cheaply, streams to check, owned handles."""
+    members = src.members
+    if not members:
+        fh = open(src.disk_path, "rb")  # noqa: SIM115 - returned to the caller
+        return fh, True, [], [fh]
+    idx = _last_archive_index(members)
+    streams: list[DecompressedStream] = []
+    closers: list[object] = []
+    if idx >= 0 and use_cache:
+        cached = _open_container(src, idx, limits)
+        fh, cheap = cached.archive.open_name(members[idx])
+        streams.extend(cached.streams)
+        rest = members[idx + 1 :]
+    else:
+        raw = open(src.disk_path, "rb")  # noqa: SIM115 - returned to the caller
+        closers.append(raw)
+        fh, cheap = raw, True
+        rest = members
+    try:
+        for name in rest:
+            fh, cheap = step(fh, cheap, name, limits, streams, closers)
+    except BaseException:
+        close_all(closers)
+        raise
+    return fh, cheap, streams, closers
+
+
+def _stream_errors(src: SourceFile, streams: list[DecompressedStream]) -> list[ErrorRecord]:
+    out = []
+    for s in streams:
+        if s.error:
+            cls, msg = s.error
+            out.append(make_error(src.display, cls, msg, src.source_id))
+    return out
+
+
+def read_bytes(src: SourceFile, limits: Limits) -> ReadResult:
+    """The whole (decompressed) content of `src`, capped at `limits.max_file_bytes`."""
+    cap = limits.max_file_bytes
+    chunks: list[bytes] = []
+    got = 0
+    closers: list[object] = []
+    streams: list[DecompressedStream] = []
+    errors: list[ErrorRecord] = []
+    truncated = False
+    try:
+        fh, _cheap, streams, closers = _open_member(src, limits, use_cache=True)
+        if not src.members:  # a plain file: exactly one bytes object, sized from fstat
+            size = os.fstat(fh.fileno()).st_size  # type: ignore[attr-defined]
+            data = fh.read(min(size, cap))
+            truncated = size > cap
+            if truncated:
+                errors.append(_cap_error(src, cap))
+            return ReadResult(data, errors, truncated)
+        if isinstance(fh, BoundedView):
+            data = fh.read(min(fh.length, cap))
+            truncated = fh.length > cap
+            if truncated:
+                errors.append(_cap_error(src, cap))
+            errors.extend(_stream_errors(src, streams))
+            return ReadResult(data, errors, truncated)
+        while got < cap:
+            chunk = fh.read(min(READ_CHUNK, cap - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if got >= cap and fh.read(1):
+            truncated = True
+            errors.append(_cap_error(src, cap))
+    except DecompressionBomb as exc:
+        truncated = True
+        errors.append(exc.record(src.display, src.source_id))
+    except SourceError as exc:
+        errors.append(exc.record(src.display, src.source_id))
+    except _READ_ERRORS as exc:
+        errors.append(_read_error(src, exc, got))
+    finally:
+        close_all(closers)
+    errors = _stream_errors(src, streams) + errors
+    if any(e.error_class.startswith(("truncated-", "corrupt-")) for e in errors[:1]):
+        # the decompressor already said why the data ends; the archive reader's echo is noise
+        errors = [errors[0]] + [e for e in errors[1:] if e.error_class != "corrupt-read"]
+    return ReadResult(b"".join(chunks), errors, truncated)
+
+
+def _cap_error(src: SourceFile, cap: int) -> ErrorRecord:
+    return make_error(
+        src.display,
+        "limit-file-bytes",
+        f"larger than max_file_bytes={cap:,}; only the first {cap:,} bytes were read",
+        src.source_id,
+    )
+
+
+def _read_error(src: SourceFile, exc: BaseException, got: int) -> ErrorRecord:
+    if isinstance(exc, IsADirectoryError):
+        return make_error(src.display, "unreadable", "is a directory, not a file", src.source_id)
+    if isinstance(exc, FileNotFoundError):
+        return make_error(src.display, "missing", "no longer exists", src.source_id)
+    if isinstance(exc, OSError) and not isinstance(exc, SourceError) and exc.strerror:
+        return make_error(src.display, "unreadable", exc.strerror, src.source_id)
+    return make_error(
+        src.display,
+        "corrupt-read",
+        f"read failed after {got:,} bytes ({type(exc).__name__}: {exc}); kept what was read",
+        src.source_id,
+    )
+
+
+@contextlib.contextmanager
+def open_binary(
+    src: SourceFile, limits: Limits = DEFAULT_LIMITS, errors: list[ErrorRecord] | None = None
+) -> Iterator[BinaryIO]:
+    """A seekable binary file for `src` (see the package docstring for the three cases).
+
+    Raises `SourceError` (an `OSError` carrying `.record(path)`) when the source cannot be
+    opened at all; damage found while spooling is appended to `errors` when given.
+    """
+    sink = errors if errors is not None else []
+    if not src.members:
+        with open(src.disk_path, "rb") as fh:
+            yield fh
+        return
+    fh, cheap, streams, closers = _open_member(src, limits, use_cache=False)
+    try:
+        if cheap and isinstance(fh, BoundedView):
+            yield io.BufferedReader(fh, buffer_size=READ_CHUNK)  # type: ignore[misc]
+            return
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+            _spool(src, fh, spool, limits, sink)
+            sink.extend(_stream_errors(src, streams))
+            spool.seek(0)
+            yield spool  # type: ignore[misc]
+    finally:
+        close_all(closers)
+
+
+def _spool(
+    src: SourceFile, fh: BinaryIO, spool: BinaryIO, limits: Limits, sink: list[ErrorRecord]
+) -> None:
+    cap = limits.max_total_bytes
+    copied = 0
+    try:
+        while copied < cap:
+            chunk = fh.read(min(READ_CHUNK, cap - copied))
+            if not chunk:
+                return
+            spool.write(chunk)
+            copied += len(chunk)
+        if fh.read(1):
+            sink.append(
+                make_error(
+                    src.display,
+                    "limit-total-bytes",
+                    f"larger than max_total_bytes={cap:,}; only the first {cap:,} bytes are available",
+                    src.source_id,
+                )
+            )
+    except DecompressionBomb as exc:
+        sink.append(exc.record(src.display, src.source_id))
+    except _READ_ERRORS as exc:
+        sink.append(_read_error(src, exc, copied))
+
+
+__all__ = ["ReadResult", "open_binary", "read_bytes"]

@@ -1,0 +1,640 @@
+"""`walk`: every input path → `SourceFile` locators (kind, layout, role…) and `ErrorRecord`s.
+
+One container (a folder the user named, or an archive) is listed completely before anything is
+yielded, because a file's role depends on markers that may come later in a tar stream
+(`sos_commands/` after `var/log/`), and rotated sets are ordered as a group. Only a small
+`Analysis` of each file's head is kept while listing, so memory stays bounded by the member
+count (`Limits.max_members`), not by the data.
+
+Order: inputs sorted; inside a container by directory, then by file name with each rotated set
+kept together **oldest first** (messages-20240101.gz, messages-20240108, messages), so a reader
+that follows the walk sees a host's log in time order.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from triage.limits import Limits
+from triage.model import LOG_KINDS, ErrorRecord, SourceFile
+from triage.sources import layouts as L
+from triage.sources.archives import Archive, Member
+from triage.sources.containers import Layer, open_archive, probe
+from triage.sources.detect import Analysis, analyze, decide
+from triage.sources.errors import DecompressionBomb, SourceError, make_error
+
+Output = SourceFile | ErrorRecord
+
+MANIFEST_CAP = 16 * 1024 * 1024
+MAX_LINK_HOPS = 40
+#: a nested archive whose first bytes equal an enclosing archive's is a copy of itself
+SELF_COPY_MIN = 512
+#: what the tar reader says when the decompressor below it already explained the damage
+_ECHOES = frozenset({"truncated-archive", "corrupt-tar", "corrupt-archive"})
+
+
+def display(bundle: str, path: str) -> str:
+    return f"{bundle}!{path}" if path and bundle and path != bundle else (path or bundle)
+
+
+@dataclass
+class _Item:
+    name: str  # container-relative path
+    type: str  # file | link | error | nested
+    disk_path: str = ""
+    members: tuple[str, ...] = ()
+    size: int = -1
+    mtime: float | None = None
+    analysis: Analysis | None = None
+    link: str = ""
+    error: ErrorRecord | None = None
+    nested: list[Output] = field(default_factory=list)
+
+
+@dataclass
+class _Container:
+    bundle: str  # the bundle display name for everything listed here
+    top_name: str  # the container's own name (roots at the top are named by it)
+    default_layout: str
+    items: list[_Item] = field(default_factory=list)
+    dirs: set[str] = field(default_factory=set)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    manifest: bytes | None = None
+
+
+@dataclass(frozen=True)
+class _Ancestor:
+    raw_head: bytes
+    head: bytes
+
+
+# =============================================================================================
+# entry point
+# =============================================================================================
+def walk_paths(paths: list[str], limits: Limits) -> Iterator[Output]:
+    for path in sorted(paths):
+        try:
+            yield from _walk_input(path, limits)
+        except Exception as exc:  # last line of defence: one bad input never stops the walk
+            yield make_error(path, "internal-error", f"could not walk: {type(exc).__name__}: {exc}")
+
+
+def _walk_input(path: str, limits: Limits) -> Iterator[Output]:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            yield make_error(path, "broken-link", "symbolic link to a missing file")
+        else:
+            yield make_error(path, "missing", "no such file or directory")
+        return
+    except OSError as exc:
+        yield make_error(path, "unreadable", exc.strerror or str(exc))
+        return
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk_folder(path, limits)
+    elif stat.S_ISREG(st.st_mode):
+        yield from _walk_loose_file(path, st, limits)
+    else:
+        yield make_error(path, "special-file", "not a regular file or folder; skipped")
+
+
+# =============================================================================================
+# loose files and folders
+# =============================================================================================
+def _walk_loose_file(path: str, st: os.stat_result, limits: Limits) -> list[Output]:
+    """A file named directly: an archive is its own bundle; anything else is a one-file bundle
+    whose full path still counts for layout (a loose `/var/crash/<ip>-<date>/vmcore-dmesg.txt`
+    is recognised as a kdump file)."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        return [make_error(path, "unreadable", exc.strerror or str(exc))]
+    with fh:
+        try:
+            layer = probe(fh, True, limits, path)
+            if layer.what == "archive":
+                return _walk_archive(layer, path, (), path, os.path.basename(path), limits, ())
+            layer.note_declared_size(fh, st.st_size)
+        except SourceError as exc:
+            return [exc.record(path)]
+        except OSError as exc:
+            return [make_error(path, "unreadable", exc.strerror or str(exc))]
+        name = os.path.abspath(path).lstrip(os.sep).replace(os.sep, "/")
+        item = _file_item(layer, name, path, path, (), st.st_size, st.st_mtime, limits)
+    c = _Container(bundle=path, top_name=path, default_layout=L.LAYOUT_FILE, items=[item])
+    return _finalize(c, loose_path=path)
+
+
+def _file_item(
+    layer: Layer,
+    name: str,
+    shown: str,
+    disk_path: str,
+    chain: tuple[str, ...],
+    size: int,
+    mtime: float | None,
+    limits: Limits,
+) -> _Item:
+    """An item for a plain or single-file-compressed stream; bombs become error items."""
+    if layer.what == "compressed":
+        members = (*chain, "")
+        if len(members) > limits.max_depth:
+            return _Item(name, "error", error=_depth_error(shown, limits))
+        bomb = _declared_bomb(layer, size, limits) and _confirm_bomb(layer, limits)
+        if bomb:
+            return _Item(name, "error", error=make_error(shown, "decompression-bomb", bomb))
+        return _Item(name, "file", disk_path, members, -1, mtime, analyze(layer.head))
+    return _Item(name, "file", disk_path, chain, size, mtime, analyze(layer.head))
+
+
+def _declared_bomb(layer: Layer, compressed_size: int, limits: Limits) -> str:
+    """A bomb announced by the stream's own size field (gzip ISIZE, zstd frame content size),
+    so the walk reports it without inflating anything. ISIZE is modulo 4 GiB, so this only
+    catches the small bombs; the ratio check while reading catches the rest."""
+    declared = layer.declared_size
+    if declared <= 0 or compressed_size <= 0:
+        return ""
+    if declared > limits.ratio_floor_bytes and declared > limits.max_ratio * compressed_size:
+        return (
+            f"{layer.compression} stream declares {declared:,} bytes from {compressed_size:,} "
+            f"(more than {limits.max_ratio}x); skipped (decompression bomb)"
+        )
+    return ""
+
+
+def _confirm_bomb(layer: Layer, limits: Limits) -> str:
+    """Inflate up to the ratio floor to check a declared size: the 4-byte gzip trailer of a
+    truncated upload is arbitrary data, and must not get a log reported as a bomb."""
+    try:
+        budget = limits.ratio_floor_bytes + (1 << 20)
+        while budget > 0:
+            chunk = layer.fh.read(min(budget, 1 << 20))
+            if not chunk:
+                return ""
+            budget -= len(chunk)
+        return ""
+    except DecompressionBomb as exc:
+        return exc.message
+    finally:
+        layer.fh.seek(0)
+
+
+def _walk_folder(root: str, limits: Limits) -> list[Output]:
+    root = root.rstrip(os.sep) or os.sep
+    root_real = os.path.realpath(root)
+    c = _Container(bundle=root, top_name=root, default_layout=L.LAYOUT_FOLDER)
+    count = 0
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        abs_dir = os.path.join(root, rel_dir) if rel_dir else root
+        try:
+            with os.scandir(abs_dir) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            c.errors.append(make_error(abs_dir, "unreadable", exc.strerror or str(exc)))
+            continue
+        subdirs = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            count += 1
+            if count > limits.max_members:
+                c.errors.append(
+                    make_error(
+                        root,
+                        "too-many-members",
+                        f"more than {limits.max_members:,} entries; the rest was not listed",
+                    )
+                )
+                return _finalize(c)
+            item = _folder_entry(entry, rel, root, root_real, c, subdirs, limits)
+            if item is not None:
+                c.items.append(item)
+        stack.extend(reversed(subdirs))
+    return _finalize(c)
+
+
+def _folder_entry(
+    entry: os.DirEntry[str],
+    rel: str,
+    root: str,
+    root_real: str,
+    c: _Container,
+    subdirs: list[str],
+    limits: Limits,
+) -> _Item | None:
+    shown = display(root, rel)
+    try:
+        if entry.is_symlink():
+            target = os.path.realpath(entry.path)
+            if not os.path.exists(target):
+                return _Item(
+                    rel,
+                    "error",
+                    error=make_error(shown, "broken-link", "symbolic link to a missing file"),
+                )
+            if os.path.commonpath([target, root_real]) != root_real:
+                return _Item(
+                    rel,
+                    "error",
+                    error=make_error(
+                        shown,
+                        "link-outside-bundle",
+                        f"symbolic link to {os.readlink(entry.path)} leaves the folder; not followed",
+                    ),
+                )
+            if os.path.isdir(target):
+                return None  # its contents are walked at their real place
+            return _Item(rel, "link", link=os.path.relpath(target, root_real).replace(os.sep, "/"))
+        if entry.is_dir(follow_symlinks=False):
+            c.dirs.add(rel + "/")
+            subdirs.append(rel)
+            return None
+        if not entry.is_file(follow_symlinks=False):
+            return _Item(
+                rel, "error", error=make_error(shown, "special-file", "not a regular file; skipped")
+            )
+        st = entry.stat(follow_symlinks=False)
+        with open(entry.path, "rb") as fh:
+            layer = probe(fh, True, limits, shown)
+            if layer.what == "archive":
+                path = os.path.join(root, rel)
+                nested = _walk_archive(layer, path, (), path, entry.name, limits, ())
+                return _Item(rel, "nested", nested=nested)
+            layer.note_declared_size(fh, st.st_size)
+            return _file_item(layer, rel, shown, entry.path, (), st.st_size, st.st_mtime, limits)
+    except SourceError as exc:
+        return _Item(rel, "error", error=exc.record(shown))
+    except OSError as exc:
+        return _Item(rel, "error", error=make_error(shown, "unreadable", exc.strerror or str(exc)))
+
+
+# =============================================================================================
+# archives
+# =============================================================================================
+def _walk_archive(
+    layer: Layer,
+    disk_path: str,
+    chain: tuple[str, ...],
+    bundle: str,
+    top_name: str,
+    limits: Limits,
+    ancestors: tuple[_Ancestor, ...],
+) -> list[Output]:
+    """List one archive (and, recursively, the archives inside it) as its own bundle."""
+    c = _Container(bundle=bundle, top_name=top_name, default_layout=L.LAYOUT_ARCHIVE)
+    ancestors = (*ancestors, _Ancestor(layer.raw_head, layer.head))
+    try:
+        arch = open_archive(layer, limits)
+    except SourceError as exc:
+        return [exc.record(bundle)]
+    try:
+        _list_members(arch, layer, c, disk_path, chain, limits, ancestors)
+    except DecompressionBomb as exc:
+        c.errors.append(exc.record(bundle))
+    except SourceError as exc:
+        c.errors.append(exc.record(bundle))
+    except (OSError, EOFError, ValueError) as exc:
+        c.errors.append(make_error(bundle, "corrupt-archive", f"archive is damaged ({exc})"))
+    finally:
+        arch.close()
+    if any(it.error is not None and it.error.error_class == "truncated-archive" for it in c.items):
+        c.errors = [e for e in c.errors if e.error_class not in _ECHOES]
+    for stream in layer.streams:
+        if stream.error:
+            cls, msg = stream.error
+            c.errors = [e for e in c.errors if e.error_class not in _ECHOES]
+            c.errors.append(make_error(bundle, cls, msg + "; members listed up to there"))
+    return _finalize(c)
+
+
+def _list_members(
+    arch: Archive,
+    layer: Layer,
+    c: _Container,
+    disk_path: str,
+    chain: tuple[str, ...],
+    limits: Limits,
+    ancestors: tuple[_Ancestor, ...],
+) -> None:
+    last: _Item | None = None
+    try:
+        for m in arch.members():
+            last = _list_member(arch, m, layer, c, disk_path, chain, limits, ancestors)
+    except DecompressionBomb as exc:
+        # the bomb went off while skipping past the last member listed: that member is it
+        if last is not None and last.type == "file" and last in c.items:
+            c.items.remove(last)
+            raise DecompressionBomb(f"{last.name}: {exc.message}") from None
+        raise
+
+
+def _list_member(
+    arch: Archive,
+    m: Member,
+    layer: Layer,
+    c: _Container,
+    disk_path: str,
+    chain: tuple[str, ...],
+    limits: Limits,
+    ancestors: tuple[_Ancestor, ...],
+) -> _Item:
+    """Record one member in `c` and return its item."""
+    shown = display(c.bundle, m.name)
+    if m.error is not None:
+        item = _Item(m.name, "error", error=m.error.record(shown))
+    elif m.type == "dir":
+        c.dirs.add(m.name + "/")
+        return _Item(m.name, "dir")
+    elif m.type in ("symlink", "hardlink"):
+        item = _Item(m.name, "link", link=m.link, mtime=m.mtime)
+    else:
+        if layer.streams and layer.streams[0].tell() > limits.max_total_bytes:
+            raise SourceError(
+                "limit-total-bytes",
+                f"more than {limits.max_total_bytes:,} bytes decompressed; the rest was not listed",
+            )
+        try:
+            item = _member_item(arch, m, c, disk_path, chain, limits, ancestors)
+        except DecompressionBomb:
+            raise
+        except SourceError as exc:
+            item = _Item(m.name, "error", error=exc.record(shown))
+        except tarfile.ReadError as exc:  # the archive itself ends inside this member
+            raise SourceError(
+                "truncated-archive", f"archive ends inside {m.name} ({exc})"
+            ) from None
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            item = _Item(m.name, "error", error=make_error(shown, "corrupt-member", str(exc)))
+    c.items.append(item)
+    return item
+
+
+def _member_item(
+    arch: Archive,
+    m: Member,
+    c: _Container,
+    disk_path: str,
+    chain: tuple[str, ...],
+    limits: Limits,
+    ancestors: tuple[_Ancestor, ...],
+) -> _Item:
+    fh, cheap = arch.open_member(m)
+    shown = display(c.bundle, m.name)
+    if m.name.endswith("sos_reports/manifest.json"):
+        c.manifest = fh.read(MANIFEST_CAP)
+        fh.seek(0)
+    layer = probe(fh, cheap, limits, shown)
+    if layer.what == "archive":
+        members = (*chain, m.name)
+        if len(members) + 1 > limits.max_depth:  # its members would be one level deeper
+            return _Item(m.name, "error", error=_depth_error(shown, limits))
+        if _copies_ancestor(layer, ancestors):
+            return _Item(
+                m.name,
+                "error",
+                error=make_error(
+                    shown,
+                    "archive-contains-itself",
+                    "nested archive is a copy of an archive that contains it; not opened",
+                ),
+            )
+        base = m.name.rsplit("/", 1)[-1]
+        nested = _walk_archive(layer, disk_path, members, shown, base, limits, ancestors)
+        return _Item(m.name, "nested", nested=nested)
+    if cheap:
+        layer.note_declared_size(fh, m.size)
+    item = _file_item(layer, m.name, shown, disk_path, (*chain, m.name), m.size, m.mtime, limits)
+    if m.cut_at >= 0 and item.type == "file":
+        item.error = make_error(
+            shown,
+            "truncated-archive",
+            f"the archive ends inside this member: {m.cut_at:,} of {m.size:,} bytes present",
+        )
+    return item
+
+
+def _depth_error(shown: str, limits: Limits) -> ErrorRecord:
+    return make_error(
+        shown,
+        "max-depth",
+        f"archives nested more than {limits.max_depth} deep; not opened",
+    )
+
+
+def _copies_ancestor(layer: Layer, ancestors: tuple[_Ancestor, ...]) -> bool:
+    for anc in ancestors:
+        for mine in (layer.raw_head, layer.head):
+            for theirs in (anc.raw_head, anc.head):
+                n = min(len(mine), len(theirs))
+                if n >= SELF_COPY_MIN and mine[:n] == theirs[:n]:
+                    return True
+    return False
+
+
+# =============================================================================================
+# decisions once a container is fully listed
+# =============================================================================================
+def _finalize(c: _Container, loose_path: str = "") -> list[Output]:
+    files = {it.name: it for it in c.items if it.type == "file"}
+    links = {it.name: it for it in c.items if it.type == "link"}
+    names = list(files) + list(links) + sorted(c.dirs)
+    roots = L.find_roots(names, c.top_name)
+    out: list[tuple[tuple, Output]] = []
+    for err in c.errors:
+        out.append((("",), err))
+
+    aliases: dict[str, list[str]] = {}
+    for name in links:
+        target, problem = _resolve(name, links, files, c.dirs)
+        if problem:
+            shown = display(c.bundle, name)
+            out.append((_sort_key(name, 0), make_error(shown, problem[0], problem[1])))
+        elif target is not None:
+            aliases.setdefault(target, []).append(name)
+
+    truncated_paths = _manifest_truncations(c.manifest, roots)
+    built: list[tuple[SourceFile, str]] = []
+    for name, it in files.items():
+        group = [name, *sorted(aliases.get(name, []))]
+        roles = {n: L.role_of(n, roots) for n in group}
+        path = name if roles[name] else next((n for n in group[1:] if roles[n]), name)
+        role = roles[path]
+        kind = decide(it.analysis or Analysis(), role)
+        sf = _source_file(c, it, path, role, kind, roots, group, truncated_paths, loose_path)
+        built.append((sf, path))
+
+    ranks = _rotation_ranks([sf for sf, _ in built], [p for _, p in built])
+    for sf, path in built:
+        rot = ranks.get(path, 0)
+        if rot:
+            sf = _replace(sf, rotation=rot)
+        out.append((_sort_key(path, rot), sf))
+    for it in c.items:
+        if it.error is not None:
+            out.append((_sort_key(it.name, 0), it.error))
+        elif it.type == "nested":
+            key = _sort_key(it.name, 0)
+            for i, o in enumerate(it.nested):
+                out.append(((*key, i), o))
+    out.sort(key=lambda pair: pair[0])
+    return [o for _, o in out]
+
+
+def _replace(sf: SourceFile, **kw: object) -> SourceFile:
+    from dataclasses import replace
+
+    return replace(sf, **kw)  # type: ignore[arg-type]
+
+
+def _resolve(
+    name: str, links: dict[str, _Item], files: dict[str, _Item], dirs: set[str]
+) -> tuple[str | None, tuple[str, str] | None]:
+    seen = {name}
+    cur = links[name].link
+    for _ in range(MAX_LINK_HOPS):
+        if cur in files:
+            return cur, None
+        if cur + "/" in dirs:
+            return None, None  # a link to a directory: its files are listed where they are
+        nxt = links.get(cur)
+        if nxt is None:
+            return None, ("broken-link", f"link target {cur} is not in the bundle")
+        if cur in seen:
+            break
+        seen.add(cur)
+        cur = nxt.link
+    return None, ("link-loop", "symbolic links form a loop; not followed")
+
+
+def _sort_key(path: str, rotation: int) -> tuple:
+    rot = L.rotation_of(path)
+    folder, _, _ = path.rpartition("/")
+    base = rot.base.rsplit("/", 1)[-1] if rot.base else path
+    return (folder, base, -rotation, path)
+
+
+def _source_file(
+    c: _Container,
+    it: _Item,
+    path: str,
+    role: str,
+    kind: str,
+    roots: list[L.Root],
+    group: list[str],
+    truncated_paths: set[str],
+    loose_path: str,
+) -> SourceFile:
+    mine = L.roots_of(path, roots)
+    bundle_roots = [r for r in mine if r.layout in L.BUNDLE_LAYOUTS]
+    layout = bundle_roots[0].layout if bundle_roots else c.default_layout
+    vm_name = L.vm_name_of(path) if role == "guest-console" else ""
+    if not bundle_roots and role == "guest-console":
+        layout = L.LAYOUT_XEN_CONSOLE
+    truncated = any(
+        ("sos_strings/" in n and n.endswith(".tailed")) or n in truncated_paths for n in group
+    )
+    return SourceFile(
+        disk_path=it.disk_path,
+        members=it.members,
+        bundle=c.bundle,
+        path=loose_path or path,
+        size=it.size,
+        mtime=it.mtime,
+        kind=kind,
+        layout=layout,
+        role=role,
+        vm_name=vm_name,
+        truncated=bool(truncated),
+        year_hint=_year_hint(path, it.mtime, mine, c.top_name),
+        depth=len(it.members),
+    )
+
+
+def _year_hint(path: str, mtime: float | None, roots: list[L.Root], top_name: str) -> int | None:
+    """The year at the end of the file: rotation date, else a trustworthy mtime, else the
+    bundle's collection date. An mtime later than the collection date is a copy's, not the
+    log's, so the collection date wins then."""
+    rot = L.rotation_of(path)
+    if rot.date is not None:
+        return rot.date.year
+    root_date = None
+    for root in reversed(roots):
+        name = root.path.rstrip("/").rsplit("/", 1)[-1] if root.path else top_name
+        root_date = L.date_in_name(name.rsplit("/", 1)[-1])
+        if root_date:
+            break
+    if root_date is None:
+        root_date = L.date_in_name(top_name.rsplit("/", 1)[-1])
+    mdate = None
+    if mtime and mtime > 0:
+        try:
+            mdate = _dt.datetime.fromtimestamp(mtime, tz=_dt.UTC).date()
+        except (OverflowError, OSError, ValueError):
+            mdate = None
+    if mdate and (root_date is None or mdate <= root_date + _dt.timedelta(days=2)):
+        return mdate.year
+    if root_date:
+        return root_date.year
+    return None
+
+
+def _rotation_ranks(sfs: list[SourceFile], paths: list[str]) -> dict[str, int]:
+    """0 for the live file, then 1, 2… from newest to oldest within each rotated set."""
+    groups: dict[str, list[str]] = {}
+    for sf, path in zip(sfs, paths, strict=True):
+        rot = L.rotation_of(path)
+        if rot.rotated and (sf.role or sf.kind in LOG_KINDS):
+            groups.setdefault(rot.base, []).append(path)
+    ranks: dict[str, int] = {}
+    for rotated in groups.values():
+
+        def age(p: str) -> tuple:
+            r = L.rotation_of(p)
+            return (-(r.date.toordinal() if r.date else 0), r.number if r.number is not None else 0)
+
+        for i, p in enumerate(sorted(rotated, key=age), 1):
+            ranks[p] = i
+    return ranks
+
+
+def _manifest_truncations(manifest: bytes | None, roots: list[L.Root]) -> set[str]:
+    """Paths sos says it cut (`"truncated": true` / `"tailed": true` entries), container-relative."""
+    if not manifest:
+        return set()
+    try:
+        doc = json.loads(manifest)
+    except ValueError:
+        return set()
+    sos_roots = [r.path for r in roots if r.layout == L.LAYOUT_SOSREPORT] or [""]
+    found: set[str] = set()
+
+    def visit(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("truncated") is True or node.get("tailed") is True:
+                for key in ("filepath", "dstpath", "path", "file", "files_copied"):
+                    val = node.get(key)
+                    vals = val if isinstance(val, list) else [val]
+                    for v in vals:
+                        if isinstance(v, str) and v:
+                            for root in sos_roots:
+                                found.add(root + v.lstrip("/"))
+            for v in node.values():
+                visit(v)
+        elif isinstance(node, list):
+            for v in node:
+                visit(v)
+
+    visit(doc)
+    return found
+
+
+__all__ = ["display", "walk_paths"]
