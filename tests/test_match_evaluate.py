@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-import pytest
 from helpers_match import fact, lines_table
 
 from triage.limits import DEFAULT_LIMITS
 from triage.match import SourceContext, evaluate, load_signatures
 from triage.model import Boot, Fact, SourceFile
-
-HAVE_KERNEL = importlib.util.find_spec("triage.kernel.release") is not None
-needs_kernel = pytest.mark.skipif(
-    not HAVE_KERNEL, reason="triage.kernel.release (kernel helper) not available yet"
-)
 
 RULE = """\
 id: local/{name}
@@ -145,7 +138,6 @@ def test_fact_only_on_host(tmp_path):
     )[0]
 
 
-@needs_kernel
 def test_builtin_verdicts_affected_fixed_and_out_of_scope():
     sigset = load_signatures()
     oops = ["Unable to handle kernel paging request at virtual address c9a3e000", "Oops: 0002 [#1]"]

@@ -15,37 +15,8 @@ CORPUS = (
 )
 
 
-def _pipeline_ready() -> str:
-    """'' when the stages run_tests drives are implemented, else why not (they land in parallel)."""
-    from triage import crashes, kernel, parsers, sources
-
-    probes = [
-        lambda: list(sources.walk([str(Path(__file__))])),
-        lambda: parsers.parse_bytes(b"x\n"),
-        lambda: kernel.segment_boots(parsers.parse_bytes(b"x\n"), "s"),
-        lambda: crashes.extract_text("x\n"),
-    ]
-    for probe in probes:
-        try:
-            probe()
-        except NotImplementedError as exc:
-            return f"pipeline stage not implemented yet: {exc!r}"
-        except Exception:
-            pass
-    try:
-        import triage.kernel.release  # noqa: F401
-    except ImportError:
-        return "triage.kernel.release not available yet"
-    return ""
-
-
-NOT_READY = _pipeline_ready()
-
-
 @pytest.mark.parametrize("sig_id", SIGSET.ids)
 def test_signature_own_samples(sig_id):
-    if NOT_READY:
-        pytest.skip(NOT_READY)
     results = run_tests(SIGSET, [sig_id])
     assert results
     failed = [str(r) for r in results if not r.passed]
@@ -76,8 +47,6 @@ def test_xen_pv_on_aws_excerpts(name):
     path = CORPUS / name
     if not path.exists():
         pytest.skip(f"corpus file absent: {path}")
-    if NOT_READY:
-        pytest.skip(NOT_READY)
     from triage.match.selftest import scan_path
 
     findings, _ = scan_path(str(path), SIGSET)

@@ -452,16 +452,14 @@ def _sigset(dirs: list[Path]) -> Any:
 @sig_app.command("lint")
 def sig_lint(signatures: SigOpt = []) -> None:
     """Check schema, regexes, unique ids and that every signature has tests."""
-    from triage.match import lint
+    from triage.match import lint, lint_exit_status
 
     problems = lint([str(d) for d in signatures])
-    errors = 0
     for p in problems:
-        level = getattr(p, "level", "error")
-        errors += level == "error"
-        typer.echo(f"{level}: {getattr(p, 'path', '')}: {getattr(p, 'message', p)}")
+        typer.echo(str(p))
+    errors = sum(p.severity == "error" for p in problems)
     typer.echo(f"{len(problems)} problem(s), {errors} error(s)")
-    raise typer.Exit(1 if errors else 0)
+    raise typer.Exit(lint_exit_status(problems))
 
 
 @sig_app.command("list")
@@ -479,11 +477,11 @@ def sig_list(
         typer.echo(json.dumps(rows, indent=1, default=str))
         return
     table = Table(show_lines=True)
-    for col in ("id", "title", "references", "affects", "fix"):
+    for col in ("id", "title", "references", "affected releases", "fix"):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
-            *[_cell(_flat(r.get(k, ""))) for k in ("id", "title", "references", "affects", "fix")]
+            *[_cell(_flat(r.get(k, ""))) for k in ("id", "title", "references", "affected", "fix")]
         )
     Console(markup=False).print(table)
 
@@ -506,7 +504,11 @@ def sig_show(
         text = show(_sigset(signatures), sig_id)
     except KeyError:
         raise fail(f"no signature {sig_id!r} (see 'triage signatures list')") from None
-    typer.echo(text if isinstance(text, str) else json.dumps(text, indent=1, default=str))
+    if not isinstance(text, str):
+        import yaml
+
+        text = yaml.safe_dump(text, sort_keys=False, allow_unicode=True, width=100)
+    typer.echo(text)
 
 
 @sig_app.command("test")
@@ -515,23 +517,18 @@ def sig_test(
     signatures: SigOpt = [],
 ) -> None:
     """Run every signature's own must-match and must-not-match samples."""
-    from triage.match import run_tests
+    from triage.match import run_tests, tests_exit_status
 
     sigset = _sigset(signatures)
     try:
         results = run_tests(sigset, [sig_id] if sig_id else None)
     except KeyError:
         raise fail(f"no signature {sig_id!r}") from None
-    failed = 0
     for r in results:
-        ok = getattr(r, "ok", False)
-        failed += not ok
-        typer.echo(
-            f"{'PASS' if ok else 'FAIL'} {getattr(r, 'signature_id', '')} {getattr(r, 'case', '')}"
-            + ("" if ok else f": {getattr(r, 'message', '')}")
-        )
+        typer.echo(str(r))
+    failed = sum(not r.passed for r in results)
     typer.echo(f"{len(results) - failed} passed, {failed} failed")
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(tests_exit_status(results))
 
 
 def main() -> None:

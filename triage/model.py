@@ -9,6 +9,7 @@ of lines and per-line Python objects would dominate the run time.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -93,6 +94,10 @@ class SourceFile:
     @property
     def display(self) -> str:
         """`bundle!member` as engineers write it; a loose file is just its path."""
+        if not self.members:  # a loose file, possibly found inside a folder the user named
+            if self.path and self.bundle and self.path != self.bundle:
+                return posixpath.join(self.bundle, self.path)
+            return self.path or self.bundle or self.disk_path
         if self.path and self.bundle and self.path != self.bundle:
             return f"{self.bundle}!{self.path}"
         return self.path or self.bundle or self.disk_path

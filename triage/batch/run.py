@@ -114,14 +114,13 @@ def process_unit(unit: Unit, opts: RunOptions) -> PartData:
 
 
 def _context_facts(unit: Unit, limits: Limits) -> tuple[list[Fact], list[ErrorRecord]]:
-    from triage import sources
-    from triage.parsers import bundle_facts
+    from triage import parsers, sources
 
     def read(src: SourceFile) -> bytes:
         return sources.read_bytes(src, limits).data
 
     try:
-        return bundle_facts.bundle_facts(unit.context, read)
+        return parsers.bundle_facts(unit.context, read)
     except Exception as exc:  # facts are an aid; their failure must not lose the logs
         return [], [
             ErrorRecord(

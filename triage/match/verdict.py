@@ -40,7 +40,7 @@ class Verdict:
 def kernel_view(boot: Boot | None, crash_releases: list[str]) -> KernelView:
     """The running kernel: the boot's banner when known, else a release an oops header printed."""
     if boot is not None and boot.release:
-        from triage.kernel.release import parse_release
+        from triage.kernel import parse_release
 
         info = parse_release(boot.release)
         return KernelView(
@@ -54,7 +54,7 @@ def kernel_view(boot: Boot | None, crash_releases: list[str]) -> KernelView:
         )
     for rel in crash_releases:
         if rel:
-            from triage.kernel.release import parse_release
+            from triage.kernel import parse_release
 
             info = parse_release(rel)
             return KernelView(
@@ -86,7 +86,7 @@ def _base(release: str) -> str:
 
 
 def _in_release_range(k: KernelView, rng: dict[str, Any]) -> bool:
-    from triage.kernel.release import compare_releases
+    from triage.kernel import compare_releases
 
     if "min" in rng or "max" in rng:
         have = _vtuple(k.distro_release)
@@ -159,7 +159,7 @@ def judge(applies: dict[str, Any], k: KernelView) -> Verdict:
 
 
 def _fixed_by(k: KernelView, fixed: dict[str, Any]) -> str:
-    from triage.kernel.release import compare_releases, is_vendor_fixed
+    from triage.kernel import compare_releases, is_vendor_fixed
 
     if fixed.get("vendor_builds") and is_vendor_fixed(k.release):
         return "is a vendor (Citrix .xs) build"

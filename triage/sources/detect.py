@@ -90,7 +90,11 @@ LINE_SHAPES: tuple[tuple[str, bytes], ...] = (
         rb"|initrd /boot/|Loading, please wait|Begin: |[Dd]one\.$|:: |Waiting \d+ seconds"
         rb"|Setting clock|Starting \S+: |\s*Welcome to|\s*Press '|Checking (?:all )?file ?systems"
         rb"|\[/sbin/fsck|Root device|Gave up waiting|ALERT!|BusyBox|\(initramfs\)|dracut"
-        rb"|systemd\[1\]: |Reached target|\s*\[ Minimal BASH-like|\x1b\[)",
+        rb"|systemd\[1\]: |Reached target|\s*\[ Minimal BASH-like|\x1b\["
+        # RHEL 5 nash initrd and Debian/Ubuntu init scripts on a PV guest console
+        rb"|Loading \S+\.ko module|Creating root device|Mounting root filesystem|Switching to new root"
+        rb"|Setting up (?:new root fs|other filesystems)|unmounting old /|mountall:|fsck (?:from|died)"
+        rb"|Activating (?:lvm|swap)|Cleaning up \S+|\S.*\.\.\.(?:done|fail(?:ed)?)\.?$)",
     ),
     (
         "kernel_plain",
