@@ -140,7 +140,9 @@ def _process_log(
     boots, boot_ids = kernel.segment_boots(lines, src.source_id)
     lines = lines.set_column(lines.schema.get_field_index("boot_id"), "boot_id", boot_ids)
     result.boots = boots
-    result.crashes = crash_stage.extract(lines, src.source_id, boots)
+    result.crashes = _merge_format_crashes(
+        crash_stage.extract(lines, src.source_id, boots), parsed.crashes
+    )
     result.line_count = lines.num_rows
     if signatures is not None:
         from triage import match
@@ -162,6 +164,21 @@ def _process_log(
     result.lines = lines if keep == "all" else relevant_lines(lines, result)
 
 
+def _merge_format_crashes(found: list[Crash], given: list[Crash]) -> list[Crash]:
+    """Add crashes a format states outright (a crash-tool bt of the panic task).
+
+    The stated record replaces a frameless report of the same panic found in the text, so one
+    panic is never counted twice; otherwise it is added.
+    """
+    if not given:
+        return found
+    framed = [c for c in found if c.record == "crash" and c.frames]
+    if framed:
+        return found
+    rest = [c for c in found if not (c.record == "crash" and not c.frames)]
+    return sorted(rest + given, key=lambda c: c.first_line)
+
+
 def _process_dump(
     result: SourceResult,
     facts: list[Fact] | None,
@@ -176,8 +193,14 @@ def _process_dump(
     from triage.model import KIND_VMCORE_DMESG
 
     src = result.source
-    with sources.open_binary(src, limits) as fh:
-        dump = dumps.read_dump(src, fh, system_map=system_map, limits=limits)
+    try:
+        with sources.open_binary(src, limits, errors=result.errors) as fh:
+            dump = dumps.read_dump(src, fh, system_map=system_map, limits=limits)
+    except sources.SourceError as exc:
+        result.status = "error"
+        result.error = exc.message
+        result.errors.append(exc.record(src.display, src.source_id))
+        return
     result.sha256 = dump.digest
     result.facts.extend(dump.facts)
     result.errors.extend(dump.errors)

@@ -214,6 +214,12 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
         if opts.progress:
             opts.progress(ProgressEvent(i, len(todo), done_bytes, total_bytes, unit.key))
     summary.processed = len(added)
+    # what the walk could not open (traversal, bombs, limits, ...) is rows in `errors` too
+    walk_parts = _walk_error_parts(paths, walk_errors, opts.keep)
+    for part in walk_parts.values():
+        if part.errors:
+            part_id, entry = write_part_to(str(out), part)
+            added[part_id] = entry
 
     extra = {
         "signature_digest": sig_digest,
@@ -224,9 +230,36 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
         "timings": {"last_run_seconds": round(time.perf_counter() - t0, 3)},
         "walk_errors": [e.__dict__ for e in walk_errors],
     }
-    writer.commit(added, extra=extra)
+    writer.commit(added, replaced_units=list(walk_parts), extra=extra)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+#: unit key prefix of the parts holding one input path's walk errors
+WALK_ERRORS_UNIT = "walk-errors:"
+
+
+def _walk_error_parts(
+    paths: list[str], errors: list[ErrorRecord], keep: str
+) -> dict[str, PartData]:
+    """One part per input path with the walk errors under it (replacing an earlier run's)."""
+    parts = {
+        WALK_ERRORS_UNIT + os.path.abspath(p): PartData(
+            unit=WALK_ERRORS_UNIT + os.path.abspath(p), input_digest="", keep=keep
+        )
+        for p in paths
+    }
+    if not parts:
+        return parts
+    keys = list(parts)
+    for e in errors:
+        owner = max(
+            (i for i, p in enumerate(paths) if e.path.startswith(p)),
+            key=lambda i: len(paths[i]),
+            default=0,
+        )
+        parts[keys[owner]].errors.append(e)
+    return parts
 
 
 def _up_to_date(manifest: dict[str, Any], unit: Unit, sig_digest: str, opts: RunOptions) -> bool:

@@ -45,6 +45,7 @@ from triage.model import (
     KIND_VMCORE_DMESG,
     KIND_XENSOURCE,
     LINES_SCHEMA,
+    Crash,
     ErrorRecord,
     Fact,
     SourceFile,
@@ -61,6 +62,8 @@ class ParseResult:
     facts: list[Fact] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     partial: bool = False
+    #: records a format carries beyond lines, read by later stages (e.g. crash-tool bt crashes)
+    crashes: list[Crash] = field(default_factory=list)
 
 
 ParserFunc = Callable[[SourceFile, bytes, Limits], ParseResult]

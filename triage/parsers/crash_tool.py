@@ -457,8 +457,15 @@ def parse_source(src: SourceFile, data: bytes, limits: Limits = DEFAULT_LIMITS) 
     """The parsers registry entry: `func(src, data, limits) -> ParseResult`."""
     from triage.parsers import ParseResult
 
-    lines, facts, _tasks = parse_crash_tool(data, src.source_id, src.display, limits)
-    return ParseResult(lines=lines, facts=[replace(f, bundle=src.bundle) for f in facts])
+    lines, facts, tasks = parse_crash_tool(data, src.source_id, src.display, limits)
+    facts = [replace(f, bundle=src.bundle) for f in facts]
+    crashes = []
+    panic = next((f.value for f in facts if f.key == "crash.panic"), "")
+    task = panic_task(tasks, facts)
+    if panic and task is not None and task.frames:
+        release = next((f.value for f in facts if f.key == "kernel.release"), "")
+        crashes.append(bt_frames_as_crash(panic, task, src.source_id, release))
+    return ParseResult(lines=lines, facts=facts, crashes=crashes)
 
 
 def _register() -> None:
