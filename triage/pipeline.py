@@ -167,15 +167,13 @@ def _process_log(
 def _merge_format_crashes(found: list[Crash], given: list[Crash]) -> list[Crash]:
     """Add crashes a format states outright (a crash-tool bt of the panic task).
 
-    The stated record replaces a frameless report of the same panic found in the text, so one
-    panic is never counted twice; otherwise it is added.
+    A stated record is authoritative: it describes the panic the dump was taken for, with the
+    panic task's own stack, so it replaces the crash reports read from the same paste's text
+    (which would otherwise count that one panic twice); events and SysRq records stay.
     """
     if not given:
         return found
-    framed = [c for c in found if c.record == "crash" and c.frames]
-    if framed:
-        return found
-    rest = [c for c in found if not (c.record == "crash" and not c.frames)]
+    rest = [c for c in found if c.record != "crash"]
     return sorted(rest + given, key=lambda c: c.first_line)
 
 

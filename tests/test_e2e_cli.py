@@ -1,0 +1,236 @@
+"""The command line end to end, as a user runs it: samples, exit codes, formats, dumps, reruns."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import triage
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+CORPORA = ROOT.parent / "shared" / "corpora"
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "triage.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+    )
+
+
+@pytest.fixture(scope="module")
+def samples_ds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ds") / "samples"
+    r = cli("ingest", "samples", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+# -- issue 2: ingest ------------------------------------------------------------------------
+def test_ingest_samples_identifies_every_sample_boot(samples_ds: Path) -> None:
+    ds = triage.open_dataset(str(samples_ds))
+    boots = ds.boots.merge(ds.sources[["source_id", "display"]], on="source_id")
+
+    def boot(path_part: str) -> dict:
+        rows = boots[boots["display"].str.contains(path_part, regex=False)]
+        rows = rows[rows["release"] != ""]
+        assert len(rows), f"no identified boot in {path_part}"
+        return rows.iloc[0].to_dict()
+
+    b = boot("rhel47-xenU-console.log")
+    assert (b["release"], b["distro"], b["distro_release"], b["flavour"]) == (
+        "2.6.9-78.ELxenU", "rhel", "4.7", "xenU",
+    )  # fmt: skip
+    b = boot("rhel53-guest/messages")
+    assert (b["release"], b["distro_release"], b["flavour"]) == ("2.6.18-128.el5xen", "5.3", "xen")
+    b = boot("vmcore-dmesg.txt")
+    assert b["release"].startswith("2.6.32-71.el6") and b["distro_release"] == "6.0"
+    b = boot("case-xs01/guest-rhel47vm.log")
+    assert b["distro_release"] == "4.7"
+    vendors = set(ds.boots["vendor"])
+    assert "citrix" in vendors  # the .xs builds among the signature samples
+
+
+def test_ingest_keeps_every_line_and_every_table(samples_ds: Path) -> None:
+    ds = triage.open_dataset(str(samples_ds))
+    console = ds.sources[ds.sources["display"].str.endswith("rhel47-xenU-console.log")].iloc[0]
+    n_file = (SAMPLES / "rhel47-xenU-console.log").read_bytes().count(b"\n")
+    kept = ds.sql(f"SELECT count(*) AS n FROM lines WHERE source_id = '{console.source_id}'")
+    assert kept["n"][0] == console.line_count >= n_file - 1
+    for table in ("sources", "lines", "boots", "crashes", "facts", "findings", "errors"):
+        assert table in ds.manifest["counts"]
+    assert ds.manifest["counts"]["facts"] > 0
+
+
+def test_rerun_with_same_inputs_reproduces_the_same_rows(samples_ds: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    assert cli("ingest", "samples", "--out", str(again), "--quiet").returncode == 0
+    a, b = triage.open_dataset(str(samples_ds)), triage.open_dataset(str(again))
+    for table in ("sources", "boots", "crashes", "findings", "facts", "errors"):
+        left, right = (x.frame(table).astype(str) for x in (a, b))
+        left = left.sort_values(list(left.columns)).reset_index(drop=True)
+        right = right.sort_values(list(right.columns)).reset_index(drop=True)
+        assert (len(left) and left.equals(right)) or (table == "errors" and left.equals(right)), (
+            table
+        )
+
+
+def test_incremental_rerun_skips_unchanged_units(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.log").write_bytes((SAMPLES / "rhel47-xenU-console.log").read_bytes())
+    (src / "b.log").write_bytes((SAMPLES / "case-xs01" / "guest-rhel47vm.log").read_bytes())
+    out = str(tmp_path / "ds")
+    first = triage.ingest([str(src)], out=out)
+    assert first.processed == 2 and first.skipped == 0
+    second = triage.ingest([str(src)], out=out)
+    assert second.processed == 0 and second.skipped == 2
+    (src / "b.log").write_bytes(b"Linux version 2.6.18-128.el5xen (x@y) (gcc version 4.1.2)\n")
+    third = triage.ingest([str(src)], out=out)
+    assert third.processed >= 1
+    ds = triage.open_dataset(out)
+    assert {Path(d).name for d in ds.sources["display"]} == {"a.log", "b.log"}
+    assert "2.6.18-128.el5xen" in set(ds.boots["release"])
+
+
+# -- issue 5: scan --------------------------------------------------------------------------
+def test_scan_exit_codes() -> None:
+    r = cli("scan", "samples/case-xs01", "--quiet")
+    assert r.returncode == 1 and "migration-lowmem-crash" in r.stdout
+    assert cli("scan", "samples/case-xs01", "--quiet", "--fail-on", "never").returncode == 0
+    assert cli("scan", "samples/case-xs01", "--quiet", "--fail-on", "high").returncode == 0
+    r = cli("scan", "no/such/path")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no/such/path" in r.stderr
+    r = cli("scan", "samples", "--jobs", "0")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    r = cli("scan", "samples", "--limit", "nonsense=1")
+    assert r.returncode == 2 and "unknown limit" in r.stderr
+
+
+def test_scan_table_fits_100_columns_and_names_the_vm() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "triage.cli", "scan", "samples/case-xs01", "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, env={"NO_COLOR": "1", "COLUMNS": "100", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert r.stdout and max(len(line) for line in r.stdout.splitlines()) <= 100
+    assert "rhel47vm" in r.stdout and "5e1f4a2b-8c3d-4f6e-b7a9-0c1d2e3f4a5b" in r.stdout
+    assert "samples/case-xs01/guest-rhel47vm.log:" in r.stdout
+
+
+def test_scan_json_follows_the_published_schema() -> None:
+    from triage.report import report_schema
+
+    r = cli("scan", "samples/case-xs01", "--format", "json", "--quiet")
+    doc = json.loads(r.stdout)
+    jsonschema.validate(doc, report_schema())
+    sigs = {f["signature_id"] for f in doc["findings"]}
+    assert "xen-rhel/migration-lowmem-crash" in sigs
+
+
+def test_report_and_query_from_an_existing_dataset(samples_ds: Path, tmp_path: Path) -> None:
+    for fmt in ("table", "json", "jsonl", "md", "csv", "html"):
+        out = tmp_path / f"r.{fmt}"
+        r = cli("report", str(samples_ds), "--format", fmt, "--output", str(out))
+        assert r.returncode == 0, (fmt, r.stderr)
+        assert out.stat().st_size > 200
+    r = cli(
+        "query",
+        str(samples_ds),
+        "SELECT release, count(*) AS n FROM boots GROUP BY 1 ORDER BY 2 DESC",
+        "--format",
+        "json",
+    )
+    rows = json.loads(r.stdout)
+    assert rows and {"release", "n"} <= set(rows[0])
+    r = cli("query", str(samples_ds), "SELECT nope FROM crashes")
+    assert r.returncode == 2 and "query failed" in r.stderr
+    assert cli("report", str(tmp_path / "missing")).returncode == 2
+
+
+# -- issue 3: crashes command ---------------------------------------------------------------
+def test_crashes_command_json() -> None:
+    r = cli("crashes", "samples/var", "--format", "json", "--quiet")
+    crashes = json.loads(r.stdout)
+    assert len(crashes) == 1
+    c = crashes[0]
+    assert c["title"].startswith("BUG: unable to handle kernel NULL pointer dereference in ")
+    assert c["release"].startswith("2.6.32-71.el6") and c["panicked"] and c["frames"]
+    assert c["path"].endswith("vmcore-dmesg.txt")
+
+
+# -- issue 6: a vmcore in a folder ----------------------------------------------------------
+def test_scan_finds_the_crash_inside_a_vmcore(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from dumpbuilder import build_elf
+
+    core, _ = build_elf("lockless")
+    case = tmp_path / "127.0.0.1-2024-04-24-23:06:40"
+    case.mkdir()
+    (case / "vmcore").write_bytes(core)
+    r = cli("crashes", str(tmp_path), "--format", "json", "--quiet")
+    crashes = json.loads(r.stdout)
+    assert len(crashes) == 1, r.stderr
+    assert crashes[0]["release"] == "5.14.0-427.13.1.el9_4.x86_64"
+    assert "ext4_put_super" in crashes[0]["title"]
+    assert crashes[0]["path"].endswith("vmcore#dmesg")
+    ds = triage.scan([str(tmp_path)]).dataset
+    times = ds.facts[ds.facts["key"] == "crash.time"]["value"].tolist()
+    assert times and times[0].startswith("2024-04-24")
+
+
+def test_crash_tool_paste_gives_a_framed_crash(tmp_path: Path) -> None:
+    paste = """crash> sys
+      KERNEL: /usr/lib/debug/lib/modules/2.6.18-194.el5/vmlinux
+    DUMPFILE: /var/crash/127.0.0.1-2010-06-01-10:00:00/vmcore
+        CPUS: 2
+        DATE: Tue Jun  1 10:00:00 2010
+      UPTIME: 12 days, 01:02:03
+    NODENAME: db01.example.com
+     RELEASE: 2.6.18-194.el5
+     VERSION: #1 SMP Tue Mar 16 21:52:39 EDT 2010
+     MACHINE: x86_64  (2394 Mhz)
+      MEMORY: 8 GB
+       PANIC: "Oops: 0000 [1] SMP " (check log for details)
+crash> bt
+PID: 4211   TASK: ffff81012f3a1080  CPU: 1   COMMAND: "java"
+ #0 [ffff81011e8c1a30] crash_kexec at ffffffff800aeb6b
+ #1 [ffff81011e8c1af0] __die at ffffffff80065137
+ #2 [ffff81011e8c1b30] do_page_fault at ffffffff80067430
+ #3 [ffff81011e8c1c20] error_exit at ffffffff8005dde9
+    [exception RIP: tcp_sendmsg+1532]
+    RIP: ffffffff8001d0cc  RSP: ffff81011e8c1cd8  RFLAGS: 00010246
+    RAX: 0000000000000000  RBX: ffff81012b2e4b80  RCX: 0000000000000000
+ #4 [ffff81011e8c1d70] sock_sendmsg at ffffffff800376d5
+ #5 [ffff81011e8c1e80] sys_sendto at ffffffff8003e4b1
+ #6 [ffff81011e8c1f80] tracesys at ffffffff8005d28d
+"""
+    (tmp_path / "crash-session.txt").write_text(paste)
+    crashes = json.loads(cli("crashes", str(tmp_path), "--format", "json", "--quiet").stdout)
+    assert len(crashes) == 1
+    c = crashes[0]
+    assert c["frames"] and c["frames"][0]["function"] == "tcp_sendmsg"
+    assert "tcp_sendmsg" in c["title"] and c["release"] == "2.6.18-194.el5"
+
+
+# -- the corpora: every file gets a source row and a kind -------------------------------------
+def test_ingest_of_all_corpora_completes(tmp_path: Path) -> None:
+    if not CORPORA.is_dir():
+        pytest.skip(f"shared corpora absent at {CORPORA}")
+    out = tmp_path / "corpora"
+    r = cli("ingest", str(CORPORA), "--out", str(out), "--quiet", "--no-signatures")
+    assert r.returncode == 0, r.stderr[-2000:]
+    ds = triage.open_dataset(str(out))
+    files = [p for p in CORPORA.rglob("*") if p.is_file()]
+    assert len(ds.sources) == len(files)
+    assert ds.sources["kind"].notna().all() and (ds.sources["kind"] != "").all()
+    assert len(ds.crashes) > 500
