@@ -1,0 +1,54 @@
+"""The same rows whichever executor runs the units: in-process, a process pool, a Dask cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import triage
+
+ROOT = Path(__file__).resolve().parents[1]
+INPUTS = [
+    str(ROOT / "samples" / "case-xs01"),
+    str(ROOT / "samples" / "signatures" / "netfront-deadlock"),
+]
+
+
+def rows(out: str) -> dict[str, pd.DataFrame]:
+    ds = triage.open_dataset(out)
+    tables = {}
+    for name in ("sources", "lines", "boots", "crashes", "facts", "findings", "errors"):
+        df = ds.frame(name).astype(str)
+        tables[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
+    return tables
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
+    out = str(tmp_path_factory.mktemp("serial") / "ds")
+    triage.scan(INPUTS, out=out, jobs=1)
+    return rows(out)
+
+
+def test_process_pool_gives_the_same_rows(serial: dict, tmp_path: Path) -> None:
+    out = str(tmp_path / "ds")
+    summary = triage.scan(INPUTS, out=out, jobs=2)
+    assert summary.processed == summary.units > 1
+    got = rows(out)
+    assert serial["findings"].shape[0] > 0
+    for name, df in serial.items():
+        assert got[name].equals(df), name
+
+
+def test_dask_local_cluster_gives_the_same_rows(serial: dict, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    out = str(tmp_path / "ds")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+        assert len(cluster.workers) == 2
+        summary = triage.scan(INPUTS, out=out, scheduler=cluster.scheduler_address)
+    assert summary.processed == summary.units > 1
+    got = rows(out)
+    for name, df in serial.items():
+        assert got[name].equals(df), name
