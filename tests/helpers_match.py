@@ -46,7 +46,12 @@ def unit(
 ) -> Unit:
     index = LineIndex(lines_table(texts, times), DEFAULT_LIMITS.regex_timeout)
     boot = boot or Boot(
-        boot_id="b0", source_id=SOURCE_ID, index=0, first_line=1, last_line=len(texts)
+        boot_id="b0",
+        source_id=SOURCE_ID,
+        index=0,
+        first_line=1,
+        last_line=len(texts),
+        banner=texts[0] if texts else "",
     )
     return Unit(index, 0, index.n, boot, crashes or [], host_facts or [], vm_facts)
 

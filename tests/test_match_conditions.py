@@ -180,3 +180,10 @@ def test_boot_early_death():
     assert not evaluate_node(
         {"boot": {"max_lines": 10, "lacks": "Freeing unused kernel memory"}}, full
     ).ok
+
+
+def test_a_log_without_a_kernel_banner_is_not_a_boot_that_died():
+    # a host log (xensource.log) or a rotated syslog tail: short, no banner, never "mounts root"
+    u = unit(["VM.start: VM = '5e1f4a2b (rhel47vm)'", "bugtool: collecting status report"])
+    u.boot.banner = ""
+    assert not evaluate_node({"boot": {"max_lines": 10, "lacks": "VFS: Mounted root"}}, u).ok

@@ -39,7 +39,12 @@ def _rules(tmp_path: Path, **rules: tuple[str, str, str]) -> str:
 
 
 def _ctx(texts: list[str], facts: list[Fact] | None = None, release: str = "") -> SourceContext:
-    src = SourceFile(disk_path="/tmp/x.log", bundle="case.tar.gz", path="var/log/messages")
+    src = SourceFile(
+        disk_path="/tmp/case.tar.gz",
+        members=("var/log/messages",),
+        bundle="case.tar.gz",
+        path="var/log/messages",
+    )
     boot = Boot(
         boot_id="b0",
         source_id=src.source_id,

@@ -225,7 +225,9 @@ def _silence(spec: dict[str, Any], unit: Unit, anchor: float | None) -> Hit:
 
 
 def _boot(spec: dict[str, Any], unit: Unit, anchor: float | None) -> Hit:
-    if unit.boot is None or unit.end <= unit.start:
+    # Only a kernel boot counts: one that starts at a banner. A host log (xensource.log) or
+    # the headless tail of a rotated syslog is not a boot that "stopped early".
+    if unit.boot is None or unit.end <= unit.start or not unit.boot.banner:
         return Hit.no()
     if spec.get("is_last") and not unit.is_last_boot:
         return Hit.no()
