@@ -323,6 +323,52 @@ def test_caller_id_from_the_tag_column_separates_reports():
     ]
 
 
+WARN_HARD_LOCKUP_3X = """\
+------------[ cut here ]------------
+WARNING: at kernel/watchdog.c:245 watchdog_overflow_callback+0x9c/0xd0()
+Hardware name: Bochs
+Watchdog detected hard LOCKUP on cpu 0
+Modules linked in: 8139too i2c_piix4 qxl drm
+Pid: 0, comm: swapper/0 Not tainted 3.8.9-200.fc18.x86_64 #1
+Call Trace:
+ <NMI>  [<ffffffff8105cd86>] warn_slowpath_common+0x66/0x80
+ [<ffffffff8105cdec>] warn_slowpath_fmt+0x4c/0x50
+ [<ffffffff810eb83c>] watchdog_overflow_callback+0x9c/0xd0
+ [<ffffffff816466f0>] do_nmi+0xd0/0x310
+ <<EOE>>  [<ffffffff810944f0>] account_idle_ticks+0x90/0xa0
+ [<ffffffff8101c06b>] cpu_idle+0x11b/0x140
+---[ end trace 9b7f3c2c1e2d4a10 ]---
+"""
+
+
+def test_header_in_the_message_of_a_report_extends_it():
+    # 3.x kernels report a hard lockup through WARN(): its text looks like a header of its own.
+    crashes = crashes_of("boot ok\n" + WARN_HARD_LOCKUP_3X)
+    assert [c.record for c in crashes] == ["crash"]
+    (c,) = crashes
+    assert c.first_line == 2 and c.last_line == 15
+    assert c.title.startswith("BUG: hard lockup in")
+    assert c.release == "3.8.9-200.fc18.x86_64"
+
+
+def test_one_line_report_printed_again_at_once_is_one_report():
+    line = "ALSA sound/core/pcm_lib.c:181: BUG: pcmC0D0p:0, pos = 0x4000, buffer size = 0x4000"
+    (c,) = crashes_of(f"{line}\n{line}\n")
+    assert c.title.startswith("BUG: pcmC0D0p:NUM")
+    # Once the report's body has begun, the same header is a report of its own.
+    assert len(crashes_of(WARN_HARD_LOCKUP_3X + "boot ok\n" + WARN_HARD_LOCKUP_3X)) == 2
+
+
+def test_header_naming_its_own_task_is_not_message_text():
+    text = (
+        "BUG: KASAN: slab-out-of-bounds in rds_cong_queue_updates+0x4d3/0x4f0\n"
+        "WARNING: CPU: 0 PID: 6694 at net/bridge/netfilter/ebtables.c:2063 "
+        "compat_copy_entries+0xd92/0x1150\n"
+        "Read of size 4 at addr ffff8801b3c58144 by task syz-executor4/6684\n"
+    )
+    assert len([c for c in crashes_of(text) if c.record == "crash"]) == 2
+
+
 def test_truncated_report_is_corrupted_with_a_reason():
     c = _one("general protection fault: 0000 [#1] SMP KASAN\nCall Trace:\n")
     assert c.corrupted

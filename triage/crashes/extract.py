@@ -10,7 +10,11 @@ while an oops is printed. When lines carry a printk caller id (`[T123]`/`[C1]`, 
 the text or in the `tag` column) a report keeps only the lines of its own task or CPU, as the
 kernel wrote them; without ids, a report ends where the next one starts. Headers that are
 part of another report (`Kernel panic - not syncing`, `Oops:`, `invalid opcode:` …) extend the
-report in progress instead of opening a new one.
+report in progress instead of opening a new one. So does any crash header printed in the *head*
+of a report in progress — after its header, before its body (registers, `CPU:`/`Pid:`,
+modules, stack) has begun: that is the report's own message text, as in a 3.x
+`WARNING: at kernel/watchdog.c` whose WARN() text is `Watchdog detected hard LOCKUP on cpu 0`,
+or the same one-line message printed again before anything else.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ MAX_REPORT_LINES = 750
 MAX_GAP_LINES = 20
 #: Lines after a report's start within which a continuation header still belongs to it.
 ABSORB_LINES = 600
+#: Lines after a report's header (or its last absorbed one) that can still be its message text.
+HEAD_LINES = 4
 #: Report lines before which syzkaller stops reading a panic that follows the real report.
 MIN_LINES_BEFORE_PANIC = 22
 MIN_LINES_BEFORE_PANIC_KMSAN = 16
@@ -51,6 +57,15 @@ _REPORTISH = re.compile(
     r"[A-Z][A-Z0-9]{1,3}: ?[0-9a-f]|---\[|<IRQ>|<EOI>|Kernel panic|Kernel Offset|"
     r"locks? held|lock\(|DEADLOCK|info that might help|Mem-Info|Killed process|Out of memory"
 )
+#: A line that belongs to a report's body (context, registers, modules, stack), not its head.
+#: (`Hardware name:` is not one: 3.x WARN() prints it between the header and the message.)
+_BODY = re.compile(
+    r"Call Trace|Modules linked in|^CPU: |^Pid: |^Process |"
+    r"[A-Z][A-Z0-9]{1,3} ?: ?[0-9a-f]{4}|^ *\[<?[0-9a-f]+>?\]|^ +[a-z_][a-z0-9_.]*\+0x|"
+    r"Code: |---\[|<IRQ>|<NMI>|Stack:|[Bb]acktrace|lock\(|locks? held"
+)
+#: A header naming its own CPU and task, as `WARNING: CPU: 0 PID: 1 at …` does, is no message text.
+_OWN_CONTEXT = re.compile(r"\bCPU: ?[0-9]+ PID: ?[0-9]+")
 _HEADER_RES = tuple(re.compile(k.header) for k in rules.KINDS)
 _SUPPRESS_RES = tuple(tuple(re.compile(s) for s in k.suppress) for k in rules.KINDS)
 _BREAKERS = rules.INFO_WITH_STACK
@@ -106,6 +121,9 @@ class _Report:
     next_start: int | None = None  # the next report of the same task/CPU group starts here
     absorbed: list[int] = field(default_factory=list)
     panicked: bool = False
+    # The first header absorbed from the report's head: the title (syzkaller's view, where
+    # any header starts a report) is read up to here, the stored text goes on.
+    head_header: int | None = None
 
 
 class _Window:
@@ -158,9 +176,10 @@ def _hits(window: _Window, rows: np.ndarray) -> list[_Hit]:
     return out
 
 
-def _group_reports(hits: list[_Hit]) -> list[_Report]:
+def _group_reports(hits: list[_Hit], window: _Window) -> list[_Report]:
     """Hits → reports: continuation headers extend the open report of their task/CPU group.
 
+    A crash header in the head of the open crash report (see `_in_head`) extends it too.
     Events (OOM kills, allocation failures) are tracked apart: their stacks often interleave
     with a crash report in progress, and they must not cut it short. A crash header closes both.
     """
@@ -177,7 +196,13 @@ def _group_reports(hits: list[_Hit]) -> list[_Report]:
         is_event = hit.kind.record == "event"
         current = (open_event if is_event else open_crash).get(group)
         near = current is not None and hit.row - current.start <= ABSORB_LINES
-        if current is not None and near and _continues(current, hit.kind):
+        if current is not None and near and not _continues(current, hit.kind):
+            if _in_head(window, current, hit):
+                if current.head_header is None:
+                    current.head_header = hit.row
+            else:
+                near = False
+        if current is not None and near:
             current.absorbed.append(hit.row)
             current.panicked = current.panicked or hit.kind.panics
             continue
@@ -190,6 +215,29 @@ def _group_reports(hits: list[_Hit]) -> list[_Report]:
         (open_event if is_event else open_crash)[group] = report
         reports.append(report)
     return reports
+
+
+def _in_head(window: _Window, current: _Report, hit: _Hit) -> bool:
+    """Is crash header `hit` part of the message of crash report `current`?
+
+    Between a report's header and its body (registers, `CPU:`/`Pid:`, modules, stack) the
+    kernel prints the report's own message — WARN()'s text, a driver's detail line — which may
+    itself look like a header. A crash header there, a few lines after the last header of the
+    report and with no body line of the report's task/CPU in between, is that message.
+    """
+    if current.kind.record != "crash" or hit.kind is None or hit.kind.record != "crash":
+        return False
+    if hit.row - max([current.start, *current.absorbed]) > HEAD_LINES:
+        return False
+    if _OWN_CONTEXT.search(window.get(hit.row)[1]):
+        return False  # `WARNING: CPU: 0 PID: 6694 at …` names its own task: a report of its own
+    group = _group(current.context)
+    window.load(current.start, hit.row)
+    for row in range(current.start + 1, hit.row):
+        context, message = window.get(row)
+        if _group(context) == group and _BODY.search(message):
+            return False
+    return True
 
 
 def _continues(current: _Report, kind: Kind) -> bool:
@@ -226,7 +274,8 @@ def _cut(window: _Window, report: _Report, boot_col: pa.ChunkedArray | None) -> 
         MIN_LINES_BEFORE_PANIC_KMSAN if "BUG: KMSAN:" in oops_message else MIN_LINES_BEFORE_PANIC
     )
     has_ids = context not in ("", "console")
-    title_stop = report.next_start if (report.next_start is not None and not has_ids) else limit
+    stops = [r for r in (report.next_start, report.head_header) if r is not None]
+    title_stop = min(stops) if (stops and not has_ids) else limit
     check_lines: list[str] = []
     title_lines: list[str] = []
     count = 0
@@ -418,7 +467,7 @@ def extract_reports(lines: pa.Table, source_id: str, boots: list[Boot]) -> list[
     if rows.size == 0:
         return []
     window = _Window(lines, "tag" in lines.column_names)
-    reports = _group_reports(_hits(window, rows))
+    reports = _group_reports(_hits(window, rows), window)
     boot_col = lines.column("boot_id") if "boot_id" in lines.column_names else None
     if boot_col is not None and boot_col.null_count == boot_col.length():
         boot_col = None

@@ -666,7 +666,7 @@ WARNING = Kind(
         Format(
             # The NMI watchdog reported a hard lockup through WARN() in 3.x kernels.
             title=r"WARNING: .*kernel/watchdog\.c.* watchdog_overflow_callback",
-            template="BUG: hard lockup in {2}",
+            template="BUG: hard lockup in {1}",
             stack=_warning_stack("watchdog", "perf_", "nmi", "intel_pmu", extractor="stall"),
             type="HANG",
         ),
