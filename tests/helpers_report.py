@@ -40,6 +40,7 @@ class ReportDataset:
 def _src(bundle: str, path: str, kind: str, role: str, vm_name: str = "") -> SourceFile:
     return SourceFile(
         disk_path=f"/data/in/{bundle}",
+        members=(path,),
         bundle=bundle,
         path=path,
         kind=kind,

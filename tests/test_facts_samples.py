@@ -80,8 +80,8 @@ def test_guest_logs_are_linked_to_their_vm_and_say_how(run):
         if m.key == "link.method" and m.source_path == f.source_path
     }
     assert links == {
-        (RHEL47, f"{SAMPLES}!case-xs01/guest-rhel47vm.log", "console-file-name"),
-        (RHEL45, f"{SAMPLES}!case-xs01/rhel45vm/messages", "syslog-hostname"),
+        (RHEL47, f"{SAMPLES}/case-xs01/guest-rhel47vm.log", "console-file-name"),
+        (RHEL45, f"{SAMPLES}/case-xs01/rhel45vm/messages", "syslog-hostname"),
     }
 
 

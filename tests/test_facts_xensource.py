@@ -158,6 +158,6 @@ def test_the_parsers_registry_serves_xensource_logs():
     ts = res.lines.column("timestamp").to_pylist()
     assert ts[2] == datetime(2019, 3, 17, 0, 58, 40) and ts[4] == datetime(2020, 6, 7, 13, 36, 44)
     cut = parsers.parse(src, ERA_LINES[:-10], DEFAULT_LIMITS.override(max_line_bytes=40))
-    assert cut.partial and [e.error_class for e in cut.errors] == ["truncated"]
+    assert cut.partial and "truncated" in [e.error_class for e in cut.errors]
     assert cut.lines.column("flags")[0].as_py() & 1  # capped at 40 bytes, flagged
     assert len(cut.lines.column("text")[0].as_py()) <= 40
