@@ -41,8 +41,40 @@ def score_syzkaller(misses: bool = False) -> dict[str, object]:
     return out
 
 
+def score_satyr(misses: bool = False) -> dict[str, object]:
+    """First and last function, and frame count within ±1, on satyr's single oopses."""
+    import helpers_crashes_frames as hf
+
+    if not (h.CORPORA / "satyr").is_dir():
+        return {"skipped": "no satyr corpus"}
+    n, ends_ok, count_ok, wrong = hf.score_satyr()
+    out: dict[str, object] = {
+        "files": n,
+        "first and last function right": f"{ends_ok / n:.1%} (floor 90%)",
+        "frame count within ±1": f"{count_ok / n:.1%} (floor 90%)",
+    }
+    if misses:
+        out["misses"] = [f"{f}: first {a!r} last {b!r} frames {c}" for f, a, b, c, _ in wrong]
+    return out
+
+
+def score_abrt(misses: bool = False) -> dict[str, object]:
+    """Exact oops counts on abrt's keyed examples (release, taint and pairs: tests)."""
+    import helpers_crashes_frames as hf
+
+    if not (h.CORPORA / "abrt").is_dir():
+        return {"skipped": "no abrt corpus"}
+    n, good, wrong = hf.score_abrt_counts()
+    out: dict[str, object] = {"files": n, "oops count exact": f"{good / n:.1%} (floor 95%)"}
+    if misses:
+        out["misses"] = [f"{f}: got {g}, abrt {w}" for f, g, w in wrong]
+    return out
+
+
 CORPORA: dict[str, Callable[..., dict[str, object]]] = {
     "syzkaller": score_syzkaller,
+    "satyr": score_satyr,
+    "abrt": score_abrt,
 }
 
 
