@@ -151,10 +151,11 @@ def judge(applies: dict[str, Any], k: KernelView) -> Verdict:
             f"{name} {fixed_by}: the symptom matches but this kernel carries the fix, "
             "so it needs another explanation",
         )
+    scope = _range_text(applies)
+    if not scope:  # a failure class that no kernel release fixes (e.g. a boot misconfiguration)
+        return Verdict(True, AFFECTED, f"{name}: the signature applies to any kernel")
     return Verdict(
-        True,
-        AFFECTED,
-        f"{name} is in the affected range ({_range_text(applies)}) and not a fixed build",
+        True, AFFECTED, f"{name} is in the affected range ({scope}) and not a fixed build"
     )
 
 
