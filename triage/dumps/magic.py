@@ -48,6 +48,8 @@ def sniff(head: bytes) -> str | None:
 def _sniff_elf(head: bytes) -> str | None:
     if len(head) < 52 or head[4] not in (1, 2) or head[5] not in (1, 2):
         return None
+    if head[4] == 2 and len(head) < 64:  # a 64-bit ELF header is 64 bytes
+        return None
     e = "<" if head[5] == 1 else ">"
     is64 = head[4] == 2
     (etype,) = struct.unpack_from(e + "H", head, 16)

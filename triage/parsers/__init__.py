@@ -28,14 +28,17 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import (
+    FLAG_TRUNCATED,
     KIND_CONSOLE,
     KIND_CRASH_TOOL,
     KIND_DMESG,
@@ -159,7 +162,10 @@ def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> Pars
     func = parser_for(src.kind) if src.kind in _PLUGIN_MODULES else None
     if func is not None:
         try:
-            return func(src, data, limits)
+            result = func(src, data, limits)
+            if not any("truncat" in e.error_class for e in result.errors):  # not said already
+                result.errors.extend(_long_line_errors(src, result.lines, limits))
+            return result
         except Exception as exc:  # a plug-in bug must not stop the run
             return ParseResult(
                 lines=LINES_SCHEMA.empty_table(),
@@ -170,12 +176,44 @@ def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> Pars
     errors: list[ErrorRecord] = []
     try:
         fmt = _format_of(src, data)
+        deadline = time.monotonic() + limits.max_seconds_per_file
+        over = False
         for table in iter_format(fmt, data, limits, source_id, src):
+            if over:  # checked between blocks: this block and the rest are dropped
+                errors.append(
+                    _error(
+                        src,
+                        "limit-seconds",
+                        f"parsing took longer than max_seconds_per_file="
+                        f"{limits.max_seconds_per_file:g}; the rest was not read",
+                    )
+                )
+                break
             tables.append(table)
+            over = time.monotonic() > deadline
     except Exception as exc:  # bad input must not stop the run
         errors.append(_error(src, "parse-error", f"parse failed: {type(exc).__name__}: {exc}"))
     lines = pa.concat_tables(tables).combine_chunks() if tables else LINES_SCHEMA.empty_table()
-    return ParseResult(lines=lines, errors=errors, partial=bool(errors))
+    partial = bool(errors)
+    errors.extend(_long_line_errors(src, lines, limits))  # reported; the lines are all there
+    return ParseResult(lines=lines, errors=errors, partial=partial)
+
+
+def _long_line_errors(src: SourceFile, lines: pa.Table, limits: Limits) -> list[ErrorRecord]:
+    """One row naming how many lines were cut at `max_line_bytes` (none when no line was)."""
+    if not lines.num_rows or "flags" not in lines.column_names:
+        return []
+    cut = pc.not_equal(pc.bit_wise_and(lines.column("flags"), FLAG_TRUNCATED), 0)
+    n = pc.sum(cut.cast(pa.int64())).as_py() or 0
+    if not n:
+        return []
+    return [
+        _error(
+            src,
+            "limit-line-bytes",
+            f"{n:,} line(s) longer than max_line_bytes={limits.max_line_bytes:,} were cut",
+        )
+    ]
 
 
 def parse_bytes(

@@ -12,8 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import numpy as np
+
 MiB = 1024 * 1024
 DEFAULT_BLOCK_BYTES = 16 * MiB
+#: most lines in one block. The engine holds a few hundred bytes of index arrays per line, so a
+#: block of 16 MiB of empty lines (16 KiB gzipped) would need ~5 GB; capped, a block stays small.
+MAX_LINES_PER_BLOCK = 1 << 20
 
 
 @dataclass
@@ -52,12 +57,19 @@ def _iter_memory(mv: memoryview, block: int, cap: int, sep: bytes) -> Iterator[B
     while pos < n:
         end = min(pos + block, n)
         if end == n:
-            yield Block(index, pos, mv[pos:n], at_eof=True)
-            return
+            stop = _fewer_lines(data, pos, n, sep)
+            if stop == n:
+                yield Block(index, pos, mv[pos:n], at_eof=True)
+                return
+            yield Block(index, pos, mv[pos:stop])
+            pos = stop
+            index += 1
+            continue
         cut = data.rfind(sep, pos, end)
         if cut >= 0:
-            yield Block(index, pos, mv[pos : cut + 1])
-            pos = cut + 1
+            stop = _fewer_lines(data, pos, cut + 1, sep)
+            yield Block(index, pos, mv[pos:stop])
+            pos = stop
         else:
             nxt = data.find(sep, end)
             line_end = n if nxt < 0 else nxt + 1
@@ -81,13 +93,18 @@ def _iter_reader(fh: BinaryIO, block: int, cap: int, sep: bytes) -> Iterator[Blo
         if not pending:
             return
         if eof and len(pending) <= block:
-            yield Block(index, offset, pending, at_eof=True)
-            return
-        cut = pending.rfind(sep, 0, block)
+            stop = _fewer_lines(pending, 0, len(pending), sep)
+            if stop == len(pending):
+                yield Block(index, offset, pending, at_eof=True)
+                return
+            cut = stop - 1
+        else:
+            cut = pending.rfind(sep, 0, block)
         if cut >= 0:
-            yield Block(index, offset, pending[: cut + 1])
-            offset += cut + 1
-            pending = pending[cut + 1 :]
+            stop = _fewer_lines(pending, 0, cut + 1, sep)
+            yield Block(index, offset, pending[:stop])
+            offset += stop
+            pending = pending[stop:]
             index += 1
             continue
         head = pending[:cap]
@@ -110,3 +127,12 @@ def _iter_reader(fh: BinaryIO, block: int, cap: int, sep: bytes) -> Iterator[Blo
         else:
             offset += len(pending)
             pending = b""
+
+
+def _fewer_lines(data: bytes, pos: int, end: int, sep: bytes) -> int:
+    """`end` (just after a separator, or the end of data), moved back so that the block
+    `data[pos:end]` holds at most MAX_LINES_PER_BLOCK separators."""
+    if end - pos <= MAX_LINES_PER_BLOCK or data.count(sep, pos, end) <= MAX_LINES_PER_BLOCK:
+        return end
+    arr = np.frombuffer(data, np.uint8, count=end - pos, offset=pos)
+    return pos + int(np.flatnonzero(arr == sep[0])[MAX_LINES_PER_BLOCK - 1]) + 1

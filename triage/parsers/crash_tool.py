@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import (
+    FLAG_CONTROL_STRIPPED,
     FLAG_INVALID_UTF8,
     FLAG_TRUNCATED,
     KIND_CRASH_TOOL,
@@ -32,6 +33,7 @@ from triage.model import (
     SourceFile,
     stable_id,
 )
+from triage.parsers.cleanup import _ANSI, _CONTROL
 
 if TYPE_CHECKING:
     from triage.parsers import ParseResult
@@ -156,6 +158,9 @@ def _decode(raw: bytes, limit: int) -> tuple[str, int]:
     if len(raw) > limit:
         raw = raw[:limit]
         flags |= FLAG_TRUNCATED
+    if _CONTROL.search(raw):  # ANSI escapes, NULs, other C0 controls: removed, as in every kind
+        raw = _CONTROL.sub(b"", _ANSI.sub(b"", raw))
+        flags |= FLAG_CONTROL_STRIPPED
     try:
         return raw.decode("utf-8"), flags
     except UnicodeDecodeError:

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from triage.model import (
+    FLAG_CONTROL_STRIPPED,
     FLAG_INVALID_UTF8,
     FLAG_TRUNCATED,
     KIND_XENSOURCE,
@@ -63,7 +64,29 @@ class XsLines:
     matched: int
 
 
+#: ANSI sequences and C0 controls (as `triage.parsers.cleanup`), for Arrow's RE2 kernels
+_ANSI_RE2 = (
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[()*+][0-~]"
+    r"|\x1b[@-Z\\^_=>78]"
+)
+_CONTROL_RE2 = r"[\x00-\x08\x0b-\x1f\x7f]"
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def split_lines(data: bytes) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """`_split_lines`, with ANSI escapes, NULs and other control bytes removed (as every kind)."""
+    lines, starts, flags = _split_lines(data)
+    if len(lines) and _CONTROL_BYTES.search(data):
+        dirty = pc.match_substring_regex(lines, _CONTROL_RE2)
+        lines = pc.replace_substring_regex(lines, _ANSI_RE2, "")
+        lines = pc.replace_substring_regex(lines, _CONTROL_RE2, "")
+        flags = flags | np.where(
+            dirty.to_numpy(zero_copy_only=False), FLAG_CONTROL_STRIPPED, 0
+        ).astype(np.int32)
+    return lines, starts, flags
+
+
+def _split_lines(data: bytes) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Lines as a string array, their byte offsets and flags, without a Python loop per line.
 
     Valid UTF-8 (the normal case) is viewed zero-copy out of the input buffer, each value being
