@@ -74,6 +74,10 @@ class Prefilter:
             return ends
         return [m.start() for m in self._re.finditer(block)]
 
+    def line_starts(self, block: bytes) -> list[int]:
+        """Sorted offsets (within `block`) of the starts of the lines holding a match."""
+        return sorted({block.rfind(b"\n", 0, e) + 1 for e in self.match_ends(block)})
+
     def scan(self, data: bytes | memoryview, block: int = BLOCK) -> Iterator[Hit]:
         """Yield each matching line once, in order, scanning `data` in line-aligned blocks."""
         mv = memoryview(data)

@@ -105,8 +105,13 @@ def process_unit(unit: Unit, opts: RunOptions) -> PartData:
             res.errors.extend(read.errors)
             part.results.append(res)
             continue
+        known = (
+            unit.input_digest
+            if not src.members and src.disk_path == unit.key and len(unit.input_digest) == 64
+            else ""
+        )
         res = pipeline.process_source(
-            src, facts, sigset, opts.keep, opts.limits, system_map=opts.system_map
+            src, facts, sigset, opts.keep, opts.limits, system_map=opts.system_map, sha256=known
         )
         part.results.extend(res.all())
     part.seconds = time.perf_counter() - start

@@ -5,6 +5,9 @@ Public API:
   table (crashes, events such as OOM kills and page allocation failures, SysRq dumps), in log
   order. Never raises for bad input.
 - `extract_text(text, source_id="") -> list[Crash]` — convenience over raw log text.
+- `anchor_patterns() -> list[str]` — the line patterns that can start a report or SysRq dump
+  (RE2/Hyperscan-compatible, matched against the message text): a byte prefilter that keeps the
+  lines around these finds every report `extract` would.
 - `describe(text, kind)`, `sanitize_title(title)` (`triage.crashes.titles`) and the format table
   `triage.crashes.rules.KINDS` for tools that title a report they already cut out.
 """
@@ -19,7 +22,14 @@ from triage.crashes import sysrq
 from triage.crashes.extract import extract_reports
 from triage.model import LINES_SCHEMA, Boot, Crash
 
-__all__ = ["extract", "extract_text"]
+__all__ = ["anchor_patterns", "extract", "extract_text"]
+
+
+def anchor_patterns() -> list[str]:
+    """Every header (and breaker) regex the extractor starts from, plus the SysRq line."""
+    from triage.crashes.extract import PREFILTER
+
+    return [PREFILTER, sysrq._SYSRQ_ANCHOR]
 
 
 def extract(lines: pa.Table, source_id: str, boots: list[Boot]) -> list[Crash]:

@@ -9,6 +9,9 @@ Public API:
 - `release_in_range(release, min_release="", max_release="") -> bool` — inclusive, same family
 - `is_vendor_fixed(release) -> bool` — a Citrix `.xs` guest kernel
 - `family(release) -> str` — `el4`, `el5`, `fc12`, `ubuntu`, … (what ranges compare within)
+- `anchor_patterns() -> list[str]` — line patterns boot segmentation reads (banners, journal
+  separators, clock restarts, release/arch/host hints); a byte prefilter keeping these lines and
+  their neighbours gives `segment_boots` what it needs
 - `RHEL_GA` — GA kernel table (RHEL major → [(first release number, "minor")])
 """
 
@@ -26,9 +29,28 @@ from triage.kernel.releases import (
 )
 from triage.kernel.rpmvercmp import compare_releases, rpmvercmp
 
+#: a printk clock below RESTART_NEAR (10 s): where a restarted clock opens a boot
+LOW_CLOCK = r"\[ *[0-9]\.[0-9]+\]"
+
+
+def anchor_patterns() -> list[str]:
+    """Regexes (over message text) of every line `segment_boots` looks at."""
+    from triage.kernel import boots as _boots
+
+    return [
+        _boots.BANNER,
+        _boots.SEPARATOR,
+        _boots.RELEASE_LINES,
+        _boots.HOST_LINE,
+        *(p for p, _ in _boots.ARCH_HINTS),
+        LOW_CLOCK,
+    ]
+
+
 __all__ = [
     "RHEL_GA",
     "ReleaseInfo",
+    "anchor_patterns",
     "compare_releases",
     "family",
     "is_vendor_fixed",

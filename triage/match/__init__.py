@@ -9,6 +9,10 @@ Public API:
   facts of the source and its bundle).
 - `evaluate(sigset, ctx) -> (list[Finding], list[ErrorRecord])` — never raises for bad input; a
   pattern that exceeds `limits.regex_timeout` disables its signature with an ErrorRecord.
+- `anchor_patterns(sigset) -> list[str]` — every regex a signature runs over line text (line
+  patterns, sequence steps, silence wake-ups, boot `lacks`); `boot_lines_needed(sigset)` — how many
+  lines after a boot banner a `boot` condition counts. A prefilter keeping those lines (with
+  context) loses no finding.
 For the CLI (`triage signatures …`), plain functions returning data:
 - `lint(dirs=None) -> list[Problem]`; `lint_exit_status(problems) -> int` (0 clean/warnings, 1 errors)
 - `list_signatures(sigset) -> list[dict]`; `show(sigset, sig_id) -> dict` (KeyError if unknown)
@@ -45,6 +49,54 @@ from triage.match.library import (  # noqa: E402
 from triage.match.lint import Problem, lint, lint_exit_status  # noqa: E402
 from triage.match.selftest import TestResult, run_tests, tests_exit_status  # noqa: E402
 
+
+def anchor_patterns(sigset: SignatureSet | None) -> list[str]:
+    """Regexes the signatures run over line text, in the `regex` dialect the authors wrote."""
+    from triage.match.compile import all_conditions
+
+    out: list[str] = []
+    for sig in getattr(sigset, "signatures", None) or []:
+        for _where, node in all_conditions(sig.doc):
+            line = node.get("line")
+            if isinstance(line, dict) and isinstance(line.get("pattern"), str):
+                out.append(line["pattern"])
+            seq = node.get("sequence")
+            if isinstance(seq, dict):
+                out.extend(s for s in seq.get("steps") or [] if isinstance(s, str))
+            sil = node.get("silence")
+            if isinstance(sil, dict) and isinstance(sil.get("then"), str):
+                out.append(sil["then"])
+            boot = node.get("boot")
+            if isinstance(boot, dict) and isinstance(boot.get("lacks"), str):
+                out.append(boot["lacks"])
+    return list(dict.fromkeys(out))
+
+
+def needs_every_line(sigset: SignatureSet | None) -> bool:
+    """Does some signature measure what no line pattern marks (a silence with no wake-up)?"""
+    from triage.match.compile import all_conditions
+
+    for sig in getattr(sigset, "signatures", None) or []:
+        for _where, node in all_conditions(sig.doc):
+            sil = node.get("silence")
+            if isinstance(sil, dict) and not isinstance(sil.get("then"), str):
+                return True
+    return False
+
+
+def boot_lines_needed(sigset: SignatureSet | None) -> int:
+    """The largest `boot.max_lines` of the set (0 when none): lines after a banner to keep."""
+    from triage.match.compile import all_conditions
+
+    most = 0
+    for sig in getattr(sigset, "signatures", None) or []:
+        for _where, node in all_conditions(sig.doc):
+            boot = node.get("boot")
+            if isinstance(boot, dict) and isinstance(boot.get("max_lines"), int):
+                most = max(most, boot["max_lines"])
+    return most
+
+
 __all__ = [
     "Problem",
     "Signature",
@@ -52,12 +104,15 @@ __all__ = [
     "SignatureSet",
     "SourceContext",
     "TestResult",
+    "anchor_patterns",
+    "boot_lines_needed",
     "builtin_dir",
     "evaluate",
     "lint",
     "lint_exit_status",
     "list_signatures",
     "load_signatures",
+    "needs_every_line",
     "run_tests",
     "show",
     "tests_exit_status",

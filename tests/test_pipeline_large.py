@@ -1,0 +1,194 @@
+"""The large-source path (prefilter windows) gives the same answers as reading the source whole."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from triage import match, pipeline
+from triage.batch.prefilter import hyperscan_available
+from triage.model import SourceFile
+
+ROOT = Path(__file__).resolve().parent.parent
+NOISE = [
+    "eth0: no IPv6 routers present",
+    "EXT3 FS on xvda1, internal journal",
+    "kjournald starting.  Commit interval 5 seconds",
+    "NET: Registered protocol family 10",
+    "SELinux: initialized (dev xvda1, type ext3), uses xattr",
+    "printk: 3 messages suppressed.",
+]
+BANNER = (
+    "Linux version 2.6.18-128.el5xen (mockbuild@hs20-bc1-5.build.redhat.com) (gcc version 4.1.2 "
+    "20080704 (Red Hat 4.1.2-44)) #1 SMP Wed Dec 17 12:22:24 EST 2008"
+)
+LOCKUP = [
+    "BUG: soft lockup - CPU#1 stuck for 10s! [events/1:12]",
+    "",
+    "Pid: 12, comm:              events/1",
+    "EIP: 0061:[<c0614a1c>] CPU: 1",
+    "EIP is at _spin_lock+0x7/0xf",
+    " EFLAGS: 00000286    Not tainted  (2.6.18-128.el5xen #1)",
+    " [<ee1d5a2f>] netif_poll+0x4f/0x6b0 [xennet]",
+    " [<c05b1d8e>] net_rx_action+0x92/0x175",
+    " [<c042a6a1>] __do_softirq+0x5e/0xc8",
+    " [<c0407461>] do_softirq+0x52/0x9d",
+    " =======================",
+]
+OOPS = [
+    "Unable to handle kernel paging request at virtual address f7c3a000",
+    " printing eip:",
+    "c04e5b6f",
+    "*pde = 00000000",
+    "Oops: 0002 [#1]",
+    "SMP ",
+    "Modules linked in: xennet xenblk",
+    "CPU:    0",
+    "EIP:    0061:[<c04e5b6f>]    Not tainted VLI",
+    "EFLAGS: 00010246   (2.6.18-128.el5xen #1) ",
+    "EIP is at network_connect+0x1f/0x300 [xennet]",
+    "Call Trace:",
+    " [<c0549d6e>] backend_changed+0x1a0/0x1c0",
+    " [<c0548c1e>] xenbus_probe+0x1e/0x40",
+    "Code: 8b 45 08 89 04 24 e8 fc ff ff ff 85 c0",
+    "EIP: [<c04e5b6f>] network_connect+0x1f/0x300 [xennet] SS:ESP 0069:ed4cbf28",
+    " <0>Kernel panic - not syncing: Fatal exception",
+]
+
+
+def make_log(path: Path, size: int, seed: int = 3) -> Path:
+    rnd = random.Random(seed)
+    out: list[str] = []
+    t = 0.0
+    total = 0
+    events = ["lockup", "oops", "xenbus", "boot", "sysrq", "lockup"]
+    every = size // (len(events) + 1)
+    next_event = every
+    out.append(f"[    0.000000] {BANNER}")
+    while total < size:
+        t += rnd.random() * 0.05
+        line = f"[{t:12.6f}] {NOISE[rnd.randrange(len(NOISE))]}"
+        out.append(line)
+        total += len(line) + 1
+        if total >= next_event and events:
+            ev = events.pop(0)
+            next_event += every
+            if ev == "lockup":
+                out.extend(f"[{t:12.6f}] {x}" for x in LOCKUP)
+            elif ev == "oops":
+                out.extend(f"[{t:12.6f}] {x}" for x in OOPS)
+            elif ev == "xenbus":
+                out.append(f"[{t:12.6f}] XENBUS: Timeout connecting to devices!")
+            elif ev == "sysrq":
+                out.append(f"[{t:12.6f}] SysRq : Show Regs")
+                out.extend(f"[{t:12.6f}] {x}" for x in LOCKUP[2:])
+            elif ev == "boot":
+                t = 0.0
+                out.append(f"[    0.000000] {BANNER}")
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def _src(path: Path) -> SourceFile:
+    return SourceFile(
+        disk_path=str(path),
+        bundle=str(path),
+        path=path.name,
+        kind="console",
+        size=path.stat().st_size,
+    )
+
+
+def _summary(res: pipeline.SourceResult) -> dict:
+    return {
+        "sha256": res.sha256,
+        "status": res.status,
+        "boots": [b.__dict__ for b in res.boots],
+        "crashes": [c.__dict__ for c in res.crashes],
+        "findings": [f.__dict__ for f in res.findings],
+        "lines": res.lines.select(["lineno", "offset", "text", "boot_id"]).to_pylist(),
+    }
+
+
+@pytest.fixture(scope="module")
+def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_log(tmp_path_factory.mktemp("large") / "console.log", 5 << 20)
+
+
+@pytest.fixture(scope="module")
+def sigset():
+    return match.load_signatures()
+
+
+def test_large_path_equals_in_memory(big_log: Path, sigset) -> None:
+    src = _src(big_log)
+    whole = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1 << 40)
+    sparse = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1)
+    assert whole.status == "ok" and sparse.status == "ok"
+    assert len(whole.crashes) >= 3 and len(whole.boots) == 2 and whole.findings
+    a, b = _summary(whole), _summary(sparse)
+    for key in a:
+        assert a[key] == b[key], key
+    assert sparse.line_count == whole.line_count
+
+
+def test_large_path_small_blocks(big_log: Path, sigset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows spanning block boundaries are cut out the same."""
+    monkeypatch.setattr(pipeline, "STREAM_BLOCK", 64 * 1024 + 7)
+    src = _src(big_log)
+    whole = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1 << 40)
+    sparse = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1)
+    assert _summary(whole) == _summary(sparse)
+
+
+def test_sample_console_equal(sigset) -> None:
+    path = ROOT / "samples" / "rhel47-xenU-console.log"
+    src = _src(path)
+    whole = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1 << 40)
+    sparse = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1)
+    assert _summary(whole) == _summary(sparse)
+
+
+def test_anchor_patterns_cover_every_stage(sigset) -> None:
+    pats = pipeline.anchor_patterns(sigset)
+    assert pipeline.MATCH_EVERYTHING not in pats
+    joined = "\n".join(pats)
+    for needle in ("Linux version", "Boot ", "sysrq", "Kernel panic", "XENBUS: Timeout"):
+        assert needle in joined
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line", "hit"),
+    [
+        (r"^Linux version \d", b"[    0.000000] Linux version 2.6.18", True),
+        (r"(?i)sysrq : show", b"<6>SYSRQ : Show Regs", True),
+        (r"foo(?=bar)", b"foobaz", True),  # look-arounds dropped: wider, never narrower
+        (r"(a)x\1", b"axa", True),
+        (r"[^$]x$", b"ax trailing", True),
+        (r"^grubdom>$", b"nothing", False),
+    ],
+)
+def test_to_byte_regex_widens(pattern: str, line: bytes, hit: bool) -> None:
+    import regex
+
+    out = pipeline.to_byte_regex(pattern)
+    assert out is not None
+    assert bool(regex.search(out.encode(), line)) is hit
+
+
+def test_untranslatable_pattern_is_conservative() -> None:
+    assert pipeline.to_byte_regex("(unbalanced") is None
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not installed")
+def test_both_engines_keep_the_same_windows(big_log: Path, sigset, monkeypatch) -> None:
+    from triage.batch import prefilter
+
+    src = _src(big_log)
+    hs = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1)
+    monkeypatch.setattr(prefilter, "hyperscan_available", lambda: False)
+    monkeypatch.setattr(pipeline, "_PREFILTERS", {})
+    rx = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1)
+    assert _summary(hs) == _summary(rx)
