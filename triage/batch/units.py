@@ -14,7 +14,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from triage.model import SourceFile
+from triage.model import KIND_CONFIG, SourceFile
 
 #: bytes hashed per read when digesting inputs
 _BLOCK = 4 * 1024 * 1024
@@ -41,13 +41,33 @@ def make_units(sources: list[SourceFile]) -> list[Unit]:
     by_key: dict[str, Unit] = {}
     for s in sources:
         by_key.setdefault(s.disk_path, Unit(key=s.disk_path)).sources.append(s)
+    # What a loose file may learn from its folder: the bundles beside it and the loose files
+    # that state facts (config kinds). Its sibling logs are not context: each links itself to
+    # a VM, so a folder of N logs costs N units of work, not N².
     by_dir: dict[str, list[SourceFile]] = defaultdict(list)
     for s in sources:
-        by_dir[os.path.dirname(s.disk_path)].append(s)
+        if s.members or s.kind == KIND_CONFIG:
+            by_dir[os.path.dirname(s.disk_path)].append(s)
     for u in by_key.values():
         archive = any(s.members for s in u.sources)
-        u.context = u.sources if archive else by_dir[os.path.dirname(u.key)]
+        if archive:
+            u.context = u.sources
+        else:
+            sibling = [
+                s for d in _folders_up(u.key) for s in by_dir.get(d, ()) if s.disk_path != u.key
+            ]
+            u.context = u.sources + sibling
     return [by_key[k] for k in sorted(by_key)]
+
+
+def _folders_up(path: str) -> list[str]:
+    """The folders holding `path`, nearest first: a case folder's status report speaks for the
+    guest logs in its subfolders too (samples/case-xs01/rhel45vm/messages)."""
+    out, d = [], os.path.dirname(path)
+    while d and d not in out:
+        out.append(d)
+        d = os.path.dirname(d)
+    return out
 
 
 def file_digest(path: str, cache: dict[str, tuple[int, int, str]] | None = None) -> str:

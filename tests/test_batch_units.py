@@ -1,0 +1,30 @@
+"""Units of work and their context: what a unit's facts may depend on."""
+
+from __future__ import annotations
+
+from triage.batch.units import make_units
+from triage.model import KIND_CONFIG, SourceFile
+
+
+def _loose(path: str, kind: str = "console") -> SourceFile:
+    return SourceFile(disk_path=path, bundle="/case", path=path.removeprefix("/case/"), kind=kind)
+
+
+def test_loose_logs_take_facts_from_bundles_above_them_not_from_each_other() -> None:
+    report = SourceFile(
+        disk_path="/case/bug-report.tar.bz2",
+        members=("bug-report/xapi-db.xml",),
+        bundle="/case/bug-report.tar.bz2",
+        path="bug-report/xapi-db.xml",
+        kind=KIND_CONFIG,
+    )
+    logs = [_loose(f"/case/guest-{i}.log") for i in range(50)]
+    nested = _loose("/case/vm7/messages", "syslog")
+    inventory = _loose("/case/xensource-inventory", KIND_CONFIG)
+    units = {u.key: u for u in make_units([report, *logs, nested, inventory])}
+    assert len(units) == 53
+    ctx = {s.disk_path for s in units["/case/guest-3.log"].context}
+    assert ctx == {"/case/guest-3.log", "/case/bug-report.tar.bz2", "/case/xensource-inventory"}
+    ctx = {s.disk_path for s in units["/case/vm7/messages"].context}
+    assert "/case/bug-report.tar.bz2" in ctx and "/case/guest-3.log" not in ctx
+    assert units["/case/bug-report.tar.bz2"].context == [report]  # a bundle speaks for itself
