@@ -174,13 +174,26 @@ def _process_log(
         crash_stage.extract(lines, src.source_id, boots), parsed.crashes
     )
     result.line_count = lines.num_rows
+    _match_and_settle(result, lines, boots, facts, signatures, parsed)
+    result.lines = lines if keep == "all" else relevant_lines(lines, result)
+
+
+def _match_and_settle(
+    result: SourceResult,
+    lines: pa.Table,
+    boots: list[Boot],
+    facts: list[Fact] | None,
+    signatures: Any | None,
+    parsed: parsers.ParseResult,
+) -> None:
+    """Match the signatures over the source's records, then settle its status."""
     if signatures is not None:
         from triage import match
 
         result.findings, match_errors = match.evaluate(
             signatures,
             match.SourceContext(
-                source=src,
+                source=result.source,
                 lines=lines,
                 boots=boots,
                 crashes=result.crashes,
@@ -191,7 +204,6 @@ def _process_log(
     if parsed.partial and result.status == "ok":
         result.status = "partial"
         result.error = parsed.errors[0].message if parsed.errors else "partially read"
-    result.lines = lines if keep == "all" else relevant_lines(lines, result)
 
 
 def _merge_format_crashes(found: list[Crash], given: list[Crash]) -> list[Crash]:
@@ -803,23 +815,7 @@ def _process_large_log(
     found.sort(key=lambda c: (c.first_line, c.record))
     result.crashes = _merge_format_crashes(found, parsed.crashes)
     result.line_count = collector.last_line
-    if signatures is not None:
-        from triage import match
-
-        result.findings, match_errors = match.evaluate(
-            signatures,
-            match.SourceContext(
-                source=src,
-                lines=lines,
-                boots=boots,
-                crashes=result.crashes,
-                facts=list(facts or []) + result.facts,
-            ),
-        )
-        result.errors.extend(match_errors)
-    if parsed.partial and result.status == "ok":
-        result.status = "partial"
-        result.error = parsed.errors[0].message if parsed.errors else "partially read"
+    _match_and_settle(result, lines, boots, facts, signatures, parsed)
     result.lines = relevant_lines(lines, result)
     return True
 
