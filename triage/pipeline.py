@@ -15,6 +15,7 @@ the whole table), boot segmentation and matching over the sparse table of all wi
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -71,6 +72,9 @@ class SourceResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     derived: list[SourceResult] = field(default_factory=list)  # logs carved out of a dump
+    #: a local Parquet file holding every line of a large source, streamed there by `ingest`
+    #: so that memory stays bounded; the store moves it into the dataset part
+    lines_spill: str = ""
 
     def source_row(self) -> dict[str, Any]:
         s = self.source
@@ -126,6 +130,8 @@ def process_source(
             threshold = LARGE_SOURCE_BYTES if large_source_bytes is None else large_source_bytes
             if data is None and _streamable(src, signatures, keep, threshold):
                 if _process_large_log(result, facts, signatures, limits, sha256):
+                    if keep == "all" and result.status != "error":
+                        _spill_all_lines(result, limits)
                     return result
                 result = SourceResult(source=src)  # not streamable after all: read it whole
             if data is None:
@@ -458,8 +464,53 @@ def _prefilter_for(patterns: list[str]) -> Any:
     return pf
 
 
+def _spill_all_lines(result: SourceResult, limits: Limits) -> None:
+    """Every line of a large source, parsed block by block into a local Parquet file.
+
+    A second pass over the source (the first found boots, crashes and findings through the
+    prefilter): each block gets its boot ids from the boots already known, so rows equal those
+    of the whole-file path while memory stays one block deep.
+    """
+    import tempfile
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from triage.model import LINES_SCHEMA
+
+    src = result.source
+    firsts = np.array([b.first_line for b in result.boots], np.int64)
+    ids = [b.boot_id for b in result.boots]
+    fd, path = tempfile.mkstemp(prefix="triage-lines-", suffix=".parquet")
+    os.close(fd)
+    rows = 0
+    try:
+        with (
+            sources.open_binary(src, limits) as fh,
+            pq.ParquetWriter(path, LINES_SCHEMA, compression="zstd") as writer,
+        ):
+            for batch in parsers.iter_parse(src, fh, limits):
+                if not batch.num_rows:
+                    continue
+                if ids:
+                    ln = batch.column("lineno").to_numpy(zero_copy_only=False)
+                    k = np.clip(np.searchsorted(firsts, ln, side="right") - 1, 0, len(ids) - 1)
+                    boot = pa.array([ids[i] for i in k], pa.string())
+                    batch = batch.set_column(
+                        batch.schema.get_field_index("boot_id"), "boot_id", boot
+                    )
+                writer.write_table(batch.select(LINES_SCHEMA.names).cast(LINES_SCHEMA))
+                rows += batch.num_rows
+    except Exception:
+        os.unlink(path)
+        raise
+    result.lines_spill = path
+    result.lines = empty_lines()
+    result.line_count = rows
+
+
 def _streamable(src: SourceFile, signatures: Any | None, keep: str, threshold: int) -> bool:
-    if keep != "relevant" or src.size < threshold or src.kind not in parsers.FORMATS:
+    if src.size < threshold or src.kind not in parsers.FORMATS:
         return False
     if signatures is not None:
         from triage import match

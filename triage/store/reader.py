@@ -43,9 +43,11 @@ class Dataset:
 
     # -- tables ------------------------------------------------------------------------------
     def files(self, name: str) -> list[str]:
+        parts = self.manifest.get("parts", {})
         return [
-            posixpath.join(self.root, PARTS, pid, f"{name}.parquet")
-            for pid in sorted(self.manifest.get("parts", {}))
+            posixpath.join(self.root, PARTS, pid, f)
+            for pid in sorted(parts)
+            for f in parts[pid].get("files", {}).get(name, [f"{name}.parquet"])
         ]
 
     def table(self, name: str) -> pa.Table:

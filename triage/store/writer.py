@@ -10,6 +10,7 @@ the next writer.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import time
 import uuid
@@ -170,6 +171,17 @@ def write_part(
         with fs.open(posixpath.join(tmp, f"{name}.parquet"), "wb") as fh:
             pq.write_table(table, fh, compression="zstd")
         counts[name] = table.num_rows
+    files = {"lines": ["lines.parquet"]}
+    for i, spill in enumerate(r.lines_spill for r in part.results if getattr(r, "lines_spill", "")):
+        name = f"lines-{i + 1}.parquet"
+        fs.put_file(spill, posixpath.join(tmp, name))
+        os.unlink(spill)
+        files["lines"].append(name)
+        counts["lines"] += (
+            pq.ParquetFile(posixpath.join(tmp, name)).metadata.num_rows
+            if _local(fs)
+            else _remote_rows(fs, posixpath.join(tmp, name))
+        )
     fs.mv(tmp, final, recursive=True)
     entry = {
         "unit": part.unit,
@@ -177,10 +189,21 @@ def write_part(
         "context_digest": part.context_digest,
         "signature_digest": part.signature_digest,
         "keep": part.keep,
+        "files": files,
         "counts": counts,
         "seconds": round(part.seconds, 4),
     }
     return part_id, entry
+
+
+def _local(fs: fsspec.AbstractFileSystem) -> bool:
+    proto = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
+    return "file" in proto or "local" in proto
+
+
+def _remote_rows(fs: fsspec.AbstractFileSystem, path: str) -> int:
+    with fs.open(path, "rb") as fh:
+        return pq.ParquetFile(fh).metadata.num_rows
 
 
 def write_part_to(out: str, part: PartData) -> tuple[str, dict[str, Any]]:
