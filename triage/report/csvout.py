@@ -17,6 +17,7 @@ import csv
 from typing import TextIO
 
 from triage.report.content import FindingItem, ReportModel
+from triage.report.jsonout import finding_dict
 
 CSV_COLUMNS = (
     "finding_id",
@@ -53,29 +54,15 @@ def _cell(value: object) -> str:
 
 
 def _row(f: FindingItem) -> list[str]:
-    values = {
-        "finding_id": f.finding_id,
-        "signature_id": f.signature_id,
-        "title": f.title,
-        "confidence": f.confidence,
-        "confidence_reason": f.confidence_reason,
-        "verdict": f.verdict,
-        "verdict_reason": f.verdict_reason,
-        "release": f.release,
-        "distro": f.distro,
-        "host": f.host,
-        "vm_name": f.vm_name,
-        "vm_uuid": f.vm_uuid,
-        "source": f.source,
-        "crash_title": f.crash_title,
-        "first_time": f.first_time or "",
-        "references": "; ".join(f.references),
-        "evidence_count": str(len(f.evidence)),
-        "evidence": "\n".join(f"{e.location}: {e.text}" for e in f.evidence),
-        "fix": f.fix,
-        "workaround": f.workaround,
-        "commands": "\n".join(f.commands),
-    }
+    """The JSON finding, flattened: lists joined, evidence as `location: text` lines."""
+    values = finding_dict(f)
+    values.update(
+        first_time=f.first_time or "",
+        references="; ".join(f.references),
+        evidence_count=str(len(f.evidence)),
+        evidence="\n".join(f"{e.location}: {e.text}" for e in f.evidence),
+        commands="\n".join(f.commands),
+    )
     return [_cell(values[c]) for c in CSV_COLUMNS]
 
 
