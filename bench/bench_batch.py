@@ -59,6 +59,15 @@ def timed(cmd: list[str], repeat: int = 1, setup=None, env=None) -> Timing:
     return Timing(best, peak, rc)
 
 
+def scan_cmd(
+    path: Path, out: Path, force: bool = False, extra: list[str] | None = None
+) -> list[str]:
+    """`triage scan` as the benchmarks time it: JSON report discarded, no progress output."""
+    cmd = [*TRIAGE, "scan", str(path), "--out", str(out), "--quiet", "--format", "json"]
+    cmd += ["--output", os.devnull, *(["--force"] if force else []), *(extra or [])]
+    return cmd
+
+
 def anchors_union(dialect: str = "ere") -> str:
     """The union of every anchor the stages use, as one regex for `grep -E` ("ere") or rg."""
     from triage.match import load_signatures
@@ -136,19 +145,7 @@ def bench_big(work: Path, size_mb: int, repeat: int) -> dict:
         # a fresh dataset each time: the first run's input hashing is part of the figure
         setup=lambda: shutil.rmtree(out, ignore_errors=True),
         repeat=repeat,
-        cmd=[
-            *TRIAGE,
-            "scan",
-            str(log),
-            "--out",
-            str(out),
-            "--force",
-            "--quiet",
-            "--format",
-            "json",
-            "--output",
-            os.devnull,
-        ],
+        cmd=scan_cmd(log, out, force=True),
     )
     grep = timed(["grep", "-E", "-c", pattern, str(log)], repeat)
     res = {
@@ -215,20 +212,7 @@ def bench_bundles(work: Path, count: int, repeat: int, dask: bool) -> dict:
     for name, extra in runs.items():
         out = work / f"ds-bundles-{name}"
         t = timed(
-            [
-                *TRIAGE,
-                "scan",
-                str(folder),
-                "--out",
-                str(out),
-                "--force",
-                "--quiet",
-                "--format",
-                "json",
-                "--output",
-                os.devnull,
-                *extra,
-            ],
+            scan_cmd(folder, out, force=True, extra=extra),
             repeat,
         )
         res[f"{name}_s"] = t.seconds
@@ -239,33 +223,11 @@ def bench_bundles(work: Path, count: int, repeat: int, dask: bool) -> dict:
     out = work / "ds-bundles-rerun"
     shutil.rmtree(out, ignore_errors=True)
     first = timed(
-        [
-            *TRIAGE,
-            "scan",
-            str(folder),
-            "--out",
-            str(out),
-            "--quiet",
-            "--format",
-            "json",
-            "--output",
-            os.devnull,
-        ],
+        scan_cmd(folder, out),
         1,
     )
     again = timed(
-        [
-            *TRIAGE,
-            "scan",
-            str(folder),
-            "--out",
-            str(out),
-            "--quiet",
-            "--format",
-            "json",
-            "--output",
-            os.devnull,
-        ],
+        scan_cmd(folder, out),
         repeat,
     )
     res.update(
@@ -281,21 +243,7 @@ def bench_rss(work: Path, size_mb: int) -> dict:
         work / f"console-{size_mb}mb.log", lambda p: synth.console_log(p, size_mb << 20)
     )
     out = work / "ds-rss"
-    t = timed(
-        [
-            *TRIAGE,
-            "scan",
-            str(log),
-            "--out",
-            str(out),
-            "--force",
-            "--quiet",
-            "--format",
-            "json",
-            "--output",
-            os.devnull,
-        ]
-    )
+    t = timed(scan_cmd(log, out, force=True))
     return {"input_mb": size_mb, "seconds": t.seconds, "peak_rss_mb": t.peak_rss_mb}
 
 
