@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,31 +13,11 @@ from triage.batch.prefilter import hyperscan_available
 from triage.model import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
-NOISE = [
-    "eth0: no IPv6 routers present",
-    "EXT3 FS on xvda1, internal journal",
-    "kjournald starting.  Commit interval 5 seconds",
-    "NET: Registered protocol family 10",
-    "SELinux: initialized (dev xvda1, type ext3), uses xattr",
-    "printk: 3 messages suppressed.",
-]
-BANNER = (
-    "Linux version 2.6.18-128.el5xen (mockbuild@hs20-bc1-5.build.redhat.com) (gcc version 4.1.2 "
-    "20080704 (Red Hat 4.1.2-44)) #1 SMP Wed Dec 17 12:22:24 EST 2008"
-)
-LOCKUP = [
-    "BUG: soft lockup - CPU#1 stuck for 10s! [events/1:12]",
-    "",
-    "Pid: 12, comm:              events/1",
-    "EIP: 0061:[<c0614a1c>] CPU: 1",
-    "EIP is at _spin_lock+0x7/0xf",
-    " EFLAGS: 00000286    Not tainted  (2.6.18-128.el5xen #1)",
-    " [<ee1d5a2f>] netif_poll+0x4f/0x6b0 [xennet]",
-    " [<c05b1d8e>] net_rx_action+0x92/0x175",
-    " [<c042a6a1>] __do_softirq+0x5e/0xc8",
-    " [<c0407461>] do_softirq+0x52/0x9d",
-    " =======================",
-]
+# the benchmark generator's realistic RHEL 5 Xen guest lines and its planted soft lockup
+sys.path.insert(0, str(ROOT / "bench"))
+from synth import BANNER, NOISE  # noqa: E402
+from synth import CRASH as LOCKUP  # noqa: E402
+
 OOPS = [
     "Unable to handle kernel paging request at virtual address f7c3a000",
     " printing eip:",
