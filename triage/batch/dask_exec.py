@@ -1,6 +1,6 @@
 """Running units on a Dask distributed cluster.
 
-Workers run the very same `run_unit_and_write` as the process pool: each writes its own part
+Workers run the very same `run_pack_and_write` as the process pool: each writes its own part
 into the dataset (which must therefore be reachable from the workers: a shared path or an fsspec
 URL), and the client commits the returned entries. `scheduler="local"` starts a LocalCluster.
 """
@@ -11,19 +11,20 @@ from collections.abc import Iterator
 from typing import Any
 
 from triage.batch.units import Unit
-from triage.model import ErrorRecord
 
 
 class DaskMissing(RuntimeError):
     pass
 
 
-def execute_on_dask(units: list[Unit], opts: Any, out: str) -> Iterator[tuple[Unit, Any]]:
+def execute_on_dask(
+    packs: list[list[Unit]], opts: Any, out: str
+) -> Iterator[tuple[list[Unit], Any]]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise DaskMissing("--scheduler needs dask.distributed: pip install 'triage[dask]'") from exc
-    from triage.batch.run import _picklable, run_unit_and_write
+    from triage.batch.run import _picklable, run_pack_and_write, worker_died
 
     worker_opts = _picklable(opts)
     cluster = None
@@ -34,22 +35,16 @@ def execute_on_dask(units: list[Unit], opts: Any, out: str) -> Iterator[tuple[Un
         client = Client(opts.scheduler)
     try:
         futures = {
-            client.submit(run_unit_and_write, u, worker_opts, out, key=f"unit-{i}", pure=False): u
-            for i, u in enumerate(sorted(units, key=lambda u: -u.size))
+            client.submit(run_pack_and_write, p, worker_opts, out, key=f"pack-{i}", pure=False): p
+            for i, p in enumerate(packs)
         }
         for fut in as_completed(list(futures)):
-            unit = futures[fut]
+            pack = futures[fut]
             try:
                 result = fut.result()
             except Exception as exc:  # a task lost with its worker
-                err = ErrorRecord(
-                    path=unit.key,
-                    stage="batch",
-                    error_class="worker-died",
-                    message=f"{unit.key}: dask task failed: {type(exc).__name__}: {exc}",
-                )
-                result = ("", {}, [err])
-            yield unit, result
+                result = ("", {}, [worker_died(pack, "dask task failed", exc)])
+            yield pack, result
     finally:
         client.close()
         if cluster is not None:

@@ -1,8 +1,10 @@
-"""A run: walk the inputs, cut them into units, process the units, publish the dataset.
+"""A run: walk the inputs, cut them into units and packs, process the packs, publish the dataset.
 
-The same unit function runs in-process, in a process pool (`jobs > 1`) or on a Dask cluster
-(`scheduler`); workers write their own parts and the caller commits them to the manifest, so a
-run killed at any point leaves the previous dataset intact (store/writer.py).
+The same pack function runs in-process, in a process pool (`jobs > 1`) or on a Dask cluster
+(`scheduler`); workers list the archives they are given, write their own parts, and the caller
+commits them to the manifest, so a run killed at any point leaves the previous dataset intact
+(store/writer.py). The caller itself never decompresses an archive: it walks folders, digests
+files (reusing digests while size and mtime are unchanged) and skips what is up to date.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any
 
-from triage.batch.units import Unit, digest_units, make_units
+from triage.batch.units import Unit, digest_units, make_packs, make_units
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import KIND_CONFIG, ErrorRecord, Fact, SourceFile
+from triage.sources import DeferredArchive
 from triage.store import DatasetWriter, PartData, open_dataset
-from triage.store.writer import write_part_to
+from triage.store.writer import entry_units, write_part_to
 
 #: how the dataset's lines are kept: every kernel line, or only the lines that matter
 KEEP_MODES = ("all", "relevant")
@@ -85,18 +88,20 @@ def process_unit(unit: Unit, opts: RunOptions) -> PartData:
     from triage import pipeline, sources
 
     start = time.perf_counter()
+    listing_errors = _list_archives(unit, opts.limits)
     sigset = load_signature_set(opts.signatures, opts.limits) if opts.use_signatures else None
     part = PartData(
         unit=unit.key,
         input_digest=unit.input_digest,
         context_digest=unit.context_digest,
         signature_digest=getattr(sigset, "digest", ""),
+        settings_digest=settings_digest(opts),
         keep=opts.keep,
     )
     facts, fact_errors = _context_facts(unit, opts.limits)
     own = {s.display for s in unit.sources}
     part.facts = [f for f in facts if f.source_path in own]
-    part.errors = [e for e in fact_errors if e.path in own]
+    part.errors = listing_errors + [e for e in fact_errors if e.path in own]
     for src in unit.sources:
         if src.kind == KIND_CONFIG:
             res = pipeline.SourceResult(source=src, status="ok")
@@ -116,6 +121,37 @@ def process_unit(unit: Unit, opts: RunOptions) -> PartData:
         part.results.extend(res.all())
     part.seconds = time.perf_counter() - start
     return part
+
+
+_LISTINGS: dict[tuple[DeferredArchive, Limits], list[SourceFile | ErrorRecord]] = {}
+
+
+def _listing(archive: DeferredArchive, limits: Limits) -> list[SourceFile | ErrorRecord]:
+    """An archive's walk, kept for the other units of this process that read it as context."""
+    from triage import sources
+
+    key = (archive, limits)
+    if key not in _LISTINGS:
+        if len(_LISTINGS) >= 64:
+            _LISTINGS.pop(next(iter(_LISTINGS)))
+        _LISTINGS[key] = sources.walk_archive(archive, limits)
+    return _LISTINGS[key]
+
+
+def _list_archives(unit: Unit, limits: Limits) -> list[ErrorRecord]:
+    """Fill the sources of a deferred archive unit and the context of the loose files beside
+    archives; returns the archive's own walk errors (rows of its part)."""
+    errors: list[ErrorRecord] = []
+    if unit.archive is not None and not unit.sources:
+        for item in _listing(unit.archive, limits):
+            (errors if isinstance(item, ErrorRecord) else unit.sources).append(item)
+        unit.context = unit.sources
+    for archive in unit.context_archives:
+        unit.context = unit.context + [
+            s for s in _listing(archive, limits) if isinstance(s, SourceFile)
+        ]
+    unit.context_archives = []
+    return errors
 
 
 def _context_facts(unit: Unit, limits: Limits) -> tuple[list[Fact], list[ErrorRecord]]:
@@ -143,26 +179,34 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def run_unit_and_write(
-    unit: Unit, opts: RunOptions, out: str
+def run_pack_and_write(
+    pack: list[Unit], opts: RunOptions, out: str
 ) -> tuple[str, dict[str, Any], list[ErrorRecord]]:
-    """Process one unit and write its part (worker side); the caller commits the entry."""
-    try:
-        part = process_unit(unit, opts)
-    except Exception as exc:  # one broken unit must not stop the batch
-        part = PartData(unit=unit.key, input_digest=unit.input_digest, keep=opts.keep)
-        part.errors.append(
-            ErrorRecord(
-                path=unit.key,
-                stage="batch",
-                error_class="internal-error",
-                message=f"{unit.key}: internal error, unit skipped: {type(exc).__name__}: {exc}",
+    """Process a pack of units and write them as one part (worker side); the caller commits
+    the entry."""
+    parts = []
+    for unit in pack:
+        try:
+            part = process_unit(unit, opts)
+        except Exception as exc:  # one broken unit must not stop the batch
+            part = PartData(
+                unit=unit.key,
+                input_digest=unit.input_digest,
+                keep=opts.keep,
+                settings_digest=settings_digest(opts),
             )
-        )
-    part_id, entry = write_part_to(out, part)
-    errors = list(part.errors)
-    for r in part.results:
-        errors.extend(r.errors)
+            part.errors.append(
+                ErrorRecord(
+                    path=unit.key,
+                    stage="batch",
+                    error_class="internal-error",
+                    message=f"{unit.key}: internal error, unit skipped: {type(exc).__name__}: {exc}",
+                )
+            )
+        parts.append(part)
+    part_id, entry = write_part_to(out, parts)
+    errors = [e for p in parts for e in p.errors]
+    errors.extend(e for p in parts for r in p.results for e in r.errors)
     return part_id, entry, errors
 
 
@@ -182,11 +226,14 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
     warn = opts.warn or (lambda msg: None)
 
     walked: list[SourceFile] = []
+    archives: list[DeferredArchive] = []
     walk_errors: list[ErrorRecord] = []
-    for item in sources.walk(paths, opts.limits):
+    for item in sources.walk(paths, opts.limits, defer_archives=True):
         if isinstance(item, ErrorRecord):
             walk_errors.append(item)
             warn(item.message)
+        elif isinstance(item, DeferredArchive):
+            archives.append(item)
         else:
             walked.append(item)
     summary.errors.extend(walk_errors)
@@ -194,31 +241,36 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
     writer = DatasetWriter(str(out))
     cache = writer.manifest.setdefault("digest_cache", {})
     cache_tuples = {k: tuple(v) for k, v in cache.items()}
-    units = make_units(walked)
-    digest_units(units, cache_tuples)
+    units = make_units(walked, archives)
+    digest_units(units, cache_tuples, trust=not opts.force)
     sig_digest = ""
     if opts.use_signatures:
         sig_digest = getattr(load_signature_set(opts.signatures, opts.limits), "digest", "")
     summary.signature_digest = sig_digest
 
-    todo = [u for u in units if opts.force or not _up_to_date(writer.manifest, u, sig_digest, opts)]
+    current = _unit_index(writer.manifest, sig_digest, settings_digest(opts), opts.keep)
+    todo = [u for u in units if opts.force or current.get(u.key) != _digests(u)]
     summary.units = len(units)
     summary.skipped = len(units) - len(todo)
 
     added: dict[str, dict[str, Any]] = {}
     total_bytes = sum(u.size for u in todo)
-    done_bytes = 0
-    for i, (unit, result) in enumerate(_execute(todo, opts, str(out)), start=1):
+    done_bytes = done_units = 0
+    packs = make_packs(todo, 1 if not (opts.jobs > 1 or opts.scheduler) else max(opts.jobs, 2))
+    for pack, result in _execute(packs, opts, str(out)):
         part_id, entry, errors = result
         if part_id:
             added[part_id] = entry
+            summary.processed += len(pack)
         for e in errors:
             warn(e.message)
         summary.errors.extend(errors)
-        done_bytes += unit.size
+        done_bytes += sum(u.size for u in pack)
+        done_units += len(pack)
         if opts.progress:
-            opts.progress(ProgressEvent(i, len(todo), done_bytes, total_bytes, unit.key))
-    summary.processed = len(added)
+            opts.progress(
+                ProgressEvent(done_units, len(todo), done_bytes, total_bytes, pack[-1].key)
+            )
     # what the walk could not open (traversal, bombs, limits, ...) is rows in `errors` too
     walk_parts = _walk_error_parts(paths, walk_errors, opts.keep)
     for part in walk_parts.values():
@@ -267,54 +319,78 @@ def _walk_error_parts(
     return parts
 
 
-def _up_to_date(manifest: dict[str, Any], unit: Unit, sig_digest: str, opts: RunOptions) -> bool:
+def settings_digest(opts: RunOptions) -> str:
+    """What besides inputs and signatures changes a unit's rows: the limits (a cap turns
+    rows into errors) and the System.map given for Xen dumps."""
+    import hashlib
+
+    text = repr((sorted(opts.limits.__dict__.items()), opts.system_map or ""))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _digests(unit: Unit) -> tuple[str, str]:
+    return unit.input_digest, unit.context_digest
+
+
+def _unit_index(
+    manifest: dict[str, Any], sig_digest: str, settings: str, keep: str
+) -> dict[str, tuple[str, str]]:
+    """Unit key → (input, context) digests of its rows in the dataset, where those rows were
+    made with this signature set, these settings and keep mode (the only ones a rerun keeps)."""
+    index: dict[str, tuple[str, str]] = {}
     for entry in manifest.get("parts", {}).values():
         if (
-            entry["unit"] == unit.key
-            and entry["input_digest"] == unit.input_digest
-            and entry.get("context_digest") == unit.context_digest
-            and entry.get("signature_digest") == sig_digest
-            and entry.get("keep") == opts.keep
+            entry.get("signature_digest") != sig_digest
+            or entry.get("settings_digest", "") != settings
+            or entry.get("keep") != keep
         ):
-            return True
-    return False
+            continue
+        for key, d in entry_units(entry).items():
+            index[key] = (d.get("input_digest", ""), d.get("context_digest", ""))
+    return index
 
 
-def _execute(
-    units: list[Unit], opts: RunOptions, out: str
-) -> Iterator[tuple[Unit, tuple[str, dict[str, Any], list[ErrorRecord]]]]:
-    """Yield (unit, result) as units complete, in whatever executor the options ask for."""
+Pack = list[Unit]
+PackResult = tuple[str, dict[str, Any], list[ErrorRecord]]
+
+
+def _execute(packs: list[Pack], opts: RunOptions, out: str) -> Iterator[tuple[Pack, PackResult]]:
+    """Yield (pack, result) as packs complete, in whatever executor the options ask for.
+    Packs come biggest first, so that one big bundle does not end the run alone on one core."""
     if opts.scheduler:
         from triage.batch.dask_exec import execute_on_dask
 
-        yield from execute_on_dask(units, opts, out)
+        yield from execute_on_dask(packs, opts, out)
         return
-    if opts.jobs <= 1 or len(units) <= 1:
-        for u in units:
-            yield u, run_unit_and_write(u, opts, out)
+    if opts.jobs <= 1 or len(packs) <= 1:
+        for p in packs:
+            yield p, run_pack_and_write(p, opts, out)
         return
     worker_opts = _picklable(opts)
-    # Largest first so that one big bundle does not end the run alone on one core.
-    order = sorted(units, key=lambda u: -u.size)
     with ProcessPoolExecutor(max_workers=opts.jobs) as pool:
-        pending: dict[Future, Unit] = {
-            pool.submit(run_unit_and_write, u, worker_opts, out): u for u in order
+        pending: dict[Future, Pack] = {
+            pool.submit(run_pack_and_write, p, worker_opts, out): p for p in packs
         }
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                unit = pending.pop(fut)
+                pack = pending.pop(fut)
                 try:
                     result = fut.result()
                 except Exception as exc:  # a worker died (killed, out of memory)
-                    err = ErrorRecord(
-                        path=unit.key,
-                        stage="batch",
-                        error_class="worker-died",
-                        message=f"{unit.key}: worker failed: {type(exc).__name__}: {exc}",
-                    )
-                    result = ("", {}, [err])
-                yield unit, result
+                    result = ("", {}, [worker_died(pack, "worker failed", exc)])
+                yield pack, result
+
+
+def worker_died(pack: Pack, what: str, exc: BaseException) -> ErrorRecord:
+    """The error row for a pack lost with its worker (named by its first unit)."""
+    more = f" and {len(pack) - 1} more" if len(pack) > 1 else ""
+    return ErrorRecord(
+        path=pack[0].key,
+        stage="batch",
+        error_class="worker-died",
+        message=f"{pack[0].key}{more}: {what}: {type(exc).__name__}: {exc}",
+    )
 
 
 def _picklable(opts: RunOptions) -> RunOptions:

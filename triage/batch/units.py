@@ -5,6 +5,12 @@ own sources plus its *context*: the sources whose facts it may use. For an archi
 archive itself; for a loose file it is every source in the same folder, because guest logs arrive
 beside the status report that names their VM (knowledge/xenserver-status-report.md §5).
 The digests here decide what an incremental rerun may skip.
+
+Archives arrive unopened (`DeferredArchive`): the worker that processes one lists it, and a
+rerun skips an unchanged one without decompressing anything. Units are then grouped into packs,
+the task a worker runs and the part it writes: one per archive, and runs of small loose files
+from one folder together, because a part costs a fixed few milliseconds of Parquet writing that
+would otherwise dominate a folder of thousands of small logs.
 """
 
 from __future__ import annotations
@@ -12,12 +18,18 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from triage.model import KIND_CONFIG, SourceFile
+from triage.sources import DeferredArchive
 
 #: bytes hashed per read when digesting inputs
 _BLOCK = 4 * 1024 * 1024
+#: a pack of loose files stops growing at this many bytes or units
+PACK_BYTES = 16 << 20
+PACK_UNITS = 512
+#: packs per worker at least, so that the last ones do not leave cores idle
+PACKS_PER_WORKER = 4
 
 
 @dataclass
@@ -27,18 +39,27 @@ class Unit:
     context: list[SourceFile] = field(default_factory=list)  # sources read for facts
     input_digest: str = ""
     context_digest: str = ""
+    archive: DeferredArchive | None = None  # listed by the worker: `sources` is empty until then
+    context_archives: list[DeferredArchive] = field(default_factory=list)  # unopened context
+    _size: int = -1
 
     @property
     def size(self) -> int:
-        try:
-            return os.stat(self.key).st_size
-        except OSError:
-            return 0
+        if self._size < 0:
+            try:
+                self._size = os.stat(self.key).st_size
+            except OSError:
+                self._size = 0
+        return self._size
 
 
-def make_units(sources: list[SourceFile]) -> list[Unit]:
+def make_units(
+    sources: list[SourceFile], archives: list[DeferredArchive] | None = None
+) -> list[Unit]:
     """Group sources into units and attach each unit's context."""
     by_key: dict[str, Unit] = {}
+    for a in archives or ():
+        by_key[a.disk_path] = Unit(key=a.disk_path, archive=a, _size=a.size)
     for s in sources:
         by_key.setdefault(s.disk_path, Unit(key=s.disk_path)).sources.append(s)
     # What a loose file may learn from its folder: the bundles beside it and the loose files
@@ -48,16 +69,48 @@ def make_units(sources: list[SourceFile]) -> list[Unit]:
     for s in sources:
         if s.members or s.kind == KIND_CONFIG:
             by_dir[os.path.dirname(s.disk_path)].append(s)
+    archives_by_dir: dict[str, list[DeferredArchive]] = defaultdict(list)
+    for a in archives or ():
+        archives_by_dir[os.path.dirname(a.disk_path)].append(a)
     for u in by_key.values():
-        archive = any(s.members for s in u.sources)
-        if archive:
+        if u.archive is not None or any(s.members for s in u.sources):
             u.context = u.sources
         else:
-            sibling = [
-                s for d in _folders_up(u.key) for s in by_dir.get(d, ()) if s.disk_path != u.key
+            up = _folders_up(u.key)
+            u.context = u.sources + [
+                s for d in up for s in by_dir.get(d, ()) if s.disk_path != u.key
             ]
-            u.context = u.sources + sibling
+            u.context_archives = [a for d in up for a in archives_by_dir.get(d, ())]
     return [by_key[k] for k in sorted(by_key)]
+
+
+def make_packs(units: list[Unit], workers: int = 1) -> list[list[Unit]]:
+    """Group units into the tasks workers run (each writes one part), biggest first.
+
+    An archive is a pack of its own; loose files of one folder with the same context share
+    packs, bounded so that there are enough packs to keep every worker busy to the end.
+    """
+    loose = [u for u in units if u.archive is None and not any(s.members for s in u.sources)]
+    total = sum(u.size for u in loose)
+    cap = max(1 << 20, min(PACK_BYTES, total // max(1, workers * PACKS_PER_WORKER)))
+    count_cap = max(1, min(PACK_UNITS, len(loose) // max(1, workers * PACKS_PER_WORKER)))
+    packs: list[list[Unit]] = []
+    open_packs: dict[tuple, tuple[list[Unit], list[int]]] = {}
+    loose_keys = {id(u) for u in loose}
+    for u in units:
+        if id(u) not in loose_keys:
+            packs.append([u])
+            continue
+        group = (os.path.dirname(u.key), tuple(context_files(u)))
+        pack, size = open_packs.get(group, (None, [0]))
+        if pack is None or size[0] + u.size > cap or len(pack) >= count_cap:
+            pack, size = [], [0]
+            packs.append(pack)
+            open_packs[group] = (pack, size)
+        pack.append(u)
+        size[0] += u.size
+    packs.sort(key=lambda p: -sum(u.size for u in p))
+    return packs
 
 
 def _folders_up(path: str) -> list[str]:
@@ -70,13 +123,16 @@ def _folders_up(path: str) -> list[str]:
     return out
 
 
-def file_digest(path: str, cache: dict[str, tuple[int, int, str]] | None = None) -> str:
-    """sha256 of a file, reusing a cached value while size and mtime are unchanged."""
+def file_digest(
+    path: str, cache: dict[str, tuple[int, int, str]] | None = None, trust: bool = True
+) -> str:
+    """sha256 of a file, reusing a cached value while size and mtime are unchanged (unless
+    `trust` is off: a forced run reads everything again)."""
     try:
         st = os.stat(path)
     except OSError as exc:
         return f"unreadable:{exc.errno}"
-    if cache is not None:
+    if cache is not None and trust:
         hit = cache.get(path)
         if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
             return hit[2]
@@ -93,12 +149,30 @@ def file_digest(path: str, cache: dict[str, tuple[int, int, str]] | None = None)
     return digest
 
 
-def digest_units(units: list[Unit], cache: dict[str, tuple[int, int, str]]) -> None:
+def context_files(u: Unit) -> list[str]:
+    """The files on disk besides the unit's own whose content its rows depend on."""
+    own = {u.key}
+    return sorted(
+        ({s.disk_path for s in u.context} | {a.disk_path for a in u.context_archives}) - own
+    )
+
+
+def digest_units(
+    units: list[Unit], cache: dict[str, tuple[int, int, str]], trust: bool = True
+) -> None:
     """Fill each unit's input and context digests (the context digest covers its sibling files)."""
+    # Untrusted, each unit's own file is read again; the fresh digests then serve the context
+    # digests below (every context file is some unit's own file).
     for u in units:
-        u.input_digest = file_digest(u.key, cache)
+        u.input_digest = file_digest(u.key, cache, trust)
+        if u.archive is not None:
+            u.archive = replace(u.archive, digest=u.input_digest)
     for u in units:
-        ctx_files = sorted({s.disk_path for s in u.context} - {u.key})
+        u.context_archives = [
+            replace(a, digest=file_digest(a.disk_path, cache)) for a in u.context_archives
+        ]
+    for u in units:
+        ctx_files = context_files(u)
         h = hashlib.sha256(u.input_digest.encode())
         for f in ctx_files:
             h.update(f.encode() + b"\0" + file_digest(f, cache).encode())

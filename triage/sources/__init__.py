@@ -1,7 +1,8 @@
 """Walking input paths, opening archives as virtual trees, detecting each file's format.
 
 Public API (used by the pipeline, batch and the CLI):
-- `walk(paths, limits) -> Iterator[SourceFile | ErrorRecord]`
+- `walk(paths, limits) -> Iterator[SourceFile | ErrorRecord]`; with `defer_archives=True` an archive
+  on disk is yielded unopened as a `DeferredArchive`, for `walk_archive()` to list later
 - `read_bytes(src, limits) -> ReadResult` (the decompressed bytes, capped, plus errors)
 - `open_binary(src, limits, errors=None)` context manager giving a seekable binary file (dumps)
 - `detect(head, role="") -> kind` (the content detector on its own, for tools and tests)
@@ -47,12 +48,22 @@ from triage.sources import reader as _reader
 from triage.sources.detect import detect
 from triage.sources.errors import SourceError
 from triage.sources.reader import ReadResult, open_binary
-from triage.sources.walker import walk_paths
+from triage.sources.walker import DeferredArchive, walk_paths
+from triage.sources.walker import walk_archive as _walk_archive
 
 
-def walk(paths: list[str], limits: Limits = DEFAULT_LIMITS) -> Iterator[SourceFile | ErrorRecord]:
+def walk(
+    paths: list[str], limits: Limits = DEFAULT_LIMITS, defer_archives: bool = False
+) -> Iterator[SourceFile | ErrorRecord | DeferredArchive]:
     """Every file under `paths` as a `SourceFile` (kind, layout, role…), problems as errors."""
-    return walk_paths(list(paths), limits)
+    return walk_paths(list(paths), limits, defer_archives)
+
+
+def walk_archive(
+    archive: DeferredArchive, limits: Limits = DEFAULT_LIMITS
+) -> list[SourceFile | ErrorRecord]:
+    """What `walk` would have yielded for an archive it deferred."""
+    return _walk_archive(archive.disk_path, archive.top_name, limits)
 
 
 def read_bytes(src: SourceFile, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
@@ -61,10 +72,12 @@ def read_bytes(src: SourceFile, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
 
 
 __all__ = [
+    "DeferredArchive",
     "ReadResult",
     "SourceError",
     "detect",
     "open_binary",
     "read_bytes",
     "walk",
+    "walk_archive",
 ]

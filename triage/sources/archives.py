@@ -130,11 +130,29 @@ class TarArchive(Archive):
             raise SourceError("corrupt-tar", f"tar archive is damaged ({exc})") from None
         if ti is None:
             self._done = True
+            self._check_end()
             return None
         name = normalize_name(ti.name)
         if name:
             self._index.setdefault(name, ti)
         return ti
+
+    def _check_end(self) -> None:
+        """`tarfile` ends a listing silently at a header it cannot parse; only zeros (the
+        end-of-archive blocks) or the end of the data are a clean end. Garbage there is a
+        damaged archive — typically a compressed stream corrupted in the middle, which the
+        decompressor turns into bytes without complaint — and the members after it are lost."""
+        try:
+            self._fh.seek(self._tar.offset)
+            block = self._fh.read(tarfile.BLOCKSIZE)
+        except (OSError, ValueError, EOFError):
+            return  # the stream's own error (truncation) is reported by the walker
+        if block.strip(b"\0"):
+            raise SourceError(
+                "corrupt-tar",
+                f"tar archive is damaged at byte {self._tar.offset:,} (no member header there); "
+                "members after it were not listed",
+            )
 
     def _iter_infos(self) -> Iterator[tarfile.TarInfo]:
         """Members in archive order; `tarfile` appends to `members` as it reads headers (and

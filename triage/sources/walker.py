@@ -30,7 +30,24 @@ from triage.sources.containers import Layer, open_archive, probe
 from triage.sources.detect import Analysis, analyze, decide
 from triage.sources.errors import DecompressionBomb, SourceError, make_error
 
-Output = SourceFile | ErrorRecord
+
+@dataclass(frozen=True)
+class DeferredArchive:
+    """An archive on disk left unopened by a walk that defers them (`walk(defer_archives=True)`).
+
+    Listing an archive means decompressing it; a batch run hands that to the worker that will
+    process the archive anyway, and skips it altogether on a rerun when its digest is unchanged.
+    `walk_archive(disk_path, top_name)` gives exactly what the walk would have yielded for it.
+    """
+
+    disk_path: str
+    top_name: str
+    size: int
+    mtime: float
+    digest: str = ""  # content digest, when the caller has taken one (keys caches of listings)
+
+
+Output = SourceFile | ErrorRecord | DeferredArchive
 
 MANIFEST_CAP = 16 * 1024 * 1024
 MAX_LINK_HOPS = 40
@@ -78,15 +95,33 @@ class _Ancestor:
 # =============================================================================================
 # entry point
 # =============================================================================================
-def walk_paths(paths: list[str], limits: Limits) -> Iterator[Output]:
+def walk_paths(paths: list[str], limits: Limits, defer_archives: bool = False) -> Iterator[Output]:
     for path in sorted(paths):
         try:
-            yield from _walk_input(path, limits)
+            yield from _walk_input(path, limits, defer_archives)
         except Exception as exc:  # last line of defence: one bad input never stops the walk
             yield make_error(path, "internal-error", f"could not walk: {type(exc).__name__}: {exc}")
 
 
-def _walk_input(path: str, limits: Limits) -> Iterator[Output]:
+def walk_archive(disk_path: str, top_name: str, limits: Limits) -> list[SourceFile | ErrorRecord]:
+    """The sources and errors of one archive on disk, as a full walk lists them."""
+    try:
+        with open(disk_path, "rb") as fh:
+            layer = probe(fh, True, limits, disk_path)
+            if layer.what != "archive":  # replaced since it was listed: walk it as it is now
+                return [o for o in _walk_input(disk_path, limits, False)]  # type: ignore[misc]
+            return _walk_archive(layer, disk_path, (), disk_path, top_name, limits, ())  # type: ignore[return-value]
+    except SourceError as exc:
+        return [exc.record(disk_path)]
+    except OSError as exc:
+        return [make_error(disk_path, "unreadable", exc.strerror or str(exc))]
+    except Exception as exc:  # as in walk_paths: one bad archive never stops the run
+        return [
+            make_error(disk_path, "internal-error", f"could not walk: {type(exc).__name__}: {exc}")
+        ]
+
+
+def _walk_input(path: str, limits: Limits, defer: bool = False) -> Iterator[Output]:
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -99,9 +134,9 @@ def _walk_input(path: str, limits: Limits) -> Iterator[Output]:
         yield make_error(path, "unreadable", exc.strerror or str(exc))
         return
     if stat.S_ISDIR(st.st_mode):
-        yield from _walk_folder(path, limits)
+        yield from _walk_folder(path, limits, defer)
     elif stat.S_ISREG(st.st_mode):
-        yield from _walk_loose_file(path, st, limits)
+        yield from _walk_loose_file(path, st, limits, defer)
     else:
         yield make_error(path, "special-file", "not a regular file or folder; skipped")
 
@@ -109,7 +144,9 @@ def _walk_input(path: str, limits: Limits) -> Iterator[Output]:
 # =============================================================================================
 # loose files and folders
 # =============================================================================================
-def _walk_loose_file(path: str, st: os.stat_result, limits: Limits) -> list[Output]:
+def _walk_loose_file(
+    path: str, st: os.stat_result, limits: Limits, defer: bool = False
+) -> list[Output]:
     """A file named directly: an archive is its own bundle; anything else is a one-file bundle
     whose full path still counts for layout (a loose `/var/crash/<ip>-<date>/vmcore-dmesg.txt`
     is recognised as a kdump file)."""
@@ -121,6 +158,8 @@ def _walk_loose_file(path: str, st: os.stat_result, limits: Limits) -> list[Outp
         try:
             layer = probe(fh, True, limits, path)
             if layer.what == "archive":
+                if defer:
+                    return [DeferredArchive(path, os.path.basename(path), st.st_size, st.st_mtime)]
                 return _walk_archive(layer, path, (), path, os.path.basename(path), limits, ())
             layer.note_declared_size(fh, st.st_size)
         except SourceError as exc:
@@ -187,7 +226,7 @@ def _confirm_bomb(layer: Layer, limits: Limits) -> str:
         layer.fh.seek(0)
 
 
-def _walk_folder(root: str, limits: Limits) -> list[Output]:
+def _walk_folder(root: str, limits: Limits, defer: bool = False) -> list[Output]:
     root = root.rstrip(os.sep) or os.sep
     root_real = os.path.realpath(root)
     c = _Container(bundle=root, top_name=root, default_layout=L.LAYOUT_FOLDER)
@@ -215,7 +254,7 @@ def _walk_folder(root: str, limits: Limits) -> list[Output]:
                     )
                 )
                 return _finalize(c)
-            item = _folder_entry(entry, rel, root, root_real, c, subdirs, limits)
+            item = _folder_entry(entry, rel, root, root_real, c, subdirs, limits, defer)
             if item is not None:
                 c.items.append(item)
         stack.extend(reversed(subdirs))
@@ -230,6 +269,7 @@ def _folder_entry(
     c: _Container,
     subdirs: list[str],
     limits: Limits,
+    defer: bool = False,
 ) -> _Item | None:
     shown = display(root, rel)
     try:
@@ -267,6 +307,9 @@ def _folder_entry(
             layer = probe(fh, True, limits, shown)
             if layer.what == "archive":
                 path = os.path.join(root, rel)
+                if defer:
+                    deferred = DeferredArchive(path, entry.name, st.st_size, st.st_mtime)
+                    return _Item(rel, "nested", nested=[deferred])
                 nested = _walk_archive(layer, path, (), path, entry.name, limits, ())
                 return _Item(rel, "nested", nested=nested)
             layer.note_declared_size(fh, st.st_size)
@@ -637,4 +680,4 @@ def _manifest_truncations(manifest: bytes | None, roots: list[L.Root]) -> set[st
     return found
 
 
-__all__ = ["display", "walk_paths"]
+__all__ = ["DeferredArchive", "display", "walk_archive", "walk_paths"]

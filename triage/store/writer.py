@@ -24,14 +24,8 @@ import pyarrow.parquet as pq
 
 from triage import __version__
 from triage.model import (
-    BOOTS_SCHEMA,
-    CRASHES_SCHEMA,
-    ERRORS_SCHEMA,
-    FACTS_SCHEMA,
-    FINDINGS_SCHEMA,
     LINES_SCHEMA,
     SCHEMA_VERSION,
-    SOURCES_SCHEMA,
     TABLES,
     ErrorRecord,
     Fact,
@@ -45,47 +39,76 @@ TMP_PREFIX = ".tmp-"
 
 @dataclass
 class PartData:
-    """The rows of one unit of work, ready to be written as one part."""
+    """The rows of one unit of work; one part holds one or several (a pack of small files)."""
 
-    unit: str  # what the part stands for: the bundle or loose file on disk
+    unit: str  # what the rows stand for: the bundle or loose file on disk
     input_digest: str  # content digest of the unit's inputs
     context_digest: str = ""  # digest of the bundle facts the unit was matched with
     signature_digest: str = ""
     keep: str = "all"
+    settings_digest: str = ""  # limits and options the rows depend on
     results: list[Any] = field(default_factory=list)  # pipeline.SourceResult (flattened)
     facts: list[Fact] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     seconds: float = 0.0
 
-    def tables(self) -> dict[str, pa.Table]:
-        sources_rows, boots, crashes, findings, facts, errors = (
-            [],
-            [],
-            [],
-            [],
-            list(self.facts),
-            list(self.errors),
-        )
-        line_tables = []
-        for r in self.results:
-            sources_rows.append(r.source_row())
-            boots.extend(r.boots)
-            crashes.extend(r.crashes)
-            findings.extend(r.findings)
-            facts.extend(r.facts)
-            errors.extend(r.errors)
-            if r.lines.num_rows:
-                line_tables.append(r.lines.select(LINES_SCHEMA.names).cast(LINES_SCHEMA))
-        lines = pa.concat_tables(line_tables) if line_tables else LINES_SCHEMA.empty_table()
-        return {
-            "sources": records_to_table(sources_rows, SOURCES_SCHEMA),
-            "lines": lines,
-            "boots": records_to_table(boots, BOOTS_SCHEMA),
-            "crashes": records_to_table(crashes, CRASHES_SCHEMA),
-            "facts": records_to_table(_dedupe_facts(facts), FACTS_SCHEMA),
-            "findings": records_to_table(findings, FINDINGS_SCHEMA),
-            "errors": records_to_table(errors, ERRORS_SCHEMA),
+    def rows(self) -> dict[str, list[Any]]:
+        """Records per table (lines as Arrow tables), facts deduplicated."""
+        out: dict[str, list[Any]] = {
+            "sources": [],
+            "lines": [],
+            "boots": [],
+            "crashes": [],
+            "facts": list(self.facts),
+            "findings": [],
+            "errors": list(self.errors),
         }
+        for r in self.results:
+            out["sources"].append(r.source_row())
+            out["boots"].extend(r.boots)
+            out["crashes"].extend(r.crashes)
+            out["findings"].extend(r.findings)
+            out["facts"].extend(r.facts)
+            out["errors"].extend(r.errors)
+            if r.lines.num_rows:
+                out["lines"].append(r.lines.select(LINES_SCHEMA.names).cast(LINES_SCHEMA))
+        out["facts"] = _dedupe_facts(out["facts"])
+        return out
+
+    def tables(self) -> dict[str, pa.Table]:
+        return pack_tables([self])[0]
+
+    def attribution(self) -> dict[str, list[str]]:
+        """What identifies this unit's rows inside a shared part: source ids and paths."""
+        ids, paths = [], []
+        for r in self.results:
+            ids.append(r.source.source_id)
+            paths.append(r.source.display)
+        paths.extend(e.path for e in self.errors)
+        paths.extend(f.source_path for f in self.facts)
+        return {"sources": sorted(set(ids)), "paths": sorted(set(paths))}
+
+
+def pack_tables(units: list[PartData]) -> tuple[dict[str, pa.Table], list[dict[str, int]]]:
+    """The tables of a part holding `units`, and each unit's row counts in them."""
+    merged: dict[str, list[Any]] = {name: [] for name in TABLES}
+    counts: list[dict[str, int]] = []
+    for u in units:
+        rows = u.rows()
+        counts.append(
+            {
+                name: (sum(t.num_rows for t in v) if name == "lines" else len(v))
+                for name, v in rows.items()
+            }
+        )
+        for name, v in rows.items():
+            merged[name].extend(v)
+    lines = merged.pop("lines")
+    tables = {
+        name: records_to_table(merged[name], TABLES[name]) for name in TABLES if name != "lines"
+    }
+    tables["lines"] = pa.concat_tables(lines) if lines else LINES_SCHEMA.empty_table()
+    return {name: tables[name] for name in TABLES}, counts
 
 
 def _dedupe_facts(facts: list[Fact]) -> list[Fact]:
@@ -126,12 +149,29 @@ class DatasetWriter:
         replaced_units: Iterable[str] = (),
         extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Publish new parts (dropping the parts of units they replace) in one manifest write."""
-        replaced = set(replaced_units) | {e["unit"] for e in added.values()}
+        """Publish new parts in one manifest write, replacing the rows of the units they redo.
+
+        A part whose units are all redone is dropped; a shared part that keeps some of its units
+        is rewritten without the others' rows.
+        """
+        replaced = set(replaced_units) | {k for e in added.values() for k in entry_units(e)}
         parts = self.manifest["parts"]
-        dropped = [pid for pid, e in parts.items() if e["unit"] in replaced and pid not in added]
+        dropped: list[str] = []
+        rewritten: dict[str, dict[str, Any]] = {}
+        for pid, e in list(parts.items()):
+            if pid in added:
+                continue
+            units = entry_units(e)
+            hit = replaced.intersection(units)
+            if not hit:
+                continue
+            dropped.append(pid)
+            if len(hit) < len(units):
+                new_id, new = rewrite_without(self.fs, self.root, {**e, "_id": pid}, hit)
+                rewritten[new_id] = new
         for pid in dropped:
             del parts[pid]
+        parts.update(rewritten)
         parts.update(added)
         m = self.manifest
         m["tool_version"] = __version__
@@ -155,45 +195,128 @@ class DatasetWriter:
 
 
 def write_part(
-    fs: fsspec.AbstractFileSystem, root: str, part: PartData
+    fs: fsspec.AbstractFileSystem, root: str, part: PartData | list[PartData]
 ) -> tuple[str, dict[str, Any]]:
     """Write one part under a temporary name and rename it into place; returns its entry.
 
     Safe to call from worker processes: it touches only its own new folder, and the part is not
     part of the dataset until a writer commits the returned entry to the manifest.
     """
+    units = [part] if isinstance(part, PartData) else list(part)
     part_id = uuid.uuid4().hex[:16]
     tmp = posixpath.join(root, PARTS, TMP_PREFIX + part_id)
     final = posixpath.join(root, PARTS, part_id)
     fs.makedirs(tmp, exist_ok=True)
+    tables, unit_counts = pack_tables(units)
     counts = {}
-    for name, table in part.tables().items():
-        with fs.open(posixpath.join(tmp, f"{name}.parquet"), "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
+    for name, table in tables.items():
+        _write_table(fs, posixpath.join(tmp, f"{name}.parquet"), table)
         counts[name] = table.num_rows
     files = {"lines": ["lines.parquet"]}
-    for i, spill in enumerate(r.lines_spill for r in part.results if getattr(r, "lines_spill", "")):
-        name = f"lines-{i + 1}.parquet"
+    spills = [
+        (i, r.lines_spill)
+        for i, u in enumerate(units)
+        for r in u.results
+        if getattr(r, "lines_spill", "")
+    ]
+    for n, (i, spill) in enumerate(spills, start=1):
+        name = f"lines-{n}.parquet"
         fs.put_file(spill, posixpath.join(tmp, name))
         os.unlink(spill)
         files["lines"].append(name)
-        counts["lines"] += (
+        rows = (
             pq.ParquetFile(posixpath.join(tmp, name)).metadata.num_rows
             if _local(fs)
             else _remote_rows(fs, posixpath.join(tmp, name))
         )
+        counts["lines"] += rows
+        unit_counts[i]["lines"] += rows
     fs.mv(tmp, final, recursive=True)
+    shared = len(units) > 1
     entry = {
-        "unit": part.unit,
-        "input_digest": part.input_digest,
-        "context_digest": part.context_digest,
-        "signature_digest": part.signature_digest,
-        "keep": part.keep,
+        "units": {
+            u.unit: {
+                "input_digest": u.input_digest,
+                "context_digest": u.context_digest,
+                **({**u.attribution(), "counts": c} if shared else {}),
+            }
+            for u, c in zip(units, unit_counts, strict=True)
+        },
+        "signature_digest": units[0].signature_digest,
+        "settings_digest": units[0].settings_digest,
+        "keep": units[0].keep,
         "files": files,
         "counts": counts,
-        "seconds": round(part.seconds, 4),
+        "seconds": round(sum(u.seconds for u in units), 4),
     }
     return part_id, entry
+
+
+def _write_table(fs: fsspec.AbstractFileSystem, path: str, table: pa.Table) -> None:
+    with fs.open(path, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+
+
+def entry_units(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The units a manifest entry holds, key → digests (and, for a shared part, attribution)."""
+    if "units" in entry:
+        return entry["units"]
+    if "unit" in entry:  # a part written before parts could be shared
+        return {
+            entry["unit"]: {
+                "input_digest": entry.get("input_digest", ""),
+                "context_digest": entry.get("context_digest", ""),
+            }
+        }
+    return {}
+
+
+def rewrite_without(
+    fs: fsspec.AbstractFileSystem, root: str, entry: dict[str, Any], removed: set[str]
+) -> tuple[str, dict[str, Any]]:
+    """A copy of a shared part without the rows of the `removed` units (redone elsewhere).
+
+    Rows are told apart by the attribution each unit of a shared part records: its source
+    ids, and the paths its facts and errors name.
+    """
+    units = entry_units(entry)
+    gone_ids = {i for k in removed for i in units[k].get("sources", [])}
+    gone_paths = {p for k in removed for p in units[k].get("paths", [])}
+    src_ids = pa.array(sorted(gone_ids), pa.string())
+    src_paths = pa.array(sorted(gone_paths), pa.string())
+    part_id = uuid.uuid4().hex[:16]
+    tmp = posixpath.join(root, PARTS, TMP_PREFIX + part_id)
+    fs.makedirs(tmp, exist_ok=True)
+    old = posixpath.join(root, PARTS, entry["_id"])
+    counts: dict[str, int] = {}
+    for name, schema in TABLES.items():
+        pieces = []
+        for f in entry.get("files", {}).get(name, [f"{name}.parquet"]):
+            with fs.open(posixpath.join(old, f), "rb") as fh:
+                pieces.append(pq.read_table(fh).cast(schema))
+        table = pa.concat_tables(pieces) if pieces else schema.empty_table()
+        table = table.filter(_kept_rows(table, src_ids, src_paths))
+        _write_table(fs, posixpath.join(tmp, f"{name}.parquet"), table)
+        counts[name] = table.num_rows
+    fs.mv(tmp, posixpath.join(root, PARTS, part_id), recursive=True)
+    new = {k: v for k, v in entry.items() if k != "_id"}
+    new["units"] = {k: v for k, v in units.items() if k not in removed}
+    new["files"] = {"lines": ["lines.parquet"]}
+    new["counts"] = counts
+    return part_id, new
+
+
+def _kept_rows(table: pa.Table, ids: pa.Array, paths: pa.Array) -> pa.Array:
+    import pyarrow.compute as pc
+
+    drop = None
+    for col, values in (("source_id", ids), ("source_path", paths), ("path", paths)):
+        if col in table.column_names:
+            hit = pc.fill_null(pc.is_in(table.column(col), value_set=values), False)
+            drop = hit if drop is None else pc.or_(drop, hit)
+    if drop is None:
+        return pa.array([True] * table.num_rows)
+    return pc.invert(drop)
 
 
 def _local(fs: fsspec.AbstractFileSystem) -> bool:
@@ -256,6 +379,8 @@ __all__ = [
     "DatasetWriter",
     "PartData",
     "empty_tables",
+    "entry_units",
+    "pack_tables",
     "read_manifest",
     "write_part",
     "write_part_to",

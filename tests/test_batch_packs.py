@@ -1,0 +1,182 @@
+"""Packs of small files share a part, archives are listed by the worker, and reruns redo only
+what changed — without losing or duplicating a row of what did not."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import triage
+from triage.batch import units as units_mod
+
+ROOT = Path(__file__).resolve().parents[1]
+OOPS = [
+    "BUG: unable to handle kernel paging request at virtual address f8a3c004",
+    " printing eip:",
+    "c0452c1b",
+    "*pde = 00000000",
+    "Oops: 0000 [#1]",
+    "SMP",
+    "CPU:    0",
+    "EIP:    0061:[<c0452c1b>]    Not tainted VLI",
+    "EIP is at kmem_cache_alloc+0x2b/0x55",
+    "Process kswapd0 (pid: 272, threadinfo=c12f4000 task=c12e8550)",
+    "Call Trace:",
+    " [<c04564d5>] shrink_zone+0xd8/0x1ff",
+    " [<c0456c4b>] kswapd+0x2a2/0x3a4",
+    " [<c0433c2d>] kthread+0xc0/0xed",
+]
+
+
+def _syslog(host: str, n: int, crash: bool) -> str:
+    lines = [
+        f"Jun 15 10:{i // 60 % 60:02d}:{i % 60:02d} {host} kernel: eth0: no IPv6 routers present"
+        for i in range(n)
+    ]
+    if crash:
+        lines += [f"Jun 15 11:00:00 {host} kernel: {text}" for text in OOPS]
+    return "\n".join(lines) + "\n"
+
+
+def _folder(path: Path, count: int = 12) -> Path:
+    path.mkdir(parents=True)
+    for i in range(count):
+        (path / f"host{i:02d}.log").write_text(_syslog(f"host{i:02d}", 40, crash=i % 4 == 0))
+    return path
+
+
+def rows(out: str) -> dict[str, pd.DataFrame]:
+    ds = triage.open_dataset(out)
+    tables = {}
+    for name in ("sources", "lines", "boots", "crashes", "facts", "findings", "errors"):
+        df = ds.frame(name).astype(str)
+        tables[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
+    return tables
+
+
+def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    for name, df in a.items():
+        pd.testing.assert_frame_equal(df, b[name], obj=name)
+
+
+def _parts(out: str) -> dict:
+    return json.loads(Path(out, "manifest.json").read_text())["parts"]
+
+
+@pytest.fixture
+def unpacked(monkeypatch: pytest.MonkeyPatch):
+    """Runs under this fixture give every unit its own part (the reference for equality)."""
+
+    def one_each() -> None:
+        monkeypatch.setattr(units_mod, "PACK_UNITS", 1)
+
+    return one_each
+
+
+def test_small_files_share_parts_with_the_same_rows(tmp_path: Path, unpacked) -> None:
+    logs = _folder(tmp_path / "logs")
+    packed = str(tmp_path / "packed")
+    summary = triage.ingest([str(logs)], out=packed)
+    assert summary.processed == summary.units == 12
+    assert len(_parts(packed)) < 12  # shared parts
+    unpacked()
+    alone = str(tmp_path / "alone")
+    triage.ingest([str(logs)], out=alone)
+    assert len(_parts(alone)) == 12
+    got, want = rows(packed), rows(alone)
+    assert len(want["crashes"]) == 3
+    assert_same(got, want)
+
+
+def test_changing_one_packed_file_redoes_only_that_file(tmp_path: Path) -> None:
+    logs = _folder(tmp_path / "logs")
+    out = str(tmp_path / "ds")
+    triage.scan([str(logs)], out=out)
+    before = rows(out)
+    changed = logs / "host01.log"
+    changed.write_text(_syslog("host01", 40, crash=True))  # now it crashes too
+    summary = triage.scan([str(logs)], out=out)
+    assert (summary.processed, summary.skipped) == (1, 11)
+    after = rows(out)
+    fresh = str(tmp_path / "fresh")
+    triage.scan([str(logs)], out=fresh)
+    assert_same(after, rows(fresh))
+    assert len(after["crashes"]) == len(before["crashes"]) + 1
+    assert len(after["sources"]) == len(before["sources"]) == 12
+
+
+def test_naming_one_file_of_a_packed_folder_keeps_its_siblings(tmp_path: Path) -> None:
+    logs = _folder(tmp_path / "logs")
+    out = str(tmp_path / "ds")
+    triage.ingest([str(logs)], out=out)
+    before = rows(out)
+    one = logs / "host05.log"
+    one.write_text(_syslog("host05", 10, crash=False))
+    summary = triage.ingest([str(one)], out=out)
+    assert summary.processed == 1
+    after = rows(out)
+    others = before["sources"][~before["sources"]["path"].str.endswith("host05.log")]
+    kept = after["sources"][~after["sources"]["display"].str.endswith("host05.log")]
+    assert kept.reset_index(drop=True).equals(others.reset_index(drop=True))
+    mine = after["sources"][after["sources"]["display"].str.endswith("host05.log")]
+    assert len(mine) == 1 and mine.iloc[0]["line_count"] == "10"
+    assert len(after["lines"]) == len(before["lines"]) - 40 + 10
+    assert len(after["crashes"]) == len(before["crashes"])
+
+
+def _bundle(path: Path, host: str, crash: bool) -> Path:
+    name = f"sosreport-{host}-2009-06-15-abc"
+    files = {
+        # filler first, so that the log lies in the second half of the compressed bytes
+        "sos_commands/block/random": os.urandom(96 * 1024).hex(),
+        "sos_commands/kernel/uname_-a": f"Linux {host} 2.6.18-128.el5xen #1 SMP Wed Dec 17 "
+        "12:22:24 EST 2008 i686 i686 i386 GNU/Linux\n",
+        "var/log/messages": _syslog(host, 30, crash),
+    }
+    with tarfile.open(path, "w:gz") as tar:
+        for member, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}/{member}")
+            info.size, info.mtime = len(data), 1245061265
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_an_unchanged_archive_is_not_reopened_on_rerun(tmp_path: Path) -> None:
+    """The caller skips an archive by its digest alone: after the first run the second half of
+    its bytes is zeroed (same size and mtime), and the rerun neither lists it nor reports it."""
+    folder = tmp_path / "bundles"
+    folder.mkdir()
+    bundles = [_bundle(folder / f"b{i}.tar.gz", f"web{i:02d}", crash=i == 0) for i in range(3)]
+    out = str(tmp_path / "ds")
+    first = triage.scan([str(folder)], out=out)
+    assert first.processed == 3 and not first.errors
+    before = rows(out)
+    st = os.stat(bundles[1])
+    data = bundles[1].read_bytes()
+    half = len(data) // 2
+    bundles[1].write_bytes(data[:half] + b"\0" * (len(data) - half))
+    os.utime(bundles[1], ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = triage.scan([str(folder)], out=out)
+    assert (again.processed, again.skipped) == (0, 3)
+    assert not again.errors
+    assert_same(rows(out), before)
+    forced = triage.scan([str(folder)], out=out, force=True)  # reading it now finds the damage
+    assert any(e.path.startswith(str(bundles[1])) for e in forced.errors)
+
+
+def test_archives_listed_by_workers_give_the_rows_of_a_serial_run(tmp_path: Path) -> None:
+    inputs = [str(ROOT / "samples" / "case-xs01"), str(ROOT / "samples" / "var")]
+    serial = str(tmp_path / "serial")
+    triage.scan(inputs, out=serial, jobs=1)
+    pooled = str(tmp_path / "pooled")
+    triage.scan(inputs, out=pooled, jobs=2)
+    want = rows(serial)
+    assert len(want["facts"]) and len(want["findings"])
+    assert_same(rows(pooled), want)
