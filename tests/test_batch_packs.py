@@ -51,8 +51,10 @@ def _folder(path: Path, count: int = 12) -> Path:
     return path
 
 
-def rows(out: str) -> dict[str, pd.DataFrame]:
+def rows(out: str, from_parts: bool = False) -> dict[str, pd.DataFrame]:
     ds = triage.open_dataset(out)
+    if from_parts:  # what the snapshot stands for, read the slow way
+        ds.manifest.pop("snapshot")
     tables = {}
     for name in ("sources", "lines", "boots", "crashes", "facts", "findings", "errors"):
         df = ds.frame(name).astype(str)
@@ -107,6 +109,8 @@ def test_changing_one_packed_file_redoes_only_that_file(tmp_path: Path) -> None:
     fresh = str(tmp_path / "fresh")
     triage.scan([str(logs)], out=fresh)
     assert_same(after, rows(fresh))
+    assert_same(after, rows(out, from_parts=True))
+    assert len(list(Path(out, "snapshots").iterdir())) == 1  # the old snapshot is gone
     assert len(after["crashes"]) == len(before["crashes"]) + 1
     assert len(after["sources"]) == len(before["sources"]) == 12
 
@@ -128,6 +132,7 @@ def test_naming_one_file_of_a_packed_folder_keeps_its_siblings(tmp_path: Path) -
     assert len(mine) == 1 and mine.iloc[0]["line_count"] == "10"
     assert len(after["lines"]) == len(before["lines"]) - 40 + 10
     assert len(after["crashes"]) == len(before["crashes"])
+    assert_same(after, rows(out, from_parts=True))
 
 
 def _bundle(path: Path, host: str, crash: bool) -> Path:
@@ -180,3 +185,20 @@ def test_archives_listed_by_workers_give_the_rows_of_a_serial_run(tmp_path: Path
     want = rows(serial)
     assert len(want["facts"]) and len(want["findings"])
     assert_same(rows(pooled), want)
+
+
+def test_an_edited_signature_rematches_every_unit(tmp_path: Path) -> None:
+    """The signature digest comes from a memo of the files' bytes on an unchanged rerun; an
+    edit must miss the memo and redo every unit with the new set."""
+    logs = _folder(tmp_path / "logs", count=3)
+    sigs = tmp_path / "sigs" / "xen-rhel"
+    sigs.mkdir(parents=True)
+    mine = sigs / "xfs-panic.yaml"
+    mine.write_text((ROOT / "signatures" / "xen-rhel" / "xfs-panic.yaml").read_text())
+    out = str(tmp_path / "ds")
+    first = triage.scan([str(logs)], out=out, signatures=[str(tmp_path / "sigs")])
+    again = triage.scan([str(logs)], out=out, signatures=[str(tmp_path / "sigs")])
+    assert (again.skipped, again.signature_digest) == (3, first.signature_digest)
+    mine.write_text(mine.read_text().replace("leads to a kernel panic", "ends in a panic"))
+    edited = triage.scan([str(logs)], out=out, signatures=[str(tmp_path / "sigs")])
+    assert edited.processed == 3 and edited.signature_digest != first.signature_digest

@@ -43,7 +43,7 @@ def execute_on_dask(
             try:
                 result = fut.result()
             except Exception as exc:  # a task lost with its worker
-                result = ("", {}, [worker_died(pack, "dask task failed", exc)])
+                result = ("", {}, [worker_died(pack, "dask task failed", exc)], {})
             yield pack, result
     finally:
         client.close()

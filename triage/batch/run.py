@@ -27,6 +27,10 @@ from triage.store.writer import entry_units, write_part_to
 #: how the dataset's lines are kept: every kernel line, or only the lines that matter
 KEEP_MODES = ("all", "relevant")
 
+Pack = list[Unit]
+#: (part id, manifest entry, error rows, the part's small tables) — part id "" when lost
+PackResult = tuple[str, dict[str, Any], list[ErrorRecord], dict[str, Any]]
+
 
 @dataclass
 class RunOptions:
@@ -74,8 +78,8 @@ _SIGNATURE_CACHE: dict[tuple[Any, ...], Any] = {}
 
 
 def load_signature_set(dirs: list[str], limits: Limits) -> Any:
-    """The signature set, loaded once per process."""
-    key = (tuple(dirs), limits.regex_timeout)
+    """The signature set, loaded once per process (again when a file changed)."""
+    key = (tuple(dirs), limits.regex_timeout, signature_files_digest(dirs))
     if key not in _SIGNATURE_CACHE:
         from triage import match
 
@@ -179,11 +183,9 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def run_pack_and_write(
-    pack: list[Unit], opts: RunOptions, out: str
-) -> tuple[str, dict[str, Any], list[ErrorRecord]]:
+def run_pack_and_write(pack: list[Unit], opts: RunOptions, out: str) -> PackResult:
     """Process a pack of units and write them as one part (worker side); the caller commits
-    the entry."""
+    the entry. Returns (part id, entry, errors, the part's small tables for the snapshot)."""
     parts = []
     for unit in pack:
         try:
@@ -204,10 +206,11 @@ def run_pack_and_write(
                 )
             )
         parts.append(part)
-    part_id, entry = write_part_to(out, parts)
+    tables: dict[str, Any] = {}
+    part_id, entry = write_part_to(out, parts, tables)
     errors = [e for p in parts for e in p.errors]
     errors.extend(e for p in parts for r in p.results for e in r.errors)
-    return part_id, entry, errors
+    return part_id, entry, errors, tables
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,10 +228,12 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
     summary = RunSummary(out=str(out), temporary=temporary)
     warn = opts.warn or (lambda msg: None)
 
+    writer = DatasetWriter(str(out))
+    known = {p: (v[0], v[1]) for p, v in writer.manifest.get("archives", {}).items()}
     walked: list[SourceFile] = []
     archives: list[DeferredArchive] = []
     walk_errors: list[ErrorRecord] = []
-    for item in sources.walk(paths, opts.limits, defer_archives=True):
+    for item in sources.walk(paths, opts.limits, defer_archives=True, known_archives=known):
         if isinstance(item, ErrorRecord):
             walk_errors.append(item)
             warn(item.message)
@@ -238,14 +243,13 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
             walked.append(item)
     summary.errors.extend(walk_errors)
 
-    writer = DatasetWriter(str(out))
     cache = writer.manifest.setdefault("digest_cache", {})
     cache_tuples = {k: tuple(v) for k, v in cache.items()}
     units = make_units(walked, archives)
     digest_units(units, cache_tuples, trust=not opts.force)
-    sig_digest = ""
+    sig_digest, sig_memo = "", writer.manifest.get("signature_memo", {})
     if opts.use_signatures:
-        sig_digest = getattr(load_signature_set(opts.signatures, opts.limits), "digest", "")
+        sig_digest, sig_memo = _signature_digest(opts, sig_memo)
     summary.signature_digest = sig_digest
 
     current = _unit_index(writer.manifest, sig_digest, settings_digest(opts), opts.keep)
@@ -257,10 +261,12 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
     total_bytes = sum(u.size for u in todo)
     done_bytes = done_units = 0
     packs = make_packs(todo, 1 if not (opts.jobs > 1 or opts.scheduler) else max(opts.jobs, 2))
+    fresh: dict[str, dict[str, Any]] = {}
     for pack, result in _execute(packs, opts, str(out)):
-        part_id, entry, errors = result
+        part_id, entry, errors, tables = result
         if part_id:
             added[part_id] = entry
+            fresh[part_id] = tables
             summary.processed += len(pack)
         for e in errors:
             warn(e.message)
@@ -280,14 +286,16 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
 
     extra = {
         "signature_digest": sig_digest,
+        "signature_memo": sig_memo,
         "inputs": sorted(
             {*writer.manifest.get("inputs", []), *(os.path.abspath(p) for p in paths)}
         ),
         "digest_cache": {k: list(v) for k, v in cache_tuples.items()},
+        "archives": {**known, **{a.disk_path: _stat_key(a.disk_path) for a in archives}},
         "timings": {"last_run_seconds": round(time.perf_counter() - t0, 3)},
         "walk_errors": [e.__dict__ for e in walk_errors],
     }
-    writer.commit(added, replaced_units=list(walk_parts), extra=extra)
+    writer.commit(added, replaced_units=list(walk_parts), extra=extra, fresh=fresh)
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -319,6 +327,38 @@ def _walk_error_parts(
     return parts
 
 
+def signature_files_digest(dirs: list[str]) -> str:
+    """A hash of the names and bytes of every signature file the set would load."""
+    import hashlib
+    from pathlib import Path
+
+    from triage import __version__
+    from triage.match.library import builtin_dir, signature_files
+
+    h = hashlib.sha256(__version__.encode())  # the schema and the loader come with the tool
+    for root in [builtin_dir(), *(Path(d) for d in dirs)]:
+        if root is None or not root.exists():
+            h.update(b"missing:" + str(root).encode())
+            continue
+        for path in signature_files(root):
+            h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _signature_digest(opts: RunOptions, memo: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The signature set's digest, and the memo that gives it next time without loading.
+
+    Loading means parsing and validating every YAML file — a third of an unchanged rerun — while
+    deciding what is up to date needs only the digest. The memo maps a hash of the files' names
+    and bytes to the digest of the set they loaded as; any edit misses it and loads for real.
+    """
+    files = signature_files_digest(opts.signatures)
+    if memo.get("files") == files and memo.get("digest"):
+        return memo["digest"], memo
+    digest = getattr(load_signature_set(opts.signatures, opts.limits), "digest", "")
+    return digest, {"files": files, "digest": digest}
+
+
 def settings_digest(opts: RunOptions) -> str:
     """What besides inputs and signatures changes a unit's rows: the limits (a cap turns
     rows into errors) and the System.map given for Xen dumps."""
@@ -326,6 +366,14 @@ def settings_digest(opts: RunOptions) -> str:
 
     text = repr((sorted(opts.limits.__dict__.items()), opts.system_map or ""))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _stat_key(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
 
 
 def _digests(unit: Unit) -> tuple[str, str]:
@@ -348,10 +396,6 @@ def _unit_index(
         for key, d in entry_units(entry).items():
             index[key] = (d.get("input_digest", ""), d.get("context_digest", ""))
     return index
-
-
-Pack = list[Unit]
-PackResult = tuple[str, dict[str, Any], list[ErrorRecord]]
 
 
 def _execute(packs: list[Pack], opts: RunOptions, out: str) -> Iterator[tuple[Pack, PackResult]]:
@@ -378,7 +422,7 @@ def _execute(packs: list[Pack], opts: RunOptions, out: str) -> Iterator[tuple[Pa
                 try:
                     result = fut.result()
                 except Exception as exc:  # a worker died (killed, out of memory)
-                    result = ("", {}, [worker_died(pack, "worker failed", exc)])
+                    result = ("", {}, [worker_died(pack, "worker failed", exc)], {})
                 yield pack, result
 
 

@@ -53,10 +53,16 @@ from triage.sources.walker import walk_archive as _walk_archive
 
 
 def walk(
-    paths: list[str], limits: Limits = DEFAULT_LIMITS, defer_archives: bool = False
+    paths: list[str],
+    limits: Limits = DEFAULT_LIMITS,
+    defer_archives: bool = False,
+    known_archives: dict[str, tuple[int, int]] | None = None,
 ) -> Iterator[SourceFile | ErrorRecord | DeferredArchive]:
-    """Every file under `paths` as a `SourceFile` (kind, layout, role…), problems as errors."""
-    return walk_paths(list(paths), limits, defer_archives)
+    """Every file under `paths` as a `SourceFile` (kind, layout, role…), problems as errors.
+
+    `known_archives` (path → size, mtime_ns) lets a deferring walk skip probing files that were
+    archives when last seen and have not changed since."""
+    return walk_paths(list(paths), limits, defer_archives, known_archives)
 
 
 def walk_archive(

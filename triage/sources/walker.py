@@ -95,10 +95,18 @@ class _Ancestor:
 # =============================================================================================
 # entry point
 # =============================================================================================
-def walk_paths(paths: list[str], limits: Limits, defer_archives: bool = False) -> Iterator[Output]:
+#: archives a deferring walk may take as such without opening them: path → (size, mtime_ns)
+Known = dict[str, tuple[int, int]]
+
+
+def walk_paths(
+    paths: list[str], limits: Limits, defer_archives: bool = False, known: Known | None = None
+) -> Iterator[Output]:
+    """`known` (with `defer_archives`) names files that were archives when last seen; while
+    their size and mtime are unchanged they are deferred without even a probe of their head."""
     for path in sorted(paths):
         try:
-            yield from _walk_input(path, limits, defer_archives)
+            yield from _walk_input(path, limits, known if defer_archives else False)
         except Exception as exc:  # last line of defence: one bad input never stops the walk
             yield make_error(path, "internal-error", f"could not walk: {type(exc).__name__}: {exc}")
 
@@ -121,7 +129,9 @@ def walk_archive(disk_path: str, top_name: str, limits: Limits) -> list[SourceFi
         ]
 
 
-def _walk_input(path: str, limits: Limits, defer: bool = False) -> Iterator[Output]:
+def _walk_input(path: str, limits: Limits, defer: Known | bool = False) -> Iterator[Output]:
+    """`defer`: False, or the known archives (possibly none) of a deferring walk."""
+    defer = {} if defer is None else defer
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -145,11 +155,13 @@ def _walk_input(path: str, limits: Limits, defer: bool = False) -> Iterator[Outp
 # loose files and folders
 # =============================================================================================
 def _walk_loose_file(
-    path: str, st: os.stat_result, limits: Limits, defer: bool = False
+    path: str, st: os.stat_result, limits: Limits, defer: Known | bool = False
 ) -> list[Output]:
     """A file named directly: an archive is its own bundle; anything else is a one-file bundle
     whose full path still counts for layout (a loose `/var/crash/<ip>-<date>/vmcore-dmesg.txt`
     is recognised as a kdump file)."""
+    if _known_archive(defer, path, st):
+        return [DeferredArchive(path, os.path.basename(path), st.st_size, st.st_mtime)]
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
@@ -158,7 +170,7 @@ def _walk_loose_file(
         try:
             layer = probe(fh, True, limits, path)
             if layer.what == "archive":
-                if defer:
+                if defer is not False:
                     return [DeferredArchive(path, os.path.basename(path), st.st_size, st.st_mtime)]
                 return _walk_archive(layer, path, (), path, os.path.basename(path), limits, ())
             layer.note_declared_size(fh, st.st_size)
@@ -226,7 +238,7 @@ def _confirm_bomb(layer: Layer, limits: Limits) -> str:
         layer.fh.seek(0)
 
 
-def _walk_folder(root: str, limits: Limits, defer: bool = False) -> list[Output]:
+def _walk_folder(root: str, limits: Limits, defer: Known | bool = False) -> list[Output]:
     root = root.rstrip(os.sep) or os.sep
     root_real = os.path.realpath(root)
     c = _Container(bundle=root, top_name=root, default_layout=L.LAYOUT_FOLDER)
@@ -269,7 +281,7 @@ def _folder_entry(
     c: _Container,
     subdirs: list[str],
     limits: Limits,
-    defer: bool = False,
+    defer: Known | bool = False,
 ) -> _Item | None:
     shown = display(root, rel)
     try:
@@ -303,11 +315,15 @@ def _folder_entry(
                 rel, "error", error=make_error(shown, "special-file", "not a regular file; skipped")
             )
         st = entry.stat(follow_symlinks=False)
+        path = os.path.join(root, rel)
+        if _known_archive(defer, path, st):
+            return _Item(
+                rel, "nested", nested=[DeferredArchive(path, entry.name, st.st_size, st.st_mtime)]
+            )
         with open(entry.path, "rb") as fh:
             layer = probe(fh, True, limits, shown)
             if layer.what == "archive":
-                path = os.path.join(root, rel)
-                if defer:
+                if defer is not False:
                     deferred = DeferredArchive(path, entry.name, st.st_size, st.st_mtime)
                     return _Item(rel, "nested", nested=[deferred])
                 nested = _walk_archive(layer, path, (), path, entry.name, limits, ())
@@ -318,6 +334,12 @@ def _folder_entry(
         return _Item(rel, "error", error=exc.record(shown))
     except OSError as exc:
         return _Item(rel, "error", error=make_error(shown, "unreadable", exc.strerror or str(exc)))
+
+
+def _known_archive(defer: Known | bool, path: str, st: os.stat_result) -> bool:
+    if not isinstance(defer, dict):
+        return False
+    return defer.get(path) == (st.st_size, st.st_mtime_ns)
 
 
 # =============================================================================================

@@ -1,22 +1,26 @@
 """Reading a dataset: tables as Arrow-backed pandas DataFrames, and DuckDB SQL over them.
 
 Only the parts the manifest names are read, which is what makes writes atomic from a reader's
-point of view (see writer.py).
+point of view (see writer.py). The small tables come from the snapshot when the manifest has a
+current one (snapshot.py), `lines` always from the parts.
 """
 
 from __future__ import annotations
 
 import posixpath
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from triage.model import TABLES
+from triage.store import snapshot
 from triage.store.writer import MANIFEST, PARTS, read_manifest
+
+if TYPE_CHECKING:  # pandas is imported when a frame is asked for: a batch run never needs it
+    import pandas as pd
 
 
 class DatasetError(Exception):
@@ -42,7 +46,19 @@ class Dataset:
         self._duck = None
 
     # -- tables ------------------------------------------------------------------------------
+    def _snapshot(self, name: str) -> dict[str, Any] | None:
+        meta = self.manifest.get("snapshot")
+        if name in snapshot.SNAPSHOT_TABLES and snapshot.is_current(
+            meta, self.manifest.get("parts", {})
+        ):
+            return meta
+        return None
+
     def files(self, name: str) -> list[str]:
+        """The Parquet files holding table `name` (a snapshot file has an extra `_part` column)."""
+        meta = self._snapshot(name)
+        if meta is not None:
+            return [snapshot.table_path(self.root, meta, name)]
         parts = self.manifest.get("parts", {})
         return [
             posixpath.join(self.root, PARTS, pid, f)
@@ -58,11 +74,13 @@ class Dataset:
             parts = []
             for f in self.files(name):
                 with self.fs.open(f, "rb") as fh:
-                    parts.append(pq.read_table(fh).cast(schema))
+                    parts.append(pq.read_table(fh, columns=schema.names).cast(schema))
             self._arrow[name] = pa.concat_tables(parts) if parts else schema.empty_table()
         return self._arrow[name]
 
     def frame(self, name: str) -> pd.DataFrame:
+        import pandas as pd
+
         return self.table(name).to_pandas(types_mapper=pd.ArrowDtype)
 
     sources = cached_property(lambda self: self.frame("sources"))
@@ -85,8 +103,10 @@ class Dataset:
                 files = self.files(name)
                 if files and local:
                     listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+                    cols = ", ".join(f'"{c}"' for c in TABLES[name].names)
                     con.execute(
-                        f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], union_by_name=true)"
+                        f"CREATE VIEW {name} AS SELECT {cols} "
+                        f"FROM read_parquet([{listing}], union_by_name=true)"
                     )
                 else:
                     con.register(f"_arrow_{name}", self.table(name))

@@ -31,6 +31,7 @@ from triage.model import (
     Fact,
     records_to_table,
 )
+from triage.store import snapshot
 
 MANIFEST = "manifest.json"
 PARTS = "parts"
@@ -148,11 +149,13 @@ class DatasetWriter:
         added: dict[str, dict[str, Any]],
         replaced_units: Iterable[str] = (),
         extra: dict[str, Any] | None = None,
+        fresh: dict[str, dict[str, pa.Table]] | None = None,
     ) -> dict[str, Any]:
         """Publish new parts in one manifest write, replacing the rows of the units they redo.
 
         A part whose units are all redone is dropped; a shared part that keeps some of its units
-        is rewritten without the others' rows.
+        is rewritten without the others' rows. The snapshot of the small tables is rebuilt when
+        the parts changed (`fresh`: the new parts' small tables, when already in memory).
         """
         replaced = set(replaced_units) | {k for e in added.values() for k in entry_units(e)}
         parts = self.manifest["parts"]
@@ -179,9 +182,14 @@ class DatasetWriter:
         m["counts"] = total_counts(parts)
         if extra:
             m.update(extra)
+        if not snapshot.is_current(m.get("snapshot"), parts):
+            m["snapshot"] = snapshot.rebuild(
+                self.fs, self.root, m.get("snapshot"), parts, fresh or {}
+            )
         write_manifest(self.fs, self.root, m)
         for pid in dropped:  # only after the manifest no longer names them
             self.fs.rm(posixpath.join(self.root, PARTS, pid), recursive=True)
+        snapshot.remove(self.fs, self.root, keep=m["snapshot"]["id"])
         return m
 
     def _sweep_temporaries(self) -> None:
@@ -192,15 +200,20 @@ class DatasetWriter:
             name = posixpath.basename(info["name"].rstrip("/"))
             if name.startswith(TMP_PREFIX) or (info["type"] == "directory" and name not in known):
                 self.fs.rm(info["name"], recursive=True)
+        snapshot.remove(self.fs, self.root, keep=(self.manifest.get("snapshot") or {}).get("id"))
 
 
 def write_part(
-    fs: fsspec.AbstractFileSystem, root: str, part: PartData | list[PartData]
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    part: PartData | list[PartData],
+    tables_out: dict[str, pa.Table] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Write one part under a temporary name and rename it into place; returns its entry.
 
     Safe to call from worker processes: it touches only its own new folder, and the part is not
-    part of the dataset until a writer commits the returned entry to the manifest.
+    part of the dataset until a writer commits the returned entry to the manifest. The small
+    tables are also put in `tables_out` when given (for the commit's snapshot).
     """
     units = [part] if isinstance(part, PartData) else list(part)
     part_id = uuid.uuid4().hex[:16]
@@ -208,6 +221,8 @@ def write_part(
     final = posixpath.join(root, PARTS, part_id)
     fs.makedirs(tmp, exist_ok=True)
     tables, unit_counts = pack_tables(units)
+    if tables_out is not None:
+        tables_out.update((n, tables[n]) for n in snapshot.SNAPSHOT_TABLES)
     counts = {}
     for name, table in tables.items():
         _write_table(fs, posixpath.join(tmp, f"{name}.parquet"), table)
@@ -329,9 +344,11 @@ def _remote_rows(fs: fsspec.AbstractFileSystem, path: str) -> int:
         return pq.ParquetFile(fh).metadata.num_rows
 
 
-def write_part_to(out: str, part: PartData) -> tuple[str, dict[str, Any]]:
+def write_part_to(
+    out: str, part: PartData | list[PartData], tables_out: dict[str, pa.Table] | None = None
+) -> tuple[str, dict[str, Any]]:
     fs, root = fsspec.core.url_to_fs(out)
-    return write_part(fs, root, part)
+    return write_part(fs, root, part, tables_out)
 
 
 def new_manifest() -> dict[str, Any]:

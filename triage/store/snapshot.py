@@ -1,0 +1,125 @@
+"""One file per small table holding the rows of every part: what readers open instead of parts.
+
+A batch over thousands of bundles leaves thousands of parts; opening each part's sources,
+boots, crashes, facts, findings and errors file costs about a millisecond apiece, which made
+reading a dataset (the report at the end of every `scan`) slower than an unchanged rerun
+itself. The writer therefore keeps these tables concatenated in `snapshots/<id>/`, rebuilt
+at each commit that changes the parts: the previous snapshot's rows of the parts that remain,
+plus the new parts' rows (handed over in memory by the workers when they can be). A `_part`
+column says which part each row came from. The snapshot is written before the manifest names
+it, so it is exactly as atomic as the parts; a reader uses it only while the manifest's list of
+parts is the one it was built for, and reads the parts otherwise. `lines` is never copied:
+it can be large, and readers scan it in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from triage.model import TABLES
+
+SNAPSHOTS = "snapshots"
+PART_COLUMN = "_part"
+#: the tables kept in a snapshot
+SNAPSHOT_TABLES = tuple(name for name in TABLES if name != "lines")
+
+Tables = dict[str, pa.Table]
+
+
+def parts_digest(part_ids: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(part_ids)).encode()).hexdigest()[:24]
+
+
+def is_current(meta: dict[str, Any] | None, part_ids: Iterable[str]) -> bool:
+    """Whether the snapshot `meta` describes exactly these parts."""
+    return bool(meta) and meta.get("parts") == parts_digest(part_ids)
+
+
+def table_path(root: str, meta: dict[str, Any], name: str) -> str:
+    return posixpath.join(root, SNAPSHOTS, meta["id"], f"{name}.parquet")
+
+
+def read_table(
+    fs: fsspec.AbstractFileSystem, root: str, meta: dict[str, Any], name: str
+) -> pa.Table:
+    """One snapshot table, with its `_part` column."""
+    with fs.open(table_path(root, meta, name), "rb") as fh:
+        return pq.read_table(fh)
+
+
+def rebuild(
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    old: dict[str, Any] | None,
+    parts: dict[str, dict[str, Any]],
+    fresh: dict[str, Tables],
+) -> dict[str, Any]:
+    """Write the snapshot of `parts` and return its metadata.
+
+    Rows of parts in the old snapshot are reused; parts it lacks are read from `fresh` (tables
+    in memory) or from their own files.
+    """
+    from triage.store.writer import PARTS
+
+    old_ok = bool(old) and fs.exists(posixpath.join(root, SNAPSHOTS, old["id"]))
+    reused = set(old.get("part_ids", [])) & set(parts) if old_ok and old else set()
+    missing = [pid for pid in sorted(parts) if pid not in reused and pid not in fresh]
+    from_disk = _read_parts(fs, posixpath.join(root, PARTS), parts, missing)
+    snap_id = uuid.uuid4().hex[:16]
+    folder = posixpath.join(root, SNAPSHOTS, snap_id)
+    fs.makedirs(folder, exist_ok=True)
+    for name in SNAPSHOT_TABLES:
+        schema = TABLES[name]
+        pieces = []
+        if reused and old:
+            prev = read_table(fs, root, old, name)
+            keep = pc.is_in(prev.column(PART_COLUMN), value_set=pa.array(sorted(reused)))
+            pieces.append(prev.filter(keep))
+        for pid in sorted(parts):
+            if pid in reused:
+                continue
+            t = fresh[pid][name] if pid in fresh else from_disk[name].get(pid)
+            if t is None:
+                continue
+            t = t.select(schema.names).cast(schema)
+            pieces.append(t.append_column(PART_COLUMN, pa.array([pid] * t.num_rows, pa.string())))
+        full = schema.append(pa.field(PART_COLUMN, pa.string()))
+        table = pa.concat_tables([p.cast(full) for p in pieces]) if pieces else full.empty_table()
+        with fs.open(posixpath.join(folder, f"{name}.parquet"), "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+    return {"id": snap_id, "parts": parts_digest(parts), "part_ids": sorted(parts)}
+
+
+def _read_parts(
+    fs: fsspec.AbstractFileSystem, base: str, parts: dict[str, dict[str, Any]], pids: list[str]
+) -> dict[str, dict[str, pa.Table]]:
+    """The small tables of `pids`, read from their part folders."""
+    out: dict[str, dict[str, pa.Table]] = {name: {} for name in SNAPSHOT_TABLES}
+    for pid in pids:
+        for name in SNAPSHOT_TABLES:
+            files = parts[pid].get("files", {}).get(name, [f"{name}.parquet"])
+            pieces = []
+            for f in files:
+                with fs.open(posixpath.join(base, pid, f), "rb") as fh:
+                    pieces.append(pq.read_table(fh).cast(TABLES[name]))
+            out[name][pid] = pa.concat_tables(pieces) if pieces else TABLES[name].empty_table()
+    return out
+
+
+def remove(fs: fsspec.AbstractFileSystem, root: str, keep: str | None) -> None:
+    """Delete every snapshot folder but `keep` (after the manifest stopped naming them)."""
+    base = posixpath.join(root, SNAPSHOTS)
+    if not fs.exists(base):
+        return
+    for info in fs.ls(base, detail=True):
+        if posixpath.basename(info["name"].rstrip("/")) != keep:
+            fs.rm(info["name"], recursive=True)
