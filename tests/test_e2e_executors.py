@@ -52,3 +52,20 @@ def test_dask_local_cluster_gives_the_same_rows(serial: dict, tmp_path: Path) ->
     got = rows(out)
     for name, df in serial.items():
         assert got[name].equals(df), name
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    pytest.importorskip("dask.distributed")
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
+    r = subprocess.run(
+        [sys.executable, "-m", "triage.cli", "scan", INPUTS[1], "--quiet",
+         "--out", str(tmp_path / "ds"), "--scheduler", "tcp://127.0.0.1:1"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "--scheduler tcp://127.0.0.1:1" in r.stderr
+    assert "Traceback" not in r.stderr

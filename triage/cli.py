@@ -208,6 +208,8 @@ def _run(
     except SignatureError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
+        if scheduler and not getattr(exc, "filename", None):  # the cluster, not a file
+            raise fail(f"--scheduler {scheduler}: {exc}") from None
         raise fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}") from None
     finally:
         progress.close()

@@ -1,12 +1,15 @@
-"""Running units on a Dask distributed cluster.
+"""Running packs on a Dask distributed cluster.
 
 Workers run the very same `run_pack_and_write` as the process pool: each writes its own part
 into the dataset (which must therefore be reachable from the workers: a shared path or an fsspec
-URL), and the client commits the returned entries. `scheduler="local"` starts a LocalCluster.
+URL), and the client commits the returned entries. `scheduler="local"` starts a LocalCluster;
+its processes take about as long to start as the caller takes to walk and digest the inputs,
+so the session starts in a thread first thing and the two overlap.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,23 +20,53 @@ class DaskMissing(RuntimeError):
     pass
 
 
-def execute_on_dask(
-    packs: list[list[Unit]], opts: Any, out: str
-) -> Iterator[tuple[list[Unit], Any]]:
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise DaskMissing("--scheduler needs dask.distributed: pip install 'triage[dask]'") from exc
-    from triage.batch.run import _picklable, run_pack_and_write, worker_died
+class DaskSession:
+    """A client (and, for "local", its cluster), connecting in the background."""
 
-    worker_opts = _picklable(opts)
-    cluster = None
-    if opts.scheduler == "local":
-        cluster = LocalCluster(n_workers=max(opts.jobs, 1), threads_per_worker=1, processes=True)
-        client = Client(cluster)
-    else:
-        client = Client(opts.scheduler)
-    try:
+    def __init__(self, scheduler: str, workers: int) -> None:
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise DaskMissing(
+                "--scheduler needs dask.distributed: pip install 'triage[dask]'"
+            ) from exc
+        self.scheduler = scheduler
+        self.workers = max(workers, 1)
+        self.client: Any = None
+        self.cluster: Any = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._connect, name="triage-dask", daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> None:
+        from dask.distributed import Client, LocalCluster
+
+        try:
+            if self.scheduler == "local":
+                self.cluster = LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True
+                )
+                self.client = Client(self.cluster)
+            else:
+                self.client = Client(self.scheduler)
+        except BaseException as exc:  # handed to the caller when it needs the client
+            self.error = exc
+
+    def ready(self) -> Any:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.client
+
+    def execute(
+        self, packs: list[list[Unit]], opts: Any, out: str
+    ) -> Iterator[tuple[list[Unit], Any]]:
+        from dask.distributed import as_completed
+
+        from triage.batch.run import _picklable, run_pack_and_write, worker_died
+
+        client = self.ready()
+        worker_opts = _picklable(opts)
         futures = {
             client.submit(run_pack_and_write, p, worker_opts, out, key=f"pack-{i}", pure=False): p
             for i, p in enumerate(packs)
@@ -45,7 +78,10 @@ def execute_on_dask(
             except Exception as exc:  # a task lost with its worker
                 result = ("", {}, [worker_died(pack, "dask task failed", exc)], {})
             yield pack, result
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+
+    def close(self) -> None:
+        self._thread.join()
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from triage.batch.units import Unit, digest_units, make_packs, make_units
@@ -44,6 +44,8 @@ class RunOptions:
     system_map: str | None = None
     progress: Callable[[ProgressEvent], None] | None = None
     warn: Callable[[str], None] | None = None  # one-line warnings as they happen
+    #: set by `run`: the signature files' digest, so that workers do not hash them per pack
+    signature_key: str = ""
 
 
 @dataclass
@@ -77,9 +79,9 @@ class RunSummary:
 _SIGNATURE_CACHE: dict[tuple[Any, ...], Any] = {}
 
 
-def load_signature_set(dirs: list[str], limits: Limits) -> Any:
+def load_signature_set(dirs: list[str], limits: Limits, files_key: str = "") -> Any:
     """The signature set, loaded once per process (again when a file changed)."""
-    key = (tuple(dirs), limits.regex_timeout, signature_files_digest(dirs))
+    key = (tuple(dirs), limits.regex_timeout, files_key or signature_files_digest(dirs))
     if key not in _SIGNATURE_CACHE:
         from triage import match
 
@@ -93,7 +95,11 @@ def process_unit(unit: Unit, opts: RunOptions) -> PartData:
 
     start = time.perf_counter()
     listing_errors = _list_archives(unit, opts.limits)
-    sigset = load_signature_set(opts.signatures, opts.limits) if opts.use_signatures else None
+    sigset = (
+        load_signature_set(opts.signatures, opts.limits, opts.signature_key)
+        if opts.use_signatures
+        else None
+    )
     part = PartData(
         unit=unit.key,
         input_digest=unit.input_digest,
@@ -217,6 +223,19 @@ def run_pack_and_write(pack: list[Unit], opts: RunOptions, out: str) -> PackResu
 # The run (caller side)
 # --------------------------------------------------------------------------------------------
 def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
+    session = None
+    if opts.scheduler:  # connecting overlaps the walk
+        from triage.batch.dask_exec import DaskSession
+
+        session = DaskSession(opts.scheduler, opts.jobs)
+    try:
+        return _run(paths, out, opts, session)
+    finally:
+        if session is not None:
+            session.close()
+
+
+def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> RunSummary:
     from triage import sources
 
     t0 = time.perf_counter()
@@ -247,10 +266,10 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
     cache_tuples = {k: tuple(v) for k, v in cache.items()}
     units = make_units(walked, archives)
     digest_units(units, cache_tuples, trust=not opts.force)
-    sig_digest, sig_memo = "", writer.manifest.get("signature_memo", {})
+    sig_digest = ""
     if opts.use_signatures:
-        sig_digest, sig_memo = _signature_digest(opts, sig_memo)
-    summary.signature_digest = sig_digest
+        opts = replace(opts, signature_key=signature_files_digest(opts.signatures))
+        sig_digest = _known_signature_digest(opts, writer.manifest)
 
     current = _unit_index(writer.manifest, sig_digest, settings_digest(opts), opts.keep)
     todo = [u for u in units if opts.force or current.get(u.key) != _digests(u)]
@@ -262,7 +281,7 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
     done_bytes = done_units = 0
     packs = make_packs(todo, 1 if not (opts.jobs > 1 or opts.scheduler) else max(opts.jobs, 2))
     fresh: dict[str, dict[str, Any]] = {}
-    for pack, result in _execute(packs, opts, str(out)):
+    for pack, result in _execute(packs, opts, str(out), session):
         part_id, entry, errors, tables = result
         if part_id:
             added[part_id] = entry
@@ -284,9 +303,13 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
             part_id, entry = write_part_to(str(out), part)
             added[part_id] = entry
 
+    if opts.use_signatures and not sig_digest:  # from the workers, who loaded the set
+        made = [e["signature_digest"] for e in added.values() if e.get("signature_digest")]
+        sig_digest = made[0] if made else _loaded_digest(opts)
+    summary.signature_digest = sig_digest
     extra = {
         "signature_digest": sig_digest,
-        "signature_memo": sig_memo,
+        "signature_memo": {"files": opts.signature_key, "digest": sig_digest},
         "inputs": sorted(
             {*writer.manifest.get("inputs", []), *(os.path.abspath(p) for p in paths)}
         ),
@@ -345,18 +368,26 @@ def signature_files_digest(dirs: list[str]) -> str:
     return h.hexdigest()
 
 
-def _signature_digest(opts: RunOptions, memo: dict[str, str]) -> tuple[str, dict[str, str]]:
-    """The signature set's digest, and the memo that gives it next time without loading.
+def _known_signature_digest(opts: RunOptions, manifest: dict[str, Any]) -> str:
+    """The signature set's digest when deciding what is up to date needs it, else "".
 
-    Loading means parsing and validating every YAML file — a third of an unchanged rerun — while
-    deciding what is up to date needs only the digest. The memo maps a hash of the files' names
-    and bytes to the digest of the set they loaded as; any edit misses it and loads for real.
+    Loading means parsing and validating every YAML file — a third of an unchanged rerun. The
+    manifest's memo maps the files' digest to the set's digest, so an unchanged set is not
+    loaded; a dataset without parts has nothing to compare, and the workers report the digest
+    of the set they load. New user folders are loaded here all the same: a bad file must stop
+    the run with one line before any work starts, not fail in every worker.
     """
-    files = signature_files_digest(opts.signatures)
-    if memo.get("files") == files and memo.get("digest"):
-        return memo["digest"], memo
-    digest = getattr(load_signature_set(opts.signatures, opts.limits), "digest", "")
-    return digest, {"files": files, "digest": digest}
+    memo = manifest.get("signature_memo", {})
+    if memo.get("files") == opts.signature_key and memo.get("digest"):
+        return memo["digest"]  # these very files loaded (and validated) before
+    if not manifest.get("parts") and not opts.signatures:
+        return ""
+    return _loaded_digest(opts)
+
+
+def _loaded_digest(opts: RunOptions) -> str:
+    sigset = load_signature_set(opts.signatures, opts.limits, opts.signature_key)
+    return getattr(sigset, "digest", "")
 
 
 def settings_digest(opts: RunOptions) -> str:
@@ -398,13 +429,14 @@ def _unit_index(
     return index
 
 
-def _execute(packs: list[Pack], opts: RunOptions, out: str) -> Iterator[tuple[Pack, PackResult]]:
+def _execute(
+    packs: list[Pack], opts: RunOptions, out: str, session: Any = None
+) -> Iterator[tuple[Pack, PackResult]]:
     """Yield (pack, result) as packs complete, in whatever executor the options ask for.
     Packs come biggest first, so that one big bundle does not end the run alone on one core."""
-    if opts.scheduler:
-        from triage.batch.dask_exec import execute_on_dask
-
-        yield from execute_on_dask(packs, opts, out)
+    if session is not None:
+        if packs:
+            yield from session.execute(packs, opts, out)
         return
     if opts.jobs <= 1 or len(packs) <= 1:
         for p in packs:

@@ -223,11 +223,14 @@ def write_part(
     tables, unit_counts = pack_tables(units)
     if tables_out is not None:
         tables_out.update((n, tables[n]) for n in snapshot.SNAPSHOT_TABLES)
-    counts = {}
+    counts: dict[str, int] = {}
+    files: dict[str, list[str]] = {}
     for name, table in tables.items():
-        _write_table(fs, posixpath.join(tmp, f"{name}.parquet"), table)
         counts[name] = table.num_rows
-    files = {"lines": ["lines.parquet"]}
+        files[name] = []
+        if table.num_rows:  # an empty table is no file: most parts have no crash, no error
+            _write_table(fs, posixpath.join(tmp, f"{name}.parquet"), table)
+            files[name].append(f"{name}.parquet")
     spills = [
         (i, r.lines_spill)
         for i, u in enumerate(units)
@@ -316,7 +319,7 @@ def rewrite_without(
     fs.mv(tmp, posixpath.join(root, PARTS, part_id), recursive=True)
     new = {k: v for k, v in entry.items() if k != "_id"}
     new["units"] = {k: v for k, v in units.items() if k not in removed}
-    new["files"] = {"lines": ["lines.parquet"]}
+    new["files"] = {name: [f"{name}.parquet"] for name in TABLES}
     new["counts"] = counts
     return part_id, new
 
