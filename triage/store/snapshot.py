@@ -56,6 +56,17 @@ def read_table(
         return pq.read_table(fh)
 
 
+def tagged_schema(name: str) -> pa.Schema:
+    return TABLES[name].append(pa.field(PART_COLUMN, pa.string()))
+
+
+def tag(table: pa.Table, name: str, part_id: str) -> pa.Table:
+    """`table` in its snapshot shape: the table's schema plus the part each row comes from.
+    Workers tag their own tables, so that the commit only concatenates."""
+    t = table.select(TABLES[name].names).cast(TABLES[name])
+    return t.append_column(PART_COLUMN, pa.array([part_id] * t.num_rows, pa.string()))
+
+
 def rebuild(
     fs: fsspec.AbstractFileSystem,
     root: str,
@@ -78,22 +89,19 @@ def rebuild(
     folder = posixpath.join(root, SNAPSHOTS, snap_id)
     fs.makedirs(folder, exist_ok=True)
     for name in SNAPSHOT_TABLES:
-        schema = TABLES[name]
+        full = tagged_schema(name)
         pieces = []
         if reused and old:
             prev = read_table(fs, root, old, name)
             keep = pc.is_in(prev.column(PART_COLUMN), value_set=pa.array(sorted(reused)))
-            pieces.append(prev.filter(keep))
+            pieces.append(prev.filter(keep).cast(full))
         for pid in sorted(parts):
             if pid in reused:
                 continue
             t = fresh[pid][name] if pid in fresh else from_disk[name].get(pid)
-            if t is None:
-                continue
-            t = t.select(schema.names).cast(schema)
-            pieces.append(t.append_column(PART_COLUMN, pa.array([pid] * t.num_rows, pa.string())))
-        full = schema.append(pa.field(PART_COLUMN, pa.string()))
-        table = pa.concat_tables([p.cast(full) for p in pieces]) if pieces else full.empty_table()
+            if t is not None and t.num_rows:
+                pieces.append(t if t.schema.equals(full) else tag(t, name, pid))
+        table = pa.concat_tables(pieces) if pieces else full.empty_table()
         with fs.open(posixpath.join(folder, f"{name}.parquet"), "wb") as fh:
             pq.write_table(table, fh, compression="zstd")
     return {"id": snap_id, "parts": parts_digest(parts), "part_ids": sorted(parts)}

@@ -222,7 +222,9 @@ def write_part(
     fs.makedirs(tmp, exist_ok=True)
     tables, unit_counts = pack_tables(units)
     if tables_out is not None:
-        tables_out.update((n, tables[n]) for n in snapshot.SNAPSHOT_TABLES)
+        tables_out.update(
+            (n, snapshot.tag(tables[n], n, part_id)) for n in snapshot.SNAPSHOT_TABLES
+        )
     counts: dict[str, int] = {}
     files: dict[str, list[str]] = {}
     for name, table in tables.items():
