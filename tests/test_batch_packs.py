@@ -202,3 +202,21 @@ def test_an_edited_signature_rematches_every_unit(tmp_path: Path) -> None:
     mine.write_text(mine.read_text().replace("leads to a kernel panic", "ends in a panic"))
     edited = triage.scan([str(logs)], out=out, signatures=[str(tmp_path / "sigs")])
     assert edited.processed == 3 and edited.signature_digest != first.signature_digest
+
+
+def test_output_to_fsspec_urls_gives_the_same_rows(tmp_path: Path) -> None:
+    """`out` may be any fsspec URL: an in-memory filesystem for an in-process run, and a
+    file:// URL for workers in other processes."""
+    inputs = [str(ROOT / "samples" / "case-xs01")]
+    local = str(tmp_path / "local")
+    triage.scan(inputs, out=local)
+    want = rows(local)
+    assert len(want["findings"])
+    mem = f"memory://triage-test-{os.getpid()}"
+    summary = triage.scan(inputs, out=mem)
+    assert summary.processed == summary.units
+    assert_same(rows(mem), want)
+    assert triage.scan(inputs, out=mem).skipped == summary.units  # the manifest is read back
+    url = (tmp_path / "by-url").as_uri()
+    triage.scan(inputs, out=url, jobs=2)
+    assert_same(rows(url), want)
