@@ -160,3 +160,24 @@ def test_config_roles_are_config_unless_the_content_is_a_log() -> None:
 def test_syslog_with_few_xapi_lines_stays_syslog() -> None:
     mixed = SYSLOG + XENSOURCE_NEW.splitlines(keepends=True)[0]
     assert detect(mixed) == KIND_SYSLOG
+
+
+def test_lazy_head_split_equals_the_eager_split() -> None:
+    """analyze() splits only what it reads; the lines must be those of a full split."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from triage.sources import detect as d
+
+    pieces = st.sampled_from([b"a", b"kernel: x", b"\r", b"\n", b"\r\n", b"\r\r\n", b" ", b""])
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(pieces, max_size=600), st.booleans())
+    def check(parts: list[bytes], cut: bool) -> None:
+        head = b"".join(parts)
+        want = d._LINE_SPLIT.split(head)
+        if cut and len(want) > 1:
+            want.pop()
+        assert list(d._head_lines(head, cut)) == want
+
+    check()

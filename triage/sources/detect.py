@@ -15,6 +15,7 @@ streaming an archive, and decide once the bundle layout (and so the role) is kno
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from triage.model import (
@@ -286,6 +287,37 @@ def _looks_binary(head: bytes) -> bool:
     return ctrl > len(sample) // 10
 
 
+def _head_lines(head: bytes, cut: bool) -> Iterator[bytes]:
+    """The lines of `head`, split lazily: only the first `MAX_LINES` or so are looked at, and
+    splitting all of a 16 KiB head cost more than classifying it (the walk of a folder of
+    small logs did little else). Without the last line when the head was `cut` at its limit
+    (unless it is the only one)."""
+    if b"\r" not in head:  # the common case: a plain split is what the pattern would do
+        lines = head.split(b"\n")
+        if cut and len(lines) > 1:
+            lines.pop()
+        yield from lines
+        return
+    rest, prev, seen = head, None, 0
+    while True:
+        parts = _LINE_SPLIT.split(rest, maxsplit=_SPLIT_STEP)
+        final = len(parts) <= _SPLIT_STEP
+        if not final:
+            rest = parts.pop()
+        for line in parts:
+            if prev is not None:
+                yield prev
+            prev = line
+            seen += 1
+        if final:
+            break
+    if prev is not None and not (cut and seen > 1):
+        yield prev
+
+
+_SPLIT_STEP = 64
+
+
 def analyze(head: bytes) -> Analysis:
     """Classify the lines of `head` (the first `HEAD_BYTES` of the decompressed file)."""
     head = head[:HEAD_BYTES]
@@ -304,12 +336,9 @@ def analyze(head: bytes) -> Analysis:
         counts["crlf"] = crlf
     if b"\x1b[" in head:
         counts["ansi"] = head.count(b"\x1b[")
-    lines = _LINE_SPLIT.split(head)
-    if len(head) == HEAD_BYTES and len(lines) > 1:
-        lines.pop()  # the last line is probably cut by the head limit
     n = 0
     match = _SHAPE_RE.match
-    for raw in lines:
+    for raw in _head_lines(head, cut=len(head) == HEAD_BYTES):
         line = raw.replace(b"\x00", b"").rstrip()
         if not line or line.strip(b". ") == b"":  # blank lines and "..." elisions say nothing
             continue
