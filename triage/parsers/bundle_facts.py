@@ -583,6 +583,8 @@ def _link_guests(
     bundles: list[_Bundle], read: Callable[[SourceFile], bytes], errors: list[ErrorRecord]
 ) -> None:
     hosts = [b for b in bundles if b.vms]
+    if not hosts:
+        return  # no VM to link a guest log to: nothing to read (a folder of plain logs)
     for b in bundles:
         if b in hosts and b.is_xen_host:
             continue  # a status report's own logs are dom0's, not a guest's
