@@ -25,6 +25,7 @@ from triage.crashes.fields import header_fields
 from triage.crashes.fingerprint import fingerprint, key_functions
 from triage.crashes.frames import guilty_frame, parse_line_frames, parse_stack
 from triage.model import Crash, SysrqTask, stable_id
+from triage.parsers import literals
 
 RECORD = "sysrq"
 TYPE = "SYSRQ"
@@ -191,6 +192,8 @@ def _walk(
 def _sysrq_rows(text: pa.ChunkedArray) -> np.ndarray | None:
     if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
         return None  # not a lines table we understand: nothing to extract, nothing to break
+    if _SYSRQ_ANCHOR not in literals.gate_for((_SYSRQ_ANCHOR,)).possible(text):
+        return np.zeros(0, dtype=np.int64)  # no `sysrq` in any case: nothing can match
     mask = pc.match_substring_regex(text, _SYSRQ_ANCHOR)
     mask = pc.fill_null(mask, False)
     return np.flatnonzero(mask.to_numpy(zero_copy_only=False))

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from triage.kernel.releases import parse_release
 from triage.model import Boot
+from triage.parsers import literals
 
 #: the boot banner (text has the printk prefix removed already)
 BANNER = r"^Linux version \d[^\s]* \("
@@ -56,7 +57,18 @@ class _Hints:
     hostname: str = ""
 
 
-def _mask(text: pa.Array, pattern: str) -> np.ndarray:
+#: every pattern `_mask` runs; a source holding none of a pattern's literals skips its pass
+_MASKED = (BANNER, SEPARATOR, RELEASE_LINES, HOST_LINE, *(p for p, _ in ARCH_HINTS))
+
+
+def _possible(text: pa.Array) -> set[str]:
+    """The patterns of `_MASKED` that may match some row (see `triage.parsers.literals`)."""
+    return literals.gate_for(_MASKED).possible(text)
+
+
+def _mask(text: pa.Array, pattern: str, possible: set[str] | None = None) -> np.ndarray:
+    if possible is not None and pattern not in possible:
+        return np.zeros(len(text), dtype=bool)
     return pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(
         zero_copy_only=False
     )
@@ -83,7 +95,9 @@ def _early_start(mono: np.ndarray, banner: int) -> int:
     return lo + int(late[-1]) + 1 if len(late) else lo
 
 
-def _boundaries(text: pa.Array, mono: np.ndarray) -> tuple[list[int], np.ndarray]:
+def _boundaries(
+    text: pa.Array, mono: np.ndarray, possible: set[str] | None = None
+) -> tuple[list[int], np.ndarray]:
     """Sorted first rows of boots (row 0 always), and the banner rows.
 
     One boot, one cut: a banner is not a second cut when a clock restart or a journal separator
@@ -92,10 +106,10 @@ def _boundaries(text: pa.Array, mono: np.ndarray) -> tuple[list[int], np.ndarray
     between it and the last clocked line.
     """
     n = len(text)
-    banner = _mask(text, BANNER)
+    banner = _mask(text, BANNER, possible)
     banner &= np.isnan(mono) | (mono < BANNER_MAX_MONO)
     banners = np.flatnonzero(banner)
-    seps = np.flatnonzero(_mask(text, SEPARATOR))
+    seps = np.flatnonzero(_mask(text, SEPARATOR, possible))
     restarts, previous = _restarts(mono)
     explained = [
         bool(np.any((banners > p) & (banners < r))) for r, p in zip(restarts, previous, strict=True)
@@ -114,10 +128,12 @@ def _boundaries(text: pa.Array, mono: np.ndarray) -> tuple[list[int], np.ndarray
     return sorted(c for c in cuts if 0 <= c < n), banners
 
 
-def _hints(text: pa.Array, rows_boot: np.ndarray, nboots: int) -> list[_Hints]:
+def _hints(
+    text: pa.Array, rows_boot: np.ndarray, nboots: int, possible: set[str] | None = None
+) -> list[_Hints]:
     """Per boot: release from oops lines, arch hints, login-prompt hostname."""
     hints = [_Hints() for _ in range(nboots)]
-    has = np.flatnonzero(_mask(text, RELEASE_LINES))
+    has = np.flatnonzero(_mask(text, RELEASE_LINES, possible))
     rx = re.compile(RELEASE_LINES)
     for r in has.tolist():
         h = hints[rows_boot[r]]
@@ -126,10 +142,10 @@ def _hints(text: pa.Array, rows_boot: np.ndarray, nboots: int) -> list[_Hints]:
             if m:
                 h.release = m.group(1) or m.group(2)
     for pattern, arch in ARCH_HINTS:
-        for r in np.flatnonzero(_mask(text, pattern)).tolist():
+        for r in np.flatnonzero(_mask(text, pattern, possible)).tolist():
             hints[rows_boot[r]].arch = hints[rows_boot[r]].arch or arch
     hx = re.compile(HOST_LINE)
-    for r in np.flatnonzero(_mask(text, HOST_LINE)).tolist():
+    for r in np.flatnonzero(_mask(text, HOST_LINE, possible)).tolist():
         m = hx.match(text[r].as_py())
         if m and m.group(1) not in ("localhost", "(none)"):
             hints[rows_boot[r]].hostname = m.group(1)
@@ -144,10 +160,11 @@ def segment_boots(lines: pa.Table, source_id: str) -> tuple[list[Boot], pa.Array
     text = lines.column("text").combine_chunks()
     mono = pc.fill_null(lines.column("mono"), np.nan).to_numpy()
     mono = np.asarray(mono, dtype=np.float64)
-    cuts, banners = _boundaries(text, mono)
+    possible = _possible(text)
+    cuts, banners = _boundaries(text, mono, possible)
     cut_arr = np.array(cuts, np.int64)
     rows_boot = np.searchsorted(cut_arr, np.arange(n), side="right") - 1
-    hints = _hints(text, rows_boot, len(cuts))
+    hints = _hints(text, rows_boot, len(cuts), possible)
     lineno = lines.column("lineno").to_numpy()
     ts = lines.column("timestamp").combine_chunks()
     hosts = lines.column("host").combine_chunks()
@@ -188,6 +205,17 @@ def segment_boots(lines: pa.Table, source_id: str) -> tuple[list[Boot], pa.Array
                 start_time=start_time,
             )
         )
+    if len(boots) == 1:  # most sources: every line has the one id
+        return boots, _repeated(boots[0].boot_id, n)
     labels = pa.array([b.boot_id for b in boots], pa.string())
     ids = pa.DictionaryArray.from_arrays(pa.array(rows_boot.astype(np.int32)), labels)
     return boots, ids.cast(pa.string())
+
+
+def _repeated(value: str, n: int) -> pa.Array:
+    """`n` copies of `value` as a plain string array, built from its buffers."""
+    raw = value.encode("utf-8")
+    offsets = (np.arange(n + 1, dtype=np.int64) * len(raw)).astype(np.int32)
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw * n)]
+    )

@@ -57,10 +57,15 @@ class Unit:
     host_facts: list[Fact]
     vm_facts: list[Fact] | None  # None: the source's VM is not known, VM facts cannot be used
     is_last_boot: bool = True
+    #: evaluation order of each `all` list, by id: shared by the units of one `evaluate` call,
+    #: during which the signature documents (which keep the lists alive) do not change
+    orders: dict[int, list[dict[str, Any]]] | None = None
 
     def rows_in(self, rows: np.ndarray) -> np.ndarray:
-        lo = np.searchsorted(rows, self.start, side="left")
-        hi = np.searchsorted(rows, self.end, side="left")
+        if not len(rows):
+            return rows
+        lo = rows.searchsorted(self.start, side="left")
+        hi = rows.searchsorted(self.end, side="left")
         return rows[lo:hi]
 
 
@@ -109,10 +114,28 @@ def _relative(node: dict[str, Any]) -> bool:
     return any(_relative(k) for k in kids)
 
 
+def _ordered(children: list[dict[str, Any]], unit: Unit) -> list[dict[str, Any]]:
+    """Children in evaluation order: those measuring time from their siblings come last."""
+    memo = unit.orders
+    if memo is not None:
+        got = memo.get(id(children))
+        if got is not None:
+            return got
+    relative = [_relative(c) for c in children]
+    ordered = (
+        [c for c, r in zip(children, relative, strict=True) if not r]
+        + [c for c, r in zip(children, relative, strict=True) if r]
+        if any(relative)
+        else children
+    )
+    if memo is not None:
+        memo[id(children)] = ordered
+    return ordered
+
+
 def _all(children: list[dict[str, Any]], unit: Unit, anchor: float | None) -> Hit:
     out = Hit(ok=True)
-    ordered = [c for c in children if not _relative(c)] + [c for c in children if _relative(c)]
-    for child in ordered:
+    for child in _ordered(children, unit):
         h = evaluate_node(child, unit, out.time if out.time is not None else anchor)
         if not h.ok:
             if child.get("optional"):
@@ -444,4 +467,158 @@ _LEAVES = {
     "task": _task,
     "fact": _fact,
     "boot": _boot,
+}
+
+
+# ---- failures settled without evaluating ----------------------------------------------------
+#: what `_settle` knows of an evaluation: it fails, it cannot raise (outcome open), or neither
+_NO, _QUIET, _OPEN = 0, 1, 2
+_CRASH_REGEX_KEYS = (
+    "title",
+    "function",
+    "module",
+    "report",
+    "frames_any",
+    "frames_all",
+    "frames_none",
+)
+_TASK_REGEX_KEYS = ("comm", "frames_any", "frames_all", "frames_none")
+
+
+def cannot_hold(node: dict[str, Any], unit: Unit) -> bool:
+    """Would `evaluate_node(node, unit)` fail, without anything on the way able to raise?
+
+    Most signatures fail on most sources because their lines never occur; settling that from
+    the index's cached hits costs a few lookups instead of an evaluation. True only when the
+    evaluation's outcome is certain and every step it would take before failing is free of
+    regex searches (which can time out) and of patterns the index has not run yet — so
+    skipping the evaluation loses neither a finding nor an error.
+    """
+    return _settle(node, unit) == _NO
+
+
+def is_quiet(node: dict[str, Any], unit: Unit) -> bool:
+    """Can evaluating `node` neither raise nor run anything but cached lookups?"""
+    return _settle(node, unit) != _OPEN
+
+
+def _settle(node: dict[str, Any], unit: Unit) -> int:
+    """`_NO`, `_QUIET` or `_OPEN` for `node`, mirroring the order `evaluate_node` works in."""
+    if "all" in node:
+        for child in _ordered(node["all"], unit):
+            state = _settle(child, unit)
+            if state == _OPEN:
+                return _OPEN
+            if state == _NO and not child.get("optional"):
+                return _NO
+        return _QUIET
+    if "any" in node:
+        states = [_settle(child, unit) for child in node["any"]]
+        if _OPEN in states:
+            return _OPEN
+        return _NO if all(s == _NO for s in states) else _QUIET
+    if "not" in node:
+        return _OPEN if _settle(node["not"], unit) == _OPEN else _QUIET
+    for kind, settle in _SETTLERS.items():
+        if kind in node:
+            return settle(node[kind], unit)
+    return _NO
+
+
+def _cached_rows(unit: Unit, pattern: str) -> np.ndarray | None:
+    """The unit's rows matching `pattern` when the index has them already, else None."""
+    got = unit.index.cached_hits(pattern)
+    return None if got is None else unit.rows_in(got)
+
+
+def _settle_line(spec: dict[str, Any], unit: Unit) -> int:
+    rows = _cached_rows(unit, spec["pattern"])
+    if rows is None:
+        return _OPEN
+    if not len(rows):
+        return _NO
+    if spec.get("tag") is not None:
+        return _OPEN
+    return _NO if len(rows) < int(spec.get("min_count", 1)) else _QUIET
+
+
+def _settle_sequence(spec: dict[str, Any], unit: Unit) -> int:
+    steps = [_cached_rows(unit, p) for p in spec["steps"]]
+    if any(s is None for s in steps):
+        return _OPEN
+    return _NO if any(s is not None and not len(s) for s in steps) else _QUIET
+
+
+def _settle_silence(spec: dict[str, Any], unit: Unit) -> int:
+    then = spec.get("then")
+    if then is None:
+        return _QUIET
+    wakes = _cached_rows(unit, then)
+    if wakes is None:
+        return _OPEN
+    return _QUIET if len(wakes) else _NO
+
+
+def _settle_boot(spec: dict[str, Any], unit: Unit) -> int:
+    if unit.boot is None or unit.end <= unit.start or not unit.boot.banner:
+        return _NO
+    if spec.get("is_last") and not unit.is_last_boot:
+        return _NO
+    max_lines = spec.get("max_lines")
+    if max_lines is not None and unit.end - unit.start > max_lines:
+        return _NO
+    lacks = spec.get("lacks")
+    if lacks is None:
+        return _QUIET
+    rows = _cached_rows(unit, lacks)
+    if rows is None:
+        return _OPEN
+    return _NO if len(rows) else _QUIET
+
+
+def _settle_crash(spec: dict[str, Any], unit: Unit) -> int:
+    for c in unit.crashes:
+        if spec.get("record") and c.record not in spec["record"]:
+            continue
+        if spec.get("type") and c.type not in spec["type"]:
+            continue
+        if "panicked" in spec and bool(c.panicked) != bool(spec["panicked"]):
+            continue
+        return _OPEN if any(k in spec for k in _CRASH_REGEX_KEYS) else _QUIET
+    return _NO
+
+
+def _settle_task(spec: dict[str, Any], unit: Unit) -> int:
+    states = spec.get("state")
+    count = sum(
+        1 for c in unit.crashes for t in c.tasks if not (states and (t.state or "") not in states)
+    )
+    if not count:
+        return _NO
+    if any(k in spec for k in _TASK_REGEX_KEYS):
+        return _OPEN
+    return _NO if count < int(spec.get("min_count", 1)) else _QUIET
+
+
+def _settle_fact(spec: dict[str, Any], unit: Unit) -> int:
+    pool = _fact_pool(spec, unit)
+    if pool is None:
+        return _NO
+    present = any(f.key == spec["key"] for f in pool)
+    if spec.get("present") is False:
+        return _NO if present else _QUIET
+    if not present:
+        return _NO
+    return _OPEN if "pattern" in spec or "before_minutes" in spec else _QUIET
+
+
+#: same kinds, same order as `_LEAVES`
+_SETTLERS = {
+    "line": _settle_line,
+    "sequence": _settle_sequence,
+    "silence": _settle_silence,
+    "crash": _settle_crash,
+    "task": _settle_task,
+    "fact": _settle_fact,
+    "boot": _settle_boot,
 }

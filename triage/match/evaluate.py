@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from triage.match.conditions import Hit, Unit, evaluate_node
+from triage.match.conditions import Hit, Unit, cannot_hold, evaluate_node, is_quiet
 from triage.match.lineindex import LineIndex
 from triage.match.regexes import PatternTimeout
-from triage.match.verdict import AFFECTED, FIXED, UNKNOWN, judge, kernel_view
+from triage.match.verdict import AFFECTED, FIXED, UNKNOWN, KernelView, judge, kernel_view
 from triage.model import ErrorRecord, Evidence, Fact, Finding, stable_id
 
 if TYPE_CHECKING:
@@ -48,11 +48,12 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
     findings: list[Finding] = []
     for unit in _units(ctx, index, host_facts, vm_facts):
         unit_findings: list[tuple[Signature, Finding, set[tuple[str, int]]]] = []
+        kernel = _kernel_of(unit)
         for sig in active:
             if sig.id in sigset.disabled:
                 continue
             try:
-                got = _evaluate_one(sig, unit, ctx, vm_id, vm_name, vm_how)
+                got = _evaluate_one(sig, unit, ctx, vm_id, vm_name, vm_how, kernel)
             except PatternTimeout as exc:
                 sigset.disabled[sig.id] = str(exc)
                 errors.append(
@@ -88,7 +89,17 @@ _LINE_LEVEL = {("line", "pattern"), ("sequence", "steps"), ("silence", "then"), 
 
 
 def _line_patterns(sig: Signature) -> list[str]:
-    """The patterns run over line text (worth one shared vectorised pass)."""
+    """The patterns run over line text (worth one shared vectorised pass), read once per
+    signature document: walking the tree for every source cost more than matching a small one."""
+    cached = sig.__dict__.get("_line_patterns")
+    if cached is not None and cached[0] is sig.doc:
+        return cached[1]
+    out = _read_line_patterns(sig)
+    sig.__dict__["_line_patterns"] = (sig.doc, out)
+    return out
+
+
+def _read_line_patterns(sig: Signature) -> list[str]:
     from triage.match.compile import patterns
 
     out = []
@@ -106,6 +117,7 @@ def _units(
     """One unit per boot; lines before the first boot (no banner seen) form their own unit."""
     boots = sorted(ctx.boots, key=lambda b: b.first_line)
     units: list[Unit] = []
+    orders: dict[int, list[dict[str, Any]]] = {}  # shared: the documents do not change meanwhile
     covered_start = index.n
     for i, b in enumerate(boots):
         start, end = index.rows_for_lines(b.first_line, b.last_line)
@@ -126,6 +138,7 @@ def _units(
                 host_facts,
                 vm_facts,
                 is_last_boot=i == len(boots) - 1,
+                orders=orders,
             )
         )
     if covered_start > 0 or not boots:
@@ -139,7 +152,18 @@ def _units(
         ]
         if end > 0 or crashes:
             units.insert(
-                0, Unit(index, 0, end, None, crashes, host_facts, vm_facts, is_last_boot=not boots)
+                0,
+                Unit(
+                    index,
+                    0,
+                    end,
+                    None,
+                    crashes,
+                    host_facts,
+                    vm_facts,
+                    is_last_boot=not boots,
+                    orders=orders,
+                ),
             )
     return units
 
@@ -178,11 +202,35 @@ def _link_vm(ctx: SourceContext) -> tuple[str, str, str]:
     return "", "", ""
 
 
+def _kernel_of(unit: Unit) -> KernelView | Exception:
+    """The unit's running kernel, read once for all signatures (or what reading it raised,
+    which each signature then reports as before)."""
+    try:
+        return kernel_view(unit.boot, [c.release for c in unit.crashes if c.release])
+    except Exception as exc:  # raised again per signature: one error row each, as always
+        return exc
+
+
 def _evaluate_one(
-    sig: Signature, unit: Unit, ctx: SourceContext, vm_id: str, vm_name: str, vm_how: str
+    sig: Signature,
+    unit: Unit,
+    ctx: SourceContext,
+    vm_id: str,
+    vm_name: str,
+    vm_how: str,
+    kernel: KernelView | Exception | None = None,
 ) -> Finding | None:
     doc = sig.doc
-    k = kernel_view(unit.boot, [c.release for c in unit.crashes if c.release])
+    k = _kernel_of(unit) if kernel is None else kernel
+    if isinstance(k, Exception):
+        raise k
+    # What evaluating would conclude, with nothing it could raise on the way (`judge` is a
+    # pure function of valid documents that raises for no release string): most signatures
+    # end here for most sources.
+    if cannot_hold(doc["evidence"], unit) and all(
+        is_quiet(ex, unit) for ex in doc.get("exclude") or []
+    ):
+        return None
     v = judge(doc["applies_to"], k)
     if not v.applies:
         return None

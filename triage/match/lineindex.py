@@ -9,6 +9,7 @@ cannot express (look-arounds, back-references) fall back to `regex` over every r
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import numpy as np
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from triage.match.regexes import search
+from triage.parsers import literals
 
 
 class LineIndex:
@@ -90,6 +92,17 @@ class LineIndex:
                 self._hits[p] = np.zeros(0, np.int64)
             return
         re2_ok = [p for p in todo if _re2_compiles(p)]
+        # A pattern none of whose required literals occurs in the text matches no row (in RE2
+        # as in `regex`): it gets no hits and leaves the combined pass, which still finds the
+        # same candidates for the others — unless the full union is too big for RE2, when each
+        # pattern runs alone as before.
+        possible = literals.gate_for(tuple(todo)).possible(self.text)
+        if len(possible) < len(todo) and _union_compiles(tuple(re2_ok)):
+            for p in todo:
+                if p not in possible:
+                    self._hits[p] = np.zeros(0, np.int64)
+            todo = [p for p in todo if p in possible]
+            re2_ok = [p for p in re2_ok if p in possible]
         candidates: np.ndarray | None = None
         if re2_ok:
             combined = "|".join(f"(?:{p})" for p in re2_ok)
@@ -103,6 +116,10 @@ class LineIndex:
                 self._hits[p] = self._confirm(p, candidates)
             else:
                 self.hits(p)
+
+    def cached_hits(self, pattern: str) -> np.ndarray | None:
+        """The hits of a pattern already run (by `prime` or `hits`), else None."""
+        return self._hits.get(pattern)
 
     def hits(self, pattern: str) -> np.ndarray:
         """Sorted row indices whose text the pattern matches (PatternTimeout when one is slow)."""
@@ -135,6 +152,12 @@ class LineIndex:
 def _is_sorted(col: pa.ChunkedArray) -> bool:
     arr = col.to_numpy(zero_copy_only=False)
     return bool(len(arr) < 2 or np.all(arr[1:] >= arr[:-1]))
+
+
+@functools.lru_cache(maxsize=64)
+def _union_compiles(patterns: tuple[str, ...]) -> bool:
+    """Does RE2 take the alternation of all `patterns` (as `prime` builds it)?"""
+    return len(patterns) < 2 or _re2_compiles("|".join(f"(?:{p})" for p in patterns))
 
 
 _RE2_CACHE: dict[str, bool] = {}

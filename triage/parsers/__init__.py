@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import (
@@ -193,7 +193,10 @@ def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> Pars
             over = time.monotonic() > deadline
     except Exception as exc:  # bad input must not stop the run
         errors.append(_error(src, "parse-error", f"parse failed: {type(exc).__name__}: {exc}"))
-    lines = pa.concat_tables(tables).combine_chunks() if tables else LINES_SCHEMA.empty_table()
+    if len(tables) > 1:
+        lines = pa.concat_tables(tables).combine_chunks()
+    else:
+        lines = tables[0].combine_chunks() if tables else LINES_SCHEMA.empty_table()
     partial = bool(errors)
     errors.extend(_long_line_errors(src, lines, limits))  # reported; the lines are all there
     return ParseResult(lines=lines, errors=errors, partial=partial)
@@ -203,8 +206,10 @@ def _long_line_errors(src: SourceFile, lines: pa.Table, limits: Limits) -> list[
     """One row naming how many lines were cut at `max_line_bytes` (none when no line was)."""
     if not lines.num_rows or "flags" not in lines.column_names:
         return []
-    cut = pc.not_equal(pc.bit_wise_and(lines.column("flags"), FLAG_TRUNCATED), 0)
-    n = pc.sum(cut.cast(pa.int64())).as_py() or 0
+    col = lines.column("flags")
+    if col.null_count:  # a plug-in left some unset
+        col = col.fill_null(0)
+    n = int(np.count_nonzero(col.to_numpy() & FLAG_TRUNCATED))
     if not n:
         return []
     return [

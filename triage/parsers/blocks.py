@@ -132,7 +132,9 @@ def _iter_reader(fh: BinaryIO, block: int, cap: int, sep: bytes) -> Iterator[Blo
 def _fewer_lines(data: bytes, pos: int, end: int, sep: bytes) -> int:
     """`end` (just after a separator, or the end of data), moved back so that the block
     `data[pos:end]` holds at most MAX_LINES_PER_BLOCK separators."""
-    if end - pos <= MAX_LINES_PER_BLOCK or data.count(sep, pos, end) <= MAX_LINES_PER_BLOCK:
+    if end - pos <= MAX_LINES_PER_BLOCK:
         return end
-    arr = np.frombuffer(data, np.uint8, count=end - pos, offset=pos)
-    return pos + int(np.flatnonzero(arr == sep[0])[MAX_LINES_PER_BLOCK - 1]) + 1
+    is_sep = np.frombuffer(data, np.uint8, count=end - pos, offset=pos) == sep[0]
+    if np.count_nonzero(is_sep) <= MAX_LINES_PER_BLOCK:  # numpy counts twice as fast as bytes
+        return end
+    return pos + int(np.flatnonzero(is_sep)[MAX_LINES_PER_BLOCK - 1]) + 1

@@ -11,6 +11,7 @@ header-less lines at a block start continue a kept line — is settled in order 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import deque
@@ -39,6 +40,7 @@ from triage.parsers.lineformat import LineFormat
 
 LEVEL_NAMES = pa.array(["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"])
 _EMPTY = np.zeros(0, dtype=np.uint8)
+_NULL_STR = pa.scalar(None, pa.string())
 
 
 @dataclass
@@ -129,10 +131,107 @@ def _as_lines(buf: np.ndarray, offsets: np.ndarray) -> pa.Array:
     )
 
 
-def _regex_fields(pattern: str, lines: pa.Array) -> dict[str, pa.Array]:
+def _regex_fields(
+    pattern: str,
+    lines: pa.Array | Callable[[], pa.Array],
+    first: np.ndarray | None = None,
+) -> dict[str, pa.Array]:
+    """The named groups of `pattern` per line (null where it does not match).
+
+    `first` is each line's first byte (-1 when empty): when the pattern can only match lines
+    starting with one byte and no line does, no line matches and RE2 is not run (nor `lines`,
+    which may be a function making them, made). Most small sources never print the `[` of a
+    printk time in their messages.
+    """
+    if first is not None:
+        lead = _leading_byte(pattern)
+        if lead is not None and not np.any(first == lead):
+            return {name: pa.nulls(len(first), pa.string()) for name in _groups_of(pattern)}
+    if callable(lines):
+        lines = lines()
     struct = pc.extract_regex(lines, pattern)
     names = [struct.type.field(i).name for i in range(struct.type.num_fields)]
     return dict(zip(names, struct.flatten(), strict=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _leading_byte(pattern: str) -> int | None:
+    """The byte every match of `pattern` starts with, read conservatively: `^`, then groups
+    that are neither optional nor alternations, then one literal character; else None."""
+    if not pattern.startswith("^") or _has_alternation(pattern, 0, len(pattern)):
+        return None
+    i = 1
+    while pattern.startswith("(", i):
+        opener = re.match(r"\(\?(?:P<\w+>|:)?", pattern[i:])
+        close = _group_close(pattern, i)
+        if opener is None or close is None or pattern[close + 1 : close + 2] in ("?", "*", "{"):
+            return None
+        if _has_alternation(pattern, i + opener.end(), close):
+            return None
+        i += opener.end()
+    if pattern.startswith("\\", i) and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+        char, after = pattern[i + 1], i + 2
+    elif i < len(pattern) and (pattern[i].isalnum() or pattern[i] in " -:/<>_"):
+        char, after = pattern[i], i + 1
+    else:
+        return None
+    if pattern[after : after + 1] in ("?", "*", "{") or not char.isascii():
+        return None
+    return ord(char)
+
+
+def _group_close(pattern: str, start: int) -> int | None:
+    """Index of the `)` closing the group opened at `start` (escapes and classes skipped)."""
+    depth, i, n = 0, start, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(pattern, i)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """Index just after the character class opened at `start`."""
+    i = start + 1
+    if pattern.startswith("^", i):
+        i += 1
+    if pattern.startswith("]", i):
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i + 1
+
+
+def _has_alternation(pattern: str, start: int, stop: int) -> bool:
+    """Is there a `|` at the top level of pattern[start:stop]?"""
+    depth, i = 0, start
+    while i < stop:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(pattern, i)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return True
+        i += 1
+    return False
 
 
 def _extract(
@@ -187,6 +286,10 @@ def _byte_at(
 ) -> np.ndarray:
     """The byte at `pos` of each row's buffer, -1 at or past the row's end."""
     out = np.full(len(pos), -1, np.int64)
+    if buf_index is None:  # one buffer (no cleaned rows): no row index to build
+        inside = (pos < end) & (pos < len(buffers[0]))
+        out[inside] = buffers[0][pos[inside]]
+        return out
     for b, data in enumerate(buffers):
         rows = np.arange(len(pos)) if buf_index is None else np.flatnonzero(buf_index == b)
         if buf_index is None and b > 0:
@@ -205,11 +308,11 @@ def _fast_fields(
 ) -> dict[str, pa.Array]:
     """`fmt.pattern`'s groups via the cheap `fmt.fast` pattern where it settles the line."""
     n = len(lines)
-    fast = _regex_fields(fmt.fast, lines)
-    got = columns.lengths(fast["pre"])
     ends = np.full(n, np.iinfo(np.int64).max)
-    after = _byte_at(buffers, buf_index, starts + got, ends)
     first = _byte_at(buffers, buf_index, starts, ends)
+    fast = _regex_fields(fmt.fast, lines, first)
+    got = columns.lengths(fast["pre"])
+    after = _byte_at(buffers, buf_index, starts + got, ends)
     opener = np.isin(first, np.frombuffer(fmt.prefix_starts, np.uint8))
     settled = np.where(got > 0, after != 91, ~opener)
     fields: dict[str, pa.Array] = {}
@@ -253,7 +356,7 @@ def _body_stage(
     found: dict[str, pa.Array] = {}
     todo = rows
     if fmt.body_fast:
-        fast = _regex_fields(fmt.body_fast, texts(rows))
+        fast = _regex_fields(fmt.body_fast, lambda: texts(rows), first_byte(rows))
         got = columns.lengths(fast["pre"])
         pre_len[rows] += got
         after = first_byte(rows)
@@ -262,14 +365,13 @@ def _body_stage(
         settled = ((got > 0) & (after != 91)) | ((got == 0) & (first != 60) & (first != 91))
         pre_len[rows[~settled]] -= got[~settled]
         todo = rows[~settled]
-        keep_fast = pa.array(settled)
+        keep_fast = None if settled.all() else pa.array(settled)
         for name in names:
             col = fast.get(name)
-            found[name] = (
-                pc.if_else(keep_fast, col, pa.scalar(None, pa.string()))
-                if col is not None
-                else pa.nulls(len(rows), pa.string())
-            )
+            if col is None:
+                found[name] = pa.nulls(len(rows), pa.string())
+            else:
+                found[name] = col if keep_fast is None else pc.if_else(keep_fast, col, _NULL_STR)
     if len(todo):
         full = _regex_fields(fmt.body, texts(todo))
         pre_len[todo] += columns.lengths(full["pre"])
@@ -304,6 +406,13 @@ def _constant_strings(value: str, n: int) -> pa.Array:
     return pa.Array.from_buffers(
         pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw * n)]
     )
+
+
+def _cast(arr: pa.Array, to: pa.DataType) -> pa.Array:
+    """`pc.cast`, skipped for a column without values (most optional groups of a small block)."""
+    if arr.null_count == len(arr):
+        return pa.nulls(len(arr), to)
+    return pc.cast(arr, to)
 
 
 def _matches(strings: pa.Array, pattern: str) -> np.ndarray:
@@ -419,9 +528,12 @@ def process_block(
     sel = np.flatnonzero(keep)
     lead = int(np.count_nonzero(lead_mask[sel]))
     flags = flags[sel] | np.where(cont[sel], FLAG_CONTINUATION, 0).astype(np.int32)
-    take = pa.array(sel)
-    f = {k: v.take(take) for k, v in fields.items()}
     m = len(sel)
+    if m == n:  # every row kept (sel is 0..n-1): nothing to gather
+        f = dict(fields)
+    else:
+        take = pa.array(sel)
+        f = {k: v.take(take) for k, v in fields.items()}
     if fmt.header:
 
         def first_byte(rows: np.ndarray) -> np.ndarray:
@@ -434,8 +546,9 @@ def process_block(
         tag_col = pc.if_else(pa.array(is_sep[sel]), fmt.separator_tag, tag_col)
     level = pa.nulls(m, pa.int8())
     if "pri" in f:
-        pri = pc.cast(columns.empty_to_null(f["pri"]), pa.int64())
-        level = pc.cast(pc.bit_wise_and(pri, 7), pa.int8())
+        pri = _cast(columns.empty_to_null(f["pri"]), pa.int64())
+        if pri.null_count < m:
+            level = pc.cast(pc.bit_wise_and(pri, 7), pa.int8())
     if "lvl" in f:
         named = pc.cast(pc.index_in(f["lvl"], value_set=LEVEL_NAMES), pa.int8())
         level = pc.coalesce(level, named)
@@ -446,16 +559,22 @@ def process_block(
     ]
     bsd = None
     if "t_bsd" in f:
-        bsd = timestamps.parse_parts(f["t_bsd"], "bsd", f.get("f_bsd"))
-        if fmt.header_time_group == "t_bsd":
+        from_line = body_due[sel] if fmt.header_time_group == "t_bsd" else None
+        if from_line is None or not from_line.all():
+            bsd = timestamps.parse_parts(f["t_bsd"], "bsd", f.get("f_bsd"))
+        if from_line is not None:
             # header-stage rows: the time is the line's first bytes, read straight from the block
-            from_line = body_due[sel]
             bi = None if buf_index is None else buf_index[sel]
             mat = _gather(buffers, bi, s[sel], timestamps.width("bsd"))
             line_parts = timestamps.parse_matrix(mat, from_line, "bsd")
-            bsd = timestamps.merge_parts(bsd, line_parts, from_line)
+            # every row from the line (the usual case): nothing of the group's parse is used
+            bsd = (
+                line_parts
+                if from_line.all()
+                else timestamps.merge_parts(bsd, line_parts, from_line)
+            )
     mono = (
-        pc.cast(columns.empty_to_null(f["mono"]), pa.float64())
+        _cast(columns.empty_to_null(f["mono"]), pa.float64())
         if "mono" in f
         else pa.nulls(m, pa.float64())
     )
@@ -468,7 +587,7 @@ def process_block(
             mono,
             columns.empty_to_null(f["host"]) if "host" in f else pa.nulls(m, pa.string()),
             tag_col,
-            pc.cast(columns.empty_to_null(f["pid"]), pa.int64())
+            _cast(columns.empty_to_null(f["pid"]), pa.int64())
             if "pid" in f
             else pa.nulls(m, pa.int64()),
             level,
@@ -500,7 +619,9 @@ class _Finisher:
             years = self.years.assign(parts.month, parts.valid)
             ts = timestamps.to_timestamps(parts, years)
             col = table.schema.get_field_index("timestamp")
-            merged = pc.coalesce(table.column(col).combine_chunks(), ts)
+            have = table.column(col).combine_chunks()
+            # no other layout gave a time (the usual case): the year-less one is the column
+            merged = ts if have.null_count == len(have) else pc.coalesce(have, ts)
             table = table.set_column(col, LINES_SCHEMA.field("timestamp"), merged)
         if out.lead:
             if self.fmt.keep is not None and self.state is not True:
@@ -564,13 +685,22 @@ def iter_format(
     sep = line_separator(head)
     finisher = _Finisher(fmt, _year_end(src), wraps)
     blocks = iter_blocks(source, block_bytes, limits.max_line_bytes, sep)
-    workers = workers or default_workers()
-    if workers == 1:
+    first = next(blocks, None)
+    if first is None:
+        return
+    if first.at_eof or (workers or default_workers()) == 1:
+        # One block (most sources) has nothing to overlap: starting a thread pool would cost
+        # more than parsing a small source.
+        yield finisher.finish(process_block(fmt, first, sep, limits.max_line_bytes, source_id))
         for block in blocks:
             yield finisher.finish(process_block(fmt, block, sep, limits.max_line_bytes, source_id))
         return
+    workers = workers or default_workers()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="triage-parse") as pool:
         pending: deque[Future[BlockOutput]] = deque()
+        pending.append(
+            pool.submit(process_block, fmt, first, sep, limits.max_line_bytes, source_id)
+        )
         for block in blocks:
             pending.append(
                 pool.submit(process_block, fmt, block, sep, limits.max_line_bytes, source_id)
