@@ -162,15 +162,17 @@ def bench_big(work: Path, size_mb: int, repeat: int) -> dict:
 
 
 def bench_ingest_vs_duckdb(work: Path, size_mb: int, repeat: int) -> dict:
-    """Issue 2: `triage ingest` of one big log against DuckDB doing the comparable work."""
+    """Issue 2: `triage ingest` of one big log against DuckDB doing the comparable work.
+
+    Both use every core: DuckDB's threads by default, triage `--jobs` (the file in chunks).
+    """
     log = synth.ensure(
         work / f"console-{size_mb}mb.log", lambda p: synth.console_log(p, size_mb << 20)
     )
     out = work / "ds-ingest"
-    ingest = timed(
-        [*TRIAGE, "ingest", str(log), "--out", str(out), "--force", "--quiet", "--no-signatures"],
-        repeat,
-    )
+    jobs = os.cpu_count() or 1
+    cmd = [*TRIAGE, "ingest", str(log), "--out", str(out), "--force", "--quiet"]
+    ingest = timed([*cmd, "--no-signatures", "--jobs", str(jobs)], repeat)
     duck_sql = (
         "COPY (SELECT regexp_extract(line, '^\\[\\s*([0-9.]+)\\]', 1) AS mono, "
         "regexp_extract(line, '^(?:\\[[^\\]]*\\] )?(.*)$', 1) AS text "
@@ -180,6 +182,7 @@ def bench_ingest_vs_duckdb(work: Path, size_mb: int, repeat: int) -> dict:
     duck = timed([sys.executable, "-c", f"import duckdb; duckdb.sql({duck_sql!r})"], repeat)
     return {
         "input_mb": size_mb,
+        "jobs": jobs,
         "triage_ingest_s": ingest.seconds,
         "ingest_peak_rss_mb": ingest.peak_rss_mb,
         "duckdb_s": duck.seconds,

@@ -220,3 +220,32 @@ def test_output_to_fsspec_urls_gives_the_same_rows(tmp_path: Path) -> None:
     url = (tmp_path / "by-url").as_uri()
     triage.scan(inputs, out=url, jobs=2)
     assert_same(rows(url), want)
+
+
+@pytest.mark.parametrize("mode", ["ingest", "scan"])
+def test_jobs_cut_one_huge_log_into_chunks_with_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """`--jobs 2` on a single huge log spreads its chunks over the pool (the part holds one
+    spilled lines file per chunk) and the dataset equals a one-process run."""
+    import sys
+
+    from triage import pipeline
+    from triage.batch import chunks
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import synth
+
+    log = synth.console_log(tmp_path / "console.log", 3 << 20, crashes=6)
+    monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 512 << 10)  # "huge" at test scale
+    monkeypatch.setattr(chunks, "CHUNK_SOURCE_BYTES", 512 << 10)
+    run = getattr(triage, mode)
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
+    run([str(log)], out=one, jobs=1)
+    run([str(log)], out=two, jobs=2)
+    want = rows(one)
+    assert len(want["crashes"]) == 6 and len(want["lines"]) > (0 if mode == "scan" else 30_000)
+    assert_same(rows(two), want)
+    if mode == "ingest":  # one spilled lines file per chunk
+        ((single,), (chunked,)) = (_parts(one).values(), _parts(two).values())
+        assert (len(single["files"]["lines"]), len(chunked["files"]["lines"])) == (1, 2)

@@ -9,6 +9,7 @@ import pytest
 
 import triage
 from triage import pipeline
+from triage.limits import DEFAULT_LIMITS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import synth
@@ -40,5 +41,46 @@ def test_streamed_ingest_equals_whole_file_ingest(
     n = log.read_bytes().count(b"\n")
     assert len(whole["lines"]) == len(streamed["lines"]) == n
     assert len(whole["crashes"]) >= 3
+    for name in ("lines", "boots", "crashes", "findings"):
+        assert streamed[name].equals(whole[name]), name
+
+
+def test_streamed_ingest_with_an_over_long_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line longer than reads and blocks is one line in both passes, as read whole: the
+    windows' line numbers (boots, crashes) agree with the spilled lines'."""
+    (tmp_path / "in").mkdir()
+    log = synth.console_log(tmp_path / "in" / "console.log", 2 << 20, crashes=3)
+    text = log.read_bytes().split(b"\n")
+    text[5000] += b" " + b"x" * (1 << 20)  # before the first lockup
+    log.write_bytes(b"\n".join(text))
+    whole = _rows(str(triage.ingest([str(log)], out=str(tmp_path / "whole")).out))
+    monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 1 << 20)
+    monkeypatch.setattr(pipeline, "STREAM_BLOCK", 200_000)
+    streamed = _rows(str(triage.ingest([str(log)], out=str(tmp_path / "streamed")).out))
+    assert len(whole["crashes"]) >= 3
+    for name in ("lines", "boots", "crashes", "findings"):
+        assert streamed[name].equals(whole[name]), name
+
+
+def test_streamed_ingest_of_a_capped_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source cut by max_file_bytes in the middle of a line: the same lines and error."""
+    (tmp_path / "in").mkdir()
+    log = synth.console_log(tmp_path / "in" / "console.log", 3 << 20, crashes=3)
+    limits = DEFAULT_LIMITS.override(max_file_bytes=2_000_017)
+
+    def ingest(out: str) -> dict:
+        done = triage.ingest([str(log)], out=out, limits=limits)
+        got = _rows(str(done.out))
+        got["errors"] = triage.open_dataset(str(done.out)).frame("errors")["error_class"].tolist()
+        return got
+
+    whole = ingest(str(tmp_path / "whole"))
+    monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 1 << 20)
+    streamed = ingest(str(tmp_path / "streamed"))
+    assert whole["errors"] == streamed["errors"] == ["limit-file-bytes"]
     for name in ("lines", "boots", "crashes", "findings"):
         assert streamed[name].equals(whole[name]), name

@@ -30,6 +30,7 @@ from triage import kernel, parsers, sources
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import (
     KIND_DUMP,
+    LINES_SCHEMA,
     LOG_KINDS,
     Boot,
     Crash,
@@ -44,8 +45,9 @@ from triage.model import (
 CONTEXT_LINES = 5
 #: sources this large (bytes) are streamed through the prefilter instead of read whole
 LARGE_SOURCE_BYTES = 32 << 20
-#: bytes read per step on the streaming path
-STREAM_BLOCK = 16 << 20
+#: bytes read per step on the streaming path. Blocks this small are reused by the allocator
+#: (a 16 MiB one is mapped afresh each time, and faulting its pages in cost a third more)
+STREAM_BLOCK = 4 << 20
 #: lines kept after a SysRq line (a Show State of a few hundred tasks; longer dumps are cut)
 SYSRQ_AFTER_LINES = 20_000
 #: lines kept before every hit, after an ordinary hit, and at the head and tail of the source
@@ -75,6 +77,9 @@ class SourceResult:
     #: a local Parquet file holding every line of a large source, streamed there by `ingest`
     #: so that memory stays bounded; the store moves it into the dataset part
     lines_spill: str = ""
+    #: more such files, holding the lines after those of `lines_spill` in order (one per chunk
+    #: when the source was processed in chunks, see `triage.batch.chunks`)
+    extra_spills: list[str] = field(default_factory=list)
 
     def source_row(self) -> dict[str, Any]:
         s = self.source
@@ -97,6 +102,10 @@ class SourceResult:
             "error": self.error,
             "line_count": self.line_count,
         }
+
+    def spill_files(self) -> list[str]:
+        """The Parquet files holding this source's lines beyond `lines`, in line order."""
+        return [self.lines_spill, *self.extra_spills] if self.lines_spill else []
 
     def all(self) -> list[SourceResult]:
         out = [self]
@@ -464,51 +473,9 @@ def _prefilter_for(patterns: list[str]) -> Any:
     return pf
 
 
-def _spill_all_lines(result: SourceResult, limits: Limits) -> None:
-    """Every line of a large source, parsed block by block into a local Parquet file.
-
-    A second pass over the source (the first found boots, crashes and findings through the
-    prefilter): each block gets its boot ids from the boots already known, so rows equal those
-    of the whole-file path while memory stays one block deep.
-    """
-    import tempfile
-
-    import numpy as np
-    import pyarrow.parquet as pq
-
-    from triage.model import LINES_SCHEMA
-
-    src = result.source
-    firsts = np.array([b.first_line for b in result.boots], np.int64)
-    ids = [b.boot_id for b in result.boots]
-    fd, path = tempfile.mkstemp(prefix="triage-lines-", suffix=".parquet")
-    os.close(fd)
-    rows = 0
-    try:
-        with (
-            sources.open_binary(src, limits) as fh,
-            pq.ParquetWriter(path, LINES_SCHEMA, compression="zstd") as writer,
-        ):
-            for batch in parsers.iter_parse(src, fh, limits):
-                if not batch.num_rows:
-                    continue
-                if ids:
-                    ln = batch.column("lineno").to_numpy(zero_copy_only=False)
-                    k = np.clip(np.searchsorted(firsts, ln, side="right") - 1, 0, len(ids) - 1)
-                    boot = pa.array([ids[i] for i in k], pa.string())
-                    batch = batch.set_column(
-                        batch.schema.get_field_index("boot_id"), "boot_id", boot
-                    )
-                writer.write_table(batch.select(LINES_SCHEMA.names).cast(LINES_SCHEMA))
-                rows += batch.num_rows
-    except Exception:
-        os.unlink(path)
-        raise
-    result.lines_spill = path
-    result.lines = empty_lines()
-    result.line_count = rows
-
-
+# --------------------------------------------------------------------------------------------
+# The large-source path, pass 1: windows of lines around the prefilter's hits
+# --------------------------------------------------------------------------------------------
 def _streamable(src: SourceFile, signatures: Any | None, keep: str, threshold: int) -> bool:
     if src.size < threshold or src.kind not in parsers.FORMATS:
         return False
@@ -518,6 +485,38 @@ def _streamable(src: SourceFile, signatures: Any | None, keep: str, threshold: i
         if match.needs_every_line(signatures):
             return False
     return True
+
+
+_CONTIGUOUS_KINDS = frozenset({"console", "dmesg", "vmcore-dmesg"})
+
+
+@dataclass(frozen=True)
+class ScanSpec:
+    """What pass 1 needs to know about a source and the signatures, small enough to ship to
+    another process (which compiles it once, see `compiled`)."""
+
+    patterns: tuple[str, ...]
+    factor: int  # window widths are multiplied by this for kinds whose parser drops lines
+    boot_lines: int  # lines after a banner some `boot` condition counts
+    keep_bytes: int  # a line longer than this is kept as its first `keep_bytes` bytes
+
+
+def scan_spec(src: SourceFile, signatures: Any | None, limits: Limits) -> ScanSpec | None:
+    """The pass-1 spec of `src`, or None when the prefilter cannot stand for every stage."""
+    patterns = anchor_patterns(signatures)
+    if MATCH_EVERYTHING in patterns:
+        return None
+    boot_lines = 0
+    if signatures is not None:
+        from triage import match
+
+        boot_lines = match.boot_lines_needed(signatures)
+    return ScanSpec(
+        patterns=tuple(sorted(set(patterns))),
+        factor=1 if src.kind in _CONTIGUOUS_KINDS else _SPARSE_KIND_FACTOR,
+        boot_lines=boot_lines,
+        keep_bytes=4 * limits.max_line_bytes,
+    )
 
 
 @dataclass
@@ -530,9 +529,15 @@ class _Plan:
     sysrq_after: int
     boot_after: int
     edge: int
+    keep_bytes: int
     report_re: Any
     sysrq_re: Any
     boot_re: Any
+
+    @property
+    def context(self) -> int:
+        """Lines kept from one block for the next: a hit's before-context or the tail edge."""
+        return max(self.before, self.edge)
 
     def after_of(self, line: bytes) -> int:
         if self.report_re.search(line):
@@ -544,17 +549,23 @@ class _Plan:
         return self.after
 
 
-def _plan(src: SourceFile, signatures: Any | None) -> _Plan:
+_PLANS: dict[ScanSpec, _Plan] = {}
+
+
+def compiled(spec: ScanSpec) -> tuple[Any, _Plan]:
+    """The prefilter and window plan of `spec`, compiled once per process."""
+    plan = _PLANS.get(spec)
+    if plan is None:
+        plan = _PLANS[spec] = _plan(spec)
+    return _prefilter_for(list(spec.patterns)), plan
+
+
+def _plan(spec: ScanSpec) -> _Plan:
     import regex
 
     from triage.crashes.extract import MAX_REPORT_LINES
 
-    factor = 1 if src.kind in _CONTIGUOUS_KINDS else _SPARSE_KIND_FACTOR
-    boot_lines = 0
-    if signatures is not None:
-        from triage import match
-
-        boot_lines = match.boot_lines_needed(signatures)
+    factor = spec.factor
     crash_anchor, sysrq_anchor = crash_stage.anchor_patterns()
     k = kernel.anchor_patterns()
 
@@ -567,53 +578,83 @@ def _plan(src: SourceFile, signatures: Any | None) -> _Plan:
         after=AFTER_LINES * factor,
         report_after=(MAX_REPORT_LINES + 2 * CONTEXT_LINES) * factor,
         sysrq_after=SYSRQ_AFTER_LINES * factor,
-        boot_after=(max(boot_lines, 2 * CONTEXT_LINES) + CONTEXT_LINES) * factor,
+        boot_after=(max(spec.boot_lines, 2 * CONTEXT_LINES) + CONTEXT_LINES) * factor,
         edge=EDGE_LINES * factor,
+        keep_bytes=spec.keep_bytes,
         report_re=rx([crash_anchor]),
         sysrq_re=rx([sysrq_anchor]),
         boot_re=rx(k[:2]),
     )
 
 
-_CONTIGUOUS_KINDS = frozenset({"console", "dmesg", "vmcore-dmesg"})
-
-
 @dataclass
-class _Segment:
-    first_line: int  # 1-based physical line of the file
-    first_offset: int
+class Segment:
+    """Consecutive window lines, as the bytes they are stored as (see `_Lines`)."""
+
+    first_line: int
+    first_offset: int  # file offset of the first line
     last_line: int
     data: bytearray
+    #: its last line was cut short (an over-long line): the bytes of the next line do not follow
+    closed: bool = False
+    #: it starts right after a closed segment: the same window, for crash extraction
+    joined: bool = False
 
 
 @dataclass
 class _Lines:
-    """Some whole lines of the file in memory: the current block or the previous block's tail."""
+    """Some whole lines of the file in memory: a block, or the context kept from earlier blocks.
 
-    first: int  # global number of the first line
-    offset: int  # file offset of the first line
+    Lines are stored as they are, except that a line longer than the plan's `keep_bytes` is
+    stored as its first `keep_bytes` bytes and a newline (`cut`): the parsers keep far less of
+    it, and the bytes stored never depend on where blocks or chunks were cut.
+    """
+
+    first: int  # number of the first line
     data: bytes
     starts: Any  # np.ndarray of line starts within data
     ends: Any  # np.ndarray of line ends (exclusive, newline included)
+    offsets: Any  # np.ndarray of each line's offset in the file
+    cut: Any  # np.ndarray of bool: stored cut short
 
     @property
     def last(self) -> int:
         return self.first + len(self.starts) - 1
 
+    def line(self, i: int) -> bytes:
+        return self.data[int(self.starts[i]) : int(self.ends[i])]
+
     def tail(self, k: int) -> _Lines:
         if len(self.starts) <= k:
             return self
-        cut = int(self.starts[-k])
+        at = int(self.starts[-k])
         return _Lines(
             self.first + len(self.starts) - k,
-            self.offset + cut,
-            self.data[cut:],
-            self.starts[-k:] - cut,
-            self.ends[-k:] - cut,
+            self.data[at:],
+            self.starts[-k:] - at,
+            self.ends[-k:] - at,
+            self.offsets[-k:],
+            self.cut[-k:],
+        )
+
+    def then(self, nxt: _Lines) -> _Lines:
+        """These lines followed by `nxt`, which starts on the next line."""
+        import numpy as np
+
+        n = len(self.data)
+        return _Lines(
+            self.first,
+            self.data + nxt.data,
+            np.concatenate([self.starts, nxt.starts + n]),
+            np.concatenate([self.ends, nxt.ends + n]),
+            np.concatenate([self.offsets, nxt.offsets]),
+            np.concatenate([self.cut, nxt.cut]),
         )
 
 
-def _lines_of(data: bytes, first: int, offset: int) -> _Lines:
+def _stored_lines(data: bytes, first: int, offset: int, keep_bytes: int) -> tuple[_Lines, Any]:
+    """The lines of `data` (read from file offset `offset`) as stored, and where each line
+    starts in `data` itself (to place prefilter hits)."""
     import numpy as np
 
     nl = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
@@ -625,161 +666,347 @@ def _lines_of(data: bytes, first: int, offset: int) -> _Lines:
         ends[: len(nl)] = nl + 1
         if n > len(nl):
             ends[-1] = len(data)
-    return _Lines(first, offset, data, starts, ends)
+    offsets = starts + offset
+    content = ends - starts
+    content[: len(nl)] -= 1
+    long = content > keep_bytes
+    if not long.any():
+        return _Lines(first, data, starts, ends, offsets, long), starts
+    pieces: list[bytes] = []
+    lengths = np.where(long, keep_bytes + 1, ends - starts)
+    for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        pieces.append(data[a : a + keep_bytes] + b"\n" if long[i] else data[a:b])
+    new_ends = np.cumsum(lengths)
+    stored = _Lines(first, b"".join(pieces), new_ends - lengths, new_ends, offsets, long)
+    return stored, starts
+
+
+def _newlines(data: bytes) -> int:
+    """How many newlines `data` holds (numpy counts twice as fast as `bytes.count`)."""
+    import numpy as np
+
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
 
 
 class _WindowCollector:
-    """Streams blocks, runs the prefilter, and keeps the lines of every window, merged."""
+    """Takes blocks in file order, runs the prefilter, and keeps the lines of every window.
 
-    def __init__(self, prefilter: Any, plan: _Plan) -> None:
+    The windows are the head and tail of the file and, around every hit, `before` lines and
+    as many after as the hit's kind needs; where they overlap or touch they merge. What is kept
+    is a pure function of the file's lines and the plan, whatever the blocks: one collector can
+    take a whole file, or several can each take a line-aligned chunk (`behind` is then the
+    chunk's preceding lines, numbered up to 0, and `feed_bytes(..., scan=False)` the lines after
+    it that a window opened in the chunk still covers) and their segments merge to the same.
+    """
+
+    def __init__(
+        self, prefilter: Any, plan: _Plan, head: bool = True, behind: _Lines | None = None
+    ) -> None:
         self.pf = prefilter
         self.plan = plan
-        self.segments: list[_Segment] = []
-        self.emitted = 0  # last line copied into a segment
-        self.open_hi = plan.edge  # the head of the file is a window
-        self.prev: _Lines | None = None
-        self.last_line = 0
+        self.segments: list[Segment] = []
+        self.prev = behind
+        self.floor = behind.first if behind is not None else 1  # the first line there is
+        self.emitted = self.floor - 1  # last line copied into a segment
+        self.open_hi = plan.edge if head else self.floor - 1  # the head of the file is a window
+        self.last_line = self.floor - 1 if behind is None else behind.last
 
     def _emit(self, src: _Lines, lo: int, hi: int) -> None:
+        import numpy as np
+
         lo = max(lo, src.first, self.emitted + 1)
         hi = min(hi, src.last)
-        if lo > hi:
-            return
-        a = int(src.starts[lo - src.first])
-        b = int(src.ends[hi - src.first])
-        seg = self.segments[-1] if self.segments else None
-        if seg is not None and seg.last_line == lo - 1:
-            seg.data += src.data[a:b]
-            seg.last_line = hi
-        else:
-            self.segments.append(_Segment(lo, src.offset + a, hi, bytearray(src.data[a:b])))
-        self.emitted = hi
+        while lo <= hi:
+            i, j = lo - src.first, hi - src.first
+            cuts = np.flatnonzero(src.cut[i : j + 1])
+            if len(cuts):
+                j = i + int(cuts[0])  # a cut line ends its segment
+            piece = src.data[int(src.starts[i]) : int(src.ends[j])]
+            seg = self.segments[-1] if self.segments else None
+            touches = seg is not None and seg.last_line == lo - 1
+            if seg is not None and touches and not seg.closed:
+                seg.data += piece
+                seg.last_line = src.first + j
+            else:
+                seg = Segment(lo, int(src.offsets[i]), src.first + j, bytearray(piece))
+                seg.joined = touches
+                self.segments.append(seg)
+            seg.closed = bool(len(cuts))
+            self.emitted = src.first + j
+            lo = self.emitted + 1
 
-    def feed_bytes(self, data: bytes, first: int, offset: int) -> int:
-        """Take one line-aligned block; returns the number of its last line."""
+    def _hits(self, data: bytes) -> list[int]:
+        """Starts (in `data`) of the lines holding a hit within their first `keep_bytes`."""
+        out = set()
+        keep = self.plan.keep_bytes
+        for e in self.pf.match_ends(data):
+            s = data.rfind(b"\n", 0, e) + 1
+            if e - s < keep:
+                out.add(s)
+        return sorted(out)
+
+    def _context(self, block: _Lines) -> _Lines:
+        keep = self.plan.context
+        if len(block.starts) < keep and self.prev is not None and self.prev.last == block.first - 1:
+            block = self.prev.tail(keep).then(block)
+        return block.tail(keep)
+
+    def feed_bytes(self, data: bytes, first: int, offset: int, scan: bool = True) -> int:
+        """Take the lines of `data` (from file offset `offset`, numbered from `first`); returns
+        the number of its last line. With `scan` False only open windows are continued."""
         if not data:
             return first - 1
-        offs = self.pf.line_starts(data)
+        offs = self._hits(data) if scan else []
         if offs or self.open_hi >= first:
-            block = _lines_of(data, first, offset)
-            self.feed(block, offs)
+            block, raw_starts = _stored_lines(data, first, offset, self.plan.keep_bytes)
+            self.feed(block, raw_starts, offs)
             return block.last
         # no hit and no window open: count lines, keep the tail for the next block's context
-        n = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        keep = max(self.plan.before, self.plan.edge)
+        n = _newlines(data) + (0 if data.endswith(b"\n") else 1)
         cut = len(data)
-        for _ in range(keep + 1):
+        for _ in range(self.plan.context + 1):
             cut = data.rfind(b"\n", 0, cut)
             if cut < 0:
                 break
         tail = data[cut + 1 :] if cut >= 0 else data
-        tail_lines = _lines_of(
-            tail,
-            first + n - tail.count(b"\n") - (0 if tail.endswith(b"\n") else 1),
-            offset + len(data) - len(tail),
+        in_tail = tail.count(b"\n") + (0 if tail.endswith(b"\n") else 1)
+        stored, _ = _stored_lines(
+            tail, first + n - in_tail, offset + len(data) - len(tail), self.plan.keep_bytes
         )
-        self.prev = tail_lines.tail(keep)
+        self.prev = self._context(stored)
         self.last_line = first + n - 1
         return self.last_line
 
-    def feed(self, block: _Lines, offs: list[int]) -> None:
+    def feed(self, block: _Lines, raw_starts: Any, offs: list[int]) -> None:
         import numpy as np
 
         if not len(block.starts):
             return
         self._emit(block, block.first, self.open_hi)
         if offs:
-            idx = np.searchsorted(block.starts, np.asarray(offs, np.int64))
+            idx = np.searchsorted(raw_starts, np.asarray(offs, np.int64))
             for i in idx.tolist():
                 g = block.first + i
-                line = block.data[int(block.starts[i]) : int(block.ends[i])]
-                lo = max(1, g - self.plan.before)
-                self.open_hi = max(self.open_hi, g + self.plan.after_of(line))
+                lo = max(self.floor, g - self.plan.before)
+                self.open_hi = max(self.open_hi, g + self.plan.after_of(block.line(i)))
                 if lo < block.first and self.prev is not None:
                     self._emit(self.prev, lo, block.first - 1)
                 self._emit(block, lo, self.open_hi)
-        keep = max(self.plan.before, self.plan.edge)
-        self.prev = block.tail(keep)
+        self.prev = self._context(block)
         self.last_line = block.last
+
+    @property
+    def open(self) -> bool:
+        """Does a window opened so far reach past the lines taken?"""
+        return self.open_hi > self.last_line
 
     def finish(self) -> None:
         if self.prev is not None:  # the tail of the file is a window
             self._emit(self.prev, self.last_line - self.plan.edge + 1, self.last_line)
 
 
-def _read_blocks(fh: Any, limits: Limits, hashing: bool) -> Iterator[tuple[bytes, str, bool]]:
-    """(line-aligned block, sha256 so far or "", capped) from a reader thread that reads and
-    hashes ahead (both release the GIL) while the caller scans the previous block."""
-    import queue
-    import threading
+class _BlockReader:
+    """Line-aligned blocks of `fh` from file offset `start` up to `stop`, read (and hashed) by a
+    thread ahead of the caller, which scans the previous block meanwhile (both release the GIL).
 
-    q: queue.Queue[Any] = queue.Queue(maxsize=2)
-    stop = threading.Event()
+    A line longer than `keep_bytes` that no read completes is delivered as its first
+    `keep_bytes + 1` bytes, and the rest of it is skipped: memory stays bounded, and the
+    collector stores such a line cut short whichever way it arrived. After iterating,
+    `sha256` holds the digest of the bytes read (when hashing) and `more` whether the source
+    went on past `stop` (when asked).
+    """
 
-    def reader() -> None:
-        try:
-            h = hashlib.sha256() if hashing else None
-            cap = limits.max_file_bytes
-            carry = b""
-            got = 0
-            capped = False
-            while not stop.is_set():
-                chunk = fh.read(min(STREAM_BLOCK, cap - got)) if got < cap else b""
-                if chunk:
-                    if h is not None:
-                        h.update(chunk)
-                    got += len(chunk)
-                    data = carry + chunk
-                    cut = data.rfind(b"\n")
-                    if cut < 0 and len(data) < limits.max_line_bytes * 4:
-                        carry = data
-                        continue
-                    cut = cut if cut >= 0 else len(data) - 1
-                    q.put((data[: cut + 1], "", False))
-                    carry = data[cut + 1 :]
+    def __init__(
+        self,
+        fh: Any,
+        start: int,
+        stop: int,
+        keep_bytes: int,
+        hashing: bool = False,
+        probe_more: bool = False,
+    ) -> None:
+        self.fh, self.start, self.stop, self.keep_bytes = fh, start, stop, keep_bytes
+        self.hashing, self.probe_more = hashing, probe_more
+        self.sha256 = ""
+        self.more = False
+
+    def _read(self, put: Any, stopped: Any) -> None:
+        fh, keep = self.fh, self.keep_bytes
+        h = hashlib.sha256() if self.hashing else None
+        at = pos = self.start  # bytes read so far / offset of the next byte delivered
+        carry = b""
+        skipping = False
+        while at < self.stop and not stopped.is_set():
+            chunk = fh.read(min(STREAM_BLOCK, self.stop - at))
+            if not chunk:
+                break
+            if h is not None:
+                h.update(chunk)
+            at += len(chunk)
+            if skipping:  # the rest of an over-long line
+                i = chunk.find(b"\n")
+                if i < 0:
+                    pos += len(chunk)
                     continue
-                if got >= cap and fh.read(1):
-                    capped = True
-                if carry:
-                    q.put((carry, "", False))
-                q.put((b"", h.hexdigest() if h is not None else "", capped))
-                return
-        except BaseException as exc:  # handed to the caller
-            q.put(exc)
+                pos += i + 1
+                chunk = chunk[i + 1 :]
+                skipping = False
+            data = carry + chunk if carry else chunk
+            cut = data.rfind(b"\n")
+            if cut >= 0:
+                put((pos, data[: cut + 1]))
+                pos += cut + 1
+                carry = data[cut + 1 :]
+            else:
+                carry = data
+            if len(carry) > keep:
+                put((pos, carry[: keep + 1]))
+                pos += len(carry)
+                carry = b""
+                skipping = True
+        if carry:
+            put((pos, carry))
+        if self.probe_more and at >= self.stop:
+            self.more = bool(fh.read(1))
+        self.sha256 = h.hexdigest() if h is not None else ""
 
-    t = threading.Thread(target=reader, name="triage-read", daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if not item[0]:
-                return
-    finally:
-        stop.set()
-        while t.is_alive():
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        import queue
+        import threading
+
+        q: queue.Queue[Any] = queue.Queue(maxsize=2)
+        stopped = threading.Event()
+        done = object()
+
+        def run() -> None:
             try:
-                q.get_nowait()
-            except queue.Empty:
-                t.join(0.05)
+                self._read(q.put, stopped)
+                q.put(done)
+            except BaseException as exc:  # handed to the caller
+                q.put(exc)
+
+        t = threading.Thread(target=run, name="triage-read", daemon=True)
+        t.start()
+        try:
+            while (item := q.get()) is not done:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stopped.set()
+            while t.is_alive():
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    t.join(0.05)
 
 
-def _stream_windows(
-    fh: Any, collector: _WindowCollector, limits: Limits, known_sha256: str = ""
-) -> tuple[str, bool]:
-    """Read `fh` block by block into the collector; (sha256, ended by the cap)."""
-    first_line, offset = 1, 0
-    digest, capped = known_sha256, False
-    for block, sha, cap_hit in _read_blocks(fh, limits, hashing=not known_sha256):
-        if not block:
-            digest, capped = sha or known_sha256, cap_hit
+@dataclass
+class Windows:
+    """What pass 1 over one range of a file found (line numbers local to the range: its first
+    line is 1)."""
+
+    segments: list[Segment]
+    lines: int  # lines in the range
+    sha256: str = ""
+    more: bool = False  # the source went on past the range (read with `probe_more`)
+
+
+def scan_range(
+    fh: Any,
+    spec: ScanSpec,
+    start: int,
+    stop: int,
+    *,
+    head: bool = True,
+    tail: bool = True,
+    limit: int | None = None,
+    hashing: bool = False,
+    probe_more: bool = False,
+) -> Windows:
+    """Pass 1 over the lines in `fh`'s bytes [start, stop), `fh` positioned at `start`.
+
+    A range that is not the head of the file reads the lines before it for its hits' context,
+    and one that is not the tail reads on (up to `limit`) while a window opened in it is open.
+    """
+    pf, plan = compiled(spec)
+    behind = None
+    if start > 0:
+        behind = _lines_before(fh, start, plan.context, plan.keep_bytes)
+        fh.seek(start)
+    collector = _WindowCollector(pf, plan, head=head, behind=behind)
+    reader = _BlockReader(fh, start, stop, plan.keep_bytes, hashing, probe_more)
+    line = 1
+    for offset, block in reader:
+        line = collector.feed_bytes(block, line, offset) + 1
+    lines = line - 1
+    if tail:
+        collector.finish()
+    elif collector.open and limit is not None and limit > stop:
+        fh.seek(stop)
+        for offset, block in _BlockReader(fh, stop, limit, plan.keep_bytes):
+            line = collector.feed_bytes(block, line, offset, scan=False) + 1
+            if not collector.open:
+                break
+    return Windows(collector.segments, lines, reader.sha256, reader.more)
+
+
+#: how far back `_lines_before` reads for the lines before a chunk, at most
+MAX_LOOKBEHIND = 64 << 20
+
+
+class LookbehindTooLong(ValueError):
+    """The lines before a chunk are too long to read back: process the file whole instead."""
+
+
+def _lines_before(fh: Any, start: int, count: int, keep_bytes: int) -> _Lines:
+    """The `count` lines ending right before offset `start` (fewer at the head of the file),
+    numbered so that the last is line 0."""
+    size = 1 << 16
+    while True:
+        lo = max(0, start - size)
+        fh.seek(lo)
+        data = fh.read(start - lo)
+        skip = 0 if lo == 0 else data.find(b"\n") + 1  # the first line may begin before lo
+        complete = data.count(b"\n", skip)
+        if lo == 0 or (skip > 0 and complete >= count):
             break
-        first_line = collector.feed_bytes(block, first_line, offset) + 1
-        offset += len(block)
-    collector.finish()
-    return digest, capped
+        if size >= MAX_LOOKBEHIND:
+            raise LookbehindTooLong(f"no {count} lines within {size:,} bytes before {start:,}")
+        size *= 4
+    stored, _ = _stored_lines(data[skip:], 0, lo + skip, keep_bytes)
+    stored = stored.tail(count)
+    stored.first = 1 - len(stored.starts)
+    return stored
+
+
+def merge_segments(parts: list[list[Segment]]) -> list[Segment]:
+    """Segments of several ranges (numbered alike) as one collector over the file keeps them:
+    overlapping and touching windows merged, a closed segment ending its run."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    out: list[Segment] = []
+    for s in sorted((s for p in parts for s in p), key=lambda s: (s.first_line, -s.last_line)):
+        m = out[-1] if out else None
+        if m is None or s.first_line > m.last_line + 1:
+            out.append(replace(s, data=bytearray(s.data)))
+            continue
+        if s.last_line <= m.last_line:
+            continue
+        if m.closed:  # touches a cut line: the same window, another segment
+            out.append(replace(s, data=bytearray(s.data), joined=True))
+            continue
+        skip = m.last_line + 1 - s.first_line  # lines of s that m holds already
+        at = 0
+        if skip:
+            nl = np.flatnonzero(np.frombuffer(bytes(s.data), np.uint8) == 10)
+            at = int(nl[skip - 1]) + 1
+        m.data += s.data[at:]
+        m.last_line = s.last_line
+        m.closed = s.closed
+    return out
 
 
 def _process_large_log(
@@ -790,42 +1017,65 @@ def _process_large_log(
     known_sha256: str = "",
 ) -> bool:
     """The prefilter path for a large source; False when it cannot take this source."""
-    import numpy as np
-
     src = result.source
-    patterns = anchor_patterns(signatures)
-    if MATCH_EVERYTHING in patterns:
+    spec = scan_spec(src, signatures, limits)
+    if spec is None:
         return False
     try:
         with sources.open_binary(src, limits, errors=result.errors) as fh:
             head = _peek_head(fh)
             if b"\n" not in head and b"\r" in head:
                 return False  # a CR-only capture: lines are not what the prefilter counts
-            collector = _WindowCollector(_prefilter_for(patterns), _plan(src, signatures))
-            result.sha256, capped = _stream_windows(fh, collector, limits, known_sha256)
+            found = scan_range(
+                fh,
+                spec,
+                0,
+                limits.max_file_bytes,
+                hashing=not known_sha256,
+                probe_more=True,
+            )
     except sources.SourceError as exc:
         result.status = "error"
         result.error = exc.message
         result.errors.append(exc.record(src.display, src.source_id))
         return True
-    if capped:
-        result.errors.append(
-            ErrorRecord(
-                path=src.display,
-                stage="sources",
-                error_class="limit-file-bytes",
-                message=f"{src.display}: larger than max_file_bytes={limits.max_file_bytes:,}; "
-                f"only the first {limits.max_file_bytes:,} bytes were read",
-                source_id=src.source_id,
-            )
-        )
-    if result.errors:
+    result.sha256 = known_sha256 or found.sha256
+    if found.more:
+        result.errors.append(_cap_error(src, limits))
+    finish_windows(result, found.segments, found.lines, facts, signatures, limits)
+    return True
+
+
+def _cap_error(src: SourceFile, limits: Limits) -> ErrorRecord:
+    return ErrorRecord(
+        path=src.display,
+        stage="sources",
+        error_class="limit-file-bytes",
+        message=f"{src.display}: larger than max_file_bytes={limits.max_file_bytes:,}; "
+        f"only the first {limits.max_file_bytes:,} bytes were read",
+        source_id=src.source_id,
+    )
+
+
+def finish_windows(
+    result: SourceResult,
+    segs: list[Segment],
+    line_count: int,
+    facts: list[Fact] | None,
+    signatures: Any | None,
+    limits: Limits,
+) -> None:
+    """Boots, crashes, findings and the relevant lines of a source from its windows."""
+    import numpy as np
+
+    src = result.source
+    if result.errors and result.status == "ok":
         result.status = "partial"
         result.error = result.errors[0].message
-    segs = collector.segments
     data = b"".join(bytes(s.data) for s in segs)
     parsed = parsers.parse(src, data, limits=limits)
     lines = parsed.lines
+    row_window = np.zeros(lines.num_rows, np.int64)
     if lines.num_rows and segs:
         seg_lines = np.array([s.last_line - s.first_line + 1 for s in segs], np.int64)
         seg_bytes = np.array([len(s.data) for s in segs], np.int64)
@@ -833,6 +1083,7 @@ def _process_large_log(
         cum_bytes = np.concatenate([[0], np.cumsum(seg_bytes)[:-1]])
         firsts = np.array([s.first_line for s in segs], np.int64)
         offs = np.array([s.first_offset for s in segs], np.int64)
+        window = np.cumsum([not s.joined for s in segs]) - 1
         ln = lines.column("lineno").to_numpy(zero_copy_only=False)
         k = np.searchsorted(cum_lines, ln - 1, side="right") - 1
         new_ln = ln - 1 - cum_lines[k] + firsts[k]
@@ -847,9 +1098,7 @@ def _process_large_log(
             mask=off_col.is_null().to_numpy(zero_copy_only=False),
         )
         lines = lines.set_column(lines.schema.get_field_index("offset"), "offset", new_off)
-        row_seg = k
-    else:
-        row_seg = np.zeros(lines.num_rows, np.int64)
+        row_window = window[k]
     result.errors.extend(parsed.errors)
     result.facts.extend(parsed.facts)
     boots, boot_ids = kernel.segment_boots(lines, src.source_id)
@@ -858,17 +1107,16 @@ def _process_large_log(
     # Crash extraction per window: each window holds all a report's extractor reads ahead.
     found: list[Crash] = []
     if lines.num_rows:
-        bounds = np.flatnonzero(np.diff(row_seg)) + 1
+        bounds = np.flatnonzero(np.diff(row_window)) + 1
         starts = [0, *bounds.tolist()]
         ends = [*bounds.tolist(), lines.num_rows]
         for a, b in zip(starts, ends, strict=True):
             found.extend(crash_stage.extract(lines.slice(a, b - a), src.source_id, boots))
     found.sort(key=lambda c: (c.first_line, c.record))
     result.crashes = _merge_format_crashes(found, parsed.crashes)
-    result.line_count = collector.last_line
+    result.line_count = line_count
     _match_and_settle(result, lines, boots, facts, signatures, parsed)
     result.lines = relevant_lines(lines, result)
-    return True
 
 
 def _peek_head(fh: Any) -> bytes:
@@ -884,3 +1132,244 @@ def _peek_head(fh: Any) -> bytes:
         fh.seek(pos)
         return head
     return b""
+
+
+# --------------------------------------------------------------------------------------------
+# The large-source path, pass 2 (`ingest`): every line to Parquet
+# --------------------------------------------------------------------------------------------
+#: How spilled lines are written. Dictionaries only where values repeat (ids, hosts, tags,
+#: messages); the numeric columns, unique per row, get encodings that suit them instead; no
+#: min/max statistics for the text (no query prunes row groups by it). The id columns, one
+#: value per source or boot, reach the writer as dictionary arrays, which it writes as they are
+#: instead of hashing every value; without the Arrow schema stored, they read back as the plain
+#: strings of LINES_SCHEMA (and every other column as its own type). The rows are those of the
+#: defaults; encoding takes a third of the time, and the file is half the size.
+SPILL_PARQUET: dict[str, Any] = {
+    "compression": "zstd",
+    "use_dictionary": ["source_id", "host", "tag", "boot_id", "text"],
+    "column_encoding": {
+        "lineno": "DELTA_BINARY_PACKED",
+        "offset": "DELTA_BINARY_PACKED",
+        "mono": "BYTE_STREAM_SPLIT",
+    },
+    "store_schema": False,
+    "write_statistics": [name for name in LINES_SCHEMA.names if name != "text"],
+}
+_IDS = pa.dictionary(pa.int32(), pa.string())
+
+
+def _spill_all_lines(result: SourceResult, limits: Limits) -> None:
+    """Every line of a large source, parsed block by block into a local Parquet file.
+
+    A second pass over the source (the first found boots, crashes and findings through the
+    prefilter): each block gets its boot ids from the boots already known, so rows equal those
+    of the whole-file path while memory stays one block deep.
+    """
+    src = result.source
+    firsts = [b.first_line for b in result.boots]
+    ids = [b.boot_id for b in result.boots]
+    with sources.open_binary(src, limits) as fh:
+        path, rows = spill_lines(
+            src, _Bounded(fh, limits.max_file_bytes), 1, 0, firsts, ids, limits
+        )
+    result.lines_spill = path
+    result.lines = empty_lines()
+    result.line_count = rows
+
+
+def spill_lines(
+    src: SourceFile,
+    fh: Any,
+    first_line: int,
+    start: int,
+    firsts: list[int],
+    ids: list[str],
+    limits: Limits,
+    workers: int | None = None,
+    lead: bytes = b"",
+) -> tuple[str, int]:
+    """Parse the lines of `fh` (from file offset `start`, the first numbered `first_line`) into
+    a new local Parquet file, boot ids from the boots' first lines; (its path, rows).
+
+    `lead` is a line parsed before them and dropped: the parse of a chunk from the middle of a
+    file starts in the state the lines before it left (see `triage.batch.chunks`).
+    """
+    import tempfile
+
+    from triage.parsers.engine import iter_format
+
+    fd, path = tempfile.mkstemp(prefix="triage-lines-", suffix=".parquet")
+    os.close(fd)
+    boots = _BootIds(firsts, ids)
+    source_id = pa.array([src.source_id], pa.string())
+    fmt = parsers.FORMATS[src.kind]
+    if lead:
+        fh = _Bounded(fh, -1, lead)
+    drop = 1 if lead else 0  # the lead line's row, first of all
+    rows = 0
+    try:
+        with _ParquetSink(path, SPILL_SCHEMA, threaded=workers != 1) as sink:
+            for table in iter_format(
+                fmt, fh, limits, src.source_id, src, block_bytes=STREAM_BLOCK, workers=workers
+            ):
+                if drop:
+                    table, drop = table.slice(drop), max(0, drop - table.num_rows)
+                if not table.num_rows:
+                    continue
+                if first_line - 1 - bool(lead) or start - len(lead):
+                    table = _shifted(table, first_line - 1 - bool(lead), start - len(lead))
+                if table.schema != LINES_SCHEMA:
+                    table = table.select(LINES_SCHEMA.names).cast(LINES_SCHEMA)
+                sink.write(_spill_table(table, source_id, boots))
+                rows += table.num_rows
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path, rows
+
+
+def _shifted(table: pa.Table, lines: int, offset: int) -> pa.Table:
+    """Line numbers and offsets of a table parsed from the middle of a file made global."""
+    for name, by in (("lineno", lines), ("offset", offset)):
+        if by:
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, table.schema.field(i), pc.add(table.column(i), by))
+    return table
+
+
+def _spill_schema() -> pa.Schema:
+    schema = LINES_SCHEMA
+    for name in ("source_id", "boot_id"):
+        i = schema.get_field_index(name)
+        schema = schema.set(i, schema.field(i).with_type(_IDS))
+    return schema
+
+
+SPILL_SCHEMA = _spill_schema()
+
+
+class _BootIds:
+    """The boot_id of each line, from the sorted first lines of the source's boots."""
+
+    def __init__(self, firsts: list[int], ids: list[str]) -> None:
+        import numpy as np
+
+        self.firsts = np.asarray(firsts, np.int64)
+        self.labels = pa.array(ids, pa.string())
+
+    def column(self, lineno: pa.ChunkedArray) -> pa.Array:
+        """The boot ids of lines `lineno`, as a dictionary array."""
+        import numpy as np
+
+        n = len(self.labels)
+        if not n:
+            return pa.nulls(len(lineno), _IDS)
+        k = np.searchsorted(self.firsts, lineno.to_numpy(), side="right") - 1
+        np.clip(k, 0, n - 1, out=k)
+        return pa.DictionaryArray.from_arrays(pa.array(k.astype(np.int32)), self.labels)
+
+
+def _spill_table(table: pa.Table, source_id: pa.Array, boots: _BootIds) -> pa.Table:
+    """A parsed table as the spill writer takes it: ids as dictionary arrays."""
+    import numpy as np
+
+    n = table.num_rows
+    sid = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), source_id)
+    columns = dict(zip(table.column_names, table.columns, strict=True))
+    columns["source_id"] = sid
+    columns["boot_id"] = boots.column(table.column("lineno"))
+    return pa.Table.from_arrays([columns[f.name] for f in SPILL_SCHEMA], schema=SPILL_SCHEMA)
+
+
+#: rows per row group of a spilled file (a block holds tens of thousands of lines)
+ROW_GROUP_ROWS = 1 << 18
+
+
+class _ParquetSink:
+    """A Parquet file written from tables as they come, by a thread of its own when `threaded`
+    (encoding releases the GIL: the caller parses the next block meanwhile)."""
+
+    def __init__(self, path: str, schema: pa.Schema, threaded: bool = True) -> None:
+        import pyarrow.parquet as pq
+
+        self.writer = pq.ParquetWriter(path, schema, **SPILL_PARQUET)
+        self.threaded = threaded
+        self.pending: list[pa.Table] = []
+        self.rows = 0
+        self.error: BaseException | None = None
+        if threaded:
+            import queue
+            import threading
+
+            self.q: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+            self.thread = threading.Thread(target=self._run, name="triage-spill", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        while (table := self.q.get()) is not None:
+            if self.error is None:
+                try:
+                    self.writer.write_table(table)
+                except BaseException as exc:  # handed to the caller
+                    self.error = exc
+
+    def write(self, table: pa.Table) -> None:
+        """Queue `table`; a row group is written once `ROW_GROUP_ROWS` rows are queued."""
+        self.pending.append(table)
+        self.rows += table.num_rows
+        if self.rows >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.error is not None:
+            raise self.error
+        if not self.pending:
+            return
+        table = pa.concat_tables(self.pending)
+        self.pending, self.rows = [], 0
+        if self.threaded:
+            self.q.put(table)
+        else:
+            self.writer.write_table(table)
+
+    def __enter__(self) -> _ParquetSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self._flush()
+        if self.threaded:
+            self.q.put(None)
+            self.thread.join()
+        self.writer.close()
+        if self.error is not None and exc[0] is None:
+            raise self.error
+
+
+class _Bounded:
+    """A reader over `head` and then the first `limit` bytes of `fh` (all of it when -1), with
+    `peek` for the parsers' sniffing."""
+
+    def __init__(self, fh: Any, limit: int, head: bytes = b"") -> None:
+        self.fh = fh
+        self.left = limit if limit >= 0 else 1 << 62
+        self.buf = head
+
+    def peek(self, n: int = 1) -> bytes:
+        if not self.buf and self.left:
+            self.buf = self.fh.read(min(max(n, 1 << 16), self.left))
+            self.left -= len(self.buf)
+        return self.buf
+
+    def read(self, n: int = -1) -> bytes:
+        if self.buf:
+            k = len(self.buf) if n < 0 else min(n, len(self.buf))
+            out, self.buf = self.buf[:k], self.buf[k:]
+            return out
+        n = self.left if n < 0 else min(n, self.left)
+        out = self.fh.read(n) if n else b""
+        self.left -= len(out)
+        return out
+
+    def seekable(self) -> bool:
+        return False

@@ -89,9 +89,14 @@ def load_signature_set(dirs: list[str], limits: Limits, files_key: str = "") -> 
     return _SIGNATURE_CACHE[key]
 
 
-def process_unit(unit: Unit, opts: RunOptions) -> PartData:
-    """Facts for the unit's context, then the per-source pipeline over each of its sources."""
+def process_unit(unit: Unit, opts: RunOptions, executor: Any = None) -> PartData:
+    """Facts for the unit's context, then the per-source pipeline over each of its sources.
+
+    With an `executor` (the run's process pool, from the caller's process), a huge plain log
+    is cut into line-aligned chunks spread over it (batch/chunks.py): same rows, all cores.
+    """
     from triage import pipeline, sources
+    from triage.batch import chunks
 
     start = time.perf_counter()
     listing_errors = _list_archives(unit, opts.limits)
@@ -125,9 +130,22 @@ def process_unit(unit: Unit, opts: RunOptions) -> PartData:
             if not src.members and src.disk_path == unit.key and len(unit.input_digest) == 64
             else ""
         )
-        res = pipeline.process_source(
-            src, facts, sigset, opts.keep, opts.limits, system_map=opts.system_map, sha256=known
-        )
+        if executor is not None and src.size >= chunks.CHUNK_SOURCE_BYTES:
+            res = chunks.process_source_chunked(
+                src,
+                facts,
+                sigset,
+                opts.keep,
+                opts.limits,
+                opts.jobs,
+                sha256=known,
+                system_map=opts.system_map,
+                executor=executor,
+            )
+        else:
+            res = pipeline.process_source(
+                src, facts, sigset, opts.keep, opts.limits, system_map=opts.system_map, sha256=known
+            )
         part.results.extend(res.all())
     part.seconds = time.perf_counter() - start
     return part
@@ -189,13 +207,15 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def run_pack_and_write(pack: list[Unit], opts: RunOptions, out: str) -> PackResult:
+def run_pack_and_write(
+    pack: list[Unit], opts: RunOptions, out: str, executor: Any = None
+) -> PackResult:
     """Process a pack of units and write them as one part (worker side); the caller commits
     the entry. Returns (part id, entry, errors, the part's small tables for the snapshot)."""
     parts = []
     for unit in pack:
         try:
-            part = process_unit(unit, opts)
+            part = process_unit(unit, opts, executor)
         except Exception as exc:  # one broken unit must not stop the batch
             part = PartData(
                 unit=unit.key,
@@ -438,14 +458,19 @@ def _execute(
         if packs:
             yield from session.execute(packs, opts, out)
         return
-    if opts.jobs <= 1 or len(packs) <= 1:
+    huge = [p for p in packs if _huge(p)] if opts.jobs > 1 else []
+    if opts.jobs <= 1 or (len(packs) <= 1 and not huge):
         for p in packs:
             yield p, run_pack_and_write(p, opts, out)
         return
     worker_opts = _picklable(opts)
     with ProcessPoolExecutor(max_workers=opts.jobs) as pool:
+        for p in huge:  # first, from here: its chunks go to the pool ahead of the other packs
+            yield p, run_pack_and_write(p, opts, out, executor=pool)
         pending: dict[Future, Pack] = {
-            pool.submit(run_pack_and_write, p, worker_opts, out): p for p in packs
+            pool.submit(run_pack_and_write, p, worker_opts, out): p
+            for p in packs
+            if not any(p is h for h in huge)
         }
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -456,6 +481,17 @@ def _execute(
                 except Exception as exc:  # a worker died (killed, out of memory)
                     result = ("", {}, [worker_died(pack, "worker failed", exc)], {})
                 yield pack, result
+
+
+def _huge(pack: Pack) -> bool:
+    """A pack of one loose file big enough to be cut into chunks for the pool."""
+    from triage.batch.chunks import CHUNK_SOURCE_BYTES
+
+    return (
+        len(pack) == 1
+        and pack[0].archive is None
+        and any(not s.members and s.size >= CHUNK_SOURCE_BYTES for s in pack[0].sources)
+    )
 
 
 def worker_died(pack: Pack, what: str, exc: BaseException) -> ErrorRecord:

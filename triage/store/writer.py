@@ -233,12 +233,7 @@ def write_part(
         if table.num_rows:  # an empty table is no file: most parts have no crash, no error
             _write_table(fs, posixpath.join(tmp, f"{name}.parquet"), table)
             files[name].append(f"{name}.parquet")
-    spills = [
-        (i, r.lines_spill)
-        for i, u in enumerate(units)
-        for r in u.results
-        if getattr(r, "lines_spill", "")
-    ]
+    spills = [(i, f) for i, u in enumerate(units) for r in u.results for f in r.spill_files()]
     for n, (i, spill) in enumerate(spills, start=1):
         name = f"lines-{n}.parquet"
         fs.put_file(spill, posixpath.join(tmp, name))
