@@ -481,4 +481,6 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 
 def empty_lines() -> pa.Table:
-    return LINES_SCHEMA.empty_table()
+    """The empty lines table (one shared instance: tables are immutable, and every source's
+    result starts with one)."""
+    return _empty_table(LINES_SCHEMA)

@@ -281,26 +281,30 @@ def _process_dump(
 
 def relevant_lines(lines: pa.Table, result: SourceResult) -> pa.Table:
     """Keep banners, crash reports and evidence lines, each with some context."""
+    import numpy as np
+
     if lines.num_rows == 0:
         return lines
-    n = int(pc.max(lines.column("lineno")).as_py())  # the table may be sparse: by line number
-    keep: set[int] = set()
-
-    def span(first: int, last: int, ctx: int = CONTEXT_LINES) -> None:
-        keep.update(range(max(1, first - ctx), min(n, last + ctx) + 1))
-
-    for b in result.boots:
-        span(b.first_line, b.first_line)
-    for c in result.crashes:
-        span(c.first_line, c.last_line)
-    for f in result.findings:
-        for e in f.evidence:
-            if e.source_id == result.source.source_id:
-                span(e.lineno, e.lineno)
-    if not keep:
+    lineno = lines.column("lineno").to_numpy()  # the table may be sparse: by line number
+    n = int(lineno.max())
+    spans: list[tuple[int, int]] = [(b.first_line, b.first_line) for b in result.boots]
+    spans += [(c.first_line, c.last_line) for c in result.crashes]
+    spans += [
+        (e.lineno, e.lineno)
+        for f in result.findings
+        for e in f.evidence
+        if e.source_id == result.source.source_id
+    ]
+    if not spans:
         return lines.slice(0, 0)
-    mask = pc.is_in(lines.column("lineno"), value_set=pa.array(sorted(keep), pa.int64()))
-    return lines.filter(mask)
+    marks = np.zeros(n + 2, np.int32)  # +1 where a kept range starts, -1 after it ends
+    for first, last in spans:
+        lo, hi = max(1, first - CONTEXT_LINES), min(n, last + CONTEXT_LINES)
+        if lo <= hi:
+            marks[lo] += 1
+            marks[hi + 1] -= 1
+    kept = np.cumsum(marks) > 0
+    return lines.filter(pa.array(kept[np.clip(lineno, 0, n + 1)]))
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ For the CLI (`triage signatures …`), plain functions returning data:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -37,17 +38,50 @@ class SourceContext:
     facts: list[Fact] = field(default_factory=list)
 
 
-from triage.match.catalog import list_signatures, show  # noqa: E402
-from triage.match.evaluate import evaluate  # noqa: E402
-from triage.match.library import (  # noqa: E402
-    Signature,
-    SignatureError,
-    SignatureSet,
-    builtin_dir,
-    load_signatures,
-)
-from triage.match.lint import Problem, lint, lint_exit_status  # noqa: E402
-from triage.match.selftest import TestResult, run_tests, tests_exit_status  # noqa: E402
+#: the public names and the modules that define them: loaded on first use (PEP 562), because
+#: a rerun that finds everything up to date needs `library` alone, not the evaluator and the
+#: parsers it pulls in (a third of such a run's time)
+_LAZY = {
+    "list_signatures": "catalog",
+    "show": "catalog",
+    "evaluate": "evaluate",
+    "Signature": "library",
+    "SignatureError": "library",
+    "SignatureSet": "library",
+    "builtin_dir": "library",
+    "load_signatures": "library",
+    "Problem": "lint",
+    "lint": "lint",
+    "lint_exit_status": "lint",
+    "TestResult": "selftest",
+    "run_tests": "selftest",
+    "tests_exit_status": "selftest",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'triage.match' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"triage.match.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from triage.match.catalog import list_signatures, show
+    from triage.match.evaluate import evaluate
+    from triage.match.library import (
+        Signature,
+        SignatureError,
+        SignatureSet,
+        builtin_dir,
+        load_signatures,
+    )
+    from triage.match.lint import Problem, lint, lint_exit_status
+    from triage.match.selftest import TestResult, run_tests, tests_exit_status
 
 
 def anchor_patterns(sigset: SignatureSet | None) -> list[str]:
