@@ -131,10 +131,15 @@ def signature_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
+#: libyaml's safe loader when PyYAML was built with it: the pure-Python one took most of the
+#: time of loading the library (a fixed cost of every run and every worker)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_document(path: Path) -> dict[str, Any]:
     """Parse one YAML file; SignatureError (one line) when it is not a mapping."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
         raise SignatureError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
