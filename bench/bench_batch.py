@@ -268,6 +268,19 @@ def bench_bundles(work: Path, count: int, repeat: int, dask: bool) -> dict:
                 f"{name}_rerun_fraction": again.seconds / first.seconds,
             }
         )
+    # one more bundle in a folder of 200 already scanned: does it cost about one bundle?
+    plus = work / f"bundles-{count}-plus-one"
+    shutil.rmtree(plus, ignore_errors=True)
+    plus.mkdir()
+    for f in folder.iterdir():  # hard links: the same 200 files in a folder of their own
+        os.link(f, plus / f.name)
+    out = work / "ds-bundles-plus-one"
+    shutil.rmtree(out, ignore_errors=True)
+    timed(scan_cmd(plus, out), 1)
+    more = synth.ensure(work / "one-more", lambda p: synth.bundles(p, 1, seed=99))
+    (plus / "sosreport-extra.tar.gz").write_bytes(next(more.iterdir()).read_bytes())
+    added = timed(scan_cmd(plus, out), 1)
+    res.update(add_one_bundle_s=added.seconds, add_one_vs_first_run=added.seconds / first.seconds)
     return res
 
 

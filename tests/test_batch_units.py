@@ -28,3 +28,27 @@ def test_loose_logs_take_facts_from_bundles_above_them_not_from_each_other() -> 
     ctx = {s.disk_path for s in units["/case/vm7/messages"].context}
     assert "/case/bug-report.tar.bz2" in ctx and "/case/guest-3.log" not in ctx
     assert units["/case/bug-report.tar.bz2"].context == [report]  # a bundle speaks for itself
+
+
+def test_packs_group_archives_and_same_folder_logs_and_leave_every_worker_work() -> None:
+    from triage.batch.units import Unit, make_packs
+    from triage.sources import DeferredArchive
+
+    archives = [
+        Unit(key=f"/b/r{i}.tar.gz", archive=DeferredArchive(f"/b/r{i}.tar.gz", "x", 1000, 0.0))
+        for i in range(40)
+    ]
+    for u in archives:
+        u._size = 200_000
+    logs = [_loose(f"/case/{d}/host{i}.log") for d in ("a", "b") for i in range(30)]
+    units = make_units(logs)
+    for u in units:
+        u._size = 20_000
+    packs = make_packs(archives + units, workers=2)
+    for p in packs:
+        kinds = {u.archive is not None for u in p}
+        folders = {u.key.rsplit("/", 1)[0] for u in p}
+        assert len(kinds) == 1 and (p[0].archive is not None or len(folders) == 1)
+    assert sum(len(p) for p in packs) == 100
+    archive_packs = [p for p in packs if p[0].archive is not None]
+    assert 8 <= len(archive_packs) < 40  # shared, yet at least four per worker

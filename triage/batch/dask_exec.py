@@ -24,12 +24,10 @@ class DaskSession:
     """A client (and, for "local", its cluster), connecting in the background."""
 
     def __init__(self, scheduler: str, workers: int) -> None:
-        try:
-            import dask.distributed  # noqa: F401
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise DaskMissing(
-                "--scheduler needs dask.distributed: pip install 'triage[dask]'"
-            ) from exc
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:  # pragma: no cover - install
+            raise DaskMissing("--scheduler needs dask.distributed: pip install 'triage[dask]'")
         self.scheduler = scheduler
         self.workers = max(workers, 1)
         self.client: Any = None
@@ -44,7 +42,11 @@ class DaskSession:
         try:
             if self.scheduler == "local":
                 self.cluster = LocalCluster(
-                    n_workers=self.workers, threads_per_worker=1, processes=True
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    # workers import the pipeline as they start, while the caller walks
+                    preload=["triage.batch.run", "triage.pipeline"],
                 )
                 self.client = Client(self.cluster)
             else:

@@ -28,6 +28,8 @@ _BLOCK = 4 * 1024 * 1024
 #: a pack of loose files stops growing at this many bytes or units
 PACK_BYTES = 16 << 20
 PACK_UNITS = 512
+#: archives are compressed: a pack of them stops at fewer bytes on disk
+ARCHIVE_PACK_BYTES = 4 << 20
 #: packs per worker at least, so that the last ones do not leave cores idle
 PACKS_PER_WORKER = 4
 
@@ -87,23 +89,28 @@ def make_units(
 def make_packs(units: list[Unit], workers: int = 1) -> list[list[Unit]]:
     """Group units into the tasks workers run (each writes one part), biggest first.
 
-    An archive is a pack of its own; loose files of one folder with the same context share
-    packs, bounded so that there are enough packs to keep every worker busy to the end.
+    Archives share packs with archives; loose files with the loose files of their folder that
+    have the same context. A pack is bounded in bytes (on disk) and units, and small enough that
+    there are a few per worker, so that none is left idle at the end. Fewer, fuller tasks spare
+    a Parquet write per table per unit, and a round trip per unit to a cluster's scheduler.
     """
-    loose = [u for u in units if u.archive is None and not any(s.members for s in u.sources)]
-    total = sum(u.size for u in loose)
-    cap = max(1 << 20, min(PACK_BYTES, total // max(1, workers * PACKS_PER_WORKER)))
-    count_cap = max(1, min(PACK_UNITS, len(loose) // max(1, workers * PACKS_PER_WORKER)))
+    per = max(1, workers * PACKS_PER_WORKER)
+    classes = {id(u): ("archive",) if _is_archive(u) else ("loose",) for u in units}
+    caps = {}
+    for kind, limit in (("archive", ARCHIVE_PACK_BYTES), ("loose", PACK_BYTES)):
+        mine = [u for u in units if classes[id(u)] == (kind,)]
+        caps[kind] = (
+            max(1 << 20, min(limit, sum(u.size for u in mine) // per)),
+            max(1, min(PACK_UNITS, len(mine) // per)),
+        )
     packs: list[list[Unit]] = []
     open_packs: dict[tuple, tuple[list[Unit], list[int]]] = {}
-    loose_keys = {id(u) for u in loose}
     for u in units:
-        if id(u) not in loose_keys:
-            packs.append([u])
-            continue
-        group = (os.path.dirname(u.key), tuple(context_files(u)))
+        kind = classes[id(u)][0]
+        cap, count_cap = caps[kind]
+        group = (kind,) if kind == "archive" else (os.path.dirname(u.key), *context_files(u))
         pack, size = open_packs.get(group, (None, [0]))
-        if pack is None or size[0] + u.size > cap or len(pack) >= count_cap:
+        if pack is None or (pack and size[0] + u.size > cap) or len(pack) >= count_cap:
             pack, size = [], [0]
             packs.append(pack)
             open_packs[group] = (pack, size)
@@ -111,6 +118,10 @@ def make_packs(units: list[Unit], workers: int = 1) -> list[list[Unit]]:
         size[0] += u.size
     packs.sort(key=lambda p: -sum(u.size for u in p))
     return packs
+
+
+def _is_archive(u: Unit) -> bool:
+    return u.archive is not None or any(s.members for s in u.sources)
 
 
 def _folders_up(path: str) -> list[str]:
