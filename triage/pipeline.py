@@ -297,14 +297,26 @@ def relevant_lines(lines: pa.Table, result: SourceResult) -> pa.Table:
     ]
     if not spans:
         return lines.slice(0, 0)
-    marks = np.zeros(n + 2, np.int32)  # +1 where a kept range starts, -1 after it ends
-    for first, last in spans:
-        lo, hi = max(1, first - CONTEXT_LINES), min(n, last + CONTEXT_LINES)
-        if lo <= hi:
-            marks[lo] += 1
-            marks[hi + 1] -= 1
-    kept = np.cumsum(marks) > 0
-    return lines.filter(pa.array(kept[np.clip(lineno, 0, n + 1)]))
+    # merged [lo, hi] ranges, then each row looked up among them: memory follows the rows and
+    # the ranges, never the line count of the file (a sparse table of a huge log)
+    bounds = sorted(
+        (max(1, first - CONTEXT_LINES), min(n, last + CONTEXT_LINES)) for first, last in spans
+    )
+    los: list[int] = []
+    his: list[int] = []
+    for lo, hi in bounds:
+        if lo > hi:
+            continue
+        if his and lo <= his[-1] + 1:
+            his[-1] = max(his[-1], hi)
+        else:
+            los.append(lo)
+            his.append(hi)
+    if not los:
+        return lines.slice(0, 0)
+    k = np.searchsorted(np.asarray(los), lineno, side="right") - 1
+    kept = (k >= 0) & (lineno <= np.asarray(his)[np.clip(k, 0, None)])
+    return lines.filter(pa.array(kept))
 
 
 # --------------------------------------------------------------------------------------------
