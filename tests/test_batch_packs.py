@@ -249,3 +249,29 @@ def test_jobs_cut_one_huge_log_into_chunks_with_the_same_rows(
     if mode == "ingest":  # one spilled lines file per chunk
         ((single,), (chunked,)) = (_parts(one).values(), _parts(two).values())
         assert (len(single["files"]["lines"]), len(chunked["files"]["lines"])) == (1, 2)
+
+
+def test_digests_left_to_the_workers_are_the_files_sha256(tmp_path: Path) -> None:
+    """A first run does not hash its inputs up front: workers take each unit's digest while
+    reading (plain logs) or read the file (archives, compressed logs); either way it is the
+    file's sha256, and it lands in the digest cache the next run trusts."""
+    import gzip
+    import hashlib
+
+    folder = _folder(tmp_path / "logs", count=2)
+    (folder / "messages.1.gz").write_bytes(
+        gzip.compress(_syslog("host00", 20, crash=True).encode())
+    )
+    _bundle(folder / "b.tar.gz", "web01", crash=False)
+    out = str(tmp_path / "ds")
+    triage.scan([str(folder)], out=out)
+    manifest = json.loads(Path(out, "manifest.json").read_text())
+    digests = {
+        k: d["input_digest"] for e in manifest["parts"].values() for k, d in e["units"].items()
+    }
+    files = sorted(str(p) for p in folder.iterdir())
+    assert sorted(digests) == files
+    for f in files:
+        want = hashlib.sha256(Path(f).read_bytes()).hexdigest()
+        assert digests[f] == want == manifest["digest_cache"][f][2], f
+    assert triage.scan([str(folder)], out=out).skipped == len(files)

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from triage.batch.units import Unit, digest_units, make_packs, make_units
+from triage.batch.units import Unit, digest_units, make_packs, make_units, take_digests
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import KIND_CONFIG, ErrorRecord, Fact, SourceFile
 from triage.sources import DeferredArchive
@@ -147,8 +147,28 @@ def process_unit(unit: Unit, opts: RunOptions, executor: Any = None) -> PartData
                 src, facts, sigset, opts.keep, opts.limits, system_map=opts.system_map, sha256=known
             )
         part.results.extend(res.all())
+    if not unit.input_digest:
+        take_digests(unit, _whole_file_sha(unit, part.results))
+        part.input_digest, part.context_digest = unit.input_digest, unit.context_digest
     part.seconds = time.perf_counter() - start
     return part
+
+
+def _whole_file_sha(unit: Unit, results: list[Any]) -> str:
+    """The sha256 the pipeline took of the unit's file, when the unit is one plain file read
+    whole as text (not a dump, whose digest is its own, nor a file cut at a limit)."""
+    from triage.model import LOG_KINDS
+
+    if len(unit.sources) != 1 or unit.archive is not None:
+        return ""
+    src = unit.sources[0]
+    mine = [r for r in results if r.source is src or r.source.source_id == src.source_id]
+    if src.members or len(mine) != 1 or src.kind not in LOG_KINDS | {KIND_CONFIG}:
+        return ""
+    res = mine[0]
+    if any(e.error_class.startswith("limit-") for e in res.errors) or len(res.sha256) != 64:
+        return ""
+    return res.sha256
 
 
 _LISTINGS: dict[tuple[DeferredArchive, Limits], list[SourceFile | ErrorRecord]] = {}
@@ -212,6 +232,7 @@ def run_pack_and_write(
 ) -> PackResult:
     """Process a pack of units and write them as one part (worker side); the caller commits
     the entry. Returns (part id, entry, errors, the part's small tables for the snapshot)."""
+    _LISTINGS.clear()  # shared by the units of one pack only: a file may change between runs
     parts = []
     for unit in pack:
         try:
@@ -285,14 +306,21 @@ def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> R
     cache = writer.manifest.setdefault("digest_cache", {})
     cache_tuples = {k: tuple(v) for k, v in cache.items()}
     units = make_units(walked, archives)
-    digest_units(units, cache_tuples, trust=not opts.force)
     sig_digest = ""
     if opts.use_signatures:
         opts = replace(opts, signature_key=signature_files_digest(opts.signatures))
         sig_digest = _known_signature_digest(opts, writer.manifest)
 
     current = _unit_index(writer.manifest, sig_digest, settings_digest(opts), opts.keep)
+    # digests now only where they decide something; the workers take the others as they read
+    digest_units(
+        units,
+        cache_tuples,
+        trust=not opts.force,
+        wanted=lambda u: not opts.force and u.key in current,
+    )
     todo = [u for u in units if opts.force or current.get(u.key) != _digests(u)]
+    stat_at_walk = {u.key: _stat_key(u.key) for u in todo if not u.input_digest}
     summary.units = len(units)
     summary.skipped = len(units) - len(todo)
 
@@ -307,6 +335,9 @@ def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> R
             added[part_id] = entry
             fresh[part_id] = tables
             summary.processed += len(pack)
+            for key, d in entry_units(entry).items():  # digests the workers took, for next time
+                if key in stat_at_walk and d.get("input_digest"):
+                    cache_tuples[key] = (*stat_at_walk[key], d["input_digest"])
         for e in errors:
             warn(e.message)
         summary.errors.extend(errors)

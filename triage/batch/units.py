@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from triage.model import KIND_CONFIG, SourceFile
@@ -169,22 +170,42 @@ def context_files(u: Unit) -> list[str]:
 
 
 def digest_units(
-    units: list[Unit], cache: dict[str, tuple[int, int, str]], trust: bool = True
+    units: list[Unit],
+    cache: dict[str, tuple[int, int, str]],
+    trust: bool = True,
+    wanted: Callable[[Unit], bool] | None = None,
 ) -> None:
-    """Fill each unit's input and context digests (the context digest covers its sibling files)."""
-    # Untrusted, each unit's own file is read again; the fresh digests then serve the context
-    # digests below (every context file is some unit's own file).
-    for u in units:
+    """Fill the input and context digests of the units `wanted` now (all by default).
+
+    Only a unit the dataset already holds needs its digests before it runs (to see whether it
+    changed); the others are left "" and their worker takes the digest while it reads the file
+    anyway (`take_digests`), instead of the caller reading every byte once more, serially.
+    Untrusted (`--force`), each unit's own file is read again; the fresh digests then serve the
+    context digests (every context file is some unit's own file).
+    """
+    need = [u for u in units if wanted is None or wanted(u)]
+    for u in need:
         u.input_digest = file_digest(u.key, cache, trust)
         if u.archive is not None:
             u.archive = replace(u.archive, digest=u.input_digest)
-    for u in units:
+    for u in need:
         u.context_archives = [
             replace(a, digest=file_digest(a.disk_path, cache)) for a in u.context_archives
         ]
-    for u in units:
-        ctx_files = context_files(u)
-        h = hashlib.sha256(u.input_digest.encode())
-        for f in ctx_files:
-            h.update(f.encode() + b"\0" + file_digest(f, cache).encode())
-        u.context_digest = h.hexdigest()
+        u.context_digest = context_digest(u, cache)
+
+
+def context_digest(u: Unit, cache: dict[str, tuple[int, int, str]] | None = None) -> str:
+    """The unit's own digest and its context files' digests, as one."""
+    h = hashlib.sha256(u.input_digest.encode())
+    for f in context_files(u):
+        h.update(f.encode() + b"\0" + file_digest(f, cache).encode())
+    return h.hexdigest()
+
+
+def take_digests(u: Unit, read_sha256: str) -> None:
+    """Digests for a unit whose caller left them to the worker: the sha256 its pipeline took
+    while reading the unit's one plain file (`read_sha256`, "" when it is not that), else a
+    read of the file."""
+    u.input_digest = read_sha256 or file_digest(u.key)
+    u.context_digest = context_digest(u)
