@@ -231,14 +231,13 @@ def test_jobs_cut_one_huge_log_into_chunks_with_the_same_rows(
     import sys
 
     from triage import pipeline
-    from triage.batch import chunks
 
     sys.path.insert(0, str(ROOT / "bench"))
     import synth
 
     log = synth.console_log(tmp_path / "console.log", 3 << 20, crashes=6)
     monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 512 << 10)  # "huge" at test scale
-    monkeypatch.setattr(chunks, "CHUNK_SOURCE_BYTES", 512 << 10)
+    monkeypatch.setattr(units_mod, "CHUNK_SOURCE_BYTES", 512 << 10)
     run = getattr(triage, mode)
     one, two = str(tmp_path / "one"), str(tmp_path / "two")
     run([str(log)], out=one, jobs=1)

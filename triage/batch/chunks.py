@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage import parsers, pipeline
+
+# Sources at least CHUNK_SOURCE_BYTES large are worth chunking over a pool of 2: measured against
+# `process_source` (2 cores, dmesg-like log, keep="all") 0.60 s vs 0.88 s at 48 MB, 2.6 s vs
+# 3.2 s at 500 MB; below `pipeline.LARGE_SOURCE_BYTES` a source is read whole anyway. The
+# constant lives with the units, where a run decides without importing the pipeline.
+from triage.batch.units import CHUNK_SOURCE_BYTES  # noqa: F401
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import LOG_KINDS, ErrorRecord, Fact, SourceFile, empty_lines
-
-#: sources at least this large (bytes) are worth chunking over a pool of 2: measured against
-#: `process_source` (2 cores, dmesg-like log, keep="all") 0.60 s vs 0.88 s at 48 MB, 2.6 s vs
-#: 3.2 s at 500 MB; below `pipeline.LARGE_SOURCE_BYTES` a source is read whole anyway
-CHUNK_SOURCE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ files (reusing digests while size and mtime are unchanged) and skips what is up 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -97,6 +98,7 @@ def process_unit(unit: Unit, opts: RunOptions, executor: Any = None) -> PartData
     """
     from triage import pipeline, sources
     from triage.batch import chunks
+    from triage.batch import units as units_mod
 
     start = time.perf_counter()
     listing_errors = _list_archives(unit, opts.limits)
@@ -130,7 +132,7 @@ def process_unit(unit: Unit, opts: RunOptions, executor: Any = None) -> PartData
             if not src.members and src.disk_path == unit.key and len(unit.input_digest) == 64
             else ""
         )
-        if executor is not None and src.size >= chunks.CHUNK_SOURCE_BYTES:
+        if executor is not None and src.size >= units_mod.CHUNK_SOURCE_BYTES:
             res = chunks.process_source_chunked(
                 src,
                 facts,
@@ -264,16 +266,50 @@ def run_pack_and_write(
 # The run (caller side)
 # --------------------------------------------------------------------------------------------
 def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
-    session = None
+    session: Any = None
     if opts.scheduler:  # connecting overlaps the walk
         from triage.batch.dask_exec import DaskSession
 
         session = DaskSession(opts.scheduler, opts.jobs)
+    elif opts.jobs > 1:
+        session = _Pool(opts)
     try:
         return _run(paths, out, opts, session)
     finally:
         if session is not None:
             session.close()
+
+
+class _Pool:
+    """The run's process pool, started as soon as the run knows it will have work, so that its
+    workers import the pipeline and load the signatures while the caller walks the inputs."""
+
+    def __init__(self, opts: RunOptions) -> None:
+        self.opts = opts
+        self.pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.opts.jobs,
+                initializer=_warm_worker,
+                initargs=(_picklable(self.opts),),
+            )
+            self.pool.submit(int)  # forks the workers now: their warm-up overlaps the walk
+        return self.pool
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def _warm_worker(opts: RunOptions) -> None:
+    """What every pack needs, done once per worker process before the first one arrives."""
+    import triage.pipeline  # noqa: F401
+
+    if opts.use_signatures:  # a bad file: the caller reports it, and so would each pack
+        with contextlib.suppress(Exception):
+            load_signature_set(opts.signatures, opts.limits)
 
 
 def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> RunSummary:
@@ -289,6 +325,8 @@ def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> R
     warn = opts.warn or (lambda msg: None)
 
     writer = DatasetWriter(str(out))
+    if isinstance(session, _Pool) and (opts.force or not writer.manifest.get("parts")):
+        session.start()  # everything will be processed: warm the workers during the walk
     known = {p: (v[0], v[1]) for p, v in writer.manifest.get("archives", {}).items()}
     walked: list[SourceFile] = []
     archives: list[DeferredArchive] = []
@@ -485,43 +523,43 @@ def _execute(
 ) -> Iterator[tuple[Pack, PackResult]]:
     """Yield (pack, result) as packs complete, in whatever executor the options ask for.
     Packs come biggest first, so that one big bundle does not end the run alone on one core."""
-    if session is not None:
+    if session is not None and not isinstance(session, _Pool):
         if packs:
             yield from session.execute(packs, opts, out)
         return
     huge = [p for p in packs if _huge(p)] if opts.jobs > 1 else []
-    if opts.jobs <= 1 or (len(packs) <= 1 and not huge):
+    if session is None or (len(packs) <= 1 and not huge and session.pool is None):
         for p in packs:
             yield p, run_pack_and_write(p, opts, out)
         return
     worker_opts = _picklable(opts)
-    with ProcessPoolExecutor(max_workers=opts.jobs) as pool:
-        for p in huge:  # first, from here: its chunks go to the pool ahead of the other packs
-            yield p, run_pack_and_write(p, opts, out, executor=pool)
-        pending: dict[Future, Pack] = {
-            pool.submit(run_pack_and_write, p, worker_opts, out): p
-            for p in packs
-            if not any(p is h for h in huge)
-        }
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                pack = pending.pop(fut)
-                try:
-                    result = fut.result()
-                except Exception as exc:  # a worker died (killed, out of memory)
-                    result = ("", {}, [worker_died(pack, "worker failed", exc)], {})
-                yield pack, result
+    pool = session.start()
+    for p in huge:  # first, from here: its chunks go to the pool ahead of the other packs
+        yield p, run_pack_and_write(p, opts, out, executor=pool)
+    pending: dict[Future, Pack] = {
+        pool.submit(run_pack_and_write, p, worker_opts, out): p
+        for p in packs
+        if not any(p is h for h in huge)
+    }
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            pack = pending.pop(fut)
+            try:
+                result = fut.result()
+            except Exception as exc:  # a worker died (killed, out of memory)
+                result = ("", {}, [worker_died(pack, "worker failed", exc)], {})
+            yield pack, result
 
 
 def _huge(pack: Pack) -> bool:
     """A pack of one loose file big enough to be cut into chunks for the pool."""
-    from triage.batch.chunks import CHUNK_SOURCE_BYTES
+    from triage.batch import units as units_mod
 
     return (
         len(pack) == 1
         and pack[0].archive is None
-        and any(not s.members and s.size >= CHUNK_SOURCE_BYTES for s in pack[0].sources)
+        and any(not s.members and s.size >= units_mod.CHUNK_SOURCE_BYTES for s in pack[0].sources)
     )
 
 

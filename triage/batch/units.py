@@ -29,6 +29,8 @@ _BLOCK = 4 * 1024 * 1024
 #: a pack of loose files stops growing at this many bytes or units
 PACK_BYTES = 16 << 20
 PACK_UNITS = 512
+#: a loose log this large is cut into chunks over the pool of a `--jobs N` run (batch/chunks.py)
+CHUNK_SOURCE_BYTES = 64 << 20
 #: archives are compressed: a pack of them stops at fewer bytes on disk
 ARCHIVE_PACK_BYTES = 4 << 20
 #: packs per worker at least, so that the last ones do not leave cores idle
