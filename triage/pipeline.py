@@ -157,16 +157,19 @@ def process_source(
     except Exception as exc:  # a bug in a stage must not lose the other sources
         result.status = "error"
         result.error = f"{type(exc).__name__}: {exc}"
-        result.errors.append(
-            ErrorRecord(
-                path=src.display,
-                stage="pipeline",
-                error_class="internal-error",
-                message=f"{src.display}: internal error while processing: {type(exc).__name__}: {exc}",
-                source_id=src.source_id,
-            )
-        )
+        result.errors.append(internal_error(src, exc))
     return result
+
+
+def internal_error(src: SourceFile, exc: BaseException) -> ErrorRecord:
+    """The errors row of a source whose processing failed on a bug, not on its input."""
+    return ErrorRecord(
+        path=src.display,
+        stage="pipeline",
+        error_class="internal-error",
+        message=f"{src.display}: internal error while processing: {type(exc).__name__}: {exc}",
+        source_id=src.source_id,
+    )
 
 
 def _process_log(

@@ -37,7 +37,7 @@ from triage import parsers, pipeline
 # constant lives with the units, where a run decides without importing the pipeline.
 from triage.batch.units import CHUNK_SOURCE_BYTES  # noqa: F401
 from triage.limits import DEFAULT_LIMITS, Limits
-from triage.model import LOG_KINDS, ErrorRecord, Fact, SourceFile, empty_lines
+from triage.model import LOG_KINDS, Fact, SourceFile, empty_lines
 
 
 @dataclass(frozen=True)
@@ -348,15 +348,6 @@ def _digest(path: str, limit: int, known: str) -> Iterator[Callable[[], str]]:
 
 def _failed(src: SourceFile, exc: BaseException) -> pipeline.SourceResult:
     """The row of a source whose processing failed, as `process_source` makes it."""
-    msg = f"{type(exc).__name__}: {exc}"
-    result = pipeline.SourceResult(source=src, status="error", error=msg)
-    result.errors.append(
-        ErrorRecord(
-            path=src.display,
-            stage="pipeline",
-            error_class="internal-error",
-            message=f"{src.display}: internal error while processing: {msg}",
-            source_id=src.source_id,
-        )
-    )
+    result = pipeline.SourceResult(source=src, status="error", error=f"{type(exc).__name__}: {exc}")
+    result.errors.append(pipeline.internal_error(src, exc))
     return result
