@@ -69,3 +69,16 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and "--scheduler tcp://127.0.0.1:1" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_scheduler_local_starts_its_own_cluster_with_the_same_rows(
+    serial: dict, tmp_path: Path
+) -> None:
+    """`--scheduler local`: the run starts (from a fork server) and stops its own LocalCluster."""
+    pytest.importorskip("dask.distributed")
+    out = str(tmp_path / "ds")
+    summary = triage.scan(INPUTS, out=out, scheduler="local", jobs=2)
+    assert summary.processed == summary.units > 1
+    got = rows(out)
+    for name, df in serial.items():
+        assert got[name].equals(df), name
