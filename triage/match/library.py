@@ -15,9 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
 from triage.limits import DEFAULT_LIMITS, Limits
 
 SCHEMA_NAME = "schema.json"
@@ -131,15 +128,18 @@ def signature_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-#: libyaml's safe loader when PyYAML was built with it: the pure-Python one took most of the
-#: time of loading the library (a fixed cost of every run and every worker)
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def read_document(path: Path) -> dict[str, Any]:
-    """Parse one YAML file; SignatureError (one line) when it is not a mapping."""
+    """Parse one YAML file; SignatureError (one line) when it is not a mapping.
+
+    PyYAML and jsonschema are imported here and in `schema_problems`, not with the module: a
+    rerun that finds the signature files unchanged lists them and never loads one. libyaml's
+    safe loader is used when PyYAML has it (the pure-Python one took most of the loading time).
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except OSError as exc:
         raise SignatureError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
@@ -158,6 +158,8 @@ def read_document(path: Path) -> dict[str, Any]:
 
 def schema_problems(doc: dict[str, Any]) -> list[str]:
     """One line per schema violation, best (most specific) first."""
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema())
     out = []
     for err in sorted(validator.iter_errors(doc), key=lambda e: (-len(e.path), str(e.path))):
@@ -166,7 +168,10 @@ def schema_problems(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def _short(err: jsonschema.ValidationError) -> str:
+def _short(err: Any) -> str:
+    """A jsonschema.ValidationError's message, the most specific one for a oneOf."""
+    import jsonschema
+
     if err.validator == "oneOf" and err.context:
         best = jsonschema.exceptions.best_match(err.context)
         return best.message if best is not None else err.message
