@@ -118,25 +118,14 @@ def _parse_limits(items: list[str]) -> Any:
 
 
 class _Progress:
-    """A progress bar on stderr for runs that take more than a moment.
+    """A progress bar on stderr for runs that take more than a moment."""
 
-    It also warms the report's imports (pandas and the renderers, a third of a second) on a
-    thread once the first unit is done: in a pooled run the main thread only waits from then
-    on, so the report after the run does not pay for them.
-    """
-
-    def __init__(self, enabled: bool, warm_report: bool = False) -> None:
+    def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         self._bar = None
         self._task = None
-        self._warm = warm_report
 
     def __call__(self, ev: Any) -> None:
-        if self._warm:
-            self._warm = False
-            import threading
-
-            threading.Thread(target=_import_report, name="triage-warm", daemon=True).start()
         if not self.enabled:
             return
         if self._bar is None:
@@ -170,12 +159,6 @@ class _Progress:
             self._bar.stop()
 
 
-def _import_report() -> None:
-    import pandas  # noqa: F401
-
-    import triage.report  # noqa: F401
-
-
 def _warn_printer(quiet: bool) -> Any:
     def warn(msg: str) -> None:
         if not quiet:
@@ -196,7 +179,6 @@ def _run(
     system_map: Path | None,
     quiet: bool,
     use_signatures: bool = True,
-    report: bool = False,
 ) -> Any:
     from triage.batch.run import RunOptions, run
     from triage.match import SignatureError
@@ -208,7 +190,7 @@ def _run(
     for d in signatures:
         if not d.is_dir():
             raise fail(f"--signatures {d}: not a directory")
-    progress = _Progress(enabled=not quiet, warm_report=report)
+    progress = _Progress(enabled=not quiet)
     opts = RunOptions(
         signatures=[str(d) for d in signatures],
         use_signatures=use_signatures,
@@ -319,7 +301,6 @@ def scan(
         limit,
         system_map,
         quiet,
-        report=True,
     )
     if verbose:
         typer.echo(f"triage: dataset written to {summary.out} in {summary.seconds:.2f}s", err=True)

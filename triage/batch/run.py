@@ -9,7 +9,6 @@ files (reusing digests while size and mtime are unchanged) and skips what is up 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import time
@@ -90,7 +89,9 @@ def load_signature_set(dirs: list[str], limits: Limits, files_key: str = "") -> 
     return _SIGNATURE_CACHE[key]
 
 
-def process_unit(unit: Unit, opts: RunOptions, executor: Any = None) -> PartData:
+def process_unit(
+    unit: Unit, opts: RunOptions, executor: Any = None, listings: Listings | None = None
+) -> PartData:
     """Facts for the unit's context, then the per-source pipeline over each of its sources.
 
     With an `executor` (the run's process pool, from the caller's process), a huge plain log
@@ -101,7 +102,7 @@ def process_unit(unit: Unit, opts: RunOptions, executor: Any = None) -> PartData
     from triage.batch import units as units_mod
 
     start = time.perf_counter()
-    listing_errors = _list_archives(unit, opts.limits)
+    listing_errors = _list_archives(unit, opts.limits, {} if listings is None else listings)
     sigset = (
         load_signature_set(opts.signatures, opts.limits, opts.signature_key)
         if opts.use_signatures
@@ -173,33 +174,27 @@ def _whole_file_sha(unit: Unit, results: list[Any]) -> str:
     return res.sha256
 
 
-_LISTINGS: dict[tuple[DeferredArchive, Limits], list[SourceFile | ErrorRecord]] = {}
+Listings = dict[DeferredArchive, list[SourceFile | ErrorRecord]]
 
 
-def _listing(archive: DeferredArchive, limits: Limits) -> list[SourceFile | ErrorRecord]:
-    """An archive's walk, kept for the other units of this process that read it as context."""
+def _list_archives(unit: Unit, limits: Limits, listings: Listings) -> list[ErrorRecord]:
+    """Fill the sources of a deferred archive unit and the context of the loose files beside
+    archives; returns the archive's own walk errors (rows of its part). `listings` keeps each
+    archive's walk for the other units of the pack that read it as context."""
     from triage import sources
 
-    key = (archive, limits)
-    if key not in _LISTINGS:
-        if len(_LISTINGS) >= 64:
-            _LISTINGS.pop(next(iter(_LISTINGS)))
-        _LISTINGS[key] = sources.walk_archive(archive, limits)
-    return _LISTINGS[key]
+    def listing(archive: DeferredArchive) -> list[SourceFile | ErrorRecord]:
+        if archive not in listings:
+            listings[archive] = sources.walk_archive(archive, limits)
+        return listings[archive]
 
-
-def _list_archives(unit: Unit, limits: Limits) -> list[ErrorRecord]:
-    """Fill the sources of a deferred archive unit and the context of the loose files beside
-    archives; returns the archive's own walk errors (rows of its part)."""
     errors: list[ErrorRecord] = []
     if unit.archive is not None and not unit.sources:
-        for item in _listing(unit.archive, limits):
+        for item in listing(unit.archive):
             (errors if isinstance(item, ErrorRecord) else unit.sources).append(item)
         unit.context = unit.sources
     for archive in unit.context_archives:
-        unit.context = unit.context + [
-            s for s in _listing(archive, limits) if isinstance(s, SourceFile)
-        ]
+        unit.context = unit.context + [s for s in listing(archive) if isinstance(s, SourceFile)]
     unit.context_archives = []
     return errors
 
@@ -234,11 +229,11 @@ def run_pack_and_write(
 ) -> PackResult:
     """Process a pack of units and write them as one part (worker side); the caller commits
     the entry. Returns (part id, entry, errors, the part's small tables for the snapshot)."""
-    _LISTINGS.clear()  # shared by the units of one pack only: a file may change between runs
+    listings: Listings = {}  # archives listed once per pack (a file may change between runs)
     parts = []
     for unit in pack:
         try:
-            part = process_unit(unit, opts, executor)
+            part = process_unit(unit, opts, executor, listings)
         except Exception as exc:  # one broken unit must not stop the batch
             part = PartData(
                 unit=unit.key,
@@ -266,50 +261,16 @@ def run_pack_and_write(
 # The run (caller side)
 # --------------------------------------------------------------------------------------------
 def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
-    session: Any = None
+    session = None
     if opts.scheduler:  # connecting overlaps the walk
         from triage.batch.dask_exec import DaskSession
 
         session = DaskSession(opts.scheduler, opts.jobs)
-    elif opts.jobs > 1:
-        session = _Pool(opts)
     try:
         return _run(paths, out, opts, session)
     finally:
         if session is not None:
             session.close()
-
-
-class _Pool:
-    """The run's process pool, started as soon as the run knows it will have work, so that its
-    workers import the pipeline and load the signatures while the caller walks the inputs."""
-
-    def __init__(self, opts: RunOptions) -> None:
-        self.opts = opts
-        self.pool: ProcessPoolExecutor | None = None
-
-    def start(self) -> ProcessPoolExecutor:
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(
-                max_workers=self.opts.jobs,
-                initializer=_warm_worker,
-                initargs=(_picklable(self.opts),),
-            )
-            self.pool.submit(int)  # forks the workers now: their warm-up overlaps the walk
-        return self.pool
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
-
-
-def _warm_worker(opts: RunOptions) -> None:
-    """What every pack needs, done once per worker process before the first one arrives."""
-    import triage.pipeline  # noqa: F401
-
-    if opts.use_signatures:  # a bad file: the caller reports it, and so would each pack
-        with contextlib.suppress(Exception):
-            load_signature_set(opts.signatures, opts.limits)
 
 
 def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> RunSummary:
@@ -325,8 +286,6 @@ def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> R
     warn = opts.warn or (lambda msg: None)
 
     writer = DatasetWriter(str(out))
-    if isinstance(session, _Pool) and (opts.force or not writer.manifest.get("parts")):
-        session.start()  # everything will be processed: warm the workers during the walk
     known = {p: (v[0], v[1]) for p, v in writer.manifest.get("archives", {}).items()}
     walked: list[SourceFile] = []
     archives: list[DeferredArchive] = []
@@ -523,33 +482,33 @@ def _execute(
 ) -> Iterator[tuple[Pack, PackResult]]:
     """Yield (pack, result) as packs complete, in whatever executor the options ask for.
     Packs come biggest first, so that one big bundle does not end the run alone on one core."""
-    if session is not None and not isinstance(session, _Pool):
+    if session is not None:
         if packs:
             yield from session.execute(packs, opts, out)
         return
     huge = [p for p in packs if _huge(p)] if opts.jobs > 1 else []
-    if session is None or (len(packs) <= 1 and not huge and session.pool is None):
+    if opts.jobs <= 1 or (len(packs) <= 1 and not huge):
         for p in packs:
             yield p, run_pack_and_write(p, opts, out)
         return
     worker_opts = _picklable(opts)
-    pool = session.start()
-    for p in huge:  # first, from here: its chunks go to the pool ahead of the other packs
-        yield p, run_pack_and_write(p, opts, out, executor=pool)
-    pending: dict[Future, Pack] = {
-        pool.submit(run_pack_and_write, p, worker_opts, out): p
-        for p in packs
-        if not any(p is h for h in huge)
-    }
-    while pending:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in done:
-            pack = pending.pop(fut)
-            try:
-                result = fut.result()
-            except Exception as exc:  # a worker died (killed, out of memory)
-                result = ("", {}, [worker_died(pack, "worker failed", exc)], {})
-            yield pack, result
+    with ProcessPoolExecutor(max_workers=opts.jobs) as pool:
+        for p in huge:  # first, from here: its chunks go to the pool ahead of the other packs
+            yield p, run_pack_and_write(p, opts, out, executor=pool)
+        pending: dict[Future, Pack] = {
+            pool.submit(run_pack_and_write, p, worker_opts, out): p
+            for p in packs
+            if not any(p is h for h in huge)
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                pack = pending.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as exc:  # a worker died (killed, out of memory)
+                    result = ("", {}, [worker_died(pack, "worker failed", exc)], {})
+                yield pack, result
 
 
 def _huge(pack: Pack) -> bool:

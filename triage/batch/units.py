@@ -19,7 +19,7 @@ import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from triage.model import KIND_CONFIG, SourceFile
 from triage.sources import DeferredArchive
@@ -98,27 +98,21 @@ def make_packs(units: list[Unit], workers: int = 1) -> list[list[Unit]]:
     a Parquet write per table per unit, and a round trip per unit to a cluster's scheduler.
     """
     per = max(1, workers * PACKS_PER_WORKER)
-    classes = {id(u): ("archive",) if _is_archive(u) else ("loose",) for u in units}
-    caps = {}
-    for kind, limit in (("archive", ARCHIVE_PACK_BYTES), ("loose", PACK_BYTES)):
-        mine = [u for u in units if classes[id(u)] == (kind,)]
-        caps[kind] = (
-            max(1 << 20, min(limit, sum(u.size for u in mine) // per)),
-            max(1, min(PACK_UNITS, len(mine) // per)),
-        )
+    archives = [u for u in units if _is_archive(u)]
+    loose = [u for u in units if not _is_archive(u)]
     packs: list[list[Unit]] = []
-    open_packs: dict[tuple, tuple[list[Unit], list[int]]] = {}
-    for u in units:
-        kind = classes[id(u)][0]
-        cap, count_cap = caps[kind]
-        group = (kind,) if kind == "archive" else (os.path.dirname(u.key), *context_files(u))
-        pack, size = open_packs.get(group, (None, [0]))
-        if pack is None or (pack and size[0] + u.size > cap) or len(pack) >= count_cap:
-            pack, size = [], [0]
-            packs.append(pack)
-            open_packs[group] = (pack, size)
-        pack.append(u)
-        size[0] += u.size
+    for kind, limit in ((archives, ARCHIVE_PACK_BYTES), (loose, PACK_BYTES)):
+        cap = max(1 << 20, min(limit, sum(u.size for u in kind) // per))
+        count_cap = max(1, min(PACK_UNITS, len(kind) // per))
+        open_packs: dict[tuple[str, ...], tuple[list[Unit], int]] = {}
+        for u in kind:
+            group = () if kind is archives else (os.path.dirname(u.key), *context_files(u))
+            pack, size = open_packs.get(group, ([], 0))
+            if not pack or size + u.size > cap or len(pack) >= count_cap:
+                pack, size = [], 0
+                packs.append(pack)
+            pack.append(u)
+            open_packs[group] = (pack, size + u.size)
     packs.sort(key=lambda p: -sum(u.size for u in p))
     return packs
 
@@ -188,12 +182,7 @@ def digest_units(
     need = [u for u in units if wanted is None or wanted(u)]
     for u in need:
         u.input_digest = file_digest(u.key, cache, trust)
-        if u.archive is not None:
-            u.archive = replace(u.archive, digest=u.input_digest)
     for u in need:
-        u.context_archives = [
-            replace(a, digest=file_digest(a.disk_path, cache)) for a in u.context_archives
-        ]
         u.context_digest = context_digest(u, cache)
 
 

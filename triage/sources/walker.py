@@ -44,7 +44,6 @@ class DeferredArchive:
     top_name: str
     size: int
     mtime: float
-    digest: str = ""  # content digest, when the caller has taken one (keys caches of listings)
 
 
 Output = SourceFile | ErrorRecord | DeferredArchive
@@ -106,7 +105,7 @@ def walk_paths(
     their size and mtime are unchanged they are deferred without even a probe of their head."""
     for path in sorted(paths):
         try:
-            yield from _walk_input(path, limits, known if defer_archives else False)
+            yield from _walk_input(path, limits, (known or {}) if defer_archives else None)
         except Exception as exc:  # last line of defence: one bad input never stops the walk
             yield make_error(path, "internal-error", f"could not walk: {type(exc).__name__}: {exc}")
 
@@ -117,7 +116,7 @@ def walk_archive(disk_path: str, top_name: str, limits: Limits) -> list[SourceFi
         with open(disk_path, "rb") as fh:
             layer = probe(fh, True, limits, disk_path)
             if layer.what != "archive":  # replaced since it was listed: walk it as it is now
-                return [o for o in _walk_input(disk_path, limits, False)]  # type: ignore[misc]
+                return list(_walk_input(disk_path, limits))  # type: ignore[arg-type]
             return _walk_archive(layer, disk_path, (), disk_path, top_name, limits, ())  # type: ignore[return-value]
     except SourceError as exc:
         return [exc.record(disk_path)]
@@ -129,9 +128,8 @@ def walk_archive(disk_path: str, top_name: str, limits: Limits) -> list[SourceFi
         ]
 
 
-def _walk_input(path: str, limits: Limits, defer: Known | bool = False) -> Iterator[Output]:
-    """`defer`: False, or the known archives (possibly none) of a deferring walk."""
-    defer = {} if defer is None else defer
+def _walk_input(path: str, limits: Limits, defer: Known | None = None) -> Iterator[Output]:
+    """`defer`: None, or the known archives (possibly none) of a deferring walk."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -155,7 +153,7 @@ def _walk_input(path: str, limits: Limits, defer: Known | bool = False) -> Itera
 # loose files and folders
 # =============================================================================================
 def _walk_loose_file(
-    path: str, st: os.stat_result, limits: Limits, defer: Known | bool = False
+    path: str, st: os.stat_result, limits: Limits, defer: Known | None = None
 ) -> list[Output]:
     """A file named directly: an archive is its own bundle; anything else is a one-file bundle
     whose full path still counts for layout (a loose `/var/crash/<ip>-<date>/vmcore-dmesg.txt`
@@ -170,7 +168,7 @@ def _walk_loose_file(
         try:
             layer = probe(fh, True, limits, path)
             if layer.what == "archive":
-                if defer is not False:
+                if defer is not None:
                     return [DeferredArchive(path, os.path.basename(path), st.st_size, st.st_mtime)]
                 return _walk_archive(layer, path, (), path, os.path.basename(path), limits, ())
             layer.note_declared_size(fh, st.st_size)
@@ -238,7 +236,7 @@ def _confirm_bomb(layer: Layer, limits: Limits) -> str:
         layer.fh.seek(0)
 
 
-def _walk_folder(root: str, limits: Limits, defer: Known | bool = False) -> list[Output]:
+def _walk_folder(root: str, limits: Limits, defer: Known | None = None) -> list[Output]:
     root = root.rstrip(os.sep) or os.sep
     root_real = os.path.realpath(root)
     c = _Container(bundle=root, top_name=root, default_layout=L.LAYOUT_FOLDER)
@@ -281,7 +279,7 @@ def _folder_entry(
     c: _Container,
     subdirs: list[str],
     limits: Limits,
-    defer: Known | bool = False,
+    defer: Known | None = None,
 ) -> _Item | None:
     shown = display(root, rel)
     try:
@@ -323,7 +321,7 @@ def _folder_entry(
         with open(entry.path, "rb") as fh:
             layer = probe(fh, True, limits, shown)
             if layer.what == "archive":
-                if defer is not False:
+                if defer is not None:
                     deferred = DeferredArchive(path, entry.name, st.st_size, st.st_mtime)
                     return _Item(rel, "nested", nested=[deferred])
                 nested = _walk_archive(layer, path, (), path, entry.name, limits, ())
@@ -336,10 +334,8 @@ def _folder_entry(
         return _Item(rel, "error", error=make_error(shown, "unreadable", exc.strerror or str(exc)))
 
 
-def _known_archive(defer: Known | bool, path: str, st: os.stat_result) -> bool:
-    if not isinstance(defer, dict):
-        return False
-    return defer.get(path) == (st.st_size, st.st_mtime_ns)
+def _known_archive(defer: Known | None, path: str, st: os.stat_result) -> bool:
+    return defer is not None and defer.get(path) == (st.st_size, st.st_mtime_ns)
 
 
 # =============================================================================================

@@ -14,7 +14,6 @@ it can be large, and readers scan it in place.
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import uuid
 from collections.abc import Iterable
@@ -35,13 +34,9 @@ SNAPSHOT_TABLES = tuple(name for name in TABLES if name != "lines")
 Tables = dict[str, pa.Table]
 
 
-def parts_digest(part_ids: Iterable[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(part_ids)).encode()).hexdigest()[:24]
-
-
 def is_current(meta: dict[str, Any] | None, part_ids: Iterable[str]) -> bool:
     """Whether the snapshot `meta` describes exactly these parts."""
-    return bool(meta) and meta.get("parts") == parts_digest(part_ids)
+    return bool(meta) and meta.get("part_ids") == sorted(part_ids)
 
 
 def table_path(root: str, meta: dict[str, Any], name: str) -> str:
@@ -104,7 +99,7 @@ def rebuild(
         table = pa.concat_tables(pieces) if pieces else full.empty_table()
         with fs.open(posixpath.join(folder, f"{name}.parquet"), "wb") as fh:
             pq.write_table(table, fh, compression="zstd")
-    return {"id": snap_id, "parts": parts_digest(parts), "part_ids": sorted(parts)}
+    return {"id": snap_id, "part_ids": sorted(parts)}
 
 
 def _read_parts(
