@@ -106,15 +106,12 @@ def _read_parts(
     fs: fsspec.AbstractFileSystem, base: str, parts: dict[str, dict[str, Any]], pids: list[str]
 ) -> dict[str, dict[str, pa.Table]]:
     """The small tables of `pids`, read from their part folders."""
+    from triage.store.writer import read_part_table
+
     out: dict[str, dict[str, pa.Table]] = {name: {} for name in SNAPSHOT_TABLES}
     for pid in pids:
         for name in SNAPSHOT_TABLES:
-            files = parts[pid].get("files", {}).get(name, [f"{name}.parquet"])
-            pieces = []
-            for f in files:
-                with fs.open(posixpath.join(base, pid, f), "rb") as fh:
-                    pieces.append(pq.read_table(fh).cast(TABLES[name]))
-            out[name][pid] = pa.concat_tables(pieces) if pieces else TABLES[name].empty_table()
+            out[name][pid] = read_part_table(fs, posixpath.join(base, pid), parts[pid], name)
     return out
 
 

@@ -76,9 +76,6 @@ class PartData:
         out["facts"] = _dedupe_facts(out["facts"])
         return out
 
-    def tables(self) -> dict[str, pa.Table]:
-        return pack_tables([self])[0]
-
     def attribution(self) -> dict[str, list[str]]:
         """What identifies this unit's rows inside a shared part: source ids and paths."""
         ids, paths = [], []
@@ -225,14 +222,7 @@ def write_part(
         tables_out.update(
             (n, snapshot.tag(tables[n], n, part_id)) for n in snapshot.SNAPSHOT_TABLES
         )
-    counts: dict[str, int] = {}
-    files: dict[str, list[str]] = {}
-    for name, table in tables.items():
-        counts[name] = table.num_rows
-        files[name] = []
-        if table.num_rows:  # an empty table is no file: most parts have no crash, no error
-            _write_table(fs, posixpath.join(tmp, f"{name}.parquet"), table)
-            files[name].append(f"{name}.parquet")
+    files, counts = _write_tables(fs, tmp, tables)
     spills = [(i, f) for i, u in enumerate(units) for r in u.results for f in r.spill_files()]
     for n, (i, spill) in enumerate(spills, start=1):
         name = f"lines-{n}.parquet"
@@ -265,6 +255,33 @@ def write_part(
         "seconds": round(sum(u.seconds for u in units), 4),
     }
     return part_id, entry
+
+
+def _write_tables(
+    fs: fsspec.AbstractFileSystem, folder: str, tables: dict[str, pa.Table]
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Each table as `<name>.parquet` in `folder`; the entry's files and counts."""
+    files: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for name, table in tables.items():
+        counts[name] = table.num_rows
+        files[name] = []
+        if table.num_rows:  # an empty table is no file: most parts have no crash, no error
+            _write_table(fs, posixpath.join(folder, f"{name}.parquet"), table)
+            files[name].append(f"{name}.parquet")
+    return files, counts
+
+
+def read_part_table(
+    fs: fsspec.AbstractFileSystem, part_dir: str, entry: dict[str, Any], name: str
+) -> pa.Table:
+    """One table of a part, whatever files the entry lists for it (none when it is empty)."""
+    schema = TABLES[name]
+    pieces = []
+    for f in entry.get("files", {}).get(name, [f"{name}.parquet"]):
+        with fs.open(posixpath.join(part_dir, f), "rb") as fh:
+            pieces.append(pq.read_table(fh).cast(schema))
+    return pa.concat_tables(pieces) if pieces else schema.empty_table()
 
 
 def _write_table(fs: fsspec.AbstractFileSystem, path: str, table: pa.Table) -> None:
@@ -303,20 +320,15 @@ def rewrite_without(
     tmp = posixpath.join(root, PARTS, TMP_PREFIX + part_id)
     fs.makedirs(tmp, exist_ok=True)
     old = posixpath.join(root, PARTS, entry["_id"])
-    counts: dict[str, int] = {}
-    for name, schema in TABLES.items():
-        pieces = []
-        for f in entry.get("files", {}).get(name, [f"{name}.parquet"]):
-            with fs.open(posixpath.join(old, f), "rb") as fh:
-                pieces.append(pq.read_table(fh).cast(schema))
-        table = pa.concat_tables(pieces) if pieces else schema.empty_table()
-        table = table.filter(_kept_rows(table, src_ids, src_paths))
-        _write_table(fs, posixpath.join(tmp, f"{name}.parquet"), table)
-        counts[name] = table.num_rows
+    tables = {}
+    for name in TABLES:
+        table = read_part_table(fs, old, entry, name)
+        tables[name] = table.filter(_kept_rows(table, src_ids, src_paths))
+    files, counts = _write_tables(fs, tmp, tables)
     fs.mv(tmp, posixpath.join(root, PARTS, part_id), recursive=True)
     new = {k: v for k, v in entry.items() if k != "_id"}
     new["units"] = {k: v for k, v in units.items() if k not in removed}
-    new["files"] = {name: [f"{name}.parquet"] for name in TABLES}
+    new["files"] = files
     new["counts"] = counts
     return part_id, new
 
