@@ -180,10 +180,11 @@ def _leading_byte(pattern: str) -> int | None:
     return ord(char)
 
 
-def _group_close(pattern: str, start: int) -> int | None:
-    """Index of the `)` closing the group opened at `start` (escapes and classes skipped)."""
-    depth, i, n = 0, start, len(pattern)
-    while i < n:
+def _syntax(pattern: str, start: int, stop: int) -> Iterator[tuple[int, str, int]]:
+    """(index, character, group depth after it) for each character of pattern[start:stop]
+    that is syntax: escapes and character classes are stepped over."""
+    depth, i = 0, start
+    while i < stop:
         c = pattern[i]
         if c == "\\":
             i += 2
@@ -195,10 +196,16 @@ def _group_close(pattern: str, start: int) -> int | None:
             depth += 1
         elif c == ")":
             depth -= 1
-            if depth == 0:
-                return i
+        yield i, c, depth
         i += 1
-    return None
+
+
+def _group_close(pattern: str, start: int) -> int | None:
+    """Index of the `)` closing the group opened at `start` (escapes and classes skipped)."""
+    return next(
+        (i for i, c, depth in _syntax(pattern, start, len(pattern)) if c == ")" and depth == 0),
+        None,
+    )
 
 
 def _class_end(pattern: str, start: int) -> int:
@@ -215,23 +222,7 @@ def _class_end(pattern: str, start: int) -> int:
 
 def _has_alternation(pattern: str, start: int, stop: int) -> bool:
     """Is there a `|` at the top level of pattern[start:stop]?"""
-    depth, i = 0, start
-    while i < stop:
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "[":
-            i = _class_end(pattern, i)
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            return True
-        i += 1
-    return False
+    return any(c == "|" and depth == 0 for _, c, depth in _syntax(pattern, start, stop))
 
 
 def _extract(
