@@ -161,11 +161,14 @@ def test_depth_limit_and_archive_containing_itself(tmp_path: Path) -> None:
     srcs, errs = _run([write(tmp_path / "nest.tar", data)])
     assert not srcs and _classes(errs) == ["max-depth"]
     assert errs[0].message.count("!") == DEFAULT_LIMITS.max_depth  # bundle!1!2!3!4
-    # `tar czf backup.tgz .` run inside the folder: the archive holds its own beginning
-    first = tar_bytes({"etc/hostname": b"web07\n" * 200, "var/log/messages": SYSLOG})
+    # `tar czf backup.tgz .` run inside the folder: the archive holds its own beginning (one
+    # mtime for both: two clock readings a second apart would make the heads differ)
+    stamp = 1709546400
+    first = tar_bytes({"etc/hostname": b"web07\n" * 200, "var/log/messages": SYSLOG}, mtime=stamp)
     body = first[: first.index(b"\0" * 1024, 2048)]
     selfish = tar_bytes(
-        {"etc/hostname": b"web07\n" * 200, "var/log/messages": SYSLOG, "backup.tar": body}
+        {"etc/hostname": b"web07\n" * 200, "var/log/messages": SYSLOG, "backup.tar": body},
+        mtime=stamp,
     )
     srcs, errs = _run([write(tmp_path / "backup.tar", selfish)])
     assert {s.path for s in srcs} == {"etc/hostname", "var/log/messages"}
