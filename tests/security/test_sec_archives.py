@@ -62,9 +62,11 @@ def _overlapping_zip() -> bytes:
 
 
 def _selfish_tar() -> bytes:
-    first = tar_bytes({"etc/hostname": b"web07\n" * 200, "var/log/messages": SYSLOG})
+    stamp = 1709546400  # one mtime for both: the inner copy must equal the outer head
+    files = {"etc/hostname": b"web07\n" * 200, "var/log/messages": SYSLOG}
+    first = tar_bytes(files, mtime=stamp)
     body = first[: first.index(b"\0" * 1024, 2048)]
-    return tar_bytes({"etc/hostname": b"web07\n" * 200, "var/log/messages": SYSLOG, "b.tar": body})
+    return tar_bytes({**files, "b.tar": body}, mtime=stamp)
 
 
 def _nested(levels: int) -> bytes:
