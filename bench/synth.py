@@ -118,6 +118,92 @@ def bundles(folder: Path, count: int, seed: int = 13) -> Path:
     return folder
 
 
+#: daemon lines around the kernel's in a host's syslog (a support bundle's logs are mostly these)
+DAEMONS = [
+    ("sshd", "Accepted publickey for root from 10.1.2.3 port 51022 ssh2"),
+    ("sshd", "pam_unix(sshd:session): session opened for user root by (uid=0)"),
+    ("crond", "(root) CMD (/usr/lib/sa/sa1 1 1)"),
+    ("ntpd", "synchronized to 10.1.0.1, stratum 2"),
+    ("xinetd", "START: nrpe pid=4242 from=10.1.0.9"),
+    ("yum", "Updated: tzdata-2009f-1.el5.noarch"),
+    ("snmpd", "Connection from UDP: [10.1.0.9]:161"),
+    ("dhclient", "DHCPREQUEST on eth0 to 10.1.0.1 port 67"),
+]
+
+
+def _syslog(
+    rnd: random.Random,
+    host: str,
+    start: int,
+    n: int,
+    progs: list[tuple[str, str]],
+    kernel_share: float,
+) -> str:
+    """`n` RFC 3164 lines from `start` on, a share of them the kernel's."""
+    out = []
+    t = start
+    for _ in range(n):
+        t += rnd.randrange(1, 200)
+        ts = time.strftime("%b %d %H:%M:%S", time.gmtime(t)).replace(" 0", "  ", 1)
+        if rnd.random() < kernel_share:
+            out.append(f"{ts} {host} kernel: {NOISE[rnd.randrange(len(NOISE))]}\n")
+        else:
+            prog, msg = progs[rnd.randrange(len(progs))]
+            out.append(f"{ts} {host} {prog}[{rnd.randrange(300, 32000)}]: {msg}\n")
+    return "".join(out)
+
+
+def sosreport(folder: Path, count: int, seed: int = 17, week_lines: int = 6000) -> Path:
+    """`count` sosreport-shaped tar.bz2 bundles the size of a small real one (~3 MB of logs):
+    messages with four weekly rotations (kernel lines among daemon lines), secure, cron,
+    the boot dmesg, `dmesg` and `uname -a` command output, and ~80 small command and config
+    files, which a real sosreport has by the hundred and which are walked and detected too."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(seed)
+    for i in range(count):
+        host = f"host{i:04d}"
+        name = f"sosreport-{host}-2009-06-15-abc{i:04d}"
+
+        week = 7 * 86400
+        end = 1245061265
+        files = {
+            "sos_commands/kernel/uname_-a": (
+                f"Linux {host} 2.6.18-128.el5xen #1 SMP Wed Dec 17 12:22:24 EST 2008 i686 "
+                "i686 i386 GNU/Linux\n"
+            ),
+            "sos_commands/kernel/dmesg": f"{BANNER}\n"
+            + "".join(f"{NOISE[rnd.randrange(len(NOISE))]}\n" for _ in range(1500)),
+            "var/log/dmesg": f"{BANNER}\n"
+            + "".join(f"{NOISE[rnd.randrange(len(NOISE))]}\n" for _ in range(400)),
+            "var/log/secure": _syslog(rnd, host, end - week, week_lines // 3, DAEMONS[:2], 0.0),
+            "var/log/cron": _syslog(rnd, host, end - week, week_lines // 4, DAEMONS[2:3], 0.0),
+        }
+        for r in range(5):
+            files["var/log/messages" + (f".{r}" if r else "")] = _syslog(
+                rnd, host, end - (r + 1) * week, week_lines, DAEMONS, 0.3
+            )
+        if i % 10 == 0:
+            files["var/log/messages"] += "".join(
+                f"Jun 15 11:00:00 {host} kernel: {line}\n" for line in CRASH
+            )
+        for k in range(40):
+            files[f"sos_commands/misc/command_{k:02d}"] = "".join(
+                f"{k:4d} {j:6d} value-{rnd.randrange(10**6)}\n"
+                for j in range(rnd.randrange(20, 200))
+            )
+            files[f"etc/conf{k:02d}.conf"] = "".join(
+                f"option_{j} = {rnd.randrange(1000)}\n" for j in range(rnd.randrange(5, 60))
+            )
+        with tarfile.open(folder / f"{name}.tar.bz2", "w:bz2") as tar:
+            for member, text in sorted(files.items()):
+                data = text.encode()
+                info = tarfile.TarInfo(f"{name}/{member}")
+                info.size = len(data)
+                info.mtime = end
+                tar.addfile(info, io.BytesIO(data))
+    return folder
+
+
 def ensure(path: Path, make) -> Path:
     """Build an input once and reuse it across benchmark runs."""
     if not path.exists():

@@ -274,3 +274,43 @@ def test_digests_left_to_the_workers_are_the_files_sha256(tmp_path: Path) -> Non
         want = hashlib.sha256(Path(f).read_bytes()).hexdigest()
         assert digests[f] == want == manifest["digest_cache"][f][2], f
     assert triage.scan([str(folder)], out=out).skipped == len(files)
+
+
+def test_an_unchanged_rerun_leaves_the_dataset_untouched_and_loads_no_arrow(
+    tmp_path: Path,
+) -> None:
+    """A rerun that finds every unit up to date does not rewrite the manifest (a dataset one
+    may only read can be rerun) and, in a fresh process, never imports pyarrow, fsspec or
+    pandas: they are most of an unchanged rerun's time. Anything that changes still commits."""
+    import subprocess
+    import sys
+
+    folder = _folder(tmp_path / "logs", count=4)
+    _bundle(folder / "b0.tar.gz", "web00", crash=True)
+    out = tmp_path / "ds"
+    first = triage.ingest([str(folder)], out=str(out))
+    manifest = (out / "manifest.json").read_bytes()
+    probe = (
+        "import sys, triage; s = triage.ingest([sys.argv[1]], out=sys.argv[2]); "
+        "print(s.processed, s.skipped, s.counts['lines'], "
+        "[m for m in ('pyarrow', 'fsspec', 'pandas') if m in sys.modules])"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", probe, str(folder), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert res.stdout.split(maxsplit=3) == ["0", "5", str(first.counts["lines"]), "[]\n"]
+    assert (out / "manifest.json").read_bytes() == manifest
+    # a new input path, even one holding nothing new, is recorded
+    more = tmp_path / "more"
+    more.mkdir()
+    again = triage.ingest([str(folder), str(more)], out=str(out))
+    assert again.processed == 0
+    assert str(more) in json.loads((out / "manifest.json").read_text())["inputs"]
+    # and an edit is redone as before
+    (folder / "host01.log").write_text(_syslog("host01", 41, crash=False))
+    edited = triage.ingest([str(folder)], out=str(out))
+    assert edited.processed == 1
+    assert edited.counts["lines"] == first.counts["lines"] + 1

@@ -14,10 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from triage.store import Dataset, open_dataset
-
 if TYPE_CHECKING:
     from triage.batch.run import RunSummary
+    from triage.store import Dataset, open_dataset
+
+
+def __getattr__(name: str) -> Any:
+    """`Dataset` and `open_dataset` on first use: reading a dataset needs pyarrow and fsspec,
+    which `import triage` (and every command line start) should not pay for up front."""
+    if name in ("Dataset", "open_dataset"):
+        from triage import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def scan(paths: str | list[str], out: str | None = None, **options: Any) -> RunSummary:

@@ -343,7 +343,7 @@ def ingest(
         quiet,
         use_signatures=not no_signatures,
     )
-    counts = summary.dataset.manifest.get("counts", {})
+    counts = summary.counts
     if not quiet:
         typer.echo(
             f"{summary.out}: {counts.get('sources', 0)} sources, {counts.get('lines', 0)} lines, "

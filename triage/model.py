@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import threading
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SCHEMA_VERSION = 1
+#: the dataset's tables, in order (their schemas: `TABLES`, built on first use)
+TABLE_NAMES = ("sources", "lines", "boots", "crashes", "facts", "findings", "errors")
 
 # --------------------------------------------------------------------------------------------
 # Source kinds (detected from content, see triage.sources.detect)
@@ -230,181 +234,222 @@ class Finding:
 # --------------------------------------------------------------------------------------------
 # Arrow schemas of the dataset (DESIGN.md §4)
 # --------------------------------------------------------------------------------------------
-FRAME_TYPE = pa.struct(
+#: the names `_arrow_layout` builds, served by the module's `__getattr__`
+_LAYOUT_NAMES = frozenset(
     [
-        ("function", pa.string()),
-        ("offset", pa.int64()),
-        ("size", pa.int64()),
-        ("module", pa.string()),
-        ("reliable", pa.bool_()),
-        ("address", pa.string()),
+        "BOOTS_SCHEMA",
+        "CRASHES_SCHEMA",
+        "ERRORS_SCHEMA",
+        "EVIDENCE_TYPE",
+        "FACTS_SCHEMA",
+        "FINDINGS_SCHEMA",
+        "FRAME_TYPE",
+        "LINES_SCHEMA",
+        "SOURCES_SCHEMA",
+        "TABLES",
+        "TASK_TYPE",
+        "TS",
     ]
 )
-TASK_TYPE = pa.struct(
-    [
-        ("comm", pa.string()),
-        ("pid", pa.int64()),
-        ("state", pa.string()),
-        ("frames", pa.list_(FRAME_TYPE)),
-    ]
-)
-EVIDENCE_TYPE = pa.struct(
-    [
-        ("source_id", pa.string()),
-        ("lineno", pa.int64()),
-        ("text", pa.string()),
-        ("reason", pa.string()),
-        ("path", pa.string()),
-    ]
-)
-TS = pa.timestamp("us")
+_LAYOUT_LOCK = threading.Lock()
 
-SOURCES_SCHEMA = pa.schema(
-    [
-        ("source_id", pa.string()),
-        ("bundle", pa.string()),
-        ("path", pa.string()),
-        ("display", pa.string()),
-        ("kind", pa.string()),
-        ("layout", pa.string()),
-        ("role", pa.string()),
-        ("rotation", pa.int32()),
-        ("vm_name", pa.string()),
-        ("parent_id", pa.string()),
-        ("size", pa.int64()),
-        ("sha256", pa.string()),
-        ("mtime", TS),
-        ("truncated", pa.bool_()),
-        ("status", pa.string()),  # ok | partial | error | skipped
-        ("error", pa.string()),
-        ("line_count", pa.int64()),
-    ]
-)
 
-LINES_SCHEMA = pa.schema(
-    [
-        ("source_id", pa.string()),
-        ("lineno", pa.int64()),  # 1-based
-        ("offset", pa.int64()),  # byte offset of the line in the (decompressed) source
-        ("timestamp", TS),
-        ("mono", pa.float64()),
-        ("host", pa.string()),
-        ("tag", pa.string()),
-        ("pid", pa.int64()),
-        ("level", pa.int8()),
-        ("boot_id", pa.string()),
-        ("flags", pa.int32()),
-        ("text", pa.string()),
-    ]
-)
+def _arrow_layout() -> dict[str, Any]:
+    """The Arrow types and schemas, built on first use and then kept as module globals.
 
-BOOTS_SCHEMA = pa.schema(
-    [
-        ("boot_id", pa.string()),
-        ("source_id", pa.string()),
-        ("index", pa.int32()),
-        ("first_line", pa.int64()),
-        ("last_line", pa.int64()),
-        ("release", pa.string()),
-        ("distro", pa.string()),
-        ("distro_release", pa.string()),
-        ("flavour", pa.string()),
-        ("vendor", pa.string()),
-        ("arch", pa.string()),
-        ("hostname", pa.string()),
-        ("banner", pa.string()),
-        ("start_time", TS),
-    ]
-)
+    Importing pyarrow (and the numpy it loads) costs a tenth of a second: a rerun that finds
+    nothing to do, `--help` or a usage error never touches a table and must not pay it.
+    """
+    with _LAYOUT_LOCK:
+        if "TABLES" in globals():
+            return {n: globals()[n] for n in _LAYOUT_NAMES}
+        import pyarrow as pa
 
-CRASHES_SCHEMA = pa.schema(
-    [
-        ("crash_id", pa.string()),
-        ("source_id", pa.string()),
-        ("boot_id", pa.string()),
-        ("first_line", pa.int64()),
-        ("last_line", pa.int64()),
-        ("record", pa.string()),
-        ("type", pa.string()),
-        ("title", pa.string()),
-        ("alt_titles", pa.list_(pa.string())),
-        ("corrupted", pa.bool_()),
-        ("corrupted_reason", pa.string()),
-        ("panicked", pa.bool_()),
-        ("timestamp", TS),
-        ("mono", pa.float64()),
-        ("release", pa.string()),
-        ("taint", pa.string()),
-        ("cpu", pa.int64()),
-        ("pid", pa.int64()),
-        ("comm", pa.string()),
-        ("function", pa.string()),
-        ("module", pa.string()),
-        ("frames", pa.list_(FRAME_TYPE)),
-        ("tasks", pa.list_(TASK_TYPE)),
-        ("fingerprint", pa.string()),
-        ("report", pa.string()),
-    ]
-)
+        FRAME_TYPE = pa.struct(
+            [
+                ("function", pa.string()),
+                ("offset", pa.int64()),
+                ("size", pa.int64()),
+                ("module", pa.string()),
+                ("reliable", pa.bool_()),
+                ("address", pa.string()),
+            ]
+        )
+        TASK_TYPE = pa.struct(
+            [
+                ("comm", pa.string()),
+                ("pid", pa.int64()),
+                ("state", pa.string()),
+                ("frames", pa.list_(FRAME_TYPE)),
+            ]
+        )
+        EVIDENCE_TYPE = pa.struct(
+            [
+                ("source_id", pa.string()),
+                ("lineno", pa.int64()),
+                ("text", pa.string()),
+                ("reason", pa.string()),
+                ("path", pa.string()),
+            ]
+        )
+        TS = pa.timestamp("us")
 
-FACTS_SCHEMA = pa.schema(
-    [
-        ("bundle", pa.string()),
-        ("subject_type", pa.string()),
-        ("subject_id", pa.string()),
-        ("subject_name", pa.string()),
-        ("key", pa.string()),
-        ("value", pa.string()),
-        ("time", TS),
-        ("source_path", pa.string()),
-        ("lineno", pa.int64()),
-    ]
-)
+        SOURCES_SCHEMA = pa.schema(
+            [
+                ("source_id", pa.string()),
+                ("bundle", pa.string()),
+                ("path", pa.string()),
+                ("display", pa.string()),
+                ("kind", pa.string()),
+                ("layout", pa.string()),
+                ("role", pa.string()),
+                ("rotation", pa.int32()),
+                ("vm_name", pa.string()),
+                ("parent_id", pa.string()),
+                ("size", pa.int64()),
+                ("sha256", pa.string()),
+                ("mtime", TS),
+                ("truncated", pa.bool_()),
+                ("status", pa.string()),  # ok | partial | error | skipped
+                ("error", pa.string()),
+                ("line_count", pa.int64()),
+            ]
+        )
 
-FINDINGS_SCHEMA = pa.schema(
-    [
-        ("finding_id", pa.string()),
-        ("signature_id", pa.string()),
-        ("title", pa.string()),
-        ("source_id", pa.string()),
-        ("boot_id", pa.string()),
-        ("crash_id", pa.string()),
-        ("confidence", pa.string()),
-        ("confidence_reason", pa.string()),
-        ("verdict", pa.string()),
-        ("verdict_reason", pa.string()),
-        ("release", pa.string()),
-        ("distro_release", pa.string()),
-        ("host", pa.string()),
-        ("vm_uuid", pa.string()),
-        ("vm_name", pa.string()),
-        ("evidence", pa.list_(EVIDENCE_TYPE)),
-        ("references", pa.list_(pa.string())),
-        ("fix", pa.string()),
-        ("workaround", pa.string()),
-        ("first_time", TS),
-    ]
-)
+        LINES_SCHEMA = pa.schema(
+            [
+                ("source_id", pa.string()),
+                ("lineno", pa.int64()),  # 1-based
+                ("offset", pa.int64()),  # byte offset of the line in the (decompressed) source
+                ("timestamp", TS),
+                ("mono", pa.float64()),
+                ("host", pa.string()),
+                ("tag", pa.string()),
+                ("pid", pa.int64()),
+                ("level", pa.int8()),
+                ("boot_id", pa.string()),
+                ("flags", pa.int32()),
+                ("text", pa.string()),
+            ]
+        )
 
-ERRORS_SCHEMA = pa.schema(
-    [
-        ("source_id", pa.string()),
-        ("path", pa.string()),
-        ("stage", pa.string()),
-        ("error_class", pa.string()),
-        ("message", pa.string()),
-    ]
-)
+        BOOTS_SCHEMA = pa.schema(
+            [
+                ("boot_id", pa.string()),
+                ("source_id", pa.string()),
+                ("index", pa.int32()),
+                ("first_line", pa.int64()),
+                ("last_line", pa.int64()),
+                ("release", pa.string()),
+                ("distro", pa.string()),
+                ("distro_release", pa.string()),
+                ("flavour", pa.string()),
+                ("vendor", pa.string()),
+                ("arch", pa.string()),
+                ("hostname", pa.string()),
+                ("banner", pa.string()),
+                ("start_time", TS),
+            ]
+        )
 
-TABLES: dict[str, pa.Schema] = {
-    "sources": SOURCES_SCHEMA,
-    "lines": LINES_SCHEMA,
-    "boots": BOOTS_SCHEMA,
-    "crashes": CRASHES_SCHEMA,
-    "facts": FACTS_SCHEMA,
-    "findings": FINDINGS_SCHEMA,
-    "errors": ERRORS_SCHEMA,
-}
+        CRASHES_SCHEMA = pa.schema(
+            [
+                ("crash_id", pa.string()),
+                ("source_id", pa.string()),
+                ("boot_id", pa.string()),
+                ("first_line", pa.int64()),
+                ("last_line", pa.int64()),
+                ("record", pa.string()),
+                ("type", pa.string()),
+                ("title", pa.string()),
+                ("alt_titles", pa.list_(pa.string())),
+                ("corrupted", pa.bool_()),
+                ("corrupted_reason", pa.string()),
+                ("panicked", pa.bool_()),
+                ("timestamp", TS),
+                ("mono", pa.float64()),
+                ("release", pa.string()),
+                ("taint", pa.string()),
+                ("cpu", pa.int64()),
+                ("pid", pa.int64()),
+                ("comm", pa.string()),
+                ("function", pa.string()),
+                ("module", pa.string()),
+                ("frames", pa.list_(FRAME_TYPE)),
+                ("tasks", pa.list_(TASK_TYPE)),
+                ("fingerprint", pa.string()),
+                ("report", pa.string()),
+            ]
+        )
+
+        FACTS_SCHEMA = pa.schema(
+            [
+                ("bundle", pa.string()),
+                ("subject_type", pa.string()),
+                ("subject_id", pa.string()),
+                ("subject_name", pa.string()),
+                ("key", pa.string()),
+                ("value", pa.string()),
+                ("time", TS),
+                ("source_path", pa.string()),
+                ("lineno", pa.int64()),
+            ]
+        )
+
+        FINDINGS_SCHEMA = pa.schema(
+            [
+                ("finding_id", pa.string()),
+                ("signature_id", pa.string()),
+                ("title", pa.string()),
+                ("source_id", pa.string()),
+                ("boot_id", pa.string()),
+                ("crash_id", pa.string()),
+                ("confidence", pa.string()),
+                ("confidence_reason", pa.string()),
+                ("verdict", pa.string()),
+                ("verdict_reason", pa.string()),
+                ("release", pa.string()),
+                ("distro_release", pa.string()),
+                ("host", pa.string()),
+                ("vm_uuid", pa.string()),
+                ("vm_name", pa.string()),
+                ("evidence", pa.list_(EVIDENCE_TYPE)),
+                ("references", pa.list_(pa.string())),
+                ("fix", pa.string()),
+                ("workaround", pa.string()),
+                ("first_time", TS),
+            ]
+        )
+
+        ERRORS_SCHEMA = pa.schema(
+            [
+                ("source_id", pa.string()),
+                ("path", pa.string()),
+                ("stage", pa.string()),
+                ("error_class", pa.string()),
+                ("message", pa.string()),
+            ]
+        )
+
+        TABLES: dict[str, pa.Schema] = {
+            "sources": SOURCES_SCHEMA,
+            "lines": LINES_SCHEMA,
+            "boots": BOOTS_SCHEMA,
+            "crashes": CRASHES_SCHEMA,
+            "facts": FACTS_SCHEMA,
+            "findings": FINDINGS_SCHEMA,
+            "errors": ERRORS_SCHEMA,
+        }
+
+        layout = {n: v for n, v in locals().items() if n in _LAYOUT_NAMES}
+        globals().update(layout)
+        return layout
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAYOUT_NAMES:
+        return _arrow_layout()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def records_to_table(records: list[Any], schema: pa.Schema) -> pa.Table:
@@ -414,6 +459,8 @@ def records_to_table(records: list[Any], schema: pa.Schema) -> pa.Table:
     names = schema.names
     rows = [_row(r, names) for r in records]
     # column by column: what `from_pylist` does with the schema's types, at half its cost
+    import pyarrow as pa
+
     columns = [pa.array([row[f.name] for row in rows], type=f.type) for f in schema]
     return pa.Table.from_arrays(columns, schema=schema)
 
@@ -483,4 +530,4 @@ def _field_names(cls: type) -> tuple[str, ...]:
 def empty_lines() -> pa.Table:
     """The empty lines table (one shared instance: tables are immutable, and every source's
     result starts with one)."""
-    return _empty_table(LINES_SCHEMA)
+    return _empty_table(_arrow_layout()["LINES_SCHEMA"])

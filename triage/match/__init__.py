@@ -24,8 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from triage.model import Boot, Crash, Fact, SourceFile
 
 
@@ -71,6 +69,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from triage.match.catalog import list_signatures, show
     from triage.match.evaluate import evaluate
     from triage.match.library import (

@@ -1,9 +1,35 @@
 """Writing and reading the Parquet dataset (DESIGN.md §4); DuckDB views over it.
 
 Public API: `DatasetWriter`, `PartData`, `open_dataset(path) -> Dataset`, `Dataset.sql()`.
+The names load their modules on first use, so that a caller that only reads the manifest (a
+rerun with nothing to do) never imports pyarrow or fsspec.
 """
 
-from triage.store.reader import Dataset, DatasetError, open_dataset
-from triage.store.writer import DatasetWriter, PartData, read_manifest
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from triage.store.reader import Dataset, DatasetError, open_dataset
+    from triage.store.writer import DatasetWriter, PartData, read_manifest
+
+_HOMES = {
+    "Dataset": "reader",
+    "DatasetError": "reader",
+    "open_dataset": "reader",
+    "DatasetWriter": "writer",
+    "PartData": "writer",
+    "read_manifest": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"triage.store.{home}"), name)
+
 
 __all__ = ["Dataset", "DatasetError", "DatasetWriter", "PartData", "open_dataset", "read_manifest"]

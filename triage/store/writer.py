@@ -16,22 +16,14 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import fsspec
-import pyarrow as pa
-import pyarrow.parquet as pq
+from triage import __version__, model
+from triage.model import SCHEMA_VERSION, TABLE_NAMES, ErrorRecord, Fact
 
-from triage import __version__
-from triage.model import (
-    LINES_SCHEMA,
-    SCHEMA_VERSION,
-    TABLES,
-    ErrorRecord,
-    Fact,
-    records_to_table,
-)
-from triage.store import snapshot
+if TYPE_CHECKING:  # pyarrow, fsspec and the snapshot load where rows are written or read:
+    import fsspec  # a rerun that only reads the manifest needs none of them
+    import pyarrow as pa
 
 MANIFEST = "manifest.json"
 PARTS = "parts"
@@ -72,7 +64,8 @@ class PartData:
             out["facts"].extend(r.facts)
             out["errors"].extend(r.errors)
             if r.lines.num_rows:
-                out["lines"].append(r.lines.select(LINES_SCHEMA.names).cast(LINES_SCHEMA))
+                schema = model.LINES_SCHEMA
+                out["lines"].append(r.lines.select(schema.names).cast(schema))
         out["facts"] = _dedupe_facts(out["facts"])
         return out
 
@@ -89,7 +82,9 @@ class PartData:
 
 def pack_tables(units: list[PartData]) -> tuple[dict[str, pa.Table], list[dict[str, int]]]:
     """The tables of a part holding `units`, and each unit's row counts in them."""
-    merged: dict[str, list[Any]] = {name: [] for name in TABLES}
+    import pyarrow as pa
+
+    merged: dict[str, list[Any]] = {name: [] for name in TABLE_NAMES}
     counts: list[dict[str, int]] = []
     for u in units:
         rows = u.rows()
@@ -103,10 +98,12 @@ def pack_tables(units: list[PartData]) -> tuple[dict[str, pa.Table], list[dict[s
             merged[name].extend(v)
     lines = merged.pop("lines")
     tables = {
-        name: records_to_table(merged[name], TABLES[name]) for name in TABLES if name != "lines"
+        name: model.records_to_table(merged[name], model.TABLES[name])
+        for name in TABLE_NAMES
+        if name != "lines"
     }
-    tables["lines"] = pa.concat_tables(lines) if lines else LINES_SCHEMA.empty_table()
-    return {name: tables[name] for name in TABLES}, counts
+    tables["lines"] = pa.concat_tables(lines) if lines else model.empty_lines()
+    return {name: tables[name] for name in TABLE_NAMES}, counts
 
 
 def _dedupe_facts(facts: list[Fact]) -> list[Fact]:
@@ -132,6 +129,8 @@ class DatasetWriter:
     """Adds parts to a dataset (local path or fsspec URL) and publishes them."""
 
     def __init__(self, out: str) -> None:
+        import fsspec
+
         self.fs, self.root = fsspec.core.url_to_fs(out)
         self.out = out
         self.fs.makedirs(posixpath.join(self.root, PARTS), exist_ok=True)
@@ -173,6 +172,8 @@ class DatasetWriter:
             del parts[pid]
         parts.update(rewritten)
         parts.update(added)
+        from triage.store import snapshot
+
         m = self.manifest
         m["tool_version"] = __version__
         m["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -191,6 +192,8 @@ class DatasetWriter:
 
     def _sweep_temporaries(self) -> None:
         """Remove parts a killed run left behind: temporaries and parts the manifest never named."""
+        from triage.store import snapshot
+
         known = set(self.manifest["parts"])
         base = posixpath.join(self.root, PARTS)
         for info in self.fs.ls(base, detail=True):
@@ -212,6 +215,10 @@ def write_part(
     part of the dataset until a writer commits the returned entry to the manifest. The small
     tables are also put in `tables_out` when given (for the commit's snapshot).
     """
+    import pyarrow.parquet as pq
+
+    from triage.store import snapshot
+
     units = [part] if isinstance(part, PartData) else list(part)
     part_id = uuid.uuid4().hex[:16]
     tmp = posixpath.join(root, PARTS, TMP_PREFIX + part_id)
@@ -276,7 +283,10 @@ def read_part_table(
     fs: fsspec.AbstractFileSystem, part_dir: str, entry: dict[str, Any], name: str
 ) -> pa.Table:
     """One table of a part, whatever files the entry lists for it (none when it is empty)."""
-    schema = TABLES[name]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = model.TABLES[name]
     pieces = []
     for f in entry.get("files", {}).get(name, [f"{name}.parquet"]):
         with fs.open(posixpath.join(part_dir, f), "rb") as fh:
@@ -285,6 +295,8 @@ def read_part_table(
 
 
 def _write_table(fs: fsspec.AbstractFileSystem, path: str, table: pa.Table) -> None:
+    import pyarrow.parquet as pq
+
     with fs.open(path, "wb") as fh:
         pq.write_table(table, fh, compression="zstd")
 
@@ -311,6 +323,8 @@ def rewrite_without(
     Rows are told apart by the attribution each unit of a shared part records: its source
     ids, and the paths its facts and errors name.
     """
+    import pyarrow as pa
+
     units = entry_units(entry)
     gone_ids = {i for k in removed for i in units[k].get("sources", [])}
     gone_paths = {p for k in removed for p in units[k].get("paths", [])}
@@ -321,7 +335,7 @@ def rewrite_without(
     fs.makedirs(tmp, exist_ok=True)
     old = posixpath.join(root, PARTS, entry["_id"])
     tables = {}
-    for name in TABLES:
+    for name in TABLE_NAMES:
         table = read_part_table(fs, old, entry, name)
         tables[name] = table.filter(_kept_rows(table, src_ids, src_paths))
     files, counts = _write_tables(fs, tmp, tables)
@@ -334,6 +348,7 @@ def rewrite_without(
 
 
 def _kept_rows(table: pa.Table, ids: pa.Array, paths: pa.Array) -> pa.Array:
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     drop = None
@@ -352,6 +367,8 @@ def _local(fs: fsspec.AbstractFileSystem) -> bool:
 
 
 def _remote_rows(fs: fsspec.AbstractFileSystem, path: str) -> int:
+    import pyarrow.parquet as pq
+
     with fs.open(path, "rb") as fh:
         return pq.ParquetFile(fh).metadata.num_rows
 
@@ -359,6 +376,8 @@ def _remote_rows(fs: fsspec.AbstractFileSystem, path: str) -> int:
 def write_part_to(
     out: str, part: PartData | list[PartData], tables_out: dict[str, pa.Table] | None = None
 ) -> tuple[str, dict[str, Any]]:
+    import fsspec
+
     fs, root = fsspec.core.url_to_fs(out)
     return write_part(fs, root, part, tables_out)
 
@@ -369,7 +388,7 @@ def new_manifest() -> dict[str, Any]:
         "tool_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "signature_digest": "",
-        "tables": list(TABLES),
+        "tables": list(TABLE_NAMES),
         "parts": {},
         "inputs": [],
         "counts": {},
@@ -378,7 +397,7 @@ def new_manifest() -> dict[str, Any]:
 
 
 def total_counts(parts: dict[str, dict[str, Any]]) -> dict[str, int]:
-    totals = dict.fromkeys(TABLES, 0)
+    totals = dict.fromkeys(TABLE_NAMES, 0)
     for e in parts.values():
         for k, v in e.get("counts", {}).items():
             totals[k] = totals.get(k, 0) + v
@@ -401,7 +420,7 @@ def write_manifest(fs: fsspec.AbstractFileSystem, root: str, manifest: dict[str,
 
 
 def empty_tables() -> dict[str, pa.Table]:
-    return {name: schema.empty_table() for name, schema in TABLES.items()}
+    return {name: schema.empty_table() for name, schema in model.TABLES.items()}
 
 
 __all__ = [
