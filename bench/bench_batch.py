@@ -298,7 +298,8 @@ def bench_bundles(work: Path, count: int, repeat: int, dask: bool, profile: str)
 def _on_running_cluster(folder: Path, out: Path, repeat: int) -> float:
     """`scan --scheduler ADDRESS` against a LocalCluster of 2 single-threaded worker processes
     that is already running, as a deployed cluster is: each repetition gets a fresh cluster,
-    started (with the workers importing the pipeline, as `dask worker --preload` does) before
+    started (with the workers readied by `--preload triage.batch.dask_exec`, as the README
+    says to start them) before
     the clock starts and closed after it stops."""
     from dask.distributed import LocalCluster
 
@@ -308,7 +309,7 @@ def _on_running_cluster(folder: Path, out: Path, repeat: int) -> float:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            preload=["triage.batch.run", "triage.pipeline"],
+            preload=["triage.batch.dask_exec"],
         ) as cluster:
             extra = ["--scheduler", cluster.scheduler_address]
             best = min(best, timed(scan_cmd(folder, out, force=True, extra=extra)).seconds)

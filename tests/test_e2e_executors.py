@@ -54,6 +54,34 @@ def test_dask_local_cluster_gives_the_same_rows(serial: dict, tmp_path: Path) ->
         assert got[name].equals(df), name
 
 
+def _readiness() -> tuple[bool, bool, int]:
+    import sys
+
+    from triage.batch import run
+
+    return "triage.pipeline" in sys.modules, "pandas" in sys.modules, len(run._SIGNATURE_CACHE)
+
+
+def test_workers_preloading_dask_exec_are_ready_before_their_first_task(tmp_path: Path) -> None:
+    """`--preload triage.batch.dask_exec` (as the README starts workers, and as `--scheduler
+    local` does) imports the pipeline and compiles the signature set in each worker as it
+    starts; the rows are those of a serial run all the same."""
+    distributed = pytest.importorskip("dask.distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, preload=["triage.batch.dask_exec"]
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        ready = client.run(_readiness)
+        assert len(ready) == 2
+        assert all(r == (True, True, 1) for r in ready.values()), ready
+        out = str(tmp_path / "ds")
+        summary = triage.scan(INPUTS, out=out, scheduler=cluster.scheduler_address)
+        assert summary.processed == summary.units > 1
+        assert set(client.run(_readiness).values()) == {(True, True, 1)}  # the same set served
+
+
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None:
     pytest.importorskip("dask.distributed")
     import os

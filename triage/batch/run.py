@@ -297,13 +297,13 @@ class _WarmPool:
         self.pool = ProcessPoolExecutor(max_workers=opts.jobs)
         worker_opts = _picklable(opts)
         for _ in range(opts.jobs):  # a fork-started pool starts every worker at the first
-            self.pool.submit(_warm_worker, worker_opts)
+            self.pool.submit(warm_worker, worker_opts)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _warm_worker(opts: RunOptions) -> None:
+def warm_worker(opts: RunOptions) -> None:
     """What every worker needs before its first pack; failures are left for the pack to
     report (a bad signature file is reported once, by the caller)."""
     try:
