@@ -225,18 +225,43 @@ def _render(ds: Any, fmt: Fmt, output: Path | None) -> None:
         report.render(ds, fmt.value, out=sys.stdout)
 
 
+def _report_run(summary: Any, fmt: Fmt, output: Path | None, fail_on: FailOn) -> int:
+    """Render the run's report (kept with the dataset and reused while its snapshot is
+    unchanged, see report/cache.py); the exit code."""
+    from triage.report import cache
+
+    snap = "" if summary.temporary else summary.snapshot_id
+    kept = cache.load(summary.out, snap, fmt.value)
+    if kept is None and fmt.value in cache.KEPT_FORMATS and snap:
+        from triage import report
+
+        ds = summary.dataset
+        text = report.render(ds, fmt.value)
+        confidences = [str(c) for c in ds.findings["confidence"]]
+        cache.save(summary.out, snap, fmt.value, text, confidences)
+        kept = (text, confidences)
+    if kept is None:
+        ds = summary.dataset
+        _render(ds, fmt, output)
+        return _exit_code([str(c) for c in ds.findings["confidence"]], fail_on)
+    text, confidences = kept
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return _exit_code(confidences, fail_on)
+
+
 _CONF_RANK = {"high": 3, "medium": 2, "low": 1}
 
 
-def _exit_code(ds: Any, fail_on: FailOn) -> int:
+def _exit_code(confidences: list[str], fail_on: FailOn) -> int:
+    """1 when a finding is at least as confident as `fail_on` asks."""
     if fail_on == FailOn.never:
         return 0
     threshold = _CONF_RANK[fail_on.value]
-    f = ds.findings
-    if f.empty:
-        return 0
-    ranks = f["confidence"].astype(str).map(_CONF_RANK).fillna(0)
-    return 1 if (ranks >= threshold).any() else 0
+    return 1 if any(_CONF_RANK.get(c, 0) >= threshold for c in confidences) else 0
 
 
 # Shared option declarations
@@ -304,9 +329,7 @@ def scan(
     )
     if verbose:
         typer.echo(f"triage: dataset written to {summary.out} in {summary.seconds:.2f}s", err=True)
-    ds = summary.dataset
-    _render(ds, fmt, output)
-    raise typer.Exit(_exit_code(ds, fail_on))
+    raise typer.Exit(_report_run(summary, fmt, output, fail_on))
 
 
 @app.command()

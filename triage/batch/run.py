@@ -68,6 +68,7 @@ class RunSummary:
     signature_digest: str = ""
     temporary: bool = False
     counts: dict[str, int] = field(default_factory=dict)  # the dataset's rows per table
+    snapshot_id: str = ""  # the dataset's snapshot after the run (report/cache.py keys on it)
 
     @property
     def dataset(self):
@@ -374,6 +375,7 @@ def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> R
         if _changes_nothing(manifest, extra, paths, walk_errors):
             summary.signature_digest = sig_digest
             summary.counts = manifest.get("counts", {})
+            summary.snapshot_id = (manifest.get("snapshot") or {}).get("id", "")
             summary.seconds = time.perf_counter() - t0
             return summary
     if writer is None:
@@ -418,6 +420,7 @@ def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> R
     extra["walk_errors"] = [e.__dict__ for e in walk_errors]
     committed = writer.commit(added, replaced_units=list(walk_parts), extra=extra, fresh=fresh)
     summary.counts = committed.get("counts", {})
+    summary.snapshot_id = (committed.get("snapshot") or {}).get("id", "")
     summary.seconds = time.perf_counter() - t0
     return summary
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from triage.report.content import REPORT_SCHEMA_VERSION, ReportModel, build_report
 from triage.report.sanitize import sanitize
+
+if TYPE_CHECKING:
+    from triage.report.content import REPORT_SCHEMA_VERSION, ReportModel, build_report
 
 FORMATS = ("table", "json", "jsonl", "md", "html", "csv")
 
@@ -36,6 +38,16 @@ __all__ = [
     "report_schema",
     "sanitize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The content model on first use: it loads pandas, which a rerun served from a kept
+    report (report/cache.py) never needs."""
+    if name in ("REPORT_SCHEMA_VERSION", "ReportModel", "build_report"):
+        from triage.report import content
+
+        return getattr(content, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _writer(fmt: str) -> Callable[..., None]:
@@ -74,6 +86,8 @@ def render(
     color: bool | None = None,
 ) -> str | None:
     """Render `ds` (a dataset or a `ReportModel`) as `fmt`; see the module docstring."""
+    from triage.report.content import ReportModel, build_report
+
     writer = _writer(fmt)
     report = ds if isinstance(ds, ReportModel) else build_report(ds)
     target = out if out is not None else io.StringIO()
