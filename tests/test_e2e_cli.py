@@ -102,6 +102,29 @@ def test_incremental_rerun_skips_unchanged_units(tmp_path: Path) -> None:
     assert "2.6.18-128.el5xen" in set(ds.boots["release"])
 
 
+def test_a_second_writer_of_a_dataset_stops_with_one_line(tmp_path: Path) -> None:
+    """While a run writes a dataset, another that would write it stops at once (exit 2, one
+    line, the dataset untouched); one that finds nothing to do only reads, and still works."""
+    from triage.store.lock import writing
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.log").write_bytes((SAMPLES / "rhel47-xenU-console.log").read_bytes())
+    out = tmp_path / "ds"
+    assert cli("ingest", str(src), "--out", str(out), "-q").returncode == 0
+    manifest = (out / "manifest.json").read_bytes()
+    with writing(str(out)):
+        idle = cli("ingest", str(src), "--out", str(out), "-q")
+        assert idle.returncode == 0, idle.stderr
+        (src / "b.log").write_bytes((SAMPLES / "case-xs01" / "guest-rhel47vm.log").read_bytes())
+        busy = cli("ingest", str(src), "--out", str(out), "-q")
+        assert busy.returncode == 2
+        assert busy.stderr.count("\n") == 1 and "another triage run" in busy.stderr
+        assert (out / "manifest.json").read_bytes() == manifest
+    assert cli("ingest", str(src), "--out", str(out), "-q").returncode == 0
+    assert len(triage.open_dataset(str(out)).sources) == 2
+
+
 # -- issue 5: scan --------------------------------------------------------------------------
 def test_scan_exit_codes() -> None:
     r = cli("scan", "samples/case-xs01", "--quiet")

@@ -182,6 +182,7 @@ def _run(
 ) -> Any:
     from triage.batch.run import RunOptions, run
     from triage.match import SignatureError
+    from triage.store.lock import DatasetBusy
 
     names = _check_paths(paths)
     if jobs < 1:
@@ -205,7 +206,7 @@ def _run(
     )
     try:
         return run(names, str(out) if out else None, opts)
-    except SignatureError as exc:
+    except (SignatureError, DatasetBusy) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
         if scheduler and not getattr(exc, "filename", None):  # the cluster, not a file

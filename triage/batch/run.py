@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -275,7 +275,8 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
     elif opts.jobs > 1 and _fresh_run(out, opts):
         session = _WarmPool(opts)
     try:
-        return _run(paths, out, opts, session)
+        with ExitStack() as held:  # the dataset's write lock, once the run is about to write
+            return _run(paths, out, opts, session, held)
     finally:
         if session is not None:
             session.close()
@@ -319,7 +320,9 @@ def warm_worker(opts: RunOptions) -> None:
         pass
 
 
-def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> RunSummary:
+def _run(
+    paths: list[str], out: str | None, opts: RunOptions, session: Any, held: ExitStack
+) -> RunSummary:
     from triage import sources
 
     t0 = time.perf_counter()
@@ -332,7 +335,7 @@ def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> R
     warn = opts.warn or (lambda msg: None)
 
     manifest = _local_manifest(str(out))
-    writer = DatasetWriter(str(out)) if manifest is None else None
+    writer = _open_writer(str(out), held) if manifest is None else None
     if writer is not None:
         manifest = writer.manifest
     assert manifest is not None
@@ -379,7 +382,7 @@ def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> R
             summary.seconds = time.perf_counter() - t0
             return summary
     if writer is None:
-        writer = DatasetWriter(str(out))
+        writer = _open_writer(str(out), held)
 
     added: dict[str, dict[str, Any]] = {}
     total_bytes = sum(u.size for u in todo)
@@ -423,6 +426,14 @@ def _run(paths: list[str], out: str | None, opts: RunOptions, session: Any) -> R
     summary.snapshot_id = (committed.get("snapshot") or {}).get("id", "")
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _open_writer(out: str, held: ExitStack) -> DatasetWriter:
+    """The dataset's writer, under its write lock (store/lock.py) until the run ends."""
+    from triage.store.lock import writing
+
+    held.enter_context(writing(out))
+    return DatasetWriter(out)
 
 
 def _local_manifest(out: str) -> dict[str, Any] | None:
