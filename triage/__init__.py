@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from triage.lazy import lazy_attributes
+
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
@@ -19,14 +21,9 @@ if TYPE_CHECKING:
     from triage.store import Dataset, open_dataset
 
 
-def __getattr__(name: str) -> Any:
-    """`Dataset` and `open_dataset` on first use: reading a dataset needs pyarrow and fsspec,
-    which `import triage` (and every command line start) should not pay for up front."""
-    if name in ("Dataset", "open_dataset"):
-        from triage import store
-
-        return getattr(store, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: reading a dataset needs pyarrow and fsspec, which `import triage` (and so every command
+#: line start) should not pay for up front
+__getattr__ = lazy_attributes(__name__, {"Dataset": "store", "open_dataset": "store"})
 
 
 def scan(paths: str | list[str], out: str | None = None, **options: Any) -> RunSummary:

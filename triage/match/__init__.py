@@ -22,8 +22,9 @@ For the CLI (`triage signatures …`), plain functions returning data:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from triage.lazy import lazy_attributes
 from triage.model import Boot, Crash, Fact, SourceFile
 
 
@@ -57,15 +58,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'triage.match' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"triage.match.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 if TYPE_CHECKING:

@@ -22,6 +22,7 @@ import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from triage.lazy import lazy_attributes
 from triage.report.sanitize import sanitize
 
 if TYPE_CHECKING:
@@ -40,14 +41,10 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The content model on first use: it loads pandas, which a rerun served from a kept
-    report (report/cache.py) never needs."""
-    if name in ("REPORT_SCHEMA_VERSION", "ReportModel", "build_report"):
-        from triage.report import content
-
-        return getattr(content, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: the content model loads pandas, which a rerun served from a kept report never needs
+__getattr__ = lazy_attributes(
+    __name__, dict.fromkeys(("REPORT_SCHEMA_VERSION", "ReportModel", "build_report"), "content")
+)
 
 
 def _writer(fmt: str) -> Callable[..., None]:

@@ -7,7 +7,9 @@ rerun with nothing to do) never imports pyarrow or fsspec.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from triage.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from triage.store.reader import Dataset, DatasetError, open_dataset
@@ -23,13 +25,6 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"triage.store.{home}"), name)
-
+__getattr__ = lazy_attributes(__name__, _HOMES)
 
 __all__ = ["Dataset", "DatasetError", "DatasetWriter", "PartData", "open_dataset", "read_manifest"]
