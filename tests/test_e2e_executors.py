@@ -57,9 +57,9 @@ def test_dask_local_cluster_gives_the_same_rows(serial: dict, tmp_path: Path) ->
 def _readiness() -> tuple[bool, bool, int]:
     import sys
 
-    from triage.batch import run
+    from triage.batch.sigset import loaded_sets
 
-    return "triage.pipeline" in sys.modules, "pandas" in sys.modules, len(run._SIGNATURE_CACHE)
+    return "triage.pipeline" in sys.modules, "pandas" in sys.modules, loaded_sets()
 
 
 def test_workers_preloading_dask_exec_are_ready_before_their_first_task(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from triage.batch.units import Unit
@@ -71,16 +71,20 @@ class DaskSession:
         return self.client
 
     def execute(
-        self, packs: list[list[Unit]], opts: Any, out: str
+        self,
+        packs: list[list[Unit]],
+        opts: Any,
+        out: str,
+        task: Callable[[list[Unit], Any, str], Any],
+        lost: Callable[[list[Unit], str, BaseException], Any],
     ) -> Iterator[tuple[list[Unit], Any]]:
+        """Yield (pack, `task(pack, opts, out)`) as packs complete on the cluster; a pack whose
+        task failed (its worker lost) gets the error row `lost` makes of it."""
         from dask.distributed import as_completed
 
-        from triage.batch.run import _picklable, run_pack_and_write, worker_died
-
         client = self.ready()
-        worker_opts = _picklable(opts)
         futures = {
-            client.submit(run_pack_and_write, p, worker_opts, out, key=f"pack-{i}", pure=False): p
+            client.submit(task, p, opts, out, key=f"pack-{i}", pure=False): p
             for i, p in enumerate(packs)
         }
         for fut in as_completed(list(futures)):
@@ -88,7 +92,7 @@ class DaskSession:
             try:
                 result = fut.result()
             except Exception as exc:  # a task lost with its worker
-                result = ("", {}, [worker_died(pack, "dask task failed", exc)], {})
+                result = ("", {}, [lost(pack, "dask task failed", exc)], {})
             yield pack, result
 
     def close(self) -> None:
@@ -104,6 +108,7 @@ def dask_setup(worker: Any) -> None:
     the LocalCluster of `--scheduler local`): the pipeline imported, pandas loaded (pyarrow
     imports it at the first array built from Python objects) and the built-in signature set
     compiled — about 0.4 s that would otherwise delay each worker's first pack."""
-    from triage.batch.run import RunOptions, signature_files_digest, warm_worker
+    from triage.batch.sigset import signature_files_digest, warm_worker
+    from triage.limits import DEFAULT_LIMITS
 
-    warm_worker(RunOptions(signature_key=signature_files_digest([])))
+    warm_worker([], DEFAULT_LIMITS, signature_files_digest([]))

@@ -18,6 +18,7 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from triage.batch.sigset import load_signature_set, signature_files_digest, warm_worker
 from triage.batch.units import Unit, digest_units, make_packs, make_units, take_digests
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import KIND_CONFIG, ErrorRecord, Fact, SourceFile
@@ -80,19 +81,6 @@ class RunSummary:
 # --------------------------------------------------------------------------------------------
 # The unit of work (runs wherever the executor puts it)
 # --------------------------------------------------------------------------------------------
-_SIGNATURE_CACHE: dict[tuple[Any, ...], Any] = {}
-
-
-def load_signature_set(dirs: list[str], limits: Limits, files_key: str = "") -> Any:
-    """The signature set, loaded once per process (again when a file changed)."""
-    key = (tuple(dirs), limits.regex_timeout, files_key or signature_files_digest(dirs))
-    if key not in _SIGNATURE_CACHE:
-        from triage import match
-
-        _SIGNATURE_CACHE[key] = match.load_signatures(list(dirs), limits)
-    return _SIGNATURE_CACHE[key]
-
-
 def process_unit(
     unit: Unit, opts: RunOptions, executor: Any = None, listings: Listings | None = None
 ) -> PartData:
@@ -297,27 +285,12 @@ class _WarmPool:
 
     def __init__(self, opts: RunOptions) -> None:
         self.pool = ProcessPoolExecutor(max_workers=opts.jobs)
-        worker_opts = _picklable(opts)
+        dirs = opts.signatures if opts.use_signatures else None
         for _ in range(opts.jobs):  # a fork-started pool starts every worker at the first
-            self.pool.submit(warm_worker, worker_opts)
+            self.pool.submit(warm_worker, dirs, opts.limits, opts.signature_key)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def warm_worker(opts: RunOptions) -> None:
-    """What every worker needs before its first pack; failures are left for the pack to
-    report (a bad signature file is reported once, by the caller)."""
-    try:
-        import pyarrow as pa
-
-        import triage.pipeline  # noqa: F401
-
-        pa.array([0])  # the first array built from Python objects imports pandas
-        if opts.use_signatures:
-            load_signature_set(opts.signatures, opts.limits, opts.signature_key)
-    except Exception:
-        pass
 
 
 def _run(
@@ -513,24 +486,6 @@ def _walk_error_parts(
     return parts
 
 
-def signature_files_digest(dirs: list[str]) -> str:
-    """A hash of the names and bytes of every signature file the set would load."""
-    import hashlib
-    from pathlib import Path
-
-    from triage import __version__
-    from triage.match.library import builtin_dir, signature_files
-
-    h = hashlib.sha256(__version__.encode())  # the schema and the loader come with the tool
-    for root in [builtin_dir(), *(Path(d) for d in dirs)]:
-        if root is None or not root.exists():
-            h.update(b"missing:" + str(root).encode())
-            continue
-        for path in signature_files(root):
-            h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
 def _known_signature_digest(opts: RunOptions, manifest: dict[str, Any]) -> str:
     """The signature set's digest when deciding what is up to date needs it, else "".
 
@@ -600,7 +555,9 @@ def _execute(
     warm = session.pool if isinstance(session, _WarmPool) else None
     if session is not None and warm is None:
         if packs:
-            yield from session.execute(packs, opts, out)
+            yield from session.execute(
+                packs, _picklable(opts), out, run_pack_and_write, worker_died
+            )
         return
     huge = [p for p in packs if _huge(p)] if opts.jobs > 1 else []
     if opts.jobs <= 1 or (len(packs) <= 1 and not huge):
