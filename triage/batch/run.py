@@ -260,7 +260,7 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
         from triage.batch.dask_exec import DaskSession
 
         session = DaskSession(opts.scheduler, opts.jobs)
-    elif opts.jobs > 1 and _fresh_run(out, opts):
+    elif opts.jobs > 1 and _fresh_batch(paths, out, opts):
         session = _WarmPool(opts)
     try:
         with ExitStack() as held:  # the dataset's write lock, once the run is about to write
@@ -270,12 +270,15 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
             session.close()
 
 
-def _fresh_run(out: str | None, opts: RunOptions) -> bool:
-    """Whether the run will most likely process everything it walks (a new dataset, or
-    --force), so that a pool started before the walk is not started for nothing."""
+def _fresh_batch(paths: list[str], out: str | None, opts: RunOptions) -> bool:
+    """Whether the run will most likely process many units (a folder, into a new dataset or
+    with --force), so that a pool started and warmed before the walk pays for itself: for one
+    small file, two workers warming up would only take the cores from it."""
+    if not any(os.path.isdir(p) for p in paths):
+        return False
     if out is None or opts.force:
         return True
-    return not os.path.exists(os.path.join(out, "manifest.json")) if "://" not in out else False
+    return "://" not in out and not os.path.exists(os.path.join(out, MANIFEST))
 
 
 class _WarmPool:
@@ -346,7 +349,7 @@ def _run(
     stat_at_walk = {u.key: _stat_key(u.key) for u in todo if not u.input_digest}
     summary.units = len(units)
     summary.skipped = len(units) - len(todo)
-    if not todo and sig_digest:
+    if not todo and (sig_digest or not opts.use_signatures):
         extra = _manifest_extra(manifest, paths, opts, sig_digest, cache_tuples, known, archives)
         if _changes_nothing(manifest, extra, paths, walk_errors):
             summary.signature_digest = sig_digest
