@@ -9,8 +9,9 @@ import os
 import tarfile
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from helpers_dataset import assert_same_rows as assert_same
+from helpers_dataset import dataset_rows as rows
 
 import triage
 from triage.batch import units as units_mod
@@ -49,22 +50,6 @@ def _folder(path: Path, count: int = 12) -> Path:
     for i in range(count):
         (path / f"host{i:02d}.log").write_text(_syslog(f"host{i:02d}", 40, crash=i % 4 == 0))
     return path
-
-
-def rows(out: str, from_parts: bool = False) -> dict[str, pd.DataFrame]:
-    ds = triage.open_dataset(out)
-    if from_parts:  # what the snapshot stands for, read the slow way
-        ds.manifest.pop("snapshot")
-    tables = {}
-    for name in ("sources", "lines", "boots", "crashes", "facts", "findings", "errors"):
-        df = ds.frame(name).astype(str)
-        tables[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
-    return tables
-
-
-def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
-    for name, df in a.items():
-        pd.testing.assert_frame_equal(df, b[name], obj=name)
 
 
 def _parts(out: str) -> dict:

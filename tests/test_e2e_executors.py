@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers_dataset import dataset_rows as rows
 
 import triage
 
@@ -14,15 +15,6 @@ INPUTS = [
     str(ROOT / "samples" / "case-xs01"),
     str(ROOT / "samples" / "signatures" / "netfront-deadlock"),
 ]
-
-
-def rows(out: str) -> dict[str, pd.DataFrame]:
-    ds = triage.open_dataset(out)
-    tables = {}
-    for name in ("sources", "lines", "boots", "crashes", "facts", "findings", "errors"):
-        df = ds.frame(name).astype(str)
-        tables[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
-    return tables
 
 
 @pytest.fixture(scope="module")

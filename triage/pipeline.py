@@ -40,6 +40,7 @@ from triage.model import (
     SourceFile,
     empty_lines,
 )
+from triage.parsers import literals
 
 #: lines of context kept around each relevant line when `keep="relevant"`
 CONTEXT_LINES = 5
@@ -144,20 +145,14 @@ def process_source(
                     return result
                 result = SourceResult(source=src)  # not streamable after all: read it whole
             if data is None:
-                read = sources.read_bytes(src, limits)
-                data = read.data
-                result.errors.extend(read.errors)
-                if read.errors:
-                    result.status = "partial"
-                    result.error = read.errors[0].message
-            result.sha256 = hashlib.sha256(data).hexdigest()
+                data = _read_log(result, limits)
+            else:
+                result.sha256 = hashlib.sha256(data).hexdigest()
             _process_log(result, data, facts, signatures, keep, limits)
         else:
             result.status = "skipped"
     except Exception as exc:  # a bug in a stage must not lose the other sources
-        result.status = "error"
-        result.error = f"{type(exc).__name__}: {exc}"
-        result.errors.append(internal_error(src, exc))
+        _failed(result, exc)
     return result
 
 
@@ -172,6 +167,87 @@ def internal_error(src: SourceFile, exc: BaseException) -> ErrorRecord:
     )
 
 
+def process_sources(
+    items: list[tuple[SourceFile, list[Fact] | None, str]],
+    signatures: Any | None = None,
+    keep: str = "all",
+    limits: Limits = DEFAULT_LIMITS,
+    system_map: str | None = None,
+) -> list[SourceResult]:
+    """`process_source(src, facts, ..., sha256=known)` of each (src, facts, known) in order.
+
+    The same rows, made faster for many small logs: their bytes are parsed in shared engine
+    calls (`parsers.parse_many`), which a folder of thousands of small files spends most of its
+    parse time on otherwise. Everything else stays per source, and never raises either.
+    """
+    results: list[SourceResult | None] = [None] * len(items)
+    pending: list[tuple[int, bytes]] = []
+    held = 0
+    for i, (src, facts, known) in enumerate(items):
+        if src.kind not in parsers.FORMATS or src.size > parsers.PACKED_SOURCE_BYTES:
+            results[i] = process_source(
+                src, facts, signatures, keep, limits, system_map=system_map, sha256=known
+            )
+            continue
+        result = results[i] = SourceResult(source=src)
+        try:
+            data = _read_log(result, limits)
+        except Exception as exc:  # as in `process_source`: a row, not a stopped run
+            _failed(result, exc)
+            continue
+        pending.append((i, data))
+        held += len(data)
+        if held >= _PENDING_BYTES:
+            _analyse_packed(results, pending, items, signatures, keep, limits)
+            pending, held = [], 0
+    _analyse_packed(results, pending, items, signatures, keep, limits)
+    return [r for r in results if r is not None]
+
+
+#: bytes of small logs read ahead before their packed parse (bounds the memory they hold)
+_PENDING_BYTES = 16 << 20
+
+
+def _analyse_packed(
+    results: list[SourceResult | None],
+    pending: list[tuple[int, bytes]],
+    items: list[tuple[SourceFile, list[Fact] | None, str]],
+    signatures: Any | None,
+    keep: str,
+    limits: Limits,
+) -> None:
+    """Parse the pending logs together, then run the later stages on each."""
+    if not pending:
+        return
+    parsed = parsers.parse_many([(items[i][0], data) for i, data in pending], limits)
+    # the stages' literal gates scan the shared text buffers once, not each source's part
+    with literals.shared_region(p.lines.column("text") for p in parsed):
+        for (i, _), p in zip(pending, parsed, strict=True):
+            result = results[i]
+            assert result is not None
+            try:
+                _analyse(result, p, items[i][1], signatures, keep)
+            except Exception as exc:  # a bug in a stage must not lose the other sources
+                _failed(result, exc)
+
+
+def _read_log(result: SourceResult, limits: Limits) -> bytes:
+    """The bytes of a log read whole; read errors make the result partial."""
+    read = sources.read_bytes(result.source, limits)
+    result.errors.extend(read.errors)
+    if read.errors:
+        result.status = "partial"
+        result.error = read.errors[0].message
+    result.sha256 = hashlib.sha256(read.data).hexdigest()
+    return read.data
+
+
+def _failed(result: SourceResult, exc: BaseException) -> None:
+    result.status = "error"
+    result.error = f"{type(exc).__name__}: {exc}"
+    result.errors.append(internal_error(result.source, exc))
+
+
 def _process_log(
     result: SourceResult,
     data: bytes,
@@ -180,16 +256,26 @@ def _process_log(
     keep: str,
     limits: Limits,
 ) -> None:
-    src = result.source
-    parsed = parsers.parse(src, data, limits=limits)
+    _analyse(result, parsers.parse(result.source, data, limits=limits), facts, signatures, keep)
+
+
+def _analyse(
+    result: SourceResult,
+    parsed: parsers.ParseResult,
+    facts: list[Fact] | None,
+    signatures: Any | None,
+    keep: str,
+) -> None:
+    """The stages after parsing: boots, crashes, findings, and the lines kept."""
+    source_id = result.source.source_id  # a hash of the locator, worked out on each use
     result.errors.extend(parsed.errors)
     result.facts.extend(parsed.facts)
     lines = parsed.lines
-    boots, boot_ids = kernel.segment_boots(lines, src.source_id)
+    boots, boot_ids = kernel.segment_boots(lines, source_id)
     lines = lines.set_column(lines.schema.get_field_index("boot_id"), "boot_id", boot_ids)
     result.boots = boots
     result.crashes = _merge_format_crashes(
-        crash_stage.extract(lines, src.source_id, boots), parsed.crashes
+        crash_stage.extract(lines, source_id, boots), parsed.crashes
     )
     result.line_count = lines.num_rows
     _match_and_settle(result, lines, boots, facts, signatures, parsed)

@@ -89,12 +89,35 @@ def process_unit(
     With an `executor` (the run's process pool, from the caller's process), a huge plain log
     is cut into line-aligned chunks spread over it (batch/chunks.py): same rows, all cores.
     """
-    from triage import pipeline, sources
-    from triage.batch import chunks
+    staged = _stage_unit(
+        unit, opts, executor, {} if listings is None else listings, settings_digest(opts)
+    )
+    start = time.perf_counter()
+    done = _process_jobs(staged.jobs, staged.sigset, opts)
+    staged.seconds += time.perf_counter() - start
+    return _finish_unit(staged, opts, executor, done)
+
+
+@dataclass
+class _Staged:
+    """A unit listed and its facts read: what its sources need to be processed."""
+
+    unit: Unit
+    part: PartData
+    facts: list[Fact]
+    sigset: Any
+    #: (src, facts, known digest) of the sources `pipeline.process_sources` takes, in order
+    jobs: list[tuple[SourceFile, list[Fact] | None, str]]
+    seconds: float  # spent on the unit so far
+
+
+def _stage_unit(
+    unit: Unit, opts: RunOptions, executor: Any, listings: Listings, settings: str
+) -> _Staged:
     from triage.batch import units as units_mod
 
     start = time.perf_counter()
-    listing_errors = _list_archives(unit, opts.limits, {} if listings is None else listings)
+    listing_errors = _list_archives(unit, opts.limits, listings)
     sigset = (
         load_signature_set(opts.signatures, opts.limits, opts.signature_key)
         if opts.use_signatures
@@ -105,13 +128,46 @@ def process_unit(
         input_digest=unit.input_digest,
         context_digest=unit.context_digest,
         signature_digest=getattr(sigset, "digest", ""),
-        settings_digest=settings_digest(opts),
+        settings_digest=settings,
         keep=opts.keep,
     )
     facts, fact_errors = _context_facts(unit, opts.limits)
     own = {s.display for s in unit.sources}
     part.facts = [f for f in facts if f.source_path in own]
     part.errors = listing_errors + [e for e in fact_errors if e.path in own]
+    jobs: list[tuple[SourceFile, list[Fact] | None, str]] = [
+        (src, facts, _known_digest(unit, src))
+        for src in unit.sources
+        if src.kind != KIND_CONFIG
+        and not (executor is not None and src.size >= units_mod.CHUNK_SOURCE_BYTES)
+    ]
+    return _Staged(unit, part, facts, sigset, jobs, time.perf_counter() - start)
+
+
+def _known_digest(unit: Unit, src: SourceFile) -> str:
+    """The sha256 the caller took of the unit's own file, when `src` is that whole file."""
+    if not src.members and src.disk_path == unit.key and len(unit.input_digest) == 64:
+        return unit.input_digest
+    return ""
+
+
+def _process_jobs(
+    jobs: list[tuple[SourceFile, list[Fact] | None, str]], sigset: Any, opts: RunOptions
+) -> list[Any]:
+    from triage import pipeline
+
+    return pipeline.process_sources(jobs, sigset, opts.keep, opts.limits, opts.system_map)
+
+
+def _finish_unit(staged: _Staged, opts: RunOptions, executor: Any, done: list[Any]) -> PartData:
+    """The unit's part: its sources' results in order (`done` holds those of `staged.jobs`)."""
+    from triage import pipeline, sources
+    from triage.batch import chunks
+
+    start = time.perf_counter()
+    unit, part, facts = staged.unit, staged.part, staged.facts
+    ready = iter(done)
+    jobbed = {id(src) for src, _, _ in staged.jobs}
     for src in unit.sources:
         if src.kind == KIND_CONFIG:
             res = pipeline.SourceResult(source=src, status="ok")
@@ -120,32 +176,25 @@ def process_unit(
             res.errors.extend(read.errors)
             part.results.append(res)
             continue
-        known = (
-            unit.input_digest
-            if not src.members and src.disk_path == unit.key and len(unit.input_digest) == 64
-            else ""
-        )
-        if executor is not None and src.size >= units_mod.CHUNK_SOURCE_BYTES:
+        if id(src) in jobbed:
+            res = next(ready)
+        else:
             res = chunks.process_source_chunked(
                 src,
                 facts,
-                sigset,
+                staged.sigset,
                 opts.keep,
                 opts.limits,
                 opts.jobs,
-                sha256=known,
+                sha256=_known_digest(unit, src),
                 system_map=opts.system_map,
                 executor=executor,
-            )
-        else:
-            res = pipeline.process_source(
-                src, facts, sigset, opts.keep, opts.limits, system_map=opts.system_map, sha256=known
             )
         part.results.extend(res.all())
     if not unit.input_digest:
         take_digests(unit, _whole_file_sha(unit, part.results))
         part.input_digest, part.context_digest = unit.input_digest, unit.context_digest
-    part.seconds = time.perf_counter() - start
+    part.seconds = staged.seconds + time.perf_counter() - start
     return part
 
 
@@ -220,33 +269,77 @@ def run_pack_and_write(
     pack: list[Unit], opts: RunOptions, out: str, executor: Any = None
 ) -> PackResult:
     """Process a pack of units and write them as one part (worker side); the caller commits
-    the entry. Returns (part id, entry, errors, the part's small tables for the snapshot)."""
+    the entry. Returns (part id, entry, errors, the part's small tables for the snapshot).
+
+    Every unit is staged (listed, its facts read) before any source is processed, so that the
+    sources of all of them go through one `pipeline.process_sources` call: a pack of small
+    loose logs then shares its parse calls instead of paying them per file.
+    """
     listings: Listings = {}  # archives listed once per pack (a file may change between runs)
-    parts = []
+    settings = settings_digest(opts)  # a hash of the options: once, not per unit
+    staged: list[_Staged | PartData] = []
     for unit in pack:
         try:
-            part = process_unit(unit, opts, executor, listings)
+            staged.append(_stage_unit(unit, opts, executor, listings, settings))
         except Exception as exc:  # one broken unit must not stop the batch
-            part = PartData(
-                unit=unit.key,
-                input_digest=unit.input_digest,
-                keep=opts.keep,
-                settings_digest=settings_digest(opts),
-            )
-            part.errors.append(
-                ErrorRecord(
-                    path=unit.key,
-                    stage="batch",
-                    error_class="internal-error",
-                    message=f"{unit.key}: internal error, unit skipped: {type(exc).__name__}: {exc}",
-                )
-            )
-        parts.append(part)
+            staged.append(_broken_unit(unit, opts, exc))
+    try:
+        done = _process_staged([st for st in staged if isinstance(st, _Staged)], opts)
+    except Exception:  # a bug in the shared call: each unit alone below, failing alone
+        done = {}
+    parts = []
+    for st in staged:
+        if isinstance(st, _Staged):
+            try:
+                results = done.get(id(st))
+                if results is None:
+                    results = _process_jobs(st.jobs, st.sigset, opts)
+                st = _finish_unit(st, opts, executor, results)
+            except Exception as exc:
+                st = _broken_unit(st.unit, opts, exc)
+        parts.append(st)
     tables: dict[str, Any] = {}
     part_id, entry = write_part_to(out, parts, tables)
     errors = [e for p in parts for e in p.errors]
     errors.extend(e for p in parts for r in p.results for e in r.errors)
     return part_id, entry, errors, tables
+
+
+def _process_staged(staged: list[_Staged], opts: RunOptions) -> dict[int, list[Any]]:
+    """The results of each staged unit's jobs (by `id`), all units' jobs processed at once;
+    each unit's share of the time is added to its seconds."""
+    jobs = [job for st in staged for job in st.jobs]
+    if not jobs:
+        return {id(st): [] for st in staged}
+    start = time.perf_counter()
+    results = _process_jobs(jobs, staged[0].sigset, opts)
+    per_job = (time.perf_counter() - start) / len(jobs)
+    out: dict[int, list[Any]] = {}
+    at = 0
+    for st in staged:
+        out[id(st)] = results[at : at + len(st.jobs)]
+        at += len(st.jobs)
+        st.seconds += per_job * len(st.jobs)
+    return out
+
+
+def _broken_unit(unit: Unit, opts: RunOptions, exc: BaseException) -> PartData:
+    """The part of a unit whose processing failed on a bug: one error row, no other rows."""
+    part = PartData(
+        unit=unit.key,
+        input_digest=unit.input_digest,
+        keep=opts.keep,
+        settings_digest=settings_digest(opts),
+    )
+    part.errors.append(
+        ErrorRecord(
+            path=unit.key,
+            stage="batch",
+            error_class="internal-error",
+            message=f"{unit.key}: internal error, unit skipped: {type(exc).__name__}: {exc}",
+        )
+    )
+    return part
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from triage.crashes import fields, fingerprint, frames, rules, titles
 from triage.crashes.rules import Kind
@@ -173,9 +172,7 @@ def candidate_rows(lines: pa.Table) -> np.ndarray:
     possible = literals.gate_for(PREFILTER_PARTS).possible(text)
     if not possible:
         return np.zeros(0, dtype=np.int64)
-    mask = pc.match_substring_regex(text, "|".join(p for p in PREFILTER_PARTS if p in possible))
-    mask = pc.fill_null(mask, False)
-    return np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+    return np.flatnonzero(literals.any_matches(text, [p for p in PREFILTER_PARTS if p in possible]))
 
 
 def _hits(window: _Window, rows: np.ndarray) -> list[_Hit]:

@@ -194,9 +194,7 @@ def _sysrq_rows(text: pa.ChunkedArray) -> np.ndarray | None:
         return None  # not a lines table we understand: nothing to extract, nothing to break
     if _SYSRQ_ANCHOR not in literals.gate_for((_SYSRQ_ANCHOR,)).possible(text):
         return np.zeros(0, dtype=np.int64)  # no `sysrq` in any case: nothing can match
-    mask = pc.match_substring_regex(text, _SYSRQ_ANCHOR)
-    mask = pc.fill_null(mask, False)
-    return np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+    return np.flatnonzero(literals.any_matches(text, [_SYSRQ_ANCHOR]))
 
 
 def _iter_texts(text: pa.ChunkedArray, start: int, stop: int) -> Iterator[str]:

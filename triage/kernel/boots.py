@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from triage.kernel.releases import parse_release
 from triage.model import Boot
-from triage.parsers import literals
+from triage.parsers import columns, literals
 
 #: the boot banner (text has the printk prefix removed already)
 BANNER = r"^Linux version \d[^\s]* \("
@@ -157,17 +157,24 @@ def segment_boots(lines: pa.Table, source_id: str) -> tuple[list[Boot], pa.Array
     n = lines.num_rows
     if n == 0:
         return [], pa.array([], pa.string())
-    text = lines.column("text").combine_chunks()
-    mono = pc.fill_null(lines.column("mono"), np.nan).to_numpy()
-    mono = np.asarray(mono, dtype=np.float64)
+    text = columns.one_array(lines.column("text"))
+    mono_col = columns.one_array(lines.column("mono"))
+    mono = _floats(mono_col)
     possible = _possible(text)
-    cuts, banners = _boundaries(text, mono, possible)
-    cut_arr = np.array(cuts, np.int64)
-    rows_boot = np.searchsorted(cut_arr, np.arange(n), side="right") - 1
-    hints = _hints(text, rows_boot, len(cuts), possible)
+    rows_boot = None
+    unclocked = mono_col.null_count == n  # syslog: no printk clock, so no restart either
+    if possible.isdisjoint(_MASKED) and (unclocked or not len(_restarts(mono)[0])):
+        # no banner, separator, hint line or clock restart can be there: one plain boot (most
+        # small sources), without the passes that would each find nothing
+        cuts, banners, hints = [0], np.zeros(0, np.int64), [_Hints()]
+    else:
+        cuts, banners = _boundaries(text, mono, possible)
+        cut_arr = np.array(cuts, np.int64)
+        rows_boot = np.searchsorted(cut_arr, np.arange(n), side="right") - 1
+        hints = _hints(text, rows_boot, len(cuts), possible)
     lineno = lines.column("lineno").to_numpy()
-    ts = lines.column("timestamp").combine_chunks()
-    hosts = lines.column("host").combine_chunks()
+    ts = columns.one_array(lines.column("timestamp"))
+    hosts = columns.one_array(lines.column("host"))
     boots: list[Boot] = []
     ends = [*cuts[1:], n]
     for i, (first, end) in enumerate(zip(cuts, ends, strict=True)):
@@ -182,11 +189,8 @@ def segment_boots(lines: pa.Table, source_id: str) -> tuple[list[Boot], pa.Array
         if m and m.group(3) and distro == "rhel":
             build_host = m.group(3)
             distro = next((d for rx, d in BUILD_HOST_DISTRO if re.search(rx, build_host)), distro)
-        seg_ts = ts.slice(first, end - first)
-        valid = seg_ts.drop_null()
-        start_time = valid[0].as_py() if len(valid) else None
-        seg_hosts = [x for x in hosts.slice(first, end - first).drop_null().to_pylist() if x]
-        hostname = Counter(seg_hosts).most_common(1)[0][0] if seg_hosts else h.hostname
+        start_time = _first_value(ts.slice(first, end - first))
+        hostname = _most_common(hosts.slice(first, end - first)) or h.hostname
         boots.append(
             Boot(
                 boot_id=f"{source_id}:{i}",
@@ -205,11 +209,53 @@ def segment_boots(lines: pa.Table, source_id: str) -> tuple[list[Boot], pa.Array
                 start_time=start_time,
             )
         )
-    if len(boots) == 1:  # most sources: every line has the one id
+    if len(boots) == 1 or rows_boot is None:  # most sources: every line has the one id
         return boots, _repeated(boots[0].boot_id, n)
     labels = pa.array([b.boot_id for b in boots], pa.string())
     ids = pa.DictionaryArray.from_arrays(pa.array(rows_boot.astype(np.int32)), labels)
     return boots, ids.cast(pa.string())
+
+
+def _first_value(arr: pa.Array) -> object:
+    """The first non-null value of `arr` as a Python object, else None."""
+    if arr.null_count == 0:
+        return arr[0].as_py() if len(arr) else None
+    valid = arr.drop_null()
+    return valid[0].as_py() if len(valid) else None
+
+
+def _most_common(hosts: pa.Array) -> str:
+    """The most frequent non-empty value ("" when none), the first seen among equals."""
+    if hosts.null_count == len(hosts):
+        return ""
+    if not hosts.null_count:
+        same = _one_value(hosts)
+        if same is not None:  # most sources name one host throughout
+            return same
+    seen = [x for x in hosts.drop_null().to_pylist() if x]
+    return Counter(seen).most_common(1)[0][0] if seen else ""
+
+
+def _one_value(arr: pa.Array) -> str | None:
+    """The value of a null-free string array holding one value throughout, else None; read
+    off its bytes (strings of one length, stored one after the other, all equal)."""
+    bufs = arr.buffers()
+    if not pa.types.is_string(arr.type) or bufs[1] is None or bufs[2] is None:
+        return None
+    offsets = np.frombuffer(bufs[1], np.int32, count=len(arr) + 1, offset=4 * arr.offset)
+    width = int(offsets[1] - offsets[0])
+    if width <= 0 or np.any(np.diff(offsets) != width):
+        return None
+    data = np.frombuffer(bufs[2], np.uint8, count=len(arr) * width, offset=int(offsets[0]))
+    rows = data.reshape(len(arr), width)
+    return rows[0].tobytes().decode() if bool((rows == rows[0]).all()) else None
+
+
+def _floats(arr: pa.Array) -> np.ndarray:
+    """A float column as numpy, NaN where null."""
+    if arr.null_count == len(arr):
+        return np.full(len(arr), np.nan)  # most sources: nothing to convert
+    return np.asarray(pc.fill_null(arr, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _repeated(value: str, n: int) -> pa.Array:

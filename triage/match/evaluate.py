@@ -11,6 +11,7 @@ then the id), and the survivor names the alternatives it beat.
 from __future__ import annotations
 
 import contextlib
+import operator
 from typing import TYPE_CHECKING, Any
 
 from triage.match.conditions import Hit, Unit, cannot_hold, evaluate_node, is_quiet
@@ -35,9 +36,13 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
     if not active or ctx.lines is None:
         return [], errors
     index = LineIndex(ctx.lines, sigset.limits.regex_timeout)
+    patterns = _all_line_patterns(sigset, active)
+    primed = False
     # a slow pattern is found again, and its signature disabled, when its signature runs
     with contextlib.suppress(PatternTimeout):
-        index.prime([p for s in active for p in _line_patterns(s)])
+        index.prime(patterns)
+        primed = True
+    no_hits = primed and not index.any_hits()  # primed: every pattern has its (empty) hits
     host_facts = [f for f in ctx.facts if f.subject_type == "host"]
     vm_id, vm_name, vm_how = _link_vm(ctx)
     vm_facts = (
@@ -49,8 +54,11 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
     for unit in _units(ctx, index, host_facts, vm_facts):
         unit_findings: list[tuple[Signature, Finding, set[tuple[str, int]]]] = []
         kernel = _kernel_of(unit)
+        blank = no_hits and _blank(unit) and not isinstance(kernel, Exception)
         for sig in active:
-            if sig.id in sigset.disabled:
+            if sigset.disabled and sig.id in sigset.disabled:
+                continue
+            if blank and _fails_on_blank(sig, unit):
                 continue
             try:
                 got = _evaluate_one(sig, unit, ctx, vm_id, vm_name, vm_how, kernel)
@@ -85,7 +93,49 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
     return findings, errors
 
 
+def _blank(unit: Unit) -> bool:
+    """Does the unit offer nothing a condition's outcome could depend on, beyond its
+    signature's own tree? The caller has seen every line pattern primed without a hit; with
+    no crash, no fact and no banner either, each leaf's `_settle` state is fixed by its spec
+    alone (a line fails, a silence without wake-up is quiet, a fact or boot fails, ...)."""
+    boot = unit.boot
+    return (
+        not unit.crashes
+        and not unit.host_facts
+        and not unit.vm_facts
+        and (boot is None or not boot.banner or unit.end <= unit.start)
+    )
+
+
+def _fails_on_blank(sig: Signature, unit: Unit) -> bool:
+    """`_evaluate_one`'s first test on a blank unit (`_blank`): settled to fail without a
+    step that could raise. The same for every blank unit, so it is worked out once per
+    signature document — most signatures on most small sources end here."""
+    cached = sig.__dict__.get("_fails_on_blank")
+    if cached is not None and cached[0] is sig.doc:
+        return cached[1]
+    doc = sig.doc
+    fails = cannot_hold(doc["evidence"], unit) and all(
+        is_quiet(ex, unit) for ex in doc.get("exclude") or []
+    )
+    sig.__dict__["_fails_on_blank"] = (doc, fails)
+    return fails
+
+
 _LINE_LEVEL = {("line", "pattern"), ("sequence", "steps"), ("silence", "then"), ("boot", "lacks")}
+
+
+def _all_line_patterns(sigset: SignatureSet, active: list[Signature]) -> list[str]:
+    """The line patterns of the `active` signatures, in order, kept with the set while the
+    same documents are active (gathering them per source cost more than a small source's
+    matching)."""
+    docs = [s.doc for s in active]
+    memo = sigset.__dict__.get("_all_line_patterns")
+    if memo is not None and len(memo[0]) == len(docs) and all(map(operator.is_, memo[0], docs)):
+        return memo[1]
+    out = [p for s in active for p in _line_patterns(s)]
+    sigset.__dict__["_all_line_patterns"] = (docs, out)
+    return out
 
 
 def _line_patterns(sig: Signature) -> list[str]:

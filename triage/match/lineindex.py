@@ -17,7 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from triage.match.regexes import search
-from triage.parsers import literals
+from triage.parsers import columns, literals
+
+#: the hits of a pattern that matches no row (shared: hits are only read)
+_NO_ROWS = np.zeros(0, np.int64)
+_NO_ROWS.flags.writeable = False
 
 
 class LineIndex:
@@ -29,7 +33,7 @@ class LineIndex:
         self.lines = lines
         self.timeout = timeout
         self.n = lines.num_rows
-        self.text = lines.column("text").combine_chunks() if self.n else pa.array([], pa.string())
+        self.text = columns.one_array(lines.column("text")) if self.n else pa.array([], pa.string())
         self.lineno = (
             lines.column("lineno").to_numpy(zero_copy_only=False)
             if self.n
@@ -89,7 +93,7 @@ class LineIndex:
         todo = [p for p in dict.fromkeys(patterns) if p not in self._hits]
         if not todo or not self.n:
             for p in todo:
-                self._hits[p] = np.zeros(0, np.int64)
+                self._hits[p] = _NO_ROWS
             return
         re2_ok = [p for p in todo if _re2_compiles(p)]
         # A pattern none of whose required literals occurs in the text matches no row (in RE2
@@ -100,22 +104,34 @@ class LineIndex:
         if len(possible) < len(todo) and _union_compiles(tuple(re2_ok)):
             for p in todo:
                 if p not in possible:
-                    self._hits[p] = np.zeros(0, np.int64)
+                    self._hits[p] = _NO_ROWS
             todo = [p for p in todo if p in possible]
             re2_ok = [p for p in re2_ok if p in possible]
         candidates: np.ndarray | None = None
         if re2_ok:
-            combined = "|".join(f"(?:{p})" for p in re2_ok)
-            try:
-                mask = pc.match_substring_regex(self.text, combined)
-                candidates = np.flatnonzero(mask.fill_null(False).to_numpy(zero_copy_only=False))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                candidates = None
+            candidates = self._candidates(re2_ok)
         for p in todo:
             if p in re2_ok and candidates is not None:
                 self._hits[p] = self._confirm(p, candidates)
             else:
                 self.hits(p)
+
+    def _candidates(self, patterns: list[str]) -> np.ndarray | None:
+        """Rows some of `patterns` matches in RE2 (None when their union does not compile).
+
+        A pattern that sources parsed together ask about (`literals.region_matches`) comes
+        from one pass over all of them; the others from one pass of their union here."""
+        if not _union_compiles(tuple(patterns)):
+            return None  # as when their union is run here: each pattern alone
+        try:
+            mask = literals.any_matches(self.text, patterns)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        return np.flatnonzero(mask)
+
+    def any_hits(self) -> bool:
+        """Has any pattern run so far matched a row?"""
+        return any(map(len, self._hits.values()))
 
     def cached_hits(self, pattern: str) -> np.ndarray | None:
         """The hits of a pattern already run (by `prime` or `hits`), else None."""

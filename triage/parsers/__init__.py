@@ -3,6 +3,8 @@
 Public API:
 - `parse(src, data, limits) -> ParseResult` — lines as an Arrow table of LINES_SCHEMA
 - `iter_parse(src, data_or_reader, limits) -> Iterator[pa.Table]` — the same in blocks, bounded memory
+- `parse_many(items, limits) -> list[ParseResult]` — `parse` of many (src, data) at once: small
+  sources of one line format share engine calls (`packed.py`), with the same rows
 - `parse_bytes(data, kind=None, source_id="") -> pa.Table` — convenience for tests and tools
 - `bundle_facts(sources, read) -> (facts, errors)` — facts a bundle states, read once per bundle
 - `register(kind, func)` / `parser_for(kind)` — the registry of per-kind parse functions
@@ -53,8 +55,9 @@ from triage.model import (
     Fact,
     SourceFile,
 )
-from triage.parsers import console, dmesg, journal, syslog, vmcore_dmesg
-from triage.parsers.engine import iter_format
+from triage.parsers import blocks, console, dmesg, journal, packed, syslog, vmcore_dmesg
+from triage.parsers.blocks import line_separator
+from triage.parsers.engine import iter_format, sampled_wraps, year_end
 from triage.parsers.lineformat import LineFormat
 from triage.parsers.sniff import sniff_kind
 
@@ -202,6 +205,69 @@ def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> Pars
     return ParseResult(lines=lines, errors=errors, partial=partial)
 
 
+#: sources up to this size are parsed packed with others of their format by `parse_many`
+PACKED_SOURCE_BYTES = 1 << 20
+
+
+def parse_many(
+    items: list[tuple[SourceFile, bytes]], limits: Limits = DEFAULT_LIMITS
+) -> list[ParseResult]:
+    """`parse` of each (src, data), in order. Never raises.
+
+    Small sources of the built-in line formats are grouped by format and line separator and
+    parsed packed (`packed.py`); the rest, and any group whose packed parse fails, one by one.
+    """
+    out: list[ParseResult | None] = [None] * len(items)
+    groups: dict[tuple[int, bytes], list[int]] = {}
+    for i, (src, data) in enumerate(items):
+        sep = line_separator(data)
+        try:
+            fmt = None if src.kind in _PLUGIN_MODULES else _format_of(src, data)
+        except Exception:  # `parse` reports it, as a row of this source
+            fmt = None
+        if fmt is None or not _one_block(data, sep):
+            out[i] = parse(src, data, limits)
+            continue
+        groups.setdefault((id(fmt), sep), []).append(i)
+    for (_, sep), idx in groups.items():
+        for i, res in zip(idx, _parse_packed([items[i] for i in idx], sep, limits), strict=True):
+            out[i] = res
+    return [r for r in out if r is not None]
+
+
+def _one_block(data: bytes, sep: bytes) -> bool:
+    """Small enough to pack: the engine would read it as one block (whose parse no time
+    limit interrupts: `max_seconds_per_file` is checked between blocks)."""
+    if len(data) > min(PACKED_SOURCE_BYTES, blocks.DEFAULT_BLOCK_BYTES):
+        return False
+    limit = blocks.MAX_LINES_PER_BLOCK
+    return len(data) <= limit or data.count(sep) <= limit
+
+
+def _parse_packed(
+    items: list[tuple[SourceFile, bytes]], sep: bytes, limits: Limits
+) -> list[ParseResult]:
+    try:
+        fmt = _format_of(*items[0])
+        wants_wraps = "t_bsd" in fmt.groups
+        packs = [
+            packed.Packed(
+                data=data,
+                source_id=src.source_id,
+                year_end=year_end(src),
+                wraps=sampled_wraps(data) if wants_wraps else 0,
+            )
+            for src, data in items
+        ]
+        tables = packed.parse_packed(fmt, sep, packs, limits.max_line_bytes)
+    except Exception:  # the one-by-one path says which source failed, as a row of its own
+        return [parse(src, data, limits) for src, data in items]
+    return [
+        ParseResult(lines=t, errors=_cut_lines_error(src, cut, limits))
+        for (src, _), (t, cut) in zip(items, tables, strict=True)
+    ]
+
+
 def _long_line_errors(src: SourceFile, lines: pa.Table, limits: Limits) -> list[ErrorRecord]:
     """One row naming how many lines were cut at `max_line_bytes` (none when no line was)."""
     if not lines.num_rows or "flags" not in lines.column_names:
@@ -209,7 +275,10 @@ def _long_line_errors(src: SourceFile, lines: pa.Table, limits: Limits) -> list[
     col = lines.column("flags")
     if col.null_count:  # a plug-in left some unset
         col = col.fill_null(0)
-    n = int(np.count_nonzero(col.to_numpy() & FLAG_TRUNCATED))
+    return _cut_lines_error(src, int(np.count_nonzero(col.to_numpy() & FLAG_TRUNCATED)), limits)
+
+
+def _cut_lines_error(src: SourceFile, n: int, limits: Limits) -> list[ErrorRecord]:
     if not n:
         return []
     return [

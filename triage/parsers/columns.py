@@ -83,6 +83,12 @@ def _words(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return out
 
 
+def one_array(col: pa.ChunkedArray) -> pa.Array:
+    """The column as one array: its only chunk as it is (`combine_chunks` copies even that one,
+    and a table sliced out of several sources' rows would lose its shared buffers)."""
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
 def empty_to_null(arr: pa.Array) -> pa.Array:
     """Regex groups that did not take part come back as ""; the dataset wants null."""
     if _plain_strings(arr):

@@ -50,6 +50,8 @@ class BlockOutput:
     lead: int  # first output rows whose fate depends on the blocks before
     tail: bool | None  # keep/continuation state after the block's last decisive line
     bsd: timestamps.TimeParts | None = None  # year-less times of the output rows
+    #: output rows before their segment's first decisive line (see `process_block`'s `seg_first`)
+    lead_rows: np.ndarray | None = None
 
 
 def _split(buf: np.ndarray, sep: int, long_line: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -413,11 +415,21 @@ def _matches(strings: pa.Array, pattern: str) -> np.ndarray:
 
 
 def process_block(
-    fmt: LineFormat, block: Block, sep: bytes, cap: int, source_id: str
+    fmt: LineFormat,
+    block: Block,
+    sep: bytes,
+    cap: int,
+    source_id: str,
+    split: tuple[np.ndarray, np.ndarray] | None = None,
+    seg_first: np.ndarray | None = None,
 ) -> BlockOutput:
+    """The rows of one block. `split` gives the lines' (starts, ends) when the caller cut them
+    itself, and `seg_first` each physical line's first line of its segment: the block then
+    holds several files (`packed.py`), and a line's keep/continuation state never comes from a
+    line of another segment."""
     buf = np.frombuffer(block.data, dtype=np.uint8)
     sepb = sep[0]
-    starts, ends = _split(buf, sepb, block.long_line)
+    starts, ends = _split(buf, sepb, block.long_line) if split is None else split
     n_lines = len(starts)
     if sepb == 10:
         _strip_cr(buf, starts, ends)
@@ -504,14 +516,14 @@ def process_block(
         keep_dec |= is_sep
         decisive = header | is_sep
         last = np.maximum.accumulate(np.where(decisive, np.arange(n), -1)) if n else row_of
-        lead_mask = last < 0
+        lead_mask = last < _segment_start(row_of, seg_first)
         keep = np.where(lead_mask, True, keep_dec[np.maximum(last, 0)])
         cont = ~decisive
         if n and last[-1] >= 0:
             tail = bool(keep_dec[last[-1]])
     elif fmt.continuation:
         last = np.maximum.accumulate(np.where(header, np.arange(n), -1)) if n else row_of
-        lead_mask = last < 0
+        lead_mask = last < _segment_start(row_of, seg_first)
         cont = ~header & ~lead_mask
         if header.any():
             tail = True
@@ -588,7 +600,16 @@ def process_block(
         ],
         schema=LINES_SCHEMA,
     )
-    return BlockOutput(table=table, n_lines=n_lines, lead=lead, tail=tail, bsd=bsd)
+    return BlockOutput(
+        table=table, n_lines=n_lines, lead=lead, tail=tail, bsd=bsd, lead_rows=lead_mask[sel]
+    )
+
+
+def _segment_start(row_of: np.ndarray, seg_first: np.ndarray | None) -> np.ndarray | int:
+    """Each row's first row of its segment (rows follow their physical lines in order)."""
+    if seg_first is None:
+        return 0
+    return np.searchsorted(row_of, seg_first[row_of], side="left")
 
 
 class _Finisher:
@@ -627,7 +648,7 @@ class _Finisher:
         return table
 
 
-def _year_end(src: SourceFile | None) -> int:
+def year_end(src: SourceFile | None) -> int:
     if src is not None and src.year_hint:
         return int(src.year_hint)
     if src is not None and src.mtime:
@@ -638,7 +659,7 @@ def _year_end(src: SourceFile | None) -> int:
 _BSD_AT_LINE = re.compile(rb"\n([A-Z][a-z]{2}) [ 0-3]\d [0-2]\d:")
 
 
-def _sampled_wraps(data: bytes | memoryview, step: int = 1 << 20) -> int:
+def sampled_wraps(data: bytes | memoryview, step: int = 1 << 20) -> int:
     """New Years a year-less log spans, from the month of one line per MiB (and both ends)."""
     mv = memoryview(data)
     months = [timestamps.month_of(bytes(mv[:3]))]
@@ -646,11 +667,23 @@ def _sampled_wraps(data: bytes | memoryview, step: int = 1 << 20) -> int:
         m = _BSD_AT_LINE.search(bytes(mv[pos : pos + 4096]))
         if m:
             months.append(timestamps.month_of(m.group(1)))
-    tail = bytes(mv[max(0, len(mv) - 4096) :])
-    last = list(_BSD_AT_LINE.finditer(tail))
+    last = _last_bsd_month(bytes(mv[max(0, len(mv) - 4096) :]))
     if last:
-        months.append(timestamps.month_of(last[-1].group(1)))
+        months.append(last)
     return timestamps.count_wraps([m for m in months if m])
+
+
+def _last_bsd_month(tail: bytes) -> int:
+    """The month of the last `_BSD_AT_LINE` match in `tail` (0: none), looked for from the
+    end. A match holds one newline, its first byte, so matches start at distinct newlines
+    and the last one is at the last newline where the pattern matches."""
+    end = len(tail)
+    while (pos := tail.rfind(b"\n", 0, end)) >= 0:
+        m = _BSD_AT_LINE.match(tail, pos)
+        if m:
+            return timestamps.month_of(m.group(1))
+        end = pos
+    return 0
 
 
 def default_workers() -> int:
@@ -669,12 +702,12 @@ def iter_format(
     """Tables of LINES_SCHEMA, one per block, in file order."""
     if isinstance(source, bytes | bytearray | memoryview):
         head = bytes(memoryview(source)[: 1 << 16])
-        wraps = _sampled_wraps(source) if "t_bsd" in fmt.groups else 0
+        wraps = sampled_wraps(source) if "t_bsd" in fmt.groups else 0
     else:
         head = _peek(source)
         wraps = 0
     sep = line_separator(head)
-    finisher = _Finisher(fmt, _year_end(src), wraps)
+    finisher = _Finisher(fmt, year_end(src), wraps)
     blocks = iter_blocks(source, block_bytes, limits.max_line_bytes, sep)
     first = next(blocks, None)
     if first is None:

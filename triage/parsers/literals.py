@@ -22,14 +22,17 @@ every later stage (`kernel`, `crashes`, `match`) uses it.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import functools
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 #: ASCII punctuation that stands for itself when escaped, in every dialect we read
 _ESCAPED_LITERALS = frozenset("!\"#%&',-./:;<=>@_`~ $()*+?[\\]^{|}")
@@ -318,30 +321,209 @@ class Gate:
         exact = [x for r in self.needs.values() if r and not r.caseless for x in r.literals]
         loose = [x for r in self.needs.values() if r and r.caseless for x in r.literals]
         self.needles = Needles(exact, loose)
+        # which patterns a found literal makes possible, so that an answer costs the literals
+        # found rather than a walk over every pattern
+        self._always = {p for p, r in self.needs.items() if r is None}
+        self._by_literal: dict[tuple[bool, str], list[str]] = {}
+        for p, r in self.needs.items():
+            for x in r.literals if r else ():
+                self._by_literal.setdefault((r.caseless, x), []).append(p)
+        self._caseless = {p for p, r in self.needs.items() if r and r.caseless}
         if engine == "find":
             self.needles._db = None
             self.needles.engine = "find"
 
     def possible(self, column: pa.Array | pa.ChunkedArray) -> set[str]:
         """The patterns that may match some row (all of them when that cannot be told)."""
+        region = _region_holding(column) if pa.types.is_string(column.type) else None
+        if region is not None:
+            broad = region.answers.get(self)
+            if broad is None:
+                broad = region.answers[self] = self._possible_in(region.views)
+            if all(self.needs[p] is None for p in broad):
+                return set(broad)  # these literals are nowhere in the region: nor in the column
         views = text_bytes(column)
         if views is None:
             return set(self.needs)
+        return self._possible_in(views)
+
+    def _possible_in(self, views: list[Any]) -> set[str]:
         found = self.needles.found(views)
         if found is None:
             return set(self.needs)
         exact, loose = found
-        ascii_only = _is_ascii(views) if self.needles.caseless else True
-        out: set[str] = set()
-        for p, need in self.needs.items():
-            if need is None:
-                out.add(p)
-            elif need.caseless:
-                if not ascii_only or any(x in loose for x in need.literals):
-                    out.add(p)
-            elif any(x in exact for x in need.literals):
-                out.add(p)
+        out = set(self._always)
+        for x in exact:
+            out.update(self._by_literal.get((False, x), ()))
+        if self._caseless and not _is_ascii(views):
+            out |= self._caseless  # ASCII case folding says nothing about other bytes
+        else:
+            for x in loose:
+                out.update(self._by_literal.get((True, x), ()))
         return out
+
+
+# --------------------------------------------------------------------------------------------
+# Regions: columns of many sources asked about at once
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Region:
+    start: int  # address of the region's first byte
+    end: int
+    views: list[Any]
+    answers: dict[Gate, set[str]]  # gate → patterns possible somewhere in the region
+    #: the string array all the region's columns are slices of (offsets and rows), when they
+    #: all are: what `region_matches` runs a pattern over once
+    offsets: pa.Buffer | None = None
+    rows: int = 0
+    columns: int = 0
+    firsts: list[int] = field(default_factory=list)  # each column's first row, sorted
+    asked: dict[str, int] = field(default_factory=dict)  # pattern → columns that asked
+    #: pattern → (first row, whether each row from there on matches)
+    masks: dict[str, tuple[int, np.ndarray]] = field(default_factory=dict)
+
+
+#: a pattern asked of this share of the region's columns so far (and of 4 at least) runs once
+#: over the rest of the region: when every column asks, the pass costs half of their own
+#: passes; when a share of them does, at most about twice theirs
+REGION_SHARE = 0.5
+
+_REGIONS: list[_Region] = []
+
+
+@contextlib.contextmanager
+def shared_region(columns: Iterable[pa.Array | pa.ChunkedArray]) -> Iterator[None]:
+    """While active, gates answer for the buffers holding `columns`' strings first.
+
+    The sources parsed together share the buffers of their text columns (`packed.py`). One
+    scan of a whole buffer per gate tells which literals occur nowhere in it; a later column
+    whose bytes lie in that buffer then needs no scan of its own for them — most sources of a
+    folder, for most gates. The answer stays exact: a column's bytes are part of the buffer's.
+    The caller keeps the columns alive meanwhile (regions are known by address).
+    """
+    by_data: dict[int, _Region] = {}
+    for col in columns:
+        for arr in col.chunks if isinstance(col, pa.ChunkedArray) else [col]:
+            data = arr.buffers()[2] if pa.types.is_string(arr.type) and len(arr) else None
+            if data is None or not data.size:
+                continue
+            region = by_data.get(data.address)
+            if region is None:
+                region = by_data[data.address] = _Region(
+                    data.address, data.address + data.size, [memoryview(data)], {}
+                )
+                region.offsets = arr.buffers()[1]
+            _add_rows(region, arr)
+    added = [r for r in by_data.values() if r.columns > 1]  # one column: nothing to share
+    for r in added:
+        r.firsts.sort()
+    _REGIONS.extend(added)
+    try:
+        yield
+    finally:
+        for r in added:
+            _REGIONS.remove(r)
+
+
+def _add_rows(region: _Region, arr: pa.Array) -> None:
+    """Count `arr` among the region's columns; the rows the region's array has so far are
+    those of its slices (a region whose columns are not all null-free slices of one array
+    has none)."""
+    region.columns += 1
+    region.firsts.append(arr.offset)
+    offsets = arr.buffers()[1]
+    shared = (
+        region.offsets is not None
+        and offsets is not None
+        and offsets.address == region.offsets.address
+        and not arr.null_count
+    )
+    if shared:
+        region.rows = max(region.rows, arr.offset + len(arr))
+    else:
+        region.offsets = None
+
+
+def region_matches(column: pa.Array | pa.ChunkedArray, pattern: str) -> np.ndarray | None:
+    """Which rows of `column` the RE2 `pattern` matches (`pc.match_substring_regex`), from
+    one pass over the region's array from some column on, or None: not in a region, or not
+    asked of enough of its columns so far (`REGION_SHARE`) for such a pass to be worth it.
+    A pass compiles the pattern once, where each column's own pass compiles it again; the
+    stages ask column after column, in the order of their rows."""
+    arr = _single(column)
+    region = _region_holding(column) if arr is not None else None
+    if region is None or arr is None or region.offsets is None or not region.rows:
+        return None
+    offsets = arr.buffers()[1]
+    if offsets is None or offsets.address != region.offsets.address or arr.null_count:
+        return None
+    got = region.masks.get(pattern)
+    if got is None:
+        asked = region.asked[pattern] = region.asked.get(pattern, 0) + 1
+        seen = bisect.bisect_right(region.firsts, arr.offset)
+        if asked < max(4, REGION_SHARE * seen):
+            return None
+        rest = pa.Array.from_buffers(
+            pa.string(), region.rows, [None, region.offsets, arr.buffers()[2]]
+        ).slice(arr.offset)
+        try:
+            hits = pc.match_substring_regex(rest, pattern)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        got = region.masks[pattern] = (
+            arr.offset,
+            np.asarray(hits.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool),
+        )
+    first, mask = got
+    if arr.offset < first:
+        return None  # asked before the pass: its rows are not in it
+    return mask[arr.offset - first : arr.offset - first + len(arr)]
+
+
+def any_matches(column: pa.Array | pa.ChunkedArray, patterns: Sequence[str]) -> np.ndarray:
+    """Which rows of `column` one of the RE2 `patterns` matches: what one pass of their
+    alternation gives, with the patterns a shared region runs for all its columns
+    (`region_matches`) taken from there. Raises as `pc.match_substring_regex` does when the
+    alternation of the others does not compile."""
+    mask = np.zeros(len(column), dtype=bool)
+    rest = []
+    for p in patterns:
+        got = region_matches(column, p)
+        if got is None:
+            rest.append(p)
+        else:
+            mask |= got
+    if rest:
+        hits = pc.match_substring_regex(column, "|".join(f"(?:{p})" for p in rest))
+        mask |= np.asarray(hits.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return mask
+
+
+def _single(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
+    if isinstance(column, pa.ChunkedArray):
+        return column.chunk(0) if column.num_chunks == 1 else None
+    return column if pa.types.is_string(column.type) else None
+
+
+def _region_holding(column: pa.Array | pa.ChunkedArray) -> _Region | None:
+    """The registered region holding every byte of the column's strings, if any."""
+    if not _REGIONS:
+        return None
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    found: _Region | None = None
+    for arr in chunks:
+        if not len(arr):
+            continue
+        data = arr.buffers()[2]
+        if data is None:
+            continue
+        region = next((r for r in _REGIONS if r.start <= data.address < r.end), None)
+        if region is None or data.address + data.size > region.end:
+            return None
+        if found is not None and region is not found:
+            return None
+        found = region
+    return found
 
 
 @functools.lru_cache(maxsize=64)

@@ -251,6 +251,37 @@ class SyslogYears:
         return out
 
 
+def segment_years(
+    month: np.ndarray, valid: np.ndarray, seg: np.ndarray, first_year: np.ndarray
+) -> np.ndarray:
+    """`SyslogYears(...).assign` of each segment from a fresh start, for rows of many files.
+
+    `seg` (non-decreasing) is each row's file, `first_year[f]` the year file f starts in
+    (`year_end - wraps_total`). No month of one file counts as a New Year of the next.
+    """
+    base = first_year[seg]
+    idx = np.flatnonzero(valid)
+    if not len(idx):
+        return base
+    m, s = month[idx], seg[idx]
+    new = np.ones(len(idx), dtype=bool)
+    new[1:] = s[1:] != s[:-1]
+    prev = np.empty_like(m)
+    prev[1:] = m[:-1]
+    prev[new] = m[new]  # a file's first time steps from itself: no change
+    step = np.where(m < prev, 1, 0) - np.where(m - prev >= 10, 1, 0)
+    done = np.cumsum(step)
+    heads = np.flatnonzero(new)
+    before = np.repeat(done[heads], np.diff(np.append(heads, len(idx))))
+    years = first_year[s] + done - before
+    if len(idx) == len(month):
+        return years
+    # rows without a time take the year of the row before them in their file
+    pos = np.searchsorted(idx, np.arange(len(month)), side="right") - 1
+    at = np.clip(pos, 0, None)
+    return np.where((pos >= 0) & (s[at] == seg), years[at], base)
+
+
 def count_wraps(months: list[int]) -> int:
     """New Years crossed by a sequence of sampled months, by the rule of `SyslogYears`."""
     wraps = 0
