@@ -23,7 +23,8 @@ from triage.batch.units import Unit, digest_units, make_packs, make_units, take_
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import KIND_CONFIG, ErrorRecord, Fact, SourceFile
 from triage.sources import DeferredArchive
-from triage.store.writer import MANIFEST, DatasetWriter, PartData, entry_units, write_part_to
+from triage.store.manifest import MANIFEST, entry_units
+from triage.store.writer import DatasetWriter, PartData, write_part_to
 
 #: how the dataset's lines are kept: every kernel line, or only the lines that matter
 KEEP_MODES = ("all", "relevant")

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from triage.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from triage.store.manifest import read_manifest
     from triage.store.reader import Dataset, DatasetError, open_dataset
-    from triage.store.writer import DatasetWriter, PartData, read_manifest
+    from triage.store.writer import DatasetWriter, PartData
 
 _HOMES = {
     "Dataset": "reader",
@@ -21,7 +22,7 @@ _HOMES = {
     "open_dataset": "reader",
     "DatasetWriter": "writer",
     "PartData": "writer",
-    "read_manifest": "writer",
+    "read_manifest": "manifest",
 }
 
 

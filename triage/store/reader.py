@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from triage.model import TABLES
 from triage.store import snapshot
-from triage.store.writer import MANIFEST, PARTS, read_manifest
+from triage.store.manifest import MANIFEST, PARTS, read_manifest
 
 if TYPE_CHECKING:  # pandas is imported when a frame is asked for: a batch run never needs it
     import pandas as pd

@@ -74,7 +74,7 @@ def rebuild(
     Rows of parts in the old snapshot are reused; parts it lacks are read from `fresh` (tables
     in memory) or from their own files.
     """
-    from triage.store.writer import PARTS
+    from triage.store.manifest import PARTS
 
     old_ok = bool(old) and fs.exists(posixpath.join(root, SNAPSHOTS, old["id"]))
     reused = set(old.get("part_ids", [])) & set(parts) if old_ok and old else set()
@@ -106,7 +106,7 @@ def _read_parts(
     fs: fsspec.AbstractFileSystem, base: str, parts: dict[str, dict[str, Any]], pids: list[str]
 ) -> dict[str, dict[str, pa.Table]]:
     """The small tables of `pids`, read from their part folders."""
-    from triage.store.writer import read_part_table
+    from triage.store.manifest import read_part_table
 
     out: dict[str, dict[str, pa.Table]] = {name: {} for name in SNAPSHOT_TABLES}
     for pid in pids:

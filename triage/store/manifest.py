@@ -1,0 +1,92 @@
+"""The dataset on disk: where its parts are, what its manifest holds, and reading both back.
+
+A dataset is a folder: `manifest.json` plus `parts/<part_id>/<table>.parquet` (and the
+snapshot of the small tables, `snapshot.py`). The writer, the snapshot and the reader all go by
+these names; keeping them here, apart from the writing, lets each import them without the
+others.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from triage import __version__, model
+from triage.model import SCHEMA_VERSION, TABLE_NAMES
+
+if TYPE_CHECKING:
+    import fsspec
+    import pyarrow as pa
+
+MANIFEST = "manifest.json"
+PARTS = "parts"
+TMP_PREFIX = ".tmp-"
+
+
+def entry_units(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The units a manifest entry holds, key → digests (and, for a shared part, attribution)."""
+    if "units" in entry:
+        return entry["units"]
+    if "unit" in entry:  # a part written before parts could be shared
+        return {
+            entry["unit"]: {
+                "input_digest": entry.get("input_digest", ""),
+                "context_digest": entry.get("context_digest", ""),
+            }
+        }
+    return {}
+
+
+def read_part_table(
+    fs: fsspec.AbstractFileSystem, part_dir: str, entry: dict[str, Any], name: str
+) -> pa.Table:
+    """One table of a part, whatever files the entry lists for it (none when it is empty)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = model.TABLES[name]
+    pieces = []
+    for f in entry.get("files", {}).get(name, [f"{name}.parquet"]):
+        with fs.open(posixpath.join(part_dir, f), "rb") as fh:
+            pieces.append(pq.read_table(fh).cast(schema))
+    return pa.concat_tables(pieces) if pieces else schema.empty_table()
+
+
+def new_manifest() -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "signature_digest": "",
+        "tables": list(TABLE_NAMES),
+        "parts": {},
+        "inputs": [],
+        "counts": {},
+        "timings": {},
+    }
+
+
+def total_counts(parts: dict[str, dict[str, Any]]) -> dict[str, int]:
+    totals = dict.fromkeys(TABLE_NAMES, 0)
+    for e in parts.values():
+        for k, v in e.get("counts", {}).items():
+            totals[k] = totals.get(k, 0) + v
+    return totals
+
+
+def read_manifest(fs: fsspec.AbstractFileSystem, root: str) -> dict[str, Any] | None:
+    path = posixpath.join(root, MANIFEST)
+    if not fs.exists(path):
+        return None
+    with fs.open(path, "rb") as fh:
+        return json.loads(fh.read())
+
+
+def write_manifest(fs: fsspec.AbstractFileSystem, root: str, manifest: dict[str, Any]) -> None:
+    tmp = posixpath.join(root, f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{MANIFEST}")
+    with fs.open(tmp, "wb") as fh:
+        fh.write(json.dumps(manifest, indent=1, sort_keys=True, default=str).encode())
+    fs.mv(tmp, posixpath.join(root, MANIFEST))
