@@ -21,13 +21,14 @@ from triage.kernel.boots import segment_boots
 from triage.kernel.ga import RHEL_GA
 from triage.kernel.releases import (
     ReleaseInfo,
+    compare_releases,
     family,
     is_vendor_fixed,
     parse_release,
     release_in_range,
     split_flavour,
 )
-from triage.kernel.rpmvercmp import compare_releases, rpmvercmp
+from triage.kernel.rpmvercmp import rpmvercmp
 
 #: a printk clock below RESTART_NEAR (10 s): where a restarted clock opens a boot
 LOW_CLOCK = r"\[ *[0-9]\.[0-9]+\]"

@@ -20,6 +20,7 @@ from triage.kernel.ga import (
     SLES_BY_SERIES,
     UBUNTU_BY_SERIES,
 )
+from triage.kernel.rpmvercmp import rpmvercmp
 
 ARCHES = (
     "x86_64",
@@ -250,8 +251,6 @@ def release_in_range(release: str, min_release: str = "", max_release: str = "")
     A RHEL 5 range never matches a RHEL 4 or Fedora kernel, whatever the numbers say; flavour and
     arch suffixes are ignored (`2.6.18-92.el5xen` is in `2.6.18-8.el5`…`2.6.18-128.el5`).
     """
-    from triage.kernel.rpmvercmp import compare_releases
-
     fam = family(release)
     for bound in (min_release, max_release):
         if bound and family(bound) != fam:
@@ -259,3 +258,20 @@ def release_in_range(release: str, min_release: str = "", max_release: str = "")
     if min_release and compare_releases(release, min_release) < 0:
         return False
     return not (max_release and compare_releases(release, max_release) > 0)
+
+
+def version_release(release: str) -> tuple[str, str]:
+    """(version, release) of a kernel string with its flavour and arch suffixes removed."""
+    core = split_flavour(release)[0]
+    version, _, rel = core.partition("-")
+    return version, rel
+
+
+def compare_releases(a: str, b: str) -> int:
+    """Order two kernel release strings by version, then release, ignoring flavour and arch.
+
+    `2.6.9-78.0.22.ELxenU` vs `2.6.9-78.ELsmp` compares 2.6.9 then 78.0.22.EL vs 78.EL.
+    """
+    va, ra = version_release(a)
+    vb, rb = version_release(b)
+    return rpmvercmp(va, vb) or rpmvercmp(ra, rb)

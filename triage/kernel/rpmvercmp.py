@@ -1,4 +1,4 @@
-"""RPM's version comparison, and kernel-release comparisons built on it.
+"""RPM's version comparison (kernel-release comparisons built on it are in `releases.py`).
 
 Kernel releases must be compared the way RPM orders packages: `2.6.9-89.0.25.EL` is newer than
 `2.6.9-89.0.3.EL` (25 > 3 as numbers), `2.6.18-128.1.6.el5` newer than `2.6.18-128.el5` (more
@@ -9,8 +9,6 @@ number beats letters, numbers compare as integers), other characters only separa
 """
 
 from __future__ import annotations
-
-from triage.kernel.releases import split_flavour
 
 
 def _segment(s: str, i: int, digits: bool) -> int:
@@ -81,20 +79,3 @@ def rpmvercmp(a: str, b: str) -> int:
     if i >= na and j >= nb:
         return 0
     return -1 if i >= na else 1
-
-
-def version_release(release: str) -> tuple[str, str]:
-    """(version, release) of a kernel string with its flavour and arch suffixes removed."""
-    core = split_flavour(release)[0]
-    version, _, rel = core.partition("-")
-    return version, rel
-
-
-def compare_releases(a: str, b: str) -> int:
-    """Order two kernel release strings by version, then release, ignoring flavour and arch.
-
-    `2.6.9-78.0.22.ELxenU` vs `2.6.9-78.ELsmp` compares 2.6.9 then 78.0.22.EL vs 78.EL.
-    """
-    va, ra = version_release(a)
-    vb, rb = version_release(b)
-    return rpmvercmp(va, vb) or rpmvercmp(ra, rb)
