@@ -413,7 +413,10 @@ def _run(
     walked: list[SourceFile] = []
     archives: list[DeferredArchive] = []
     walk_errors: list[ErrorRecord] = []
-    for item in sources.walk(paths, opts.limits, defer_archives=True, known_archives=known):
+    pool = session.pool if isinstance(session, _WarmPool) else None
+    for item in sources.walk(
+        paths, opts.limits, defer_archives=True, known_archives=known, executor=pool
+    ):
         if isinstance(item, ErrorRecord):
             walk_errors.append(item)
             warn(item.message)

@@ -41,6 +41,7 @@ Conventions (the contract other stages rely on):
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import ErrorRecord, SourceFile
@@ -51,18 +52,23 @@ from triage.sources.reader import ReadResult, open_binary
 from triage.sources.walker import DeferredArchive, walk_paths
 from triage.sources.walker import walk_archive as _walk_archive
 
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
 
 def walk(
     paths: list[str],
     limits: Limits = DEFAULT_LIMITS,
     defer_archives: bool = False,
     known_archives: dict[str, tuple[int, int]] | None = None,
+    executor: Executor | None = None,
 ) -> Iterator[SourceFile | ErrorRecord | DeferredArchive]:
     """Every file under `paths` as a `SourceFile` (kind, layout, role…), problems as errors.
 
     `known_archives` (path → size, mtime_ns) lets a deferring walk skip probing files that were
-    archives when last seen and have not changed since."""
-    return walk_paths(list(paths), limits, defer_archives, known_archives)
+    archives when last seen and have not changed since. An `executor` (a process pool) reads
+    the heads of a large folder's files; the walk is the same."""
+    return walk_paths(list(paths), limits, defer_archives, known_archives, executor)
 
 
 def walk_archive(

@@ -1,0 +1,56 @@
+"""A large folder's files probed by a process pool (and by the caller, batch by batch, while
+the pool starts) are walked exactly as one process walks them."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+from helpers_sources import compress, tar_bytes, write
+
+from triage import sources
+from triage.limits import DEFAULT_LIMITS
+from triage.sources import walker
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = [
+    ROOT / "samples" / "rhel47-xenU-console.log",
+    ROOT / "samples" / "case-xs01" / "guest-rhel47vm.log",
+]
+
+
+def _folder(root: Path) -> Path:
+    """Plain logs in two folders, compressed and archived ones, a config file, a bomb-free
+    gzip, an empty file, a broken link and a link out of the folder."""
+    for i in range(40):
+        data = LOGS[i % 2].read_bytes()
+        sub = root / ("var/log" if i % 3 else "guests")
+        write(sub / f"log{i:02d}.log", data)
+        if i % 7 == 0:
+            write(sub / f"log{i:02d}.log.gz", compress(data, "gz"))
+        if i % 11 == 0:
+            write(root / f"bundle{i}.tar.gz", tar_bytes({f"b{i}/messages": data}, compression="gz"))
+    write(root / "empty.log", b"")
+    write(root / "xensource-inventory", b"INSTALLATION_UUID='0b6c1c36'\n")
+    os.symlink(root / "missing", root / "broken")
+    os.symlink("/etc/hostname", root / "outside")
+    return root
+
+
+@pytest.mark.parametrize("defer", [True, False])
+def test_a_pool_probing_a_folder_walks_it_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, defer: bool
+) -> None:
+    root = _folder(tmp_path / "case")
+    monkeypatch.setattr(walker, "PROBE_BATCH", 3)  # many batches from a few dozen files
+    alone = list(sources.walk([str(root)], DEFAULT_LIMITS, defer_archives=defer))
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        pooled = list(
+            sources.walk([str(root)], DEFAULT_LIMITS, defer_archives=defer, executor=pool)
+        )
+    assert len(alone) > 50
+    assert pooled == alone
+    kinds = {getattr(s, "kind", None) for s in alone}
+    assert {"console", "config"} <= kinds  # the probe's verdicts are in the comparison
