@@ -14,6 +14,7 @@ the whole table), boot segmentation and matching over the sparse table of all wi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -545,6 +546,7 @@ def _group_end(p: str, start: int) -> int:
     raise ValueError("unbalanced group")
 
 
+@functools.lru_cache(maxsize=1024)  # a pure test, asked again for every spec and plan
 def _compiles(pattern: str) -> bool:
     import regex
 
@@ -956,14 +958,17 @@ class _BlockReader:
                 pos += i + 1
                 chunk = chunk[i + 1 :]
                 skipping = False
-            data = carry + chunk if carry else chunk
-            cut = data.rfind(b"\n")
+            # `carry` (the rest of a line) holds no newline: the block ends at the chunk's last
+            # one, and is made with one copy (none when it is the whole chunk)
+            cut = chunk.rfind(b"\n")
             if cut >= 0:
-                put((pos, data[: cut + 1]))
-                pos += cut + 1
-                carry = data[cut + 1 :]
+                whole = cut + 1 == len(chunk) and not carry
+                piece = chunk if whole else b"".join((carry, memoryview(chunk)[: cut + 1]))
+                put((pos, piece))
+                pos += len(piece)
+                carry = chunk[cut + 1 :]
             else:
-                carry = data
+                carry += chunk
             if len(carry) > keep:
                 put((pos, carry[: keep + 1]))
                 pos += len(carry)
@@ -1301,7 +1306,7 @@ def spill_lines(
     """
     import tempfile
 
-    from triage.parsers.engine import iter_format
+    from triage.parsers.engine import LINES_VIEW_SCHEMA, iter_format
 
     fd, path = tempfile.mkstemp(prefix="triage-lines-", suffix=".parquet")
     os.close(fd)
@@ -1315,7 +1320,14 @@ def spill_lines(
     try:
         with _ParquetSink(path, SPILL_SCHEMA, threaded=workers != 1) as sink:
             for table in iter_format(
-                fmt, fh, limits, src.source_id, src, block_bytes=STREAM_BLOCK, workers=workers
+                fmt,
+                fh,
+                limits,
+                src.source_id,
+                src,
+                block_bytes=STREAM_BLOCK,
+                workers=workers,
+                text_view=True,
             ):
                 if drop:
                     table, drop = table.slice(drop), max(0, drop - table.num_rows)
@@ -1323,8 +1335,8 @@ def spill_lines(
                     continue
                 if first_line - 1 - bool(lead) or start - len(lead):
                     table = _shifted(table, first_line - 1 - bool(lead), start - len(lead))
-                if table.schema != LINES_SCHEMA:
-                    table = table.select(LINES_SCHEMA.names).cast(LINES_SCHEMA)
+                if table.schema != LINES_VIEW_SCHEMA:
+                    table = table.select(LINES_SCHEMA.names).cast(LINES_VIEW_SCHEMA)
                 sink.write(_spill_table(table, source_id, boots))
                 rows += table.num_rows
     except BaseException:
@@ -1343,10 +1355,13 @@ def _shifted(table: pa.Table, lines: int, offset: int) -> pa.Table:
 
 
 def _spill_schema() -> pa.Schema:
+    """LINES_SCHEMA as the spill writer takes it: ids as dictionaries, the text as views into
+    the parsed blocks (the writer copies the bytes once; a plain string column would be one
+    more copy). Without the Arrow schema stored, the file reads back as LINES_SCHEMA."""
     schema = LINES_SCHEMA
-    for name in ("source_id", "boot_id"):
+    for name, to in (("source_id", _IDS), ("boot_id", _IDS), ("text", pa.string_view())):
         i = schema.get_field_index(name)
-        schema = schema.set(i, schema.field(i).with_type(_IDS))
+        schema = schema.set(i, schema.field(i).with_type(to))
     return schema
 
 
@@ -1475,6 +1490,18 @@ class _Bounded:
         out = self.fh.read(n) if n else b""
         self.left -= len(out)
         return out
+
+    def readinto(self, b: Any) -> int:
+        """`read` into `b`, without the copy of a returned bytes object when `fh` can."""
+        view = memoryview(b).cast("B")
+        if self.buf or not hasattr(self.fh, "readinto"):
+            out = self.read(len(view))
+            view[: len(out)] = out
+            return len(out)
+        n = min(len(view), self.left)
+        got = (self.fh.readinto(view[:n]) or 0) if n else 0
+        self.left -= got
+        return got
 
     def seekable(self) -> bool:
         return False

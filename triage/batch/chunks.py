@@ -180,23 +180,25 @@ def _process(
     limit = min(size, limits.max_file_bytes)
     chunks = cut_chunks(path, limit, chunk_bytes or -(-limit // max(1, jobs)))
     result = pipeline.SourceResult(source=src)
-    pipeline.compiled(plan.spec)  # workers forked from here on inherit it
+    # The digest thread starts first and is joined last: it hashes while the prefilter
+    # compiles and both passes run, instead of holding the caller between them.
     with _digest(path, limit, sha256) as digest:
+        pipeline.compiled(plan.spec)  # workers forked from here on inherit it
         scans = list(pool.map(_scan_chunk, *_columns(chunks, path, plan.spec, limit)))
-    result.sha256 = digest()
-    if size > limits.max_file_bytes:
-        result.errors.append(pipeline._cap_error(src, limits))
-    firsts, line_count = [], 0
-    for scan in scans:  # the chunks' lines one after the other
-        firsts.append(line_count + 1)
-        for seg in scan.segments:
-            seg.first_line += line_count
-            seg.last_line += line_count
-        line_count += scan.lines
-    segments = pipeline.merge_segments([s.segments for s in scans])
-    pipeline.finish_windows(result, segments, line_count, facts, signatures, limits)
-    if keep == "all" and result.status != "error":
-        _spill(result, chunks, firsts, plan.first_header, limits, pool)
+        if size > limits.max_file_bytes:
+            result.errors.append(pipeline._cap_error(src, limits))
+        firsts, line_count = [], 0
+        for scan in scans:  # the chunks' lines one after the other
+            firsts.append(line_count + 1)
+            for seg in scan.segments:
+                seg.first_line += line_count
+                seg.last_line += line_count
+            line_count += scan.lines
+        segments = pipeline.merge_segments([s.segments for s in scans])
+        pipeline.finish_windows(result, segments, line_count, facts, signatures, limits)
+        if keep == "all" and result.status != "error":
+            _spill(result, chunks, firsts, plan.first_header, limits, pool)
+        result.sha256 = digest()
     return result
 
 
@@ -323,11 +325,12 @@ def _digest(path: str, limit: int, known: str) -> Iterator[Callable[[], str]]:
 
     def run() -> None:
         try:
-            with open(path, "rb") as fh:
+            with open(path, "rb", buffering=0) as fh:
+                view = memoryview(bytearray(pipeline.STREAM_BLOCK))  # one buffer, read into
                 left = limit
-                while left > 0 and (block := fh.read(min(pipeline.STREAM_BLOCK, left))):
-                    h.update(block)
-                    left -= len(block)
+                while left > 0 and (got := fh.readinto(view[: min(len(view), left)])):
+                    h.update(view[:got])
+                    left -= got
         except BaseException as exc:  # handed to the caller
             failed.append(exc)
 

@@ -25,7 +25,7 @@ MAX_LINES_PER_BLOCK = 1 << 20
 class Block:
     index: int
     offset: int  # byte offset of data[0] in the source
-    data: bytes | memoryview
+    data: bytes | bytearray | memoryview
     long_line: bool = False  # data is the capped head of one over-long line
     at_eof: bool = False
 
@@ -85,11 +85,7 @@ def _iter_reader(fh: BinaryIO, block: int, cap: int, sep: bytes) -> Iterator[Blo
     eof = False
     while True:
         while not eof and len(pending) < block:
-            chunk = fh.read(block)
-            if not chunk:
-                eof = True
-            else:
-                pending = pending + chunk if pending else chunk
+            pending, eof = _read_more(fh, pending, block)
         if not pending:
             return
         if eof and len(pending) <= block:
@@ -102,7 +98,8 @@ def _iter_reader(fh: BinaryIO, block: int, cap: int, sep: bytes) -> Iterator[Blo
             cut = pending.rfind(sep, 0, block)
         if cut >= 0:
             stop = _fewer_lines(pending, 0, cut + 1, sep)
-            yield Block(index, offset, pending[:stop])
+            # a view, not a copy of the block: only the short rest is copied, below
+            yield Block(index, offset, memoryview(pending)[:stop])
             offset += stop
             pending = pending[stop:]
             index += 1
@@ -127,6 +124,31 @@ def _iter_reader(fh: BinaryIO, block: int, cap: int, sep: bytes) -> Iterator[Blo
         else:
             offset += len(pending)
             pending = b""
+
+
+def _read_more(fh: BinaryIO, pending: bytes | bytearray, n: int) -> tuple[bytes | bytearray, bool]:
+    """`pending` followed by up to `n` more bytes of `fh`, and whether `fh` is exhausted.
+
+    Read into one new buffer behind a copy of `pending` (a line's rest, short) where `fh`
+    can: joining a read block to it would copy the whole block once more."""
+    readinto = getattr(fh, "readinto", None)
+    if readinto is None:
+        chunk = fh.read(n)
+        return (pending + chunk if pending else chunk), not chunk
+    have = len(pending)
+    buf = bytearray(have + n)
+    buf[:have] = pending
+    view = memoryview(buf)
+    got = 0
+    while got < n:  # a stream may return less than asked before its end
+        step = readinto(view[have + got :]) or 0
+        if not step:
+            break
+        got += step
+    view.release()
+    if got < n:
+        del buf[have + got :]
+    return buf, got < n
 
 
 def _fewer_lines(data: bytes, pos: int, end: int, sep: bytes) -> int:

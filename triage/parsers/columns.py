@@ -21,8 +21,11 @@ def slices_to_strings(
     ends: np.ndarray,
     buf_index: np.ndarray | None = None,
     valid: np.ndarray | None = None,
+    view: bool = False,
 ) -> pa.Array:
-    """pa.string() array of buffers[buf_index[i]][starts[i]:ends[i]] (bytes must be UTF-8)."""
+    """pa.string() array of buffers[buf_index[i]][starts[i]:ends[i]] (bytes must be UTF-8);
+    with `view`, the pa.string_view() array over the buffers, which a consumer that copies the
+    bytes anyway (the Parquet writer) takes without the compaction."""
     n = len(starts)
     starts = np.asarray(starts, dtype=np.int64)
     lengths = (np.asarray(ends, dtype=np.int64) - starts).astype(np.int32)
@@ -43,7 +46,7 @@ def slices_to_strings(
         n,
         [validity, pa.py_buffer(views), *[pa.py_buffer(b) for b in buffers]],
     )
-    return arr.cast(pa.string())
+    return arr if view else arr.cast(pa.string())
 
 
 #: a string_view struct is four little-endian 32-bit words

@@ -33,14 +33,18 @@ from triage.model import (
     TS,
     SourceFile,
 )
-from triage.parsers import columns, timestamps
+from triage.parsers import columns, printk, timestamps
 from triage.parsers.blocks import DEFAULT_BLOCK_BYTES, Block, iter_blocks, line_separator
 from triage.parsers.cleanup import clean_line, trim_partial_utf8
-from triage.parsers.lineformat import LineFormat
+from triage.parsers.lineformat import PRINTK_TIME_ONLY, LineFormat
 
 LEVEL_NAMES = pa.array(["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"])
 _EMPTY = np.zeros(0, dtype=np.uint8)
 _NULL_STR = pa.scalar(None, pa.string())
+#: LINES_SCHEMA with `text` as string_view: the rows `iter_format(..., text_view=True)` gives
+LINES_VIEW_SCHEMA = LINES_SCHEMA.set(
+    LINES_SCHEMA.get_field_index("text"), LINES_SCHEMA.field("text").with_type(pa.string_view())
+)
 
 
 @dataclass
@@ -96,14 +100,19 @@ def _cap(
 
 
 def _dirty_rows(
-    buf: np.ndarray, starts: np.ndarray, ce: np.ndarray, sep: int, top: int
+    buf: np.ndarray, starts: np.ndarray, ce: np.ndarray, sep: int, top: int, n_sep: int = -1
 ) -> np.ndarray:
     """Rows holding control bytes, a lone CR or invalid UTF-8 (sorted unique row indices).
 
     `top` is the block's largest byte: below 127 there is neither DEL nor non-ASCII to look for.
+    `n_sep`, when known, is how many separators the block holds: when they are all its control
+    bytes there are none to place in rows (the usual block), which a count tells.
     """
     ascii_only = top < 128
-    ctrl = np.flatnonzero((buf < 32) | (buf == 127)) if top >= 127 else np.flatnonzero(buf < 32)
+    low = buf < 32
+    if top < 127 and np.count_nonzero(low) == n_sep:
+        return np.zeros(0, np.int64)
+    ctrl = np.flatnonzero(low | (buf == 127)) if top >= 127 else np.flatnonzero(low)
     if len(ctrl):
         vals = buf[ctrl]
         ctrl = ctrl[(vals != 9) & (vals != sep)]
@@ -299,7 +308,65 @@ def _fast_fields(
     starts: np.ndarray,
     buf_index: np.ndarray | None,
 ) -> dict[str, pa.Array]:
-    """`fmt.pattern`'s groups via the cheap `fmt.fast` pattern where it settles the line."""
+    """`fmt.pattern`'s groups, with `pre` as int64 lengths and `mono` as float64.
+
+    For the printk-time formats the fixed-width time is read with numpy (`printk.py`) and
+    lines that cannot start a prefix are settled by their first byte; only the other lines go
+    through the patterns (`_fast_regex_fields`)."""
+    if fmt.fast != PRINTK_TIME_ONLY or buf_index is not None:
+        return _typed(_fast_regex_fields(fmt, lines, buffers, starts, buf_index))
+    n = len(lines)
+    lens = columns.lengths(lines)
+    head = printk.head_bytes(buffers[0], starts)
+    width, mono = printk.fixed_times(head, lens)
+    ok = width > 0
+    bare = (lens == 0) | ~np.isin(head[:, 0], np.frombuffer(fmt.prefix_starts, np.uint8))
+    rest = ~ok & ~bare
+    pre_len = width
+    if not rest.any():
+        fields = {name: pa.nulls(n, pa.string()) for name in fmt.groups}
+        fields["pre"] = pa.array(pre_len)
+        fields["mono"] = pa.array(mono, pa.float64(), mask=~ok)
+        return fields
+    rows = np.flatnonzero(rest)
+    sub = _typed(_fast_regex_fields(fmt, lines.filter(pa.array(rest)), buffers, starts[rows], None))
+    pre_len[rows] = sub["pre"].to_numpy()
+    sub_mono = sub["mono"]
+    has = ok.copy()
+    has[rows] = columns.valid_mask(sub_mono)
+    mono[rows] = pc.fill_null(sub_mono, 0.0).to_numpy()
+    where = pa.array(np.cumsum(rest) - 1, mask=~rest)
+    fields = {name: sub[name].take(where) for name in fmt.groups}
+    fields["pre"] = pa.array(pre_len)
+    fields["mono"] = pa.array(mono, pa.float64(), mask=~has)
+    return fields
+
+
+def _typed(fields: dict[str, pa.Array]) -> dict[str, pa.Array]:
+    """Regex groups with `pre` as its int64 lengths and `mono` as float64 (null: none)."""
+    out = dict(fields)
+    out["pre"] = pa.array(columns.lengths(fields["pre"]))
+    if "mono" in fields:
+        out["mono"] = _cast(columns.empty_to_null(fields["mono"]), pa.float64())
+    return out
+
+
+def _pre_lengths(pre: pa.Array) -> np.ndarray:
+    """Byte lengths of the `pre` group: given as ints by `_fast_fields`, else as the strings."""
+    if pa.types.is_integer(pre.type):
+        return pre.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return columns.lengths(pre)
+
+
+def _fast_regex_fields(
+    fmt: LineFormat,
+    lines: pa.Array,
+    buffers: list[np.ndarray],
+    starts: np.ndarray,
+    buf_index: np.ndarray | None,
+) -> dict[str, pa.Array]:
+    """`fmt.pattern`'s groups via the cheap `fmt.fast` pattern where it settles the line
+    (RE2 throughout: see `_fast_fields`)."""
     n = len(lines)
     ends = np.full(n, np.iinfo(np.int64).max)
     first = _byte_at(buffers, buf_index, starts, ends)
@@ -422,11 +489,12 @@ def process_block(
     source_id: str,
     split: tuple[np.ndarray, np.ndarray] | None = None,
     seg_first: np.ndarray | None = None,
+    text_view: bool = False,
 ) -> BlockOutput:
     """The rows of one block. `split` gives the lines' (starts, ends) when the caller cut them
     itself, and `seg_first` each physical line's first line of its segment: the block then
     holds several files (`packed.py`), and a line's keep/continuation state never comes from a
-    line of another segment."""
+    line of another segment. With `text_view` the table is of `LINES_VIEW_SCHEMA`."""
     buf = np.frombuffer(block.data, dtype=np.uint8)
     sepb = sep[0]
     starts, ends = _split(buf, sepb, block.long_line) if split is None else split
@@ -437,7 +505,10 @@ def process_block(
     ce, truncated = _cap(buf, starts, ends, cap, top < 128)
     if block.long_line:
         truncated = np.ones(n_lines, dtype=bool)
-    dirty = _dirty_rows(buf, starts, ce, sepb, top) if n_lines else np.zeros(0, np.int64)
+    n_sep = -1  # separators in the block, when it was split here
+    if split is None and not block.long_line and n_lines:
+        n_sep = n_lines - int(buf[-1] != sepb)
+    dirty = _dirty_rows(buf, starts, ce, sepb, top, n_sep) if n_lines else np.zeros(0, np.int64)
 
     offsets = np.empty(n_lines + 1, np.int64)
     offsets[:-1] = starts
@@ -486,13 +557,13 @@ def process_block(
         }
     buffers = [buf, dbuf]
     n = len(row_of)
-    pre_len = columns.lengths(fields["pre"])
+    pre_len = _pre_lengths(fields["pre"])
     header = pre_len > 0
 
-    def texts(rows: np.ndarray, from_message: bool = True) -> pa.Array:
+    def texts(rows: np.ndarray, from_message: bool = True, view: bool = False) -> pa.Array:
         st = s[rows] + (pre_len[rows] if from_message else 0)
         return columns.slices_to_strings(
-            buffers, st, e[rows], None if buf_index is None else buf_index[rows]
+            buffers, st, e[rows], None if buf_index is None else buf_index[rows], view=view
         )
 
     is_sep = np.zeros(n, dtype=bool)
@@ -555,10 +626,10 @@ def process_block(
     if "lvl" in f:
         named = pc.cast(pc.index_in(f["lvl"], value_set=LEVEL_NAMES), pa.int8())
         level = pc.coalesce(level, named)
-    stamps = [
+    stamps = [  # a layout no row has (most blocks of a console) parses to nulls: skipped
         timestamps.to_timestamps(timestamps.parse_parts(f[g], g[2:], f.get("f_" + g[2:])))
         for g in ("t_iso", "t_ctime", "t_ymd")
-        if g in f
+        if g in f and f[g].null_count < m
     ]
     bsd = None
     if "t_bsd" in f:
@@ -576,11 +647,11 @@ def process_block(
                 if from_line.all()
                 else timestamps.merge_parts(bsd, line_parts, from_line)
             )
-    mono = (
-        _cast(columns.empty_to_null(f["mono"]), pa.float64())
-        if "mono" in f
-        else pa.nulls(m, pa.float64())
-    )
+    mono = pa.nulls(m, pa.float64())
+    if "mono" in f:
+        mono = f["mono"]
+        if not pa.types.is_floating(mono.type):
+            mono = _cast(columns.empty_to_null(mono), pa.float64())
     table = pa.Table.from_arrays(
         [
             _constant_strings(source_id, m),
@@ -596,9 +667,9 @@ def process_block(
             level,
             pa.nulls(m, pa.string()),
             pa.array(flags, pa.int32()),
-            texts(sel),
+            texts(sel, view=text_view),
         ],
-        schema=LINES_SCHEMA,
+        schema=LINES_VIEW_SCHEMA if text_view else LINES_SCHEMA,
     )
     return BlockOutput(
         table=table, n_lines=n_lines, lead=lead, tail=tail, bsd=bsd, lead_rows=lead_mask[sel]
@@ -698,8 +769,10 @@ def iter_format(
     src: SourceFile | None = None,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     workers: int | None = None,
+    text_view: bool = False,
 ) -> Iterator[pa.Table]:
-    """Tables of LINES_SCHEMA, one per block, in file order."""
+    """Tables of LINES_SCHEMA, one per block, in file order (of LINES_VIEW_SCHEMA with
+    `text_view`: the text as views into the blocks, for a writer that copies it anyway)."""
     if isinstance(source, bytes | bytearray | memoryview):
         head = bytes(memoryview(source)[: 1 << 16])
         wraps = sampled_wraps(source) if "t_bsd" in fmt.groups else 0
@@ -708,6 +781,11 @@ def iter_format(
         wraps = 0
     sep = line_separator(head)
     finisher = _Finisher(fmt, year_end(src), wraps)
+
+    def parse(block: Block) -> BlockOutput:
+        cap = limits.max_line_bytes
+        return process_block(fmt, block, sep, cap, source_id, text_view=text_view)
+
     blocks = iter_blocks(source, block_bytes, limits.max_line_bytes, sep)
     first = next(blocks, None)
     if first is None:
@@ -715,20 +793,16 @@ def iter_format(
     if first.at_eof or (workers or default_workers()) == 1:
         # One block (most sources) has nothing to overlap: starting a thread pool would cost
         # more than parsing a small source.
-        yield finisher.finish(process_block(fmt, first, sep, limits.max_line_bytes, source_id))
+        yield finisher.finish(parse(first))
         for block in blocks:
-            yield finisher.finish(process_block(fmt, block, sep, limits.max_line_bytes, source_id))
+            yield finisher.finish(parse(block))
         return
     workers = workers or default_workers()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="triage-parse") as pool:
         pending: deque[Future[BlockOutput]] = deque()
-        pending.append(
-            pool.submit(process_block, fmt, first, sep, limits.max_line_bytes, source_id)
-        )
+        pending.append(pool.submit(parse, first))
         for block in blocks:
-            pending.append(
-                pool.submit(process_block, fmt, block, sep, limits.max_line_bytes, source_id)
-            )
+            pending.append(pool.submit(parse, block))
             if len(pending) > workers:
                 yield finisher.finish(pending.popleft().result())
         while pending:
