@@ -369,6 +369,9 @@ def main() -> None:
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    # bytecode as an installed package has it: with PYTHONDONTWRITEBYTECODE set (as it is in
+    # some sandboxes) every start would otherwise compile again each module changed since
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "triage")])
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     only = set(args.only.split(","))

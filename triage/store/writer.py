@@ -238,8 +238,7 @@ def write_part(
     spills = [(i, f) for i, u in enumerate(units) for r in u.results for f in r.spill_files()]
     for n, (i, spill) in enumerate(spills, start=1):
         name = f"lines-{n}.parquet"
-        fs.put_file(spill, posixpath.join(tmp, name))
-        os.unlink(spill)
+        _adopt(fs, spill, posixpath.join(tmp, name))
         files["lines"].append(name)
         rows = (
             pq.ParquetFile(posixpath.join(tmp, name)).metadata.num_rows
@@ -335,6 +334,18 @@ def _kept_rows(table: pa.Table, ids: pa.Array, paths: pa.Array) -> pa.Array:
     if drop is None:
         return pa.array([True] * table.num_rows)
     return pc.invert(drop)
+
+
+def _adopt(fs: fsspec.AbstractFileSystem, spill: str, dest: str) -> None:
+    """Move a worker's local spill file into the part: renamed when the dataset is on the
+    same local filesystem (a 5 GB log's lines are not copied again), else uploaded."""
+    if _local(fs):
+        import shutil
+
+        shutil.move(spill, dest)  # a rename, or a copy across filesystems
+        return
+    fs.put_file(spill, dest)
+    os.unlink(spill)
 
 
 def _local(fs: fsspec.AbstractFileSystem) -> bool:
