@@ -70,7 +70,10 @@ class PartData:
             out["errors"].extend(r.errors)
             if r.lines.num_rows:
                 schema = model.LINES_SCHEMA
-                out["lines"].append(r.lines.select(schema.names).cast(schema))
+                lines = r.lines
+                if not lines.schema.equals(schema):  # most are already the dataset's
+                    lines = lines.select(schema.names).cast(schema)
+                out["lines"].append(lines)
         out["facts"] = _dedupe_facts(out["facts"])
         return out
 
