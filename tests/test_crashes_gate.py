@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from helpers_logs import parsed_logs
 
-from triage import parsers, sources
 from triage.crashes import sysrq
 from triage.crashes.extract import PREFILTER, candidate_rows
-from triage.model import LOG_KINDS, ErrorRecord
-
-ROOT = Path(__file__).resolve().parents[1]
-CORPORA = ROOT.parent / "shared" / "corpora"
 
 
 def _tables() -> list[pa.Table]:
-    roots = [str(ROOT / "samples")] + ([str(CORPORA)] if CORPORA.is_dir() else [])
-    out = []
-    for src in sources.walk(roots):
-        if isinstance(src, ErrorRecord) or src.kind not in LOG_KINDS:
-            continue
-        out.append(parsers.parse(src, sources.read_bytes(src).data).lines)
-    return out
+    return [lines for _, lines in parsed_logs()]
 
 
 def _rows(text: pa.ChunkedArray, pattern: str) -> list[int]:

@@ -9,34 +9,27 @@ a full evaluation of the same condition tree on the same unit.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from helpers_logs import parsed_logs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage import crashes, kernel, parsers, sources
+from triage import crashes, kernel
 from triage.limits import DEFAULT_LIMITS
 from triage.match import SourceContext, load_signatures
 from triage.match.conditions import cannot_hold, evaluate_node, is_quiet
 from triage.match.evaluate import _line_patterns, _units
 from triage.match.lineindex import LineIndex
 from triage.match.verdict import judge, kernel_view
-from triage.model import LOG_KINDS, Boot, ErrorRecord
-
-ROOT = Path(__file__).resolve().parents[1]
-CORPORA = ROOT.parent / "shared" / "corpora"
+from triage.model import Boot
 
 
 def _contexts() -> list[SourceContext]:
-    roots = [str(ROOT / "samples")] + ([str(CORPORA)] if CORPORA.is_dir() else [])
     out = []
-    for src in sources.walk(roots):
-        if isinstance(src, ErrorRecord) or src.kind not in LOG_KINDS:
-            continue
-        lines = parsers.parse(src, sources.read_bytes(src).data).lines
-        boots, ids = kernel.segment_boots(lines, src.source_id)
-        lines = lines.set_column(lines.schema.get_field_index("boot_id"), "boot_id", ids)
+    for src, parsed in parsed_logs():
+        boots, ids = kernel.segment_boots(parsed, src.source_id)
+        lines = parsed.set_column(parsed.schema.get_field_index("boot_id"), "boot_id", ids)
         found = crashes.extract(lines, src.source_id, boots)
         out.append(SourceContext(source=src, lines=lines, boots=boots, crashes=found))
     return out
