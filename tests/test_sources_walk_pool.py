@@ -52,5 +52,15 @@ def test_a_pool_probing_a_folder_walks_it_as_one_process(
         )
     assert len(alone) > 50
     assert pooled == alone
+    # the pool's side on its own (the walk above may have taken every batch in the caller)
+    files = sorted(p for p in root.rglob("*.log*") if p.is_file() and not p.is_symlink())
+    probes = [
+        walker._Probe(str(f), str(f), f.name, str(f), f.name, f.stat().st_size, f.stat().st_mtime)
+        for f in files
+    ]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        remote = pool.submit(walker._probe_files, probes, DEFAULT_LIMITS, defer).result()
+    assert remote == walker._probe_files(probes, DEFAULT_LIMITS, defer)
+    assert {i.type for i in remote} >= {"file"}
     kinds = {getattr(s, "kind", None) for s in alone}
     assert {"console", "config"} <= kinds  # the probe's verdicts are in the comparison
