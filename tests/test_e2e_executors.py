@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -102,3 +103,60 @@ def test_scheduler_local_starts_its_own_cluster_with_the_same_rows(
     got = rows(out)
     for name, df in serial.items():
         assert got[name].equals(df), name
+
+
+def test_a_pool_worker_is_readied_without_pandas_which_stays_importable() -> None:
+    """A pool worker settles pyarrow's check for pandas before the pipeline loads (whose
+    modules build arrays as they load), so it never pays pandas' import; building arrays and
+    tables still works, and so does `to_pandas` should anything ask for it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from triage.batch.sigset import loaded_sets, signature_files_digest, warm_worker\n"
+        "from triage.limits import DEFAULT_LIMITS\n"
+        "warm_worker([], DEFAULT_LIMITS, signature_files_digest([]), True)\n"
+        "import pyarrow as pa\n"
+        "t = pa.table({'a': pa.array(['x', None]), 'b': pa.array([1.5, 2.0])})\n"
+        "print('triage.pipeline' in sys.modules, 'pandas' in sys.modules, loaded_sets())\n"
+        "print(t.to_pandas()['a'].tolist())\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    ready, frame = r.stdout.splitlines()
+    assert ready == "True False 1"
+    assert frame.startswith("['x', ")
+
+
+def test_the_caller_loads_what_it_needs_next_while_a_pool_runs(tmp_path: Path) -> None:
+    """`meanwhile` (scan: the report's modules) runs once while the workers have the packs,
+    and not at all in a run of one process, where nothing would overlap it."""
+    from triage.batch.run import RunOptions, run
+
+    calls: list[int] = []
+    for jobs in (1, 2):
+        opts = RunOptions(jobs=jobs, meanwhile=partial(calls.append, jobs))
+        run(INPUTS, str(tmp_path / f"ds{jobs}"), opts)
+    assert calls == [2]
+
+
+def test_opening_a_dataset_writer_loads_no_arrow(tmp_path: Path) -> None:
+    """The caller of a pool opens (and sweeps) the dataset before its walk, Arrow-free: it
+    loads Arrow for the commit while the workers run."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "ds"
+    triage.ingest(INPUTS[1], out=str(out))
+    script = (
+        "import sys\n"
+        "from triage.store.writer import DatasetWriter\n"
+        f"w = DatasetWriter({str(out)!r})\n"
+        "print(bool(w.manifest['parts']), 'pyarrow' in sys.modules)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert r.stdout.split() == ["True", "False"]

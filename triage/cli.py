@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -179,6 +180,7 @@ def _run(
     system_map: Path | None,
     quiet: bool,
     use_signatures: bool = True,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Any:
     from triage.batch.run import RunOptions, run
     from triage.match import SignatureError
@@ -203,6 +205,7 @@ def _run(
         system_map=str(system_map) if system_map else None,
         progress=progress,
         warn=_warn_printer(quiet),
+        meanwhile=meanwhile,
     )
     try:
         return run(names, str(out) if out else None, opts)
@@ -327,10 +330,17 @@ def scan(
         limit,
         system_map,
         quiet,
+        meanwhile=lambda: _prepare_report(fmt),
     )
     if verbose:
         typer.echo(f"triage: dataset written to {summary.out} in {summary.seconds:.2f}s", err=True)
     raise typer.Exit(_report_run(summary, fmt, output, fail_on))
+
+
+def _prepare_report(fmt: Fmt) -> None:
+    from triage import report
+
+    report.prepare(fmt.value)
 
 
 @app.command()

@@ -455,7 +455,7 @@ def __getattr__(name: str) -> Any:
 def records_to_table(records: list[Any], schema: pa.Schema) -> pa.Table:
     """Dataclass records → Arrow table of `schema` (nested dataclasses become structs)."""
     if not records:
-        return _empty_table(schema)
+        return empty_table(schema)
     names = schema.names
     rows = [_row(r, names) for r in records]
     # column by column: what `from_pylist` does with the schema's types, at half its cost
@@ -470,12 +470,17 @@ def records_to_table(records: list[Any], schema: pa.Schema) -> pa.Table:
 _EMPTY_TABLES: dict[int, tuple[pa.Schema, pa.Table]] = {}
 
 
-def _empty_table(schema: pa.Schema) -> pa.Table:
+def empty_table(schema: pa.Schema) -> pa.Table:
+    """A table of `schema` without rows. Not `schema.empty_table()`: that builds each column
+    with `pa.array`, which imports pandas (0.15 s) in a process that may need it nowhere else,
+    such as the caller of a pool, which only commits what its workers wrote."""
     got = _EMPTY_TABLES.get(id(schema))
     if got is None or got[0] is not schema:
+        import pyarrow as pa
+
         if len(_EMPTY_TABLES) > 64:  # schemas made on the fly: keep the memo small
             _EMPTY_TABLES.clear()
-        got = _EMPTY_TABLES[id(schema)] = (schema, schema.empty_table())
+        got = _EMPTY_TABLES[id(schema)] = (schema, pa.Table.from_batches([], schema))
     return got[1]
 
 
@@ -530,4 +535,4 @@ def _field_names(cls: type) -> tuple[str, ...]:
 def empty_lines() -> pa.Table:
     """The empty lines table (one shared instance: tables are immutable, and every source's
     result starts with one)."""
-    return _empty_table(_arrow_layout()["LINES_SCHEMA"])
+    return empty_table(_arrow_layout()["LINES_SCHEMA"])

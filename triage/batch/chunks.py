@@ -310,7 +310,9 @@ def _pool(executor: Executor | None, jobs: int) -> Iterator[Executor]:
     if executor is not None:
         yield executor
         return
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+    from triage.batch.sigset import arrow_without_pandas
+
+    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=arrow_without_pandas) as pool:
         yield pool
 
 

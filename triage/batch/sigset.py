@@ -49,18 +49,56 @@ def signature_files_digest(dirs: list[str]) -> str:
     return h.hexdigest()
 
 
-def warm_worker(dirs: list[str] | None, limits: Limits, files_key: str) -> None:
-    """What every worker needs before its first pack: the pipeline imported, pandas loaded
-    (pyarrow imports it at the first array built from Python objects) and, unless `dirs` is
-    None (a run without signatures), the set loaded. A failure is left for the pack to report
-    (a bad signature file is reported once, by the caller)."""
+def warm_worker(
+    dirs: list[str] | None, limits: Limits, files_key: str, without_pandas: bool = False
+) -> None:
+    """What every worker needs before its first pack: the pipeline imported, pyarrow's check
+    for pandas done (see `arrow_without_pandas`; else pandas is imported now rather than
+    in the first pack) and, unless `dirs` is None (a run without signatures), the set loaded.
+    A failure is left for the pack to report (a bad signature file is reported once, by the
+    caller)."""
     try:
         import pyarrow as pa
 
+        if without_pandas:  # first: the pipeline's modules build arrays as they load
+            arrow_without_pandas()
+        else:
+            pa.array([0])
         import triage.pipeline  # noqa: F401
 
-        pa.array([0])
         if dirs is not None:
             load_signature_set(dirs, limits, files_key)
     except Exception:  # reported where it matters: by the pack, or by the caller
         pass
+
+
+class _NoPandas:
+    """An import finder that has no pandas (see `arrow_without_pandas`)."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("pandas is not loaded in triage's pool workers")
+
+
+def arrow_without_pandas() -> None:
+    """Let pyarrow settle, in a pool worker, that pandas is not there.
+
+    The first time pyarrow builds an array from Python objects it imports pandas, 0.2 s, to
+    ask whether they are pandas objects; nothing a worker runs holds any. Its first such array
+    is built here with pandas out of reach, as on a machine without pandas, and pyarrow does
+    not ask again. pandas itself stays importable (`to_pandas` still works); only processes of
+    triage's own pool do this: a Dask worker may serve other work, and the caller's tables
+    become DataFrames.
+    """
+    import sys
+
+    import pyarrow as pa
+
+    if "pandas" in sys.modules:
+        return  # imported already (a fork of a process that had it): nothing to save
+    sys.meta_path.insert(0, _NoPandas)  # type: ignore[arg-type]
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(_NoPandas)  # type: ignore[arg-type]

@@ -54,6 +54,7 @@ from triage.model import (
     ErrorRecord,
     Fact,
     SourceFile,
+    empty_table,
 )
 from triage.parsers import blocks, console, dmesg, journal, packed, syslog, vmcore_dmesg
 from triage.parsers.blocks import line_separator
@@ -171,7 +172,7 @@ def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> Pars
             return result
         except Exception as exc:  # a plug-in bug must not stop the run
             return ParseResult(
-                lines=LINES_SCHEMA.empty_table(),
+                lines=empty_table(LINES_SCHEMA),
                 errors=[_error(src, "parser-error", f"{src.kind} parser failed: {exc}")],
                 partial=True,
             )
@@ -199,7 +200,7 @@ def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> Pars
     if len(tables) > 1:
         lines = pa.concat_tables(tables).combine_chunks()
     else:
-        lines = tables[0].combine_chunks() if tables else LINES_SCHEMA.empty_table()
+        lines = tables[0].combine_chunks() if tables else empty_table(LINES_SCHEMA)
     partial = bool(errors)
     errors.extend(_long_line_errors(src, lines, limits))  # reported; the lines are all there
     return ParseResult(lines=lines, errors=errors, partial=partial)

@@ -95,6 +95,14 @@ def render(
     return target.getvalue() if out is None else None  # type: ignore[union-attr]
 
 
+def prepare(fmt: str) -> None:
+    """Load what rendering `fmt` needs (pandas among it: 0.2 s), so that a caller whose
+    workers are still busy can have it ready for when they finish."""
+    import triage.report.content  # noqa: F401
+
+    _writer(fmt)
+
+
 def report_schema() -> dict[str, Any]:
     from triage.report.jsonout import load_schema
 

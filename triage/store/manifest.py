@@ -52,7 +52,7 @@ def read_part_table(
     for f in entry.get("files", {}).get(name, [f"{name}.parquet"]):
         with fs.open(posixpath.join(part_dir, f), "rb") as fh:
             pieces.append(pq.read_table(fh).cast(schema))
-    return pa.concat_tables(pieces) if pieces else schema.empty_table()
+    return pa.concat_tables(pieces) if pieces else model.empty_table(schema)
 
 
 def new_manifest() -> dict[str, Any]:

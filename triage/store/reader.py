@@ -15,7 +15,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from triage.model import TABLES
+from triage.model import TABLES, empty_table
 from triage.store import snapshot
 from triage.store.manifest import MANIFEST, PARTS, read_manifest
 
@@ -75,7 +75,7 @@ class Dataset:
             for f in self.files(name):
                 with self.fs.open(f, "rb") as fh:
                     parts.append(pq.read_table(fh, columns=schema.names).cast(schema))
-            self._arrow[name] = pa.concat_tables(parts) if parts else schema.empty_table()
+            self._arrow[name] = pa.concat_tables(parts) if parts else empty_table(schema)
         return self._arrow[name]
 
     def frame(self, name: str) -> pd.DataFrame:

@@ -17,21 +17,22 @@ from __future__ import annotations
 import posixpath
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import fsspec
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+from triage.model import TABLE_NAMES
 
-from triage.model import TABLES
+if TYPE_CHECKING:  # Arrow loads where tables are built: opening a writer, whose sweep
+    # removes stale snapshots, needs none, and the caller of a pool imports it while the
+    # workers run
+    import fsspec
+    import pyarrow as pa
 
 SNAPSHOTS = "snapshots"
 PART_COLUMN = "_part"
 #: the tables kept in a snapshot
-SNAPSHOT_TABLES = tuple(name for name in TABLES if name != "lines")
+SNAPSHOT_TABLES = tuple(name for name in TABLE_NAMES if name != "lines")
 
-Tables = dict[str, pa.Table]
+Tables = dict[str, "pa.Table"]
 
 
 def is_current(meta: dict[str, Any] | None, part_ids: Iterable[str]) -> bool:
@@ -47,17 +48,27 @@ def read_table(
     fs: fsspec.AbstractFileSystem, root: str, meta: dict[str, Any], name: str
 ) -> pa.Table:
     """One snapshot table, with its `_part` column."""
+    import pyarrow.parquet as pq
+
     with fs.open(table_path(root, meta, name), "rb") as fh:
         return pq.read_table(fh)
 
 
 def tagged_schema(name: str) -> pa.Schema:
+    import pyarrow as pa
+
+    from triage.model import TABLES
+
     return TABLES[name].append(pa.field(PART_COLUMN, pa.string()))
 
 
 def tag(table: pa.Table, name: str, part_id: str) -> pa.Table:
     """`table` in its snapshot shape: the table's schema plus the part each row comes from.
     Workers tag their own tables, so that the commit only concatenates."""
+    import pyarrow as pa
+
+    from triage.model import TABLES
+
     t = table.select(TABLES[name].names).cast(TABLES[name])
     return t.append_column(PART_COLUMN, pa.array([part_id] * t.num_rows, pa.string()))
 
@@ -74,6 +85,11 @@ def rebuild(
     Rows of parts in the old snapshot are reused; parts it lacks are read from `fresh` (tables
     in memory) or from their own files.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from triage.model import empty_table
     from triage.store.manifest import PARTS
 
     old_ok = bool(old) and fs.exists(posixpath.join(root, SNAPSHOTS, old["id"]))
@@ -96,7 +112,7 @@ def rebuild(
             t = fresh[pid][name] if pid in fresh else from_disk[name].get(pid)
             if t is not None and t.num_rows:
                 pieces.append(t if t.schema.equals(full) else tag(t, name, pid))
-        table = pa.concat_tables(pieces) if pieces else full.empty_table()
+        table = pa.concat_tables(pieces) if pieces else empty_table(full)
         with fs.open(posixpath.join(folder, f"{name}.parquet"), "wb") as fh:
             pq.write_table(table, fh, compression="zstd")
     return {"id": snap_id, "part_ids": sorted(parts)}

@@ -373,7 +373,7 @@ def write_part_to(
 
 
 def empty_tables() -> dict[str, pa.Table]:
-    return {name: schema.empty_table() for name, schema in model.TABLES.items()}
+    return {name: model.empty_table(schema) for name, schema in model.TABLES.items()}
 
 
 __all__ = [
