@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 LAYOUT_SOSREPORT = "sosreport"
 LAYOUT_STATUS_REPORT = "status-report"
@@ -230,16 +230,32 @@ def role_of(path: str, roots: list[Root]) -> str:
     rot = rotation_of(path)
     candidates = [path] if path == rot.base else [path, rot.base]
     for root in reversed(roots_of(path, roots)):
+        rules = _rules_of(root.layout)
         for cand in candidates:
-            rel = cand[len(root.path) :]
-            for layout, role, rxs in _ROLE_RULES:
-                if layout == root.layout and any(rx.match(rel) for rx in rxs):
-                    return role
+            hit = rules.match(cand[len(root.path) :])
+            if hit:
+                return _ROLE_RULES[int(hit.lastgroup[1:])][1]  # type: ignore[index]
+    rules = _rules_of("any")
     for cand in candidates:
-        for layout, role, rxs in _ROLE_RULES:
-            if layout == "any" and any(rx.match(cand) for rx in rxs):
-                return role
+        hit = rules.match(cand)
+        if hit:
+            return _ROLE_RULES[int(hit.lastgroup[1:])][1]  # type: ignore[index]
     return ""
+
+
+@cache
+def _rules_of(layout: str) -> re.Pattern[str]:
+    """The role rules of one layout as one pattern: the alternation of their globs, group
+    `r<i>` for the rule at `_ROLE_RULES[i]`. A path matches its first rule that has a glob
+    matching it whole, as when each glob is tried in turn (alternatives are tried in order),
+    in one call instead of some fifty: a folder of ten thousand files spent a tenth of its
+    walk on them."""
+    alts = [
+        f"(?P<r{i}>{'|'.join(rx.pattern[1:-1] for rx in rxs)})"
+        for i, (lay, _, rxs) in enumerate(_ROLE_RULES)
+        if lay == layout and rxs
+    ]
+    return re.compile(f"^(?:{'|'.join(alts)})$" if alts else "(?!)")
 
 
 def vm_name_of(path: str) -> str:
