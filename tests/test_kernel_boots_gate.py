@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 from helpers_logs import parsed_logs
 
-from triage.kernel.boots import _MASKED, _mask, _possible
+from triage.kernel.boots import GATED, _mask, _possible
 
 
 def _texts() -> list[pa.Array]:
@@ -17,7 +17,7 @@ def test_gated_masks_equal_full_passes() -> None:
     skipped = 0
     for text in texts:
         possible = _possible(text)
-        for pattern in _MASKED:
+        for pattern in GATED:
             assert (_mask(text, pattern, possible) == _mask(text, pattern)).all(), pattern
             skipped += pattern not in possible
     assert skipped  # most sources lack most boot patterns' literals

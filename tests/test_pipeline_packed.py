@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from helpers_dataset import dataset_rows
@@ -229,6 +230,34 @@ def test_gates_and_matches_inside_a_shared_region_are_those_of_each_column(
         assert got_gate == want_gate
         for want, got in zip(want_masks, got_masks, strict=True):
             assert got is None or got.tolist() == [bool(x) for x in want]
+
+
+def test_a_column_is_quiet_when_no_row_matches_any_pattern_and_that_can_be_told(
+    tmp_path: Path,
+) -> None:
+    """`quiet_columns` says which columns of a region no pattern matches in any row, as each
+    column's own RE2 passes would; a column it cannot tell about (a look-behind that may
+    match, no region) is not called quiet."""
+    root = tmp_path / "logs"
+    for i in range(8):
+        texts = [f"eth{i}: link up", "Disabled Privacy Extensions"]
+        if i % 3 == 0:
+            texts.append(f"BUG: soft lockup - CPU#{i} stuck for 10s! [x:1]")
+        _write(root, f"host{i:02d}.log", _syslog("Jun", f"h{i}", texts))
+    srcs = _walked(root, DEFAULT_LIMITS)
+    parsed = parsers.parse_many([(s, sources.read_bytes(s, DEFAULT_LIMITS).data) for s in srcs])
+    columns = [p.lines.column("text") for p in parsed]
+    patterns = [r"soft lockup - CPU#\d+", r"Kernel panic", r"^\w+ stuck"]
+
+    def alone(column: pa.ChunkedArray) -> bool:
+        return not any(any(pc.match_substring_regex(column, p).to_pylist()) for p in patterns)
+
+    want = [alone(c) for c in columns]
+    assert want.count(True) == 5 and want.count(False) == 3
+    assert literals.quiet_columns(columns, patterns) == [False] * 8  # outside a region
+    with literals.shared_region(columns):
+        assert literals.quiet_columns(columns, patterns) == want
+        assert literals.quiet_columns(columns, [*patterns, r"(?<=eth)\d"]) == [False] * 8
 
 
 def test_the_last_dated_line_found_from_the_end_is_the_last_one_found_from_the_start() -> None:

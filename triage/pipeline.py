@@ -222,14 +222,32 @@ def _analyse_packed(
         return
     parsed = parsers.parse_many([(items[i][0], data) for i, data in pending], limits)
     # the stages' literal gates scan the shared text buffers once, not each source's part
-    with literals.shared_region(p.lines.column("text") for p in parsed):
-        for (i, _), p in zip(pending, parsed, strict=True):
+    texts = [p.lines.column("text") for p in parsed]
+    with literals.shared_region(texts):
+        quiet = _stage_patterns(signatures)
+        for (i, _), p, still in zip(
+            pending, parsed, literals.quiet_columns(texts, quiet), strict=True
+        ):
             result = results[i]
             assert result is not None
             try:
-                _analyse(result, p, items[i][1], signatures, keep)
+                _analyse(
+                    result, p, items[i][1], signatures, keep, frozenset(quiet) if still else None
+                )
             except Exception as exc:  # a bug in a stage must not lose the other sources
                 _failed(result, exc)
+
+
+def _stage_patterns(signatures: Any | None) -> list[str]:
+    """Every line pattern the stages after parsing ask their gates about: boots, crash
+    reports and SysRq dumps, and the signatures' line conditions."""
+    from triage import match
+
+    return [
+        *kernel.gate_patterns(),
+        *crash_stage.anchor_patterns(),
+        *match.anchor_patterns(signatures),
+    ]
 
 
 def _read_log(result: SourceResult, limits: Limits) -> bytes:
@@ -266,20 +284,24 @@ def _analyse(
     facts: list[Fact] | None,
     signatures: Any | None,
     keep: str,
+    quiet: frozenset[str] | None = None,
 ) -> None:
-    """The stages after parsing: boots, crashes, findings, and the lines kept."""
+    """The stages after parsing: boots, crashes, findings, and the lines kept.
+
+    `quiet`: the stages' line patterns (`_stage_patterns`), when no line of the source matches
+    any of them: one plain boot (unless its clock restarts), no crash report, and no pattern
+    for the signatures to run — the same rows, without each stage asking again."""
     source_id = result.source.source_id  # a hash of the locator, worked out on each use
     result.errors.extend(parsed.errors)
     result.facts.extend(parsed.facts)
     lines = parsed.lines
-    boots, boot_ids = kernel.segment_boots(lines, source_id)
+    boots, boot_ids = kernel.segment_boots(lines, source_id, set() if quiet else None)
     lines = lines.set_column(lines.schema.get_field_index("boot_id"), "boot_id", boot_ids)
     result.boots = boots
-    result.crashes = _merge_format_crashes(
-        crash_stage.extract(lines, source_id, boots), parsed.crashes
-    )
+    found = [] if quiet else crash_stage.extract(lines, source_id, boots)
+    result.crashes = _merge_format_crashes(found, parsed.crashes)
     result.line_count = lines.num_rows
-    _match_and_settle(result, lines, boots, facts, signatures, parsed)
+    _match_and_settle(result, lines, boots, facts, signatures, parsed, quiet or frozenset())
     result.lines = lines if keep == "all" else relevant_lines(lines, result)
 
 
@@ -290,6 +312,7 @@ def _match_and_settle(
     facts: list[Fact] | None,
     signatures: Any | None,
     parsed: parsers.ParseResult,
+    no_hits: frozenset[str] = frozenset(),
 ) -> None:
     """Match the signatures over the source's records, then settle its status."""
     if signatures is not None:
@@ -303,6 +326,7 @@ def _match_and_settle(
                 boots=boots,
                 crashes=result.crashes,
                 facts=list(facts or []) + result.facts,
+                no_hits=no_hits,
             ),
         )
         result.errors.extend(match_errors)

@@ -48,12 +48,21 @@ def anchor_patterns() -> list[str]:
     ]
 
 
+def gate_patterns() -> list[str]:
+    """The line patterns `segment_boots` asks about: a source none of whose lines any of them
+    matches has one plain boot, unless its printk clock restarts."""
+    from triage.kernel import boots as _boots
+
+    return list(_boots.GATED)
+
+
 __all__ = [
     "RHEL_GA",
     "ReleaseInfo",
     "anchor_patterns",
     "compare_releases",
     "family",
+    "gate_patterns",
     "is_vendor_fixed",
     "parse_release",
     "release_in_range",

@@ -58,12 +58,12 @@ class _Hints:
 
 
 #: every pattern `_mask` runs; a source holding none of a pattern's literals skips its pass
-_MASKED = (BANNER, SEPARATOR, RELEASE_LINES, HOST_LINE, *(p for p, _ in ARCH_HINTS))
+GATED = (BANNER, SEPARATOR, RELEASE_LINES, HOST_LINE, *(p for p, _ in ARCH_HINTS))
 
 
 def _possible(text: pa.Array) -> set[str]:
-    """The patterns of `_MASKED` that may match some row (see `triage.parsers.literals`)."""
-    return literals.gate_for(_MASKED).possible(text)
+    """The patterns of `GATED` that may match some row (see `triage.parsers.literals`)."""
+    return literals.gate_for(GATED).possible(text)
 
 
 def _mask(text: pa.Array, pattern: str, possible: set[str] | None = None) -> np.ndarray:
@@ -152,18 +152,24 @@ def _hints(
     return hints
 
 
-def segment_boots(lines: pa.Table, source_id: str) -> tuple[list[Boot], pa.Array]:
-    """Boots of one source and the boot_id of every line (`f"{source_id}:{index}"`)."""
+def segment_boots(
+    lines: pa.Table, source_id: str, possible: set[str] | None = None
+) -> tuple[list[Boot], pa.Array]:
+    """Boots of one source and the boot_id of every line (`f"{source_id}:{index}"`).
+
+    `possible`: the patterns of `GATED` that may match some line, when the caller knows (it
+    ran them over many sources at once); else they are found out here."""
     n = lines.num_rows
     if n == 0:
         return [], pa.array([], pa.string())
     text = columns.one_array(lines.column("text"))
     mono_col = columns.one_array(lines.column("mono"))
     mono = _floats(mono_col)
-    possible = _possible(text)
+    if possible is None:
+        possible = _possible(text)
     rows_boot = None
     unclocked = mono_col.null_count == n  # syslog: no printk clock, so no restart either
-    if possible.isdisjoint(_MASKED) and (unclocked or not len(_restarts(mono)[0])):
+    if possible.isdisjoint(GATED) and (unclocked or not len(_restarts(mono)[0])):
         # no banner, separator, hint line or clock restart can be there: one plain boot (most
         # small sources), without the passes that would each find nothing
         cuts, banners, hints = [0], np.zeros(0, np.int64), [_Hints()]

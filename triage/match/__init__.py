@@ -35,6 +35,9 @@ class SourceContext:
     boots: list[Boot]
     crashes: list[Crash]
     facts: list[Fact] = field(default_factory=list)
+    #: line patterns known to match none of `lines` (the caller ran them over many sources at
+    #: once, `parsers.literals.quiet_columns`): not asked again
+    no_hits: frozenset[str] = frozenset()
 
 
 #: the public names and the modules that define them: loaded on first use (PEP 562), because

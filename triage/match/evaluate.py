@@ -40,7 +40,7 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
     primed = False
     # a slow pattern is found again, and its signature disabled, when its signature runs
     with contextlib.suppress(PatternTimeout):
-        index.prime(patterns)
+        index.prime(patterns, ctx.no_hits)
         primed = True
     no_hits = primed and not index.any_hits()  # primed: every pattern has its (empty) hits
     host_facts = [f for f in ctx.facts if f.subject_type == "host"]

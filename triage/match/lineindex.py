@@ -88,8 +88,11 @@ class LineIndex:
         return v if isinstance(v, datetime) else None
 
     # ---- patterns --------------------------------------------------------------------------
-    def prime(self, patterns: list[str]) -> None:
-        """Narrow many patterns at once: one RE2 pass over the column for all of them."""
+    def prime(self, patterns: list[str], absent: frozenset[str] = frozenset()) -> None:
+        """Narrow many patterns at once: one RE2 pass over the column for all of them.
+        `absent`: patterns known to match no row (they get no hits without a pass)."""
+        for p in absent:
+            self._hits.setdefault(p, _NO_ROWS)
         todo = [p for p in dict.fromkeys(patterns) if p not in self._hits]
         if not todo or not self.n:
             for p in todo:

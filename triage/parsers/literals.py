@@ -375,6 +375,7 @@ class _Region:
     #: the string array all the region's columns are slices of (offsets and rows), when they
     #: all are: what `region_matches` runs a pattern over once
     offsets: pa.Buffer | None = None
+    data: pa.Buffer | None = None
     rows: int = 0
     columns: int = 0
     firsts: list[int] = field(default_factory=list)  # each column's first row, sorted
@@ -412,7 +413,7 @@ def shared_region(columns: Iterable[pa.Array | pa.ChunkedArray]) -> Iterator[Non
                 region = by_data[data.address] = _Region(
                     data.address, data.address + data.size, [memoryview(data)], {}
                 )
-                region.offsets = arr.buffers()[1]
+                region.offsets, region.data = arr.buffers()[1], data
             _add_rows(region, arr)
     added = [r for r in by_data.values() if r.columns > 1]  # one column: nothing to share
     for r in added:
@@ -478,6 +479,67 @@ def region_matches(column: pa.Array | pa.ChunkedArray, pattern: str) -> np.ndarr
     if arr.offset < first:
         return None  # asked before the pass: its rows are not in it
     return mask[arr.offset - first : arr.offset - first + len(arr)]
+
+
+def quiet_columns(
+    columns: Sequence[pa.Array | pa.ChunkedArray], patterns: Sequence[str]
+) -> list[bool]:
+    """Which of `columns` (text columns of sources parsed together, in a `shared_region`) have
+    no row that any of the RE2 `patterns` matches, as `pc.match_substring_regex` would tell.
+
+    Each pattern whose literals occur in a region runs once over the region's whole array
+    (its mask serves `region_matches` too); the others match nowhere. False, as "not known",
+    for a column outside a region, or in one where a pattern RE2 cannot run may match: the
+    stages then ask about that source as usual. A folder's small logs mostly hold none of the
+    lines any stage looks at, and each stage asking each of them costs more than their parse.
+    """
+    out = [False] * len(columns)
+    by_region: dict[int, list[int]] = {}
+    regions: dict[int, _Region] = {}
+    for i, col in enumerate(columns):
+        arr = _single(col)
+        region = _region_holding(col) if arr is not None and len(arr) else None
+        if region is None or region.offsets is None or not region.rows or arr is None:
+            continue
+        if arr.null_count or arr.buffers()[1].address != region.offsets.address:
+            continue
+        regions[id(region)] = region
+        by_region.setdefault(id(region), []).append(i)
+    gate = gate_for(tuple(dict.fromkeys(patterns)))
+    for key, idx in by_region.items():
+        hits = _region_hits(regions[key], gate)
+        if hits is None:
+            continue
+        for i in idx:
+            arr = _single(columns[i])
+            assert arr is not None
+            out[i] = not hits[arr.offset : arr.offset + len(arr)].any()
+    return out
+
+
+def _region_hits(region: _Region, gate: Gate) -> np.ndarray | None:
+    """Whether each row of the region's array matches one of the gate's patterns (None: a
+    pattern that may match cannot run in RE2)."""
+    broad = region.answers.get(gate)
+    if broad is None:
+        broad = region.answers[gate] = gate._possible_in(region.views)
+    hits = np.zeros(region.rows, dtype=bool)
+    for p in broad:
+        got = region.masks.get(p)
+        if got is None or got[0] != 0:
+            whole = pa.Array.from_buffers(
+                pa.string(), region.rows, [None, region.offsets, region.data]
+            )
+            try:
+                mask = pc.match_substring_regex(whole, p)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return None
+            got = region.masks[p] = (
+                0,
+                np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool),
+            )
+        hits |= got[1]
+    return hits
 
 
 def any_matches(column: pa.Array | pa.ChunkedArray, patterns: Sequence[str]) -> np.ndarray:
