@@ -161,6 +161,33 @@ def test_an_unchanged_archive_is_not_reopened_on_rerun(tmp_path: Path) -> None:
     assert any(e.path.startswith(str(bundles[1])) for e in forced.errors)
 
 
+def test_a_folder_named_another_way_is_found_done_not_added_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`scan logs` from the case folder, then `scan /abs/case/logs` from elsewhere: the same
+    files, loose and in archives, so the second run redoes nothing and the dataset holds each
+    row once, named as the first run named it; a changed file is redone in place."""
+    case = tmp_path / "case"
+    _folder(case / "logs", count=4)
+    _bundle(case / "logs" / "b0.tar.gz", "web00", crash=True)
+    out = str(tmp_path / "ds")
+    monkeypatch.chdir(case)
+    first = triage.scan(["logs"], out=out)
+    assert first.processed == 5
+    before = rows(out)
+    monkeypatch.chdir(tmp_path)
+    again = triage.scan([str(case / "logs")], out=out)
+    assert (again.processed, again.skipped) == (0, 5)
+    assert_same(rows(out), before)
+    assert all(b.startswith("logs") for b in before["sources"]["bundle"])  # as first named
+    (case / "logs" / "host01.log").write_text(_syslog("host01", 41, crash=False))
+    changed = triage.scan([str(case / "logs")], out=out)
+    assert changed.processed == 1
+    after = rows(out)
+    assert len(after["sources"]) == len(before["sources"])
+    assert len(after["findings"]) == len(before["findings"])
+
+
 def test_archives_listed_by_workers_give_the_rows_of_a_serial_run(tmp_path: Path) -> None:
     inputs = [str(ROOT / "samples" / "case-xs01"), str(ROOT / "samples" / "var")]
     serial = str(tmp_path / "serial")

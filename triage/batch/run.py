@@ -24,7 +24,14 @@ from triage.batch.sigset import (
     signature_files_digest,
     warm_worker,
 )
-from triage.batch.units import Unit, digest_units, make_packs, make_units, take_digests
+from triage.batch.units import (
+    Unit,
+    digest_units,
+    disk_key,
+    make_packs,
+    make_units,
+    take_digests,
+)
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import KIND_CONFIG, ErrorRecord, Fact, SourceFile
 from triage.sources import DeferredArchive
@@ -155,7 +162,7 @@ def _stage_unit(
 
 def _known_digest(unit: Unit, src: SourceFile) -> str:
     """The sha256 the caller took of the unit's own file, when `src` is that whole file."""
-    if not src.members and src.disk_path == unit.key and len(unit.input_digest) == 64:
+    if not src.members and disk_key(src.disk_path) == unit.key and len(unit.input_digest) == 64:
         return unit.input_digest
     return ""
 
@@ -544,7 +551,7 @@ def _manifest_extra(
         "signature_memo": {"files": opts.signature_key, "digest": sig_digest},
         "inputs": sorted({*manifest.get("inputs", []), *(os.path.abspath(p) for p in paths)}),
         "digest_cache": {k: list(v) for k, v in cache.items()},
-        "archives": {**known, **{a.disk_path: _stat_key(a.disk_path) for a in archives}},
+        "archives": {**known, **{disk_key(a.disk_path): _stat_key(a.disk_path) for a in archives}},
     }
 
 

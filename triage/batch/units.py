@@ -58,32 +58,42 @@ class Unit:
         return self._size
 
 
+def disk_key(path: str) -> str:
+    """How the dataset names a file on disk: by its absolute path. The path as given names its
+    rows (`SourceFile.display`), but `triage scan logs/` from the case folder and `triage scan
+    /cases/1234/logs` later are the same files: the second run must find them done, not add
+    them to the dataset again."""
+    return os.path.abspath(path)
+
+
 def make_units(
     sources: list[SourceFile], archives: list[DeferredArchive] | None = None
 ) -> list[Unit]:
     """Group sources into units and attach each unit's context."""
     by_key: dict[str, Unit] = {}
     for a in archives or ():
-        by_key[a.disk_path] = Unit(key=a.disk_path, archive=a, _size=a.size)
+        key = disk_key(a.disk_path)
+        by_key[key] = Unit(key=key, archive=a, _size=a.size)
     for s in sources:
-        by_key.setdefault(s.disk_path, Unit(key=s.disk_path)).sources.append(s)
+        key = disk_key(s.disk_path)
+        by_key.setdefault(key, Unit(key=key)).sources.append(s)
     # What a loose file may learn from its folder: the bundles beside it and the loose files
     # that state facts (config kinds). Its sibling logs are not context: each links itself to
     # a VM, so a folder of N logs costs N units of work, not N².
     by_dir: dict[str, list[SourceFile]] = defaultdict(list)
     for s in sources:
         if s.members or s.kind == KIND_CONFIG:
-            by_dir[os.path.dirname(s.disk_path)].append(s)
+            by_dir[os.path.dirname(disk_key(s.disk_path))].append(s)
     archives_by_dir: dict[str, list[DeferredArchive]] = defaultdict(list)
     for a in archives or ():
-        archives_by_dir[os.path.dirname(a.disk_path)].append(a)
+        archives_by_dir[os.path.dirname(disk_key(a.disk_path))].append(a)
     for u in by_key.values():
         if u.archive is not None or any(s.members for s in u.sources):
             u.context = u.sources
         else:
             up = _folders_up(u.key)
             u.context = u.sources + [
-                s for d in up for s in by_dir.get(d, ()) if s.disk_path != u.key
+                s for d in up for s in by_dir.get(d, ()) if disk_key(s.disk_path) != u.key
             ]
             u.context_archives = [a for d in up for a in archives_by_dir.get(d, ())]
     return [by_key[k] for k in sorted(by_key)]
@@ -160,9 +170,8 @@ def file_digest(
 def context_files(u: Unit) -> list[str]:
     """The files on disk besides the unit's own whose content its rows depend on."""
     own = {u.key}
-    return sorted(
-        ({s.disk_path for s in u.context} | {a.disk_path for a in u.context_archives}) - own
-    )
+    paths = [s.disk_path for s in u.context] + [a.disk_path for a in u.context_archives]
+    return sorted({disk_key(p) for p in paths} - own)
 
 
 def digest_units(

@@ -423,7 +423,10 @@ def _folder_entry(
 
 
 def _known_archive(defer: Known | None, path: str, st: os.stat_result) -> bool:
-    return defer is not None and defer.get(path) == (st.st_size, st.st_mtime_ns)
+    """Is this the archive the dataset already holds (`defer`: stat by absolute path)?"""
+    if not defer:
+        return False
+    return defer.get(os.path.abspath(path)) == (st.st_size, st.st_mtime_ns)
 
 
 # =============================================================================================
