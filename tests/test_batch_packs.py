@@ -188,6 +188,31 @@ def test_a_folder_named_another_way_is_found_done_not_added_again(
     assert len(after["findings"]) == len(before["findings"])
 
 
+def test_a_dataset_keyed_by_relative_paths_reruns_from_its_folder_without_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Datasets written before unit keys were absolute hold the paths as typed: a rerun from
+    the same folder reads them from there, finds the files done and adds no row twice."""
+    case = tmp_path / "case"
+    _folder(case / "logs", count=3)
+    _bundle(case / "logs" / "b0.tar.gz", "web00", crash=True)
+    out = tmp_path / "ds"
+    monkeypatch.chdir(case)
+    triage.scan(["logs"], out=str(out))
+    before = rows(str(out))
+    manifest = json.loads((out / "manifest.json").read_text())
+    prefix = str(case) + "/"
+    for entry in manifest["parts"].values():  # as an earlier version wrote them
+        entry["units"] = {k.removeprefix(prefix): v for k, v in entry["units"].items()}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (case / "logs" / "host01.log").write_text(_syslog("host01", 41, crash=False))
+    again = triage.scan(["logs"], out=str(out))
+    assert (again.processed, again.skipped) == (1, 3)
+    after = rows(str(out))
+    assert len(after["sources"]) == len(before["sources"])
+    assert len(after["findings"]) == len(before["findings"])
+
+
 def test_archives_listed_by_workers_give_the_rows_of_a_serial_run(tmp_path: Path) -> None:
     inputs = [str(ROOT / "samples" / "case-xs01"), str(ROOT / "samples" / "var")]
     serial = str(tmp_path / "serial")

@@ -9,6 +9,7 @@ others.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import time
 import uuid
@@ -29,15 +30,29 @@ TMP_PREFIX = ".tmp-"
 def entry_units(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The units a manifest entry holds, key → digests (and, for a shared part, attribution)."""
     if "units" in entry:
-        return entry["units"]
-    if "unit" in entry:  # a part written before parts could be shared
-        return {
+        units = entry["units"]
+    elif "unit" in entry:  # a part written before parts could be shared
+        units = {
             entry["unit"]: {
                 "input_digest": entry.get("input_digest", ""),
                 "context_digest": entry.get("context_digest", ""),
             }
         }
-    return {}
+    else:
+        return {}
+    if all(map(_absolute, units)):
+        return units
+    return {_absolute_key(k): v for k, v in units.items()}
+
+
+def _absolute(key: str) -> bool:
+    return key.startswith("/") or ":" in key.partition("/")[0]  # a path, or `walk-errors:`...
+
+
+def _absolute_key(key: str) -> str:
+    """A unit key as written before keys were absolute paths: the path as the run was given it,
+    read from the working directory, where a rerun that names the folder the same way is."""
+    return key if _absolute(key) else os.path.abspath(key)
 
 
 def read_part_table(
