@@ -133,15 +133,43 @@ def _records(res: pipeline.SourceResult) -> dict[str, object]:
     }
 
 
+def _holding_signature(root: Path) -> Path:
+    """A signature folder whose one signature holds on any source without a given line: its
+    evidence holds on a blank unit, so that no source can be settled without evaluating it."""
+    text = (ROOT / "signatures" / "xen-rhel" / "xfs-panic.yaml").read_text()
+    head, rest = text.split("evidence:", 1)
+    rest = rest[rest.index("confidence:") :]
+    rest = rest[: rest.index("tests:")].replace(
+        "  rules:\n    - level: high\n      when: [xfs_error_then_panic]\n", "  rules:\n"
+    )
+    rest = rest.replace(
+        "      reason: XFS internal error or forced shutdown followed by a panic, on an "
+        "affected kernel\n",
+        "",
+    ).replace("  rules:\n", "  rules: []\n")
+    doc = (
+        head.replace("id: xen-rhel/xfs-panic", "id: mine/without-a-line")
+        + "evidence:\n  not:\n    line: {pattern: 'a line no log prints'}\n"
+        + rest
+        + "tests:\n  match:\n    - {path: samples/signatures/xfs-panic/pos-console-rhel5.log}\n"
+        + "  no_match:\n    - {path: samples/signatures/xfs-panic/neg-rhel54-xfs.log}\n"
+    )
+    folder = root / "sigs" / "mine"
+    folder.mkdir(parents=True)
+    (folder / "without-a-line.yaml").write_text(doc)
+    return root / "sigs"
+
+
 @pytest.mark.parametrize("max_line_bytes", [DEFAULT_LIMITS.max_line_bytes, 100])
 @pytest.mark.parametrize("keep", ["all", "relevant"])
+@pytest.mark.parametrize("holding", [False, True])
 def test_sources_processed_together_match_each_alone(
-    tmp_path: Path, keep: str, max_line_bytes: int
+    tmp_path: Path, keep: str, max_line_bytes: int, holding: bool
 ) -> None:
     limits = Limits(max_line_bytes=max_line_bytes)
     root = _mixed(tmp_path / "logs")
     srcs = _walked(root, limits)
-    sigset = load_signature_set([], limits)
+    sigset = load_signature_set([str(_holding_signature(tmp_path))] if holding else [], limits)
     together = pipeline.process_sources([(s, [], "") for s in srcs], sigset, keep, limits)
     alone = [pipeline.process_source(s, [], sigset, keep, limits) for s in srcs]
     assert len(together) == len(alone) == len(srcs)
@@ -152,6 +180,8 @@ def test_sources_processed_together_match_each_alone(
     assert sum(r.line_count for r in alone) > 24_000
     assert any(e.error_class == "limit-line-bytes" for r in alone for e in r.errors)
     assert any(r.crashes for r in alone) and any(r.findings for r in alone)
+    held = sum(any(f.signature_id == "mine/without-a-line" for f in r.findings) for r in alone)
+    assert held > 10 if holding else held == 0
     if keep == "all":
         years = lines["a/messages-20240103"].column("timestamp").to_pylist()
         assert (years[0].year, years[-1].year) == (2023, 2024)

@@ -35,8 +35,10 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
     active = [s for s in sigset.signatures if s.id not in sigset.disabled]
     if not active or ctx.lines is None:
         return [], errors
-    index = LineIndex(ctx.lines, sigset.limits.regex_timeout)
     patterns = _all_line_patterns(sigset, active)
+    if _settled_on_blank(active, patterns, ctx):
+        return [], errors
+    index = LineIndex(ctx.lines, sigset.limits.regex_timeout)
     primed = False
     # a slow pattern is found again, and its signature disabled, when its signature runs
     with contextlib.suppress(PatternTimeout):
@@ -91,6 +93,30 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
                 unit_findings.append((sig, got, _line_keys(got)))
         findings.extend(_one_owner_per_line(unit_findings))
     return findings, errors
+
+
+def _settled_on_blank(active: list[Signature], patterns: list[str], ctx: SourceContext) -> bool:
+    """Is the source's outcome known before its lines are indexed: none of the signatures'
+    line patterns matches any line (`ctx.no_hits`), so that each of its units is blank (see
+    `_blank`: no crash, no host or VM fact, no banner either), and every active signature is
+    known to fail on a blank unit? Then `evaluate` would skip every signature of every unit:
+    no finding, no error. Most small logs of a folder are such sources."""
+    if not ctx.no_hits or ctx.crashes or any(b.banner for b in ctx.boots):
+        return False
+    if any(f.subject_type in ("host", "vm") for f in ctx.facts):
+        return False
+    if not ctx.no_hits.issuperset(patterns):
+        return False
+    for sig in active:  # worked out at the first blank unit evaluated (`_fails_on_blank`)
+        known = sig.__dict__.get("_fails_on_blank")
+        if known is None or known[0] is not sig.doc or not known[1]:
+            return False
+    try:  # as each unit reads its kernel (`_kernel_of`): a failure is reported per signature
+        for boot in [*ctx.boots, None]:
+            kernel_view(boot, [])
+    except Exception:
+        return False
+    return True
 
 
 def _blank(unit: Unit) -> bool:
