@@ -160,3 +160,23 @@ def test_opening_a_dataset_writer_loads_no_arrow(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     assert r.stdout.split() == ["True", "False"]
+
+
+def test_a_caller_that_hands_arrow_no_pandas_ingests_without_importing_it(tmp_path: Path) -> None:
+    """The CLI settles pyarrow's pandas check before its first rows (`without_pandas`): an
+    ingest then never imports pandas, and the same process can still read DataFrames."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from triage.batch.run import RunOptions, run\n"
+        f"s = run({INPUTS!r}, {str(tmp_path / 'ds')!r}, RunOptions(without_pandas=True))\n"
+        "print(s.processed > 1, 'pandas' in sys.modules)\n"
+        "import triage\n"
+        f"print(len(triage.open_dataset({str(tmp_path / 'ds')!r}).findings) > 0)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert r.stdout.split() == ["True", "False", "True"]

@@ -206,6 +206,7 @@ def _run(
         progress=progress,
         warn=_warn_printer(quiet),
         meanwhile=meanwhile,
+        without_pandas=True,  # the report turns tables into DataFrames; nothing goes back
     )
     try:
         return run(names, str(out) if out else None, opts)

@@ -61,6 +61,9 @@ class RunOptions:
     #: what the caller will need after the run, loaded while its workers process the packs
     #: (`scan`: the report's modules); never called by a run in one process
     meanwhile: Callable[[], None] | None = None
+    #: the caller never hands pandas objects to Arrow (the CLI): it settles pyarrow's check
+    #: for them without importing pandas (`sigset.arrow_without_pandas`) before its first rows
+    without_pandas: bool = False
     #: set by `run`: the signature files' digest, so that workers do not hash them per pack
     signature_key: str = ""
 
@@ -667,6 +670,8 @@ def _execute(
 ) -> Iterator[tuple[Pack, PackResult]]:
     """Yield (pack, result) as packs complete, in whatever executor the options ask for.
     Packs come biggest first, so that one big bundle does not end the run alone on one core."""
+    if opts.without_pandas and packs:  # before the first array: the pipeline's modules build some
+        arrow_without_pandas()
     warm = session.pool if isinstance(session, _WarmPool) else None
     if session is not None and warm is None:
         if packs:
