@@ -224,16 +224,15 @@ def _analyse_packed(
     # the stages' literal gates scan the shared text buffers once, not each source's part
     texts = [p.lines.column("text") for p in parsed]
     with literals.shared_region(texts):
-        quiet = _stage_patterns(signatures)
+        patterns = _stage_patterns(signatures)
+        quiet = frozenset(patterns)
         for (i, _), p, still in zip(
-            pending, parsed, literals.quiet_columns(texts, quiet), strict=True
+            pending, parsed, literals.quiet_columns(texts, patterns), strict=True
         ):
             result = results[i]
             assert result is not None
             try:
-                _analyse(
-                    result, p, items[i][1], signatures, keep, frozenset(quiet) if still else None
-                )
+                _analyse(result, p, items[i][1], signatures, keep, quiet if still else None)
             except Exception as exc:  # a bug in a stage must not lose the other sources
                 _failed(result, exc)
 

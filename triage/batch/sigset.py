@@ -78,18 +78,18 @@ class _NoPandas:
     @staticmethod
     def find_spec(name: str, path: Any = None, target: Any = None) -> None:
         if name == "pandas" or name.startswith("pandas."):
-            raise ImportError("pandas is not loaded in triage's pool workers")
+            raise ImportError("pandas is kept out of pyarrow's first check here")
 
 
 def arrow_without_pandas() -> None:
-    """Let pyarrow settle, in a pool worker, that pandas is not there.
+    """Let pyarrow settle, in this process, that pandas is not there.
 
     The first time pyarrow builds an array from Python objects it imports pandas, 0.2 s, to
-    ask whether they are pandas objects; nothing a worker runs holds any. Its first such array
-    is built here with pandas out of reach, as on a machine without pandas, and pyarrow does
-    not ask again. pandas itself stays importable (`to_pandas` still works); only processes of
-    triage's own pool do this: a Dask worker may serve other work, and the caller's tables
-    become DataFrames.
+    ask whether they are pandas objects; nothing triage's pool workers or its CLI hand to
+    Arrow is one. Its first such array is built here with pandas out of reach, as on a machine
+    without pandas, and pyarrow does not ask again. pandas itself stays importable
+    (`to_pandas` still works, for the report). Not for a Dask worker, which may serve other
+    work, nor for a library caller, whose own code may hand pandas objects to Arrow.
     """
     import sys
 

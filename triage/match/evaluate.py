@@ -107,10 +107,8 @@ def _settled_on_blank(active: list[Signature], patterns: list[str], ctx: SourceC
         return False
     if not ctx.no_hits.issuperset(patterns):
         return False
-    for sig in active:  # worked out at the first blank unit evaluated (`_fails_on_blank`)
-        known = sig.__dict__.get("_fails_on_blank")
-        if known is None or known[0] is not sig.doc or not known[1]:
-            return False
+    if not all(_known_fails_on_blank(sig) for sig in active):  # known once a blank unit ran
+        return False
     try:  # as each unit reads its kernel (`_kernel_of`): a failure is reported per signature
         for boot in [*ctx.boots, None]:
             kernel_view(boot, [])
@@ -137,15 +135,21 @@ def _fails_on_blank(sig: Signature, unit: Unit) -> bool:
     """`_evaluate_one`'s first test on a blank unit (`_blank`): settled to fail without a
     step that could raise. The same for every blank unit, so it is worked out once per
     signature document — most signatures on most small sources end here."""
-    cached = sig.__dict__.get("_fails_on_blank")
-    if cached is not None and cached[0] is sig.doc:
-        return cached[1]
+    known = _known_fails_on_blank(sig)
+    if known is not None:
+        return known
     doc = sig.doc
     fails = cannot_hold(doc["evidence"], unit) and all(
         is_quiet(ex, unit) for ex in doc.get("exclude") or []
     )
     sig.__dict__["_fails_on_blank"] = (doc, fails)
     return fails
+
+
+def _known_fails_on_blank(sig: Signature) -> bool | None:
+    """`_fails_on_blank` of the signature's current document, when worked out already."""
+    cached = sig.__dict__.get("_fails_on_blank")
+    return cached[1] if cached is not None and cached[0] is sig.doc else None
 
 
 _LINE_LEVEL = {("line", "pattern"), ("sequence", "steps"), ("silence", "then"), ("boot", "lacks")}

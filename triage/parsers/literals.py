@@ -487,8 +487,9 @@ def quiet_columns(
     """Which of `columns` (text columns of sources parsed together, in a `shared_region`) have
     no row that any of the RE2 `patterns` matches, as `pc.match_substring_regex` would tell.
 
-    Each pattern whose literals occur in a region runs once over the region's whole array
-    (its mask serves `region_matches` too); the others match nowhere. False, as "not known",
+    The patterns whose literals occur in a region run once over the region's whole array, as
+    one alternation (or, when RE2 refuses that, one by one, each mask then serving
+    `region_matches` too); the others match nowhere. False, as "not known",
     for a column outside a region, or in one where a pattern RE2 cannot run may match: the
     stages then ask about that source as usual. A folder's small logs mostly hold none of the
     lines any stage looks at, and each stage asking each of them costs more than their parse.
