@@ -453,11 +453,45 @@ def anchor_patterns(sigset: Any | None = None) -> list[str]:
     raw = [*crash_stage.anchor_patterns(), *kernel.anchor_patterns()]
     if sigset is not None:
         raw.extend(match.anchor_patterns(sigset))
+    vouch_for(raw)
     out: list[str] = []
     for p in raw:
         t = to_byte_regex(p)
         out.append(t if t is not None else MATCH_EVERYTHING)
     return list(dict.fromkeys(out))
+
+
+#: widened patterns known to compile in both engines, vouched for as a set (`vouch_for`)
+_VOUCHED: set[str] = set()
+
+
+def vouch_for(patterns: list[str]) -> None:
+    """Check the widenings of `patterns` in one compile of the set, not one each: Hyperscan's
+    fixed cost per database made the one-by-one check (~65 ms) as dear as the prefilter's own
+    compile of the set, which this one is (`prefilter.hyperscan_database`). When the set fails,
+    nothing is vouched for and `_compiles` finds the culprits one by one."""
+    import regex
+
+    from triage.batch.prefilter import hyperscan_available, hyperscan_database
+
+    widened = set()
+    for p in patterns:
+        try:
+            w = _widen(p)
+        except ValueError:
+            continue
+        if w:
+            widened.add(w)
+    if not widened or widened <= _VOUCHED:
+        return
+    try:
+        for w in widened:
+            regex.compile(w.encode())
+        if hyperscan_available():
+            hyperscan_database(tuple(sorted(widened)))
+    except Exception:  # regex.error, hyperscan.error, ValueError, OverflowError
+        return
+    _VOUCHED.update(widened)
 
 
 def to_byte_regex(pattern: str) -> str | None:
@@ -571,6 +605,8 @@ def _group_end(p: str, start: int) -> int:
 
 @functools.lru_cache(maxsize=1024)  # a pure test, asked again for every spec and plan
 def _compiles(pattern: str) -> bool:
+    if pattern in _VOUCHED:
+        return True
     import regex
 
     from triage.batch.prefilter import hyperscan_available
