@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -132,3 +135,41 @@ def test_list_and_show():
 def test_limits_carry_into_the_set():
     sigset = load_signatures(limits=DEFAULT_LIMITS.override(regex_timeout=0.5))
     assert sigset.limits.regex_timeout == 0.5
+
+
+def test_a_file_that_passed_the_schema_is_not_validated_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path / "cache"))
+    path = _user_sig(tmp_path / "sigs", "local", "boom")
+    load_signatures([str(tmp_path / "sigs")])
+    marks = tmp_path / "cache" / "valid-signatures"
+    first = set(marks.iterdir())
+    assert len(first) == len(load_signatures().signatures) + 1  # the library and the user file
+    # a fresh process with every file marked never loads the validator
+    code = (
+        "import sys; from triage.match import load_signatures; "
+        f"s = load_signatures([{str(tmp_path / 'sigs')!r}]); "
+        "print(len(s.signatures), 'jsonschema' in sys.modules)"
+    )
+    env = {**os.environ, "TRIAGE_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(len(first)), "False"]
+    # an edit is a new text: validated, and a schema problem is reported again on every load
+    path.write_text(path.read_text().replace("status: experimental", "status: bogus"))
+    for _ in range(2):
+        with pytest.raises(SignatureError, match="status"):
+            load_signatures([str(tmp_path / "sigs")])
+    assert set(marks.iterdir()) == first
+
+
+def test_an_unwritable_or_disabled_cache_still_validates(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    _user_sig(tmp_path / "sigs", "local", "boom")
+    for setting in (str(blocker), ""):
+        monkeypatch.setenv("TRIAGE_CACHE_DIR", setting)
+        assert "local/boom" in load_signatures([str(tmp_path / "sigs")]).ids
+    bad = _user_sig(tmp_path / "sigs", "local", "bad")
+    bad.write_text(bad.read_text().replace("kind: crash", "kind: nonsense"))
+    with pytest.raises(SignatureError, match="kind"):
+        load_signatures([str(tmp_path / "sigs")])

@@ -112,12 +112,18 @@ def repo_root() -> Path | None:
 _SCHEMA_CACHE: dict[str, Any] = {}
 
 
-def schema() -> dict[str, Any]:
-    if "s" not in _SCHEMA_CACHE:
+def schema_text() -> str:
+    if "t" not in _SCHEMA_CACHE:
         b = builtin_dir()
         if b is None:
             raise SignatureError("signature schema not found: no signatures/schema.json installed")
-        _SCHEMA_CACHE["s"] = json.loads((b / SCHEMA_NAME).read_text(encoding="utf-8"))
+        _SCHEMA_CACHE["t"] = (b / SCHEMA_NAME).read_text(encoding="utf-8")
+    return _SCHEMA_CACHE["t"]
+
+
+def schema() -> dict[str, Any]:
+    if "s" not in _SCHEMA_CACHE:
+        _SCHEMA_CACHE["s"] = json.loads(schema_text())
     return _SCHEMA_CACHE["s"]
 
 
@@ -135,15 +141,24 @@ def read_document(path: Path) -> dict[str, Any]:
     rerun that finds the signature files unchanged lists them and never loads one. libyaml's
     safe loader is used when PyYAML has it (the pure-Python one took most of the loading time).
     """
-    import yaml
+    return _parse_document(path, _read_text(path))
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _read_text(path: Path) -> str:
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SignatureError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise SignatureError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+
+
+def _parse_document(path: Path, text: str) -> dict[str, Any]:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        doc = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -190,12 +205,21 @@ def expected_id(path: Path, root: Path) -> str:
 
 
 def load_file(path: Path, root: Path, builtin: bool = False) -> Signature:
-    """Read, validate and check one file; SignatureError on the first problem."""
-    doc = read_document(path)
-    problems = schema_problems(doc)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise SignatureError(f"{path}: {problems[0]}{more}")
+    """Read, validate and check one file; SignatureError on the first problem.
+
+    The schema check is skipped for a text that passed it before (`validated`): the id and
+    pattern checks below are not, as the id depends on where the file sits."""
+    from triage.match import validated
+
+    text = _read_text(path)
+    doc = _parse_document(path, text)
+    k = validated.key(schema_text(), text)
+    if not validated.known_valid(k):
+        problems = schema_problems(doc)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise SignatureError(f"{path}: {problems[0]}{more}")
+        validated.remember_valid(k)
     want = expected_id(path, root)
     if doc["id"] != want:
         raise SignatureError(
