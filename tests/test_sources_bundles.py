@@ -237,3 +237,31 @@ def test_read_bytes_cap_and_cache_reuse(tmp_path: Path) -> None:
     r = read_bytes(src, small)
     assert r.truncated and r.data == body[:1000]
     assert lzma.decompress(path.read_bytes())  # the archive itself was not modified
+
+
+def test_a_stream_inflates_a_probe_sized_step_first_then_doubles(tmp_path: Path) -> None:
+    """Probing a compressed bundle (what a walk that defers archives does) must not inflate
+    the whole bundle; reading on must still give every byte, in growing steps."""
+    import bz2
+
+    from triage.sources.decompress import FIRST_OUT_CHUNK, OUT_CHUNK, DecompressedStream
+
+    body = os.urandom(64) * 2 + b"".join(b"line %d of the log\n" % i for i in range(200_000))
+    for name, packed in (
+        ("gzip", gzip.compress(body)),
+        ("xz", lzma.compress(body)),
+        ("bzip2", bz2.compress(body)),
+    ):
+        path = tmp_path / f"body.{name}"
+        path.write_bytes(packed)
+        with open(path, "rb") as raw:
+            stream = DecompressedStream(raw, name, DEFAULT_LIMITS)
+            buf = bytearray(4 * OUT_CHUNK)
+            steps = []
+            out = bytearray()
+            while n := stream.readinto(buf):
+                steps.append(n)
+                out += buf[:n]
+        assert bytes(out) == body, name
+        assert steps[0] <= FIRST_OUT_CHUNK, name
+        assert 2 * FIRST_OUT_CHUNK < max(steps) <= OUT_CHUNK, name  # later steps are larger
