@@ -29,20 +29,13 @@ def hyperscan_available() -> bool:
 
 @functools.lru_cache(maxsize=16)
 def hyperscan_database(patterns: tuple[str, ...]) -> Any:
-    """The Hyperscan block-mode database of `patterns` (pattern i reports id i), compiled once
-    per process: a set takes ~90 ms to compile, and the pipeline's check that its anchors compile
-    (`pipeline.vouch_for`) and the prefilter then scanning for them ask for the same set.
-    Raises `hyperscan.error` when Hyperscan refuses one of them."""
-    import hyperscan
+    """The Hyperscan database of `patterns` (pattern i reports id i), once per process: the
+    pipeline's check that its anchors compile (`pipeline.vouch_for`) and the prefilter then
+    scanning for them ask for the same set. Plain flags: every match end is reported, and lines
+    are deduplicated by the caller. Raises `hyperscan.error` when Hyperscan refuses one."""
+    from triage import hsdb
 
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    # Plain flags: every match end is reported and lines are deduplicated by the caller.
-    db.compile(
-        expressions=[p.encode() for p in patterns],
-        ids=list(range(len(patterns))),
-        flags=[0] * len(patterns),
-    )
-    return db
+    return hsdb.compile_database([p.encode() for p in patterns], [0] * len(patterns))
 
 
 @dataclass(frozen=True)

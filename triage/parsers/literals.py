@@ -301,12 +301,12 @@ def _hyperscan_db(literals: list[str], caseless: list[str]) -> Any:
     flags = [hyperscan.HS_FLAG_SINGLEMATCH] * len(literals) + [
         hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
     ] * len(caseless)
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    from triage import hsdb
+
     try:
-        db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
+        return hsdb.compile_database(exprs, flags)
     except Exception:  # hyperscan.error: fall back to bytes.find
         return None
-    return db
 
 
 def _hs_escape(literal: str) -> bytes:

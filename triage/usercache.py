@@ -1,0 +1,90 @@
+"""The user's cache folder: answers that depend only on bytes we can hash, kept across runs.
+
+Two things are kept, each under a folder of its own: markers saying a signature file's text
+passed the schema (`match.validated`), and compiled Hyperscan databases (`hsdb`). Every entry is
+named by a hash of everything its content depends on, so an entry is either right or absent;
+nothing is ever invalidated in place. A cache that cannot be read or written is the same as
+none: the caller computes the answer, which is all a missing entry costs.
+
+`TRIAGE_CACHE_DIR` names the folder (empty: no cache); otherwise `$XDG_CACHE_HOME/triage` or
+`~/.cache/triage`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def folder(kind: str) -> Path | None:
+    """The folder of one kind of entry, or None when caching is off."""
+    given = os.environ.get("TRIAGE_CACHE_DIR")
+    if given is not None:
+        return Path(given) / kind if given else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "triage" / kind
+
+
+def has(kind: str, key: str) -> bool:
+    where = folder(kind)
+    return where is not None and (where / key).is_file()
+
+
+def mark(kind: str, key: str) -> None:
+    """An empty entry: its name is the answer (idempotent, so concurrent runs cannot tear it)."""
+    where = folder(kind)
+    if where is None:
+        return
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        (where / key).touch()
+    except OSError:
+        pass
+
+
+def read(kind: str, key: str) -> bytes | None:
+    where = folder(kind)
+    if where is None:
+        return None
+    try:
+        return (where / key).read_bytes()
+    except OSError:
+        return None
+
+
+#: entries of one kind kept; past this, writing one removes the least recently written
+MAX_ENTRIES = 256
+
+
+def write(kind: str, key: str, data: bytes) -> None:
+    """Store `data` whole or not at all: written aside, then renamed into place."""
+    where = folder(kind)
+    if where is None:
+        return
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        _make_room(where)
+        fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, where / key)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass
+
+
+def _make_room(where: Path) -> None:
+    """Bound the folder: every distinct pattern set (a user's signature folder as it changes)
+    adds an entry, and entries are never invalidated, only outgrown."""
+    entries = [e for e in os.scandir(where) if e.is_file() and not e.name.startswith(".")]
+    if len(entries) < MAX_ENTRIES:
+        return
+    entries.sort(key=lambda e: e.stat().st_mtime)
+    for e in entries[: len(entries) - MAX_ENTRIES + 1]:
+        with contextlib.suppress(OSError):
+            os.unlink(e.path)
