@@ -287,8 +287,15 @@ def bench_bundles(work: Path, count: int, repeat: int, dask: bool, profile: str)
     more = synth.ensure(work / f"one-more-{profile}", lambda p: make(p, 1, seed=99))
     (plus / f"sosreport-extra{suffix}").write_bytes(next(more.iterdir()).read_bytes())
     added = timed(scan_cmd(plus, out), 1)
+    # the same bundle scanned on its own into a new dataset: what one bundle costs a run,
+    # start-up, signature set and report included, against which the addition is measured
+    alone = work / f"ds-{profile}-one-alone"
+    shutil.rmtree(alone, ignore_errors=True)
+    one = timed(scan_cmd(more, alone, force=True), repeat)
     res.update(
         add_one_bundle_s=added.seconds,
+        one_bundle_alone_s=one.seconds,
+        add_one_vs_alone=added.seconds / one.seconds,
         add_one_vs_first_run=added.seconds / res["scan_first_run_s"],
         add_one_vs_mean_bundle=added.seconds / (res["scan_first_run_s"] / count),
     )
