@@ -173,3 +173,15 @@ def test_both_engines_keep_the_same_windows(big_log: Path, sigset, monkeypatch) 
     monkeypatch.setattr(pipeline, "_PREFILTERS", {})
     rx = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1)
     assert _summary(hs) == _summary(rx)
+
+
+def test_one_pattern_hyperscan_refuses_spoils_no_other_anchor() -> None:
+    from triage.batch.prefilter import hyperscan_available
+
+    if not hyperscan_available():
+        pytest.skip("hyperscan is not installed: the regex engine takes every pattern")
+    good = [r"^Linux version \d", r"Kernel panic - not syncing", r"(?i)\bsysrq\s*:"]
+    refused = r"XENBUS x{1,50000}y"  # a bounded repeat too large for Hyperscan
+    pipeline.vouch_for([*good, refused])  # the set fails as a whole: checked one by one
+    assert pipeline.to_byte_regex(refused) is None
+    assert all(pipeline.to_byte_regex(p) for p in good)
