@@ -89,3 +89,16 @@ def test_the_cache_keeps_a_bounded_number_of_entries(tmp_path, monkeypatch):
     left = sorted(p.name for p in Path(tmp_path / "things").iterdir())
     assert left == ["k6", "k7", "k8", "k9"]
     assert usercache.read("things", "k9") == b"9"
+
+
+def test_a_folder_others_can_write_is_not_trusted(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path))
+    usercache.write("things", "k", b"kept")
+    usercache.mark("marks", "m")
+    assert usercache.read("things", "k") == b"kept" and usercache.has("marks", "m")
+    assert (tmp_path / "things").stat().st_mode & 0o777 == 0o700
+    for kind in ("things", "marks"):
+        (tmp_path / kind).chmod(0o777)  # anyone could have planted these entries
+    assert usercache.read("things", "k") is None and not usercache.has("marks", "m")
+    usercache.write("things", "k2", b"new")
+    assert not (tmp_path / "things" / "k2").exists()

@@ -7,13 +7,14 @@ nothing is ever invalidated in place. A cache that cannot be read or written is 
 none: the caller computes the answer, which is all a missing entry costs.
 
 `TRIAGE_CACHE_DIR` names the folder (empty: no cache); otherwise `$XDG_CACHE_HOME/triage` or
-`~/.cache/triage`.
+`~/.cache/triage`. Only a folder this user owns and no one else can write is used.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -27,8 +28,24 @@ def folder(kind: str) -> Path | None:
     return Path(base) / "triage" / kind
 
 
-def has(kind: str, key: str) -> bool:
+def _private(where: Path) -> bool:
+    """Whether `where` is a folder only this user can write: what is read from it is trusted
+    (a Hyperscan database is loaded as is, a marker skips a check), so a folder someone else
+    could have filled — a shared `TRIAGE_CACHE_DIR` under /tmp — counts as no cache."""
+    try:
+        st = os.stat(where)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def _usable(kind: str) -> Path | None:
     where = folder(kind)
+    return where if where is not None and _private(where) else None
+
+
+def has(kind: str, key: str) -> bool:
+    where = _usable(kind)
     return where is not None and (where / key).is_file()
 
 
@@ -38,14 +55,15 @@ def mark(kind: str, key: str) -> None:
     if where is None:
         return
     try:
-        where.mkdir(parents=True, exist_ok=True)
-        (where / key).touch()
+        where.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if _private(where):
+            (where / key).touch()
     except OSError:
         pass
 
 
 def read(kind: str, key: str) -> bytes | None:
-    where = folder(kind)
+    where = _usable(kind)
     if where is None:
         return None
     try:
@@ -64,7 +82,9 @@ def write(kind: str, key: str, data: bytes) -> None:
     if where is None:
         return
     try:
-        where.mkdir(parents=True, exist_ok=True)
+        where.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(where):
+            return
         _make_room(where)
         fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-")
         try:
