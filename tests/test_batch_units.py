@@ -52,3 +52,23 @@ def test_packs_group_archives_and_same_folder_logs_and_leave_every_worker_work()
     assert sum(len(p) for p in packs) == 100
     archive_packs = [p for p in packs if p[0].archive is not None]
     assert 8 <= len(archive_packs) < 40  # shared, yet at least four per worker
+
+
+def test_packs_of_a_group_are_even_and_come_in_whole_rounds_of_workers() -> None:
+    """200 equal bundles on 2 workers used to be 11 packs of 18 and one of 2: the last round
+    kept one worker busy for a whole pack while the other had two bundles."""
+    from triage.batch.units import Unit, make_packs
+    from triage.sources import DeferredArchive
+
+    for count, workers in ((200, 2), (201, 2), (97, 3), (40, 4)):
+        archives = [
+            Unit(key=f"/b/s{i}.tar.xz", archive=DeferredArchive(f"/b/s{i}.tar.xz", "x", 1, 0.0))
+            for i in range(count)
+        ]
+        for i, u in enumerate(archives):
+            u._size = 200_000 + 1_000 * (i % 7)
+        packs = make_packs(archives, workers=workers)
+        assert sorted(u.key for p in packs for u in p) == sorted(u.key for u in archives)
+        assert len(packs) % workers == 0 and len(packs) >= 4 * workers
+        sizes = [sum(u.size for u in p) for p in packs]
+        assert max(sizes) - min(sizes) <= 2 * max(u.size for u in archives)
