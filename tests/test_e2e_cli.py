@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,12 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
-        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        env={
+            "NO_COLOR": "1",
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(cwd),
+            "TRIAGE_CACHE_DIR": os.environ.get("TRIAGE_CACHE_DIR", ""),  # the suite's (conftest)
+        },
     )
 
 

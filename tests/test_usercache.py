@@ -102,3 +102,13 @@ def test_a_folder_others_can_write_is_not_trusted(tmp_path, monkeypatch):
     assert usercache.read("things", "k") is None and not usercache.has("marks", "m")
     usercache.write("things", "k2", b"new")
     assert not (tmp_path / "things" / "k2").exists()
+
+
+def test_the_default_folder_follows_xdg_and_ignores_a_relative_one(monkeypatch):
+    monkeypatch.delenv("TRIAGE_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", "/home/analyst")
+    for xdg, want in (("/var/cache/me", "/var/cache/me"), ("", "/home/analyst/.cache")):
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+        assert usercache.folder("k") == Path(want) / "triage" / "k"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # invalid per the spec: ignored
+    assert usercache.folder("k") == Path("/home/analyst/.cache/triage/k")

@@ -24,7 +24,11 @@ def folder(kind: str) -> Path | None:
     given = os.environ.get("TRIAGE_CACHE_DIR")
     if given is not None:
         return Path(given) / kind if given else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, empty or relative: the XDG spec says to ignore it
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):  # no home to be found ("~" stays as it is): not the cwd
+        return None
     return Path(base) / "triage" / kind
 
 
