@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -69,10 +71,58 @@ def test_workers_preloading_dask_exec_are_ready_before_their_first_task(tmp_path
         ready = client.run(_readiness)
         assert len(ready) == 2
         assert all(r == (True, True, 1) for r in ready.values()), ready
+        # the statistical profiler, which took the GIL from packs every 10 ms, never started
+        callbacks = client.run(_callbacks)
+        assert all("heartbeat" in c and "profile" not in c for c in callbacks.values()), callbacks
         out = str(tmp_path / "ds")
         summary = triage.scan(INPUTS, out=out, scheduler=cluster.scheduler_address)
         assert summary.processed == summary.units > 1
         assert set(client.run(_readiness).values()) == {(True, True, 1)}  # the same set served
+
+
+def _callbacks(dask_worker: Any) -> list[str]:
+    return sorted(dask_worker.periodic_callbacks)
+
+
+_SETTINGS_OF_LOCAL_WORKERS = """
+import os
+from triage.batch.dask_exec import DaskSession
+
+def settings(dask_worker):
+    return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"),
+            sorted(dask_worker.periodic_callbacks))
+
+if __name__ == "__main__":
+    session = DaskSession("local", 2)
+    try:
+        print(repr(sorted(session.ready().run(settings).values())))
+    finally:
+        session.close()
+"""
+
+
+def test_the_cluster_of_scheduler_local_keeps_glibc_malloc_and_no_profiler(tmp_path) -> None:
+    """`--scheduler local` starts its workers without the nanny's 64 KiB trim threshold (the
+    rest of its environment stays) and without the statistical profiler. Run as the CLI runs
+    it, in a process of its own: a cluster started earlier in the same process leaves the
+    nanny's variables in its environment, which a fork server started later inherits."""
+    pytest.importorskip("dask.distributed")
+    import ast
+    import subprocess
+    import sys
+
+    script = tmp_path / "settings.py"
+    script.write_text(_SETTINGS_OF_LOCAL_WORKERS)
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    r = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=180
+    )
+    assert r.returncode == 0, r.stderr
+    settings = ast.literal_eval(r.stdout.strip().splitlines()[-1])
+    assert len(settings) == 2
+    for trim, omp, callbacks in settings:
+        assert trim is None and omp == "1"
+        assert "heartbeat" in callbacks and "profile" not in callbacks
 
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None:
