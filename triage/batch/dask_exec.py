@@ -157,12 +157,9 @@ _TRIM_BYTES, _MMAP_BYTES = 64 << 20, 32 << 20
 
 def _glibc_large_buffer_thresholds() -> None:
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = getattr(libc, "mallopt", None)
+        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # the process's own C library
         if mallopt is not None and "glibc" in (os.confstr("CS_GNU_LIBC_VERSION") or ""):
             mallopt(_M_TRIM_THRESHOLD, _TRIM_BYTES)
             mallopt(_M_MMAP_THRESHOLD, _MMAP_BYTES)
