@@ -72,3 +72,23 @@ def test_packs_of_a_group_are_even_and_come_in_whole_rounds_of_workers() -> None
         assert len(packs) % workers == 0 and len(packs) >= 4 * workers
         sizes = [sum(u.size for u in p) for p in packs]
         assert max(sizes) - min(sizes) <= 2 * max(u.size for u in archives)
+
+
+def test_uneven_units_never_push_a_pack_past_its_bounds() -> None:
+    from triage.batch import units as units_mod
+    from triage.batch.units import Unit, make_packs
+    from triage.sources import DeferredArchive
+
+    archives = [
+        Unit(key=f"/b/s{i}.zip", archive=DeferredArchive(f"/b/s{i}.zip", "x", 1, 0.0))
+        for i in range(60)
+    ]
+    for i, u in enumerate(archives):
+        u._size = 50_000 if i % 10 else 3_000_000  # a few big bundles among small ones
+    for workers in (1, 2, 3):
+        packs = make_packs(archives, workers=workers)
+        assert sorted(u.key for p in packs for u in p) == sorted(u.key for u in archives)
+        count_cap = max(1, min(units_mod.PACK_UNITS, 60 // (workers * units_mod.PACKS_PER_WORKER)))
+        for p in packs:
+            assert len(p) <= count_cap
+            assert len(p) == 1 or sum(u.size for u in p) <= units_mod.ARCHIVE_PACK_BYTES

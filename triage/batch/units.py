@@ -133,17 +133,35 @@ def _even_packs(units: list[Unit], cap: int, count_cap: int, workers: int) -> li
     """`units`, in order, cut into packs of about equal bytes within both bounds."""
     sizes = [max(u.size, 1) for u in units]
     total = sum(sizes)
-    n = max(-(-total // cap), -(-len(units) // count_cap), 1)
+    # a share can overshoot its even part by one unit: leave room for it under each bound
+    byte_room, unit_room = cap - max(sizes), count_cap - 1
+    n = max(
+        -(-total // byte_room) if byte_room > 0 else len(units),
+        -(-len(units) // unit_room) if unit_room > 0 else len(units),
+        1,
+    )
     if n > 1:
         n = min(len(units), -(-n // workers) * workers)
-    packs: list[list[Unit]] = [[] for _ in range(n)]
+    shares: list[list[tuple[Unit, int]]] = [[] for _ in range(n)]
     done = 0
     for u, size in zip(units, sizes, strict=True):
         # the pack whose share of the bytes this unit's middle falls in
-        i = min(n - 1, (2 * done + size) * n // (2 * total))
-        packs[i].append(u)
+        shares[min(n - 1, (2 * done + size) * n // (2 * total))].append((u, size))
         done += size
-    return [p for p in packs if p]
+    # uneven sizes can crowd a share past a bound: such a share is filled pack by pack
+    packs: list[list[Unit]] = []
+    for share in shares:
+        pack: list[Unit] = []
+        bytes_in = 0
+        for u, size in share:
+            if pack and (bytes_in + size > cap or len(pack) >= count_cap):
+                packs.append(pack)
+                pack, bytes_in = [], 0
+            pack.append(u)
+            bytes_in += size
+        if pack:
+            packs.append(pack)
+    return packs
 
 
 def _is_archive(u: Unit) -> bool:
