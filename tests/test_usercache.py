@@ -94,7 +94,7 @@ def test_the_cache_keeps_a_bounded_number_of_entries(tmp_path, monkeypatch):
 def test_a_folder_others_can_write_is_not_trusted(tmp_path, monkeypatch):
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path))
     usercache.write("things", "k", b"kept")
-    usercache.mark("marks", "m")
+    usercache.write("marks", "m")
     assert usercache.read("things", "k") == b"kept" and usercache.has("marks", "m")
     assert (tmp_path / "things").stat().st_mode & 0o777 == 0o700
     for kind in ("things", "marks"):

@@ -18,6 +18,9 @@ import stat
 import tempfile
 from pathlib import Path
 
+#: entries of one kind kept; past this, writing one removes the least recently written
+MAX_ENTRIES = 256
+
 
 def folder(kind: str) -> Path | None:
     """The folder of one kind of entry, or None when caching is off."""
@@ -53,19 +56,6 @@ def has(kind: str, key: str) -> bool:
     return where is not None and (where / key).is_file()
 
 
-def mark(kind: str, key: str) -> None:
-    """An empty entry: its name is the answer (idempotent, so concurrent runs cannot tear it)."""
-    where = folder(kind)
-    if where is None:
-        return
-    try:
-        where.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if _private(where):
-            (where / key).touch()
-    except OSError:
-        pass
-
-
 def read(kind: str, key: str) -> bytes | None:
     where = _usable(kind)
     if where is None:
@@ -76,12 +66,9 @@ def read(kind: str, key: str) -> bytes | None:
         return None
 
 
-#: entries of one kind kept; past this, writing one removes the least recently written
-MAX_ENTRIES = 256
-
-
-def write(kind: str, key: str, data: bytes) -> None:
-    """Store `data` whole or not at all: written aside, then renamed into place."""
+def write(kind: str, key: str, data: bytes = b"") -> None:
+    """Store `data` whole or not at all: written aside, then renamed into place. An empty entry
+    is a marker: its name is the answer."""
     where = folder(kind)
     if where is None:
         return

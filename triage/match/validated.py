@@ -29,4 +29,4 @@ def known_valid(k: str) -> bool:
 
 
 def remember_valid(k: str) -> None:
-    usercache.mark(KIND, k)
+    usercache.write(KIND, k)
