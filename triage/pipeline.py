@@ -470,10 +470,6 @@ def vouch_for(patterns: list[str]) -> None:
     fixed cost per database made the one-by-one check (~65 ms) as dear as the prefilter's own
     compile of the set, which this one is (`prefilter.hyperscan_database`). When the set fails,
     nothing is vouched for and `_compiles` finds the culprits one by one."""
-    import regex
-
-    from triage.batch.prefilter import hyperscan_available, hyperscan_database
-
     widened = set()
     for p in patterns:
         try:
@@ -482,16 +478,25 @@ def vouch_for(patterns: list[str]) -> None:
             continue
         if w:
             widened.add(w)
-    if not widened or widened <= _VOUCHED:
-        return
+    if widened and not widened <= _VOUCHED and _all_compile(tuple(sorted(widened))):
+        _VOUCHED.update(widened)
+
+
+def _all_compile(patterns: tuple[str, ...]) -> bool:
+    """Whether every one of `patterns` compiles in `regex` and, when it imports, all of them
+    together in Hyperscan (whose database is then the prefilter's, kept)."""
+    import regex
+
+    from triage.batch.prefilter import hyperscan_available, hyperscan_database
+
     try:
-        for w in widened:
-            regex.compile(w.encode())
+        for p in patterns:
+            regex.compile(p.encode())
         if hyperscan_available():
-            hyperscan_database(tuple(sorted(widened)))
-    except Exception:  # regex.error, hyperscan.error, ValueError, OverflowError
-        return
-    _VOUCHED.update(widened)
+            hyperscan_database(patterns)
+    except Exception:  # regex.error, hyperscan.error (unsupported, too large), ValueError...
+        return False
+    return True
 
 
 def to_byte_regex(pattern: str) -> str | None:
@@ -605,25 +610,7 @@ def _group_end(p: str, start: int) -> int:
 
 @functools.lru_cache(maxsize=1024)  # a pure test, asked again for every spec and plan
 def _compiles(pattern: str) -> bool:
-    if pattern in _VOUCHED:
-        return True
-    import regex
-
-    from triage.batch.prefilter import hyperscan_available
-
-    try:
-        regex.compile(pattern.encode())
-    except (regex.error, ValueError, OverflowError):
-        return False
-    if hyperscan_available():
-        import hyperscan
-
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        try:
-            db.compile(expressions=[pattern.encode()], ids=[0], flags=[0])
-        except Exception:  # hyperscan.error: unsupported construct or too large
-            return False
-    return True
+    return pattern in _VOUCHED or _all_compile((pattern,))
 
 
 _PREFILTERS: dict[tuple[str, ...], Any] = {}
