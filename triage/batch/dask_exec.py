@@ -53,10 +53,8 @@ class DaskSession:
 
                 settings = {
                     "distributed.worker.multiprocessing-method": _START,
+                    # (the profiler goes in the preload, `dask_setup`, as for any cluster)
                     "distributed.nanny.pre-spawn-environ": _spawn_environ(dask),
-                    # the statistical profiler samples every thread's stack each 10 ms, taking
-                    # the GIL from a pack as its bz2/zlib calls hand it back
-                    "distributed.worker.profile.enabled": False,
                 }
                 with dask.config.set(settings):
                     self.cluster = LocalCluster(
