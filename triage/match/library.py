@@ -137,9 +137,10 @@ def signature_files(root: Path) -> list[Path]:
 def read_document(path: Path) -> dict[str, Any]:
     """Parse one YAML file; SignatureError (one line) when it is not a mapping.
 
-    PyYAML and jsonschema are imported here and in `schema_problems`, not with the module: a
-    rerun that finds the signature files unchanged lists them and never loads one. libyaml's
-    safe loader is used when PyYAML has it (the pure-Python one took most of the loading time).
+    PyYAML is imported by the parse and jsonschema by `schema_problems`, not with the module:
+    a rerun that finds the signature files unchanged lists them and never loads one, and a
+    file whose text passed the schema before never loads jsonschema. libyaml's safe loader is
+    used when PyYAML has it (the pure-Python one took most of the loading time).
     """
     return _parse_document(path, _read_text(path))
 
