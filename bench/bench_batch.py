@@ -218,6 +218,10 @@ def bench_small(work: Path, count: int, repeat: int) -> dict:
         res[f"jobs{jobs}_files_per_s"] = count / t.seconds
         res[f"jobs{jobs}_peak_rss_mb"] = t.peak_rss_mb
     res["files_per_s_per_core"] = count / res["jobs1_s"]
+    # the same folder again, unchanged, into the dataset the last run left: only stats compared
+    rerun = [*TRIAGE, "ingest", str(folder), "--out", str(work / f"ds-small-j{cores}"), "--quiet"]
+    res["rerun_unchanged_s"] = timed(rerun, repeat).seconds
+    res["rerun_fraction"] = res["rerun_unchanged_s"] / res[f"jobs{cores}_s"]
     prefix = r"^(\w{3} [ 0-9]\d \d\d:\d\d:\d\d) (\S+) ([^:\[ ]+)(?:\[(\d+)\])?: (.*)$"
     duck_sql = (
         f"COPY (SELECT filename, regexp_extract(line, '{prefix}', 1) AS ts, "

@@ -55,8 +55,11 @@ def test_a_pool_probing_a_folder_walks_it_as_one_process(
     # the pool's side on its own (the walk above may have taken every batch in the caller)
     files = sorted(p for p in root.rglob("*.log*") if p.is_file() and not p.is_symlink())
     probes = [
-        walker._Probe(str(f), str(f), f.name, str(f), f.name, f.stat().st_size, f.stat().st_mtime)
+        walker._Probe(
+            str(f), str(f), f.name, str(f), f.name, st.st_size, st.st_mtime, st.st_mtime_ns
+        )
         for f in files
+        for st in [f.stat()]
     ]
     with ProcessPoolExecutor(max_workers=2) as pool:
         remote = pool.submit(walker._probe_files, probes, DEFAULT_LIMITS, defer).result()

@@ -18,6 +18,8 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from triage.batch.heads import ENTRY as HEADS_ENTRY
+from triage.batch.heads import heads_entry, heads_key, known_heads
 from triage.batch.sigset import (
     arrow_without_pandas,
     load_signature_set,
@@ -34,7 +36,7 @@ from triage.batch.units import (
 )
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import KIND_CONFIG, ErrorRecord, Fact, SourceFile
-from triage.sources import DeferredArchive
+from triage.sources import DeferredArchive, KnownHead
 from triage.store.manifest import MANIFEST, entry_units
 from triage.store.writer import DatasetWriter, PartData, write_part_to
 
@@ -428,12 +430,20 @@ def _run(
         manifest = writer.manifest
     assert manifest is not None
     known = {p: (v[0], v[1]) for p, v in manifest.get("archives", {}).items()}
+    heads_at = heads_key(settings_digest(opts))
+    kept_heads = known_heads(manifest, heads_at)
+    walk_heads = sources.Heads(known={} if opts.force else kept_heads)
     walked: list[SourceFile] = []
     archives: list[DeferredArchive] = []
     walk_errors: list[ErrorRecord] = []
     pool = session.pool if isinstance(session, _WarmPool) else None
     for item in sources.walk(
-        paths, opts.limits, defer_archives=True, known_archives=known, executor=pool
+        paths,
+        opts.limits,
+        defer_archives=True,
+        known_archives=known,
+        executor=pool,
+        heads=walk_heads,
     ):
         if isinstance(item, ErrorRecord):
             walk_errors.append(item)
@@ -443,6 +453,7 @@ def _run(
         else:
             walked.append(item)
     summary.errors.extend(walk_errors)
+    heads = heads_entry(_heads_after(kept_heads, walk_heads.seen, paths), heads_at)
 
     cache_tuples = {k: tuple(v) for k, v in manifest.get("digest_cache", {}).items()}
     units = make_units(walked, archives)
@@ -465,7 +476,9 @@ def _run(
     summary.units = len(units)
     summary.skipped = len(units) - len(todo)
     if not todo and (sig_digest or not opts.use_signatures):
-        extra = _manifest_extra(manifest, paths, opts, sig_digest, cache_tuples, known, archives)
+        extra = _manifest_extra(
+            manifest, paths, opts, sig_digest, cache_tuples, known, archives, heads
+        )
         if _changes_nothing(manifest, extra, paths, walk_errors):
             summary.signature_digest = sig_digest
             summary.counts = manifest.get("counts", {})
@@ -509,7 +522,9 @@ def _run(
         made = [e["signature_digest"] for e in added.values() if e.get("signature_digest")]
         sig_digest = made[0] if made else _loaded_digest(opts)
     summary.signature_digest = sig_digest
-    extra = _manifest_extra(writer.manifest, paths, opts, sig_digest, cache_tuples, known, archives)
+    extra = _manifest_extra(
+        writer.manifest, paths, opts, sig_digest, cache_tuples, known, archives, heads
+    )
     extra["timings"] = {"last_run_seconds": round(time.perf_counter() - t0, 3)}
     extra["walk_errors"] = [e.__dict__ for e in walk_errors]
     committed = writer.commit(added, replaced_units=list(walk_parts), extra=extra, fresh=fresh)
@@ -547,15 +562,31 @@ def _manifest_extra(
     cache: dict[str, tuple[Any, ...]],
     known: dict[str, tuple[int, int]],
     archives: list[DeferredArchive],
+    heads: dict[str, Any],
 ) -> dict[str, Any]:
     """What the run's commit records in the manifest besides the parts."""
     return {
+        HEADS_ENTRY: heads,
         "signature_digest": sig_digest,
         "signature_memo": {"files": opts.signature_key, "digest": sig_digest},
         "inputs": sorted({*manifest.get("inputs", []), *(os.path.abspath(p) for p in paths)}),
         "digest_cache": {k: list(v) for k, v in cache.items()},
         "archives": {**known, **{disk_key(a.disk_path): _stat_key(a.disk_path) for a in archives}},
     }
+
+
+def _heads_after(
+    kept: dict[str, KnownHead], seen: dict[str, KnownHead], paths: list[str]
+) -> dict[str, KnownHead]:
+    """The heads to keep for the next run: those this walk read or took, and the kept ones of
+    files outside its paths (a dataset fed from several folders); a file under its paths that it
+    no longer listed is gone."""
+    mine = tuple(
+        p for path in paths for p in (os.path.abspath(path), os.path.abspath(path) + os.sep)
+    )
+    out = {k: v for k, v in kept.items() if not (k.startswith(mine) and k not in seen)}
+    out.update(seen)
+    return out
 
 
 def _changes_nothing(

@@ -49,7 +49,7 @@ from triage.sources import reader as _reader
 from triage.sources.detect import detect
 from triage.sources.errors import SourceError
 from triage.sources.reader import ReadResult, open_binary
-from triage.sources.walker import DeferredArchive, walk_paths
+from triage.sources.walker import DeferredArchive, Heads, KnownHead, walk_paths
 from triage.sources.walker import walk_archive as _walk_archive
 
 if TYPE_CHECKING:
@@ -62,13 +62,15 @@ def walk(
     defer_archives: bool = False,
     known_archives: dict[str, tuple[int, int]] | None = None,
     executor: Executor | None = None,
+    heads: Heads | None = None,
 ) -> Iterator[SourceFile | ErrorRecord | DeferredArchive]:
     """Every file under `paths` as a `SourceFile` (kind, layout, role…), problems as errors.
 
     `known_archives` (path → size, mtime_ns) lets a deferring walk skip probing files that were
-    archives when last seen and have not changed since. An `executor` (a process pool) reads
+    archives when last seen and have not changed since; `heads` does the same for the other
+    files it can read, and collects what this walk read. An `executor` (a process pool) reads
     the heads of a large folder's files; the walk is the same."""
-    return walk_paths(list(paths), limits, defer_archives, known_archives, executor)
+    return walk_paths(list(paths), limits, defer_archives, known_archives, executor, heads)
 
 
 def walk_archive(
@@ -85,6 +87,8 @@ def read_bytes(src: SourceFile, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
 
 __all__ = [
     "DeferredArchive",
+    "Heads",
+    "KnownHead",
     "ReadResult",
     "SourceError",
     "detect",

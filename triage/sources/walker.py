@@ -102,20 +102,58 @@ class _Ancestor:
 Known = dict[str, tuple[int, int]]
 
 
+@dataclass(frozen=True)
+class KnownHead:
+    """What a walk read from the head of a file it listed as a log or text (not an archive, not
+    an error): enough to list it again without opening it while its size and mtime hold."""
+
+    size: int
+    mtime_ns: int
+    compressed: bool  # a single-file .gz/.bz2/.xz/.zst: `analysis` is of what it inflates to
+    analysis: Analysis
+
+
+@dataclass
+class Heads:
+    """The heads a walk may take as read (`known`, by absolute path) and those of every such
+    file it listed (`seen`), for the next walk. Reading and classifying the head of each file
+    was nearly all of the rerun of an unchanged folder of ten thousand small logs."""
+
+    known: dict[str, KnownHead] = field(default_factory=dict)
+    seen: dict[str, KnownHead] = field(default_factory=dict)
+
+    def take(self, path: str, st: os.stat_result) -> KnownHead | None:
+        """The head of `path` as last read, if its size and mtime are unchanged (and noted
+        as seen again)."""
+        key = os.path.abspath(path)
+        head = self.known.get(key)
+        if head is None or head.size != st.st_size or head.mtime_ns != st.st_mtime_ns:
+            return None
+        self.seen[key] = head
+        return head
+
+    def note(self, path: str, size: int, mtime_ns: int, item: _Item) -> None:
+        if item.type == "file" and item.analysis is not None:
+            head = KnownHead(size, mtime_ns, bool(item.members), item.analysis)
+            self.seen[os.path.abspath(path)] = head
+
+
 def walk_paths(
     paths: list[str],
     limits: Limits,
     defer_archives: bool = False,
     known: Known | None = None,
     executor: Executor | None = None,
+    heads: Heads | None = None,
 ) -> Iterator[Output]:
     """`known` (with `defer_archives`) names files that were archives when last seen; while
     their size and mtime are unchanged they are deferred without even a probe of their head.
-    With an `executor` (a process pool), the files of a large folder are probed by it."""
+    With an `executor` (a process pool), the files of a large folder are probed by it. With
+    `heads`, unchanged files it knows are not read, and every file read is noted in it."""
     for path in sorted(paths):
         try:
             yield from _walk_input(
-                path, limits, (known or {}) if defer_archives else None, executor
+                path, limits, (known or {}) if defer_archives else None, executor, heads
             )
         except Exception as exc:  # last line of defence: one bad input never stops the walk
             yield make_error(path, "internal-error", f"could not walk: {type(exc).__name__}: {exc}")
@@ -140,7 +178,11 @@ def walk_archive(disk_path: str, top_name: str, limits: Limits) -> list[SourceFi
 
 
 def _walk_input(
-    path: str, limits: Limits, defer: Known | None = None, executor: Executor | None = None
+    path: str,
+    limits: Limits,
+    defer: Known | None = None,
+    executor: Executor | None = None,
+    heads: Heads | None = None,
 ) -> Iterator[Output]:
     """`defer`: None, or the known archives (possibly none) of a deferring walk."""
     try:
@@ -155,9 +197,9 @@ def _walk_input(
         yield make_error(path, "unreadable", exc.strerror or str(exc))
         return
     if stat.S_ISDIR(st.st_mode):
-        yield from _walk_folder(path, limits, defer, executor)
+        yield from _walk_folder(path, limits, defer, executor, heads)
     elif stat.S_ISREG(st.st_mode):
-        yield from _walk_loose_file(path, st, limits, defer)
+        yield from _walk_loose_file(path, st, limits, defer, heads)
     else:
         yield make_error(path, "special-file", "not a regular file or folder; skipped")
 
@@ -166,13 +208,37 @@ def _walk_input(
 # loose files and folders
 # =============================================================================================
 def _walk_loose_file(
-    path: str, st: os.stat_result, limits: Limits, defer: Known | None = None
+    path: str,
+    st: os.stat_result,
+    limits: Limits,
+    defer: Known | None = None,
+    heads: Heads | None = None,
 ) -> list[Output]:
     """A file named directly: an archive is its own bundle; anything else is a one-file bundle
     whose full path still counts for layout (a loose `/var/crash/<ip>-<date>/vmcore-dmesg.txt`
     is recognised as a kdump file)."""
     if _known_archive(defer, path, st):
         return [DeferredArchive(path, os.path.basename(path), st.st_size, st.st_mtime)]
+    name = os.path.abspath(path).lstrip(os.sep).replace(os.sep, "/")
+    known = heads.take(path, st) if heads is not None else None
+    if known is not None:
+        item = _known_item(known, name, path, st)
+    else:
+        read = _read_loose_file(path, st, limits, defer, name)
+        if not isinstance(read, _Item):
+            return read
+        item = read
+        if heads is not None:
+            heads.note(path, st.st_size, st.st_mtime_ns, item)
+    c = _Container(bundle=path, top_name=path, default_layout=L.LAYOUT_FILE, items=[item])
+    return _finalize(c, loose_path=path)
+
+
+def _read_loose_file(
+    path: str, st: os.stat_result, limits: Limits, defer: Known | None, name: str
+) -> _Item | list[Output]:
+    """The item of a file named directly, from its head; what to yield instead when it is an
+    archive or cannot be read."""
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
@@ -189,10 +255,7 @@ def _walk_loose_file(
             return [exc.record(path)]
         except OSError as exc:
             return [make_error(path, "unreadable", exc.strerror or str(exc))]
-        name = os.path.abspath(path).lstrip(os.sep).replace(os.sep, "/")
-        item = _file_item(layer, name, path, path, (), st.st_size, st.st_mtime, limits)
-    c = _Container(bundle=path, top_name=path, default_layout=L.LAYOUT_FILE, items=[item])
-    return _finalize(c, loose_path=path)
+        return _file_item(layer, name, path, path, (), st.st_size, st.st_mtime, limits)
 
 
 def _file_item(
@@ -215,6 +278,13 @@ def _file_item(
             return _Item(name, "error", error=make_error(shown, "decompression-bomb", bomb))
         return _Item(name, "file", disk_path, members, -1, mtime, analyze(layer.head))
     return _Item(name, "file", disk_path, chain, size, mtime, analyze(layer.head))
+
+
+def _known_item(head: KnownHead, name: str, disk_path: str, st: os.stat_result) -> _Item:
+    """The item `_file_item` made of this file when its head was read."""
+    if head.compressed:
+        return _Item(name, "file", disk_path, ("",), -1, st.st_mtime, head.analysis)
+    return _Item(name, "file", disk_path, (), st.st_size, st.st_mtime, head.analysis)
 
 
 def _declared_bomb(layer: Layer, compressed_size: int, limits: Limits) -> str:
@@ -250,7 +320,11 @@ def _confirm_bomb(layer: Layer, limits: Limits) -> str:
 
 
 def _walk_folder(
-    root: str, limits: Limits, defer: Known | None = None, executor: Executor | None = None
+    root: str,
+    limits: Limits,
+    defer: Known | None = None,
+    executor: Executor | None = None,
+    heads: Heads | None = None,
 ) -> list[Output]:
     root = root.rstrip(os.sep) or os.sep
     root_real = os.path.realpath(root)
@@ -279,9 +353,9 @@ def _walk_folder(
                         f"more than {limits.max_members:,} entries; the rest was not listed",
                     )
                 )
-                _probe_all(c, probes, limits, defer, executor)
+                _probe_all(c, probes, limits, defer, executor, heads)
                 return _finalize(c)
-            item = _folder_entry(entry, rel, root, root_real, c, subdirs, limits, defer)
+            item = _folder_entry(entry, rel, root, root_real, c, subdirs, limits, defer, heads)
             if isinstance(item, _Probe):
                 item.slot = len(c.items)
                 probes.append(item)
@@ -289,7 +363,7 @@ def _walk_folder(
             elif item is not None:
                 c.items.append(item)
         stack.extend(reversed(subdirs))
-    _probe_all(c, probes, limits, defer, executor)
+    _probe_all(c, probes, limits, defer, executor, heads)
     return _finalize(c)
 
 
@@ -305,6 +379,7 @@ class _Probe:
     name: str
     size: int
     mtime: float
+    mtime_ns: int
     slot: int = -1
 
 
@@ -318,6 +393,7 @@ def _probe_all(
     limits: Limits,
     defer: Known | None,
     executor: Executor | None,
+    heads: Heads | None = None,
 ) -> None:
     """Read the heads of the folder's regular files (archive or not, format): in the caller,
     or, for a large folder and a pool at hand, in the pool — a tenth of a millisecond a file
@@ -340,6 +416,8 @@ def _probe_all(
         ]
     for p, item in zip(probes, items, strict=True):
         c.items[p.slot] = item
+        if heads is not None:
+            heads.note(p.path, p.size, p.mtime_ns, item)
 
 
 def _probe_files(probes: list[_Probe], limits: Limits, deferring: bool) -> list[_Item]:
@@ -376,6 +454,7 @@ def _folder_entry(
     subdirs: list[str],
     limits: Limits,
     defer: Known | None = None,
+    heads: Heads | None = None,
 ) -> _Item | _Probe | None:
     """The item of one folder entry; a regular file's head is read later (`_probe_all`)."""
     shown = display(root, rel)
@@ -415,7 +494,12 @@ def _folder_entry(
             return _Item(
                 rel, "nested", nested=[DeferredArchive(path, entry.name, st.st_size, st.st_mtime)]
             )
-        return _Probe(path, entry.path, rel, shown, entry.name, st.st_size, st.st_mtime)
+        known = heads.take(path, st) if heads is not None else None
+        if known is not None:
+            return _known_item(known, rel, entry.path, st)
+        return _Probe(
+            path, entry.path, rel, shown, entry.name, st.st_size, st.st_mtime, st.st_mtime_ns
+        )
     except SourceError as exc:
         return _Item(rel, "error", error=exc.record(shown))
     except OSError as exc:
@@ -789,4 +873,4 @@ def _manifest_truncations(manifest: bytes | None, roots: list[L.Root]) -> set[st
     return found
 
 
-__all__ = ["DeferredArchive", "display", "walk_archive", "walk_paths"]
+__all__ = ["DeferredArchive", "Heads", "KnownHead", "display", "walk_archive", "walk_paths"]
