@@ -19,7 +19,7 @@ from triage import crashes, kernel
 from triage.limits import DEFAULT_LIMITS
 from triage.match import SourceContext, load_signatures
 from triage.match.conditions import cannot_hold, evaluate_node, is_quiet
-from triage.match.evaluate import _line_patterns, _units
+from triage.match.evaluation import _line_patterns, _units
 from triage.match.lineindex import LineIndex
 from triage.match.verdict import judge, kernel_view
 from triage.model import Boot

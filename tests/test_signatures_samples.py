@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.match import load_signatures, run_tests
+from triage.batch.selftest import run_tests
+from triage.match import load_signatures
 
 SIGSET = load_signatures()
 CORPUS = (
@@ -47,7 +48,7 @@ def test_xen_pv_on_aws_excerpts(name):
     path = CORPUS / name
     if not path.exists():
         pytest.skip(f"corpus file absent: {path}")
-    from triage.match.selftest import scan_path
+    from triage.batch.selftest import scan_path
 
     findings, _ = scan_path(str(path), SIGSET)
     got = {f.signature_id for f in findings if f.signature_id.startswith("xen-pv/")}

@@ -554,7 +554,7 @@ def sig_test(
     signatures: SigOpt = [],
 ) -> None:
     """Run every signature's own must-match and must-not-match samples."""
-    from triage.match import run_tests, tests_exit_status
+    from triage.batch.selftest import run_tests, tests_exit_status
 
     sigset = _sigset(signatures)
     try:

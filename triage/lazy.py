@@ -26,4 +26,8 @@ def lazy_attributes(package: str, homes: dict[str, str]) -> Callable[[str], Any]
         setattr(sys.modules[package], name, value)
         return value
 
+    # A name must not also be a submodule's: importing `package.name` first sets the package's
+    # attribute to the module, and `from package import name` then never asks for the function
+    # (tests/test_lazy.py holds every package to it).
+    __getattr__.homes = dict(homes)  # type: ignore[attr-defined]
     return __getattr__

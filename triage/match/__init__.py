@@ -16,7 +16,8 @@ Public API:
 For the CLI (`triage signatures …`), plain functions returning data:
 - `lint(dirs=None) -> list[Problem]`; `lint_exit_status(problems) -> int` (0 clean/warnings, 1 errors)
 - `list_signatures(sigset) -> list[dict]`; `show(sigset, sig_id) -> dict` (KeyError if unknown)
-- `run_tests(sigset, ids=None) -> list[TestResult]`; `tests_exit_status(results) -> int`
+Running each signature's own samples through the whole pipeline (`triage signatures test`) sits
+on top of it, in `triage.batch.selftest`.
 """
 
 from __future__ import annotations
@@ -46,18 +47,15 @@ class SourceContext:
 _LAZY = {
     "list_signatures": "catalog",
     "show": "catalog",
-    "evaluate": "evaluate",
+    "evaluate": "evaluation",
     "Signature": "library",
     "SignatureError": "library",
     "SignatureSet": "library",
     "builtin_dir": "library",
     "load_signatures": "library",
-    "Problem": "lint",
-    "lint": "lint",
-    "lint_exit_status": "lint",
-    "TestResult": "selftest",
-    "run_tests": "selftest",
-    "tests_exit_status": "selftest",
+    "Problem": "linting",
+    "lint": "linting",
+    "lint_exit_status": "linting",
 }
 
 
@@ -68,7 +66,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from triage.match.catalog import list_signatures, show
-    from triage.match.evaluate import evaluate
+    from triage.match.evaluation import evaluate
     from triage.match.library import (
         Signature,
         SignatureError,
@@ -76,8 +74,7 @@ if TYPE_CHECKING:
         builtin_dir,
         load_signatures,
     )
-    from triage.match.lint import Problem, lint, lint_exit_status
-    from triage.match.selftest import TestResult, run_tests, tests_exit_status
+    from triage.match.linting import Problem, lint, lint_exit_status
 
 
 def anchor_patterns(sigset: SignatureSet | None) -> list[str]:
@@ -133,7 +130,6 @@ __all__ = [
     "SignatureError",
     "SignatureSet",
     "SourceContext",
-    "TestResult",
     "anchor_patterns",
     "boot_lines_needed",
     "builtin_dir",
@@ -143,7 +139,5 @@ __all__ = [
     "list_signatures",
     "load_signatures",
     "needs_every_line",
-    "run_tests",
     "show",
-    "tests_exit_status",
 ]

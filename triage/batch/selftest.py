@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.match.library import Signature, SignatureSet, repo_root
-from triage.match.lint import _resolve
+from triage.match.linting import _resolve
 from triage.model import ErrorRecord, Finding, SourceFile
 
 
