@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from triage.lazy import lazy_attributes
-
-__version__ = "0.1.0"
+from triage.version import __version__
 
 if TYPE_CHECKING:
     from triage.batch.run import RunSummary

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from triage import __version__
+from triage.version import __version__
 
 EXAMPLES = """Examples:
 

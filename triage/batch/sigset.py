@@ -36,8 +36,8 @@ def signature_files_digest(dirs: list[str]) -> str:
     import hashlib
     from pathlib import Path
 
-    from triage import __version__
     from triage.match.library import builtin_dir, signature_files
+    from triage.version import __version__
 
     h = hashlib.sha256(__version__.encode())  # the schema and the loader come with the tool
     for root in [builtin_dir(), *(Path(d) for d in dirs)]:

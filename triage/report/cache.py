@@ -18,7 +18,7 @@ import os
 import shutil
 import uuid
 
-from triage import __version__
+from triage.version import __version__
 
 #: the formats whose text depends on the dataset alone
 KEPT_FORMATS = ("json", "jsonl", "md", "html", "csv")

@@ -547,8 +547,8 @@ def rules_digest() -> str:
     import hashlib
     from pathlib import Path
 
-    from triage import __version__
     from triage.sources import magic
+    from triage.version import __version__
 
     h = hashlib.sha256(__version__.encode())
     for module in (__file__, magic.__file__):

@@ -15,8 +15,9 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from triage import __version__, model
+from triage import model
 from triage.model import SCHEMA_VERSION, TABLE_NAMES
+from triage.version import __version__
 
 if TYPE_CHECKING:
     import fsspec

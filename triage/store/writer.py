@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from triage import __version__, model
+from triage import model
 from triage.model import TABLE_NAMES, ErrorRecord, Fact
 from triage.store.manifest import (
     PARTS,
@@ -29,6 +29,7 @@ from triage.store.manifest import (
     total_counts,
     write_manifest,
 )
+from triage.version import __version__
 
 if TYPE_CHECKING:  # pyarrow, fsspec and the snapshot load where rows are written or read:
     import fsspec  # a rerun that only reads the manifest needs none of them
