@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from triage import kernel
-from triage.batch.prefilter import hyperscan_available
 from triage.crashes import rules, sysrq
 from triage.crashes.extract import PREFILTER
 from triage.match import load_signatures
 from triage.match.compile import patterns as signature_patterns
 from triage.parsers import FORMATS, syslog
 from triage.parsers.literals import Gate, Requirement, required_literals
+from triage.prefilter import hyperscan_available
 
 ENGINES = ["find"] + (["hyperscan"] if hyperscan_available() else [])
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from triage import match, pipeline
-from triage.batch.prefilter import hyperscan_available
 from triage.model import SourceFile
+from triage.prefilter import hyperscan_available
 
 ROOT = Path(__file__).resolve().parent.parent
 # the benchmark generator's realistic RHEL 5 Xen guest lines and its planted soft lockup
@@ -165,7 +165,7 @@ def test_untranslatable_pattern_is_conservative() -> None:
 
 @pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not installed")
 def test_both_engines_keep_the_same_windows(big_log: Path, sigset, monkeypatch) -> None:
-    from triage.batch import prefilter
+    from triage import prefilter
 
     src = _src(big_log)
     hs = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1)
@@ -176,7 +176,7 @@ def test_both_engines_keep_the_same_windows(big_log: Path, sigset, monkeypatch) 
 
 
 def test_one_pattern_hyperscan_refuses_spoils_no_other_anchor() -> None:
-    from triage.batch.prefilter import hyperscan_available
+    from triage.prefilter import hyperscan_available
 
     if not hyperscan_available():
         pytest.skip("hyperscan is not installed: the regex engine takes every pattern")

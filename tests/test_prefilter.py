@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage.batch.prefilter import Prefilter, hyperscan_available
+from triage.prefilter import Prefilter, hyperscan_available
 
 PATTERNS = [
     r"Linux version ",

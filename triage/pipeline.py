@@ -487,7 +487,7 @@ def _all_compile(patterns: tuple[str, ...]) -> bool:
     together in Hyperscan (whose database is then the prefilter's, kept)."""
     import regex
 
-    from triage.batch.prefilter import hyperscan_available, hyperscan_database
+    from triage.prefilter import hyperscan_available, hyperscan_database
 
     try:
         for p in patterns:
@@ -617,7 +617,7 @@ _PREFILTERS: dict[tuple[str, ...], Any] = {}
 
 
 def _prefilter_for(patterns: list[str]) -> Any:
-    from triage.batch.prefilter import Prefilter
+    from triage.prefilter import Prefilter
 
     key = tuple(sorted(set(patterns)))
     pf = _PREFILTERS.get(key)
