@@ -155,6 +155,45 @@ def test_scheduler_local_starts_its_own_cluster_with_the_same_rows(
         assert got[name].equals(df), name
 
 
+@pytest.mark.parametrize("mode", ["ingest", "scan"])
+def test_a_huge_log_is_cut_into_chunks_over_the_dask_workers_with_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """On a cluster, one huge loose log is not left to one worker: the caller cuts it into a
+    chunk per worker, whose lines the workers spill into the dataset's temporary folder (which
+    the caller can read wherever they run) and the part takes over."""
+    distributed = pytest.importorskip("dask.distributed")
+    import sys
+
+    from triage import pipeline
+    from triage.batch import units as units_mod
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import synth
+
+    log = synth.console_log(tmp_path / "console.log", 3 << 20, crashes=6)
+    small = ROOT / "samples" / "rhel47-xenU-console.log"
+    monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 512 << 10)  # "huge" at test scale
+    monkeypatch.setattr(units_mod, "CHUNK_SOURCE_BYTES", 512 << 10)
+    run = getattr(triage, mode)
+    one, two = tmp_path / "one", tmp_path / "two"
+    run([str(log), str(small)], out=str(one), jobs=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+        summary = run([str(log), str(small)], out=str(two), scheduler=cluster.scheduler_address)
+    assert summary.processed == 2 and not summary.errors
+    want = rows(str(one))
+    assert len(want["crashes"]) == 6 and len(want["sources"]) == 2
+    got = rows(str(two))
+    for name, df in want.items():
+        assert got[name].equals(df), name
+    assert [p.name for p in (two / "parts").iterdir() if p.name.startswith(".tmp-")] == []
+    if mode == "ingest":  # the huge log's part holds a spilled lines file per worker
+        import json
+
+        parts = json.loads((two / "manifest.json").read_text())["parts"].values()
+        assert sorted(len(p["files"]["lines"]) for p in parts) == [1, 2]
+
+
 def test_a_pool_worker_is_readied_without_pandas_which_stays_importable() -> None:
     """A pool worker settles pyarrow's check for pandas before the pipeline loads (whose
     modules build arrays as they load), so it never pays pandas' import; building arrays and

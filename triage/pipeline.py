@@ -1343,9 +1343,11 @@ def spill_lines(
     limits: Limits,
     workers: int | None = None,
     lead: bytes = b"",
+    folder: str | None = None,
 ) -> tuple[str, int]:
     """Parse the lines of `fh` (from file offset `start`, the first numbered `first_line`) into
-    a new local Parquet file, boot ids from the boots' first lines; (its path, rows).
+    a new Parquet file (in `folder`, else the temporary folder), boot ids from the boots' first
+    lines; (its path, rows).
 
     `lead` is a line parsed before them and dropped: the parse of a chunk from the middle of a
     file starts in the state the lines before it left (see `triage.batch.chunks`).
@@ -1354,7 +1356,7 @@ def spill_lines(
 
     from triage.parsers.engine import LINES_VIEW_SCHEMA, iter_format
 
-    fd, path = tempfile.mkstemp(prefix="triage-lines-", suffix=".parquet")
+    fd, path = tempfile.mkstemp(prefix="triage-lines-", suffix=".parquet", dir=folder)
     os.close(fd)
     boots = _BootIds(firsts, ids)
     source_id = pa.array([src.source_id], pa.string())

@@ -63,13 +63,16 @@ def process_source_chunked(
     executor: Executor | None = None,
     chunk_bytes: int | None = None,
     large_source_bytes: int | None = None,
+    spill_dir: str | None = None,
 ) -> pipeline.SourceResult:
     """`pipeline.process_source(src, facts, signatures, keep, limits, sha256=sha256)`, with the
     per-byte work of a large plain log spread over `jobs` processes (or `executor`).
 
     The file is cut into `jobs` chunks, or into chunks of about `chunk_bytes` when given (the
     tests cut small ones). A source that cannot be chunked is handed to `process_source`.
-    Never raises for bad input: errors become rows, as there.
+    Never raises for bad input: errors become rows, as there. The chunks' lines are spilled
+    into `spill_dir` when given: a folder the caller can read, where the workers are on other
+    machines (a Dask cluster), else the workers' temporary folder.
     """
 
     def whole() -> pipeline.SourceResult:
@@ -91,7 +94,17 @@ def process_source_chunked(
     try:
         with _pool(executor, jobs) as pool:
             return _process(
-                src, plan, facts, signatures, keep, limits, jobs, sha256, pool, chunk_bytes
+                src,
+                plan,
+                facts,
+                signatures,
+                keep,
+                limits,
+                jobs,
+                sha256,
+                pool,
+                chunk_bytes,
+                spill_dir,
             )
     except pipeline.LookbehindTooLong:
         return whole()  # lines too long to find a chunk's context: one pass reads them
@@ -174,6 +187,7 @@ def _process(
     sha256: str,
     pool: Executor,
     chunk_bytes: int | None,
+    spill_dir: str | None = None,
 ) -> pipeline.SourceResult:
     path = src.disk_path
     size = os.path.getsize(path)
@@ -197,7 +211,7 @@ def _process(
         segments = pipeline.merge_segments([s.segments for s in scans])
         pipeline.finish_windows(result, segments, line_count, facts, signatures, limits)
         if keep == "all" and result.status != "error":
-            _spill(result, chunks, firsts, plan.first_header, limits, pool)
+            _spill(result, chunks, firsts, plan.first_header, limits, pool, spill_dir)
         result.sha256 = digest()
     return result
 
@@ -209,13 +223,24 @@ def _spill(
     first_header: int,
     limits: Limits,
     pool: Executor,
+    spill_dir: str | None = None,
 ) -> None:
     """Pass 2: every line, chunk by chunk, into Parquet files in line order."""
     src = result.source
     boots = [b.first_line for b in result.boots]
     ids = [b.boot_id for b in result.boots]
     futures = [
-        pool.submit(_spill_chunk, src, c, first, 0 <= first_header < c.start, boots, ids, limits)
+        pool.submit(
+            _spill_chunk,
+            src,
+            c,
+            first,
+            0 <= first_header < c.start,
+            boots,
+            ids,
+            limits,
+            spill_dir,
+        )
         for c, first in zip(chunks, firsts, strict=True)
     ]
     done: list[tuple[str, int]] = []
@@ -292,16 +317,26 @@ def _spill_chunk(
     boots: list[int],
     ids: list[str],
     limits: Limits,
+    spill_dir: str | None = None,
 ) -> tuple[str, int]:
-    """Pass 2 over one chunk (in a worker): its lines in a Parquet file; (path, rows).
-    `continued`: a prefixed line came before the chunk (its header-less first lines continue
-    that line's record)."""
+    """Pass 2 over one chunk (in a worker): its lines in a Parquet file (in `spill_dir` when
+    given); (path, rows). `continued`: a prefixed line came before the chunk (its header-less
+    first lines continue that line's record)."""
     lead = CONTINUED if continued else b""
     with open(src.disk_path, "rb") as fh:
         fh.seek(chunk.start)
         reader = pipeline._Bounded(fh, chunk.stop - chunk.start)
         return pipeline.spill_lines(
-            src, reader, first_line, chunk.start, boots, ids, limits, workers=1, lead=lead
+            src,
+            reader,
+            first_line,
+            chunk.start,
+            boots,
+            ids,
+            limits,
+            workers=1,
+            lead=lead,
+            folder=spill_dir,
         )
 
 

@@ -102,23 +102,6 @@ class RunSummary:
 # --------------------------------------------------------------------------------------------
 # The unit of work (runs wherever the executor puts it)
 # --------------------------------------------------------------------------------------------
-def process_unit(
-    unit: Unit, opts: RunOptions, executor: Any = None, listings: Listings | None = None
-) -> PartData:
-    """Facts for the unit's context, then the per-source pipeline over each of its sources.
-
-    With an `executor` (the run's process pool, from the caller's process), a huge plain log
-    is cut into line-aligned chunks spread over it (batch/chunks.py): same rows, all cores.
-    """
-    staged = _stage_unit(
-        unit, opts, executor, {} if listings is None else listings, settings_digest(opts)
-    )
-    start = time.perf_counter()
-    done = _process_jobs(staged.jobs, staged.sigset, opts)
-    staged.seconds += time.perf_counter() - start
-    return _finish_unit(staged, opts, executor, done)
-
-
 @dataclass
 class _Staged:
     """A unit listed and its facts read: what its sources need to be processed."""
@@ -180,8 +163,11 @@ def _process_jobs(
     return pipeline.process_sources(jobs, sigset, opts.keep, opts.limits, opts.system_map)
 
 
-def _finish_unit(staged: _Staged, opts: RunOptions, executor: Any, done: list[Any]) -> PartData:
-    """The unit's part: its sources' results in order (`done` holds those of `staged.jobs`)."""
+def _finish_unit(
+    staged: _Staged, opts: RunOptions, executor: Any, done: list[Any], spill_dir: str | None
+) -> PartData:
+    """The unit's part: its sources' results in order (`done` holds those of `staged.jobs`).
+    A source left out of the jobs is cut into chunks over `executor` (batch/chunks.py)."""
     from triage import pipeline, sources
     from triage.batch import chunks
 
@@ -210,6 +196,7 @@ def _finish_unit(staged: _Staged, opts: RunOptions, executor: Any, done: list[An
                 sha256=_known_digest(unit, src),
                 system_map=opts.system_map,
                 executor=executor,
+                spill_dir=spill_dir,
             )
         part.results.extend(res.all())
     if not unit.input_digest:
@@ -287,10 +274,13 @@ def _sha(data: bytes) -> str:
 
 
 def run_pack_and_write(
-    pack: list[Unit], opts: RunOptions, out: str, executor: Any = None
+    pack: list[Unit], opts: RunOptions, out: str, executor: Any = None, spill_dir: str | None = None
 ) -> PackResult:
     """Process a pack of units and write them as one part (worker side); the caller commits
     the entry. Returns (part id, entry, errors, the part's small tables for the snapshot).
+
+    With an `executor` (the caller's pool, or a Dask cluster's), a huge plain log of the pack is
+    cut into chunks over it, their lines spilled into `spill_dir` when given (see chunks.py).
 
     Every unit is staged (listed, its facts read) before any source is processed, so that the
     sources of all of them go through one `pipeline.process_sources` call: a pack of small
@@ -315,7 +305,7 @@ def run_pack_and_write(
                 results = done.get(id(st))
                 if results is None:
                     results = _process_jobs(st.jobs, st.sigset, opts)
-                st = _finish_unit(st, opts, executor, results)
+                st = _finish_unit(st, opts, executor, results, spill_dir)
             except Exception as exc:
                 st = _broken_unit(st.unit, opts, exc)
         parts.append(st)
@@ -705,8 +695,13 @@ def _execute(
         arrow_without_pandas()
     warm = session.pool if isinstance(session, _WarmPool) else None
     if session is not None and warm is None:
-        if packs:
-            done = session.execute(packs, _picklable(opts), out, run_pack_and_write, worker_died)
+        # a huge loose log first, from here: its chunks go to the cluster ahead of the packs
+        huge = [p for p in packs if _huge(p)] if "://" not in out else []
+        for p in huge:
+            yield p, _run_on_cluster_in_chunks(p, opts, out, session)
+        rest = [p for p in packs if not any(p is h for h in huge)]
+        if rest:
+            done = session.execute(rest, _picklable(opts), out, run_pack_and_write, worker_died)
             first = next(done, None)  # the packs are with the cluster now
             _meanwhile(opts)
             if first is not None:
@@ -739,6 +734,32 @@ def _execute(
                 except Exception as exc:  # a worker died (killed, out of memory)
                     result = ("", {}, [worker_died(pack, "worker failed", exc)], {})
                 yield pack, result
+
+
+def _run_on_cluster_in_chunks(pack: Pack, opts: RunOptions, out: str, session: Any) -> PackResult:
+    """A pack of one huge loose log, run from the caller with its chunks on the cluster, one per
+    worker. The workers spill the chunks' lines into a temporary folder of the dataset, which
+    they can write and the caller can read (they need not share a temporary folder); the part
+    the caller writes takes the files over. A dataset at a URL gets the log whole, on one
+    worker: the spill writer writes local files."""
+    import shutil
+    import uuid
+
+    from triage.store.manifest import PARTS, TMP_PREFIX
+
+    client = session.ready()
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    staging = os.path.join(os.path.abspath(out), PARTS, f"{TMP_PREFIX}chunks-{uuid.uuid4().hex}")
+    os.makedirs(staging, exist_ok=True)
+    try:
+        executor = client.get_executor(pure=False)
+        return run_pack_and_write(
+            pack, replace(opts, jobs=workers), out, executor=executor, spill_dir=staging
+        )
+    except Exception as exc:  # the cluster lost: the pack's error row, as for a lost task
+        return ("", {}, [worker_died(pack, "dask task failed", exc)], {})
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _meanwhile(opts: RunOptions) -> None:
