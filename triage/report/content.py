@@ -235,6 +235,18 @@ def _col(df: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
     return pd.Series([default] * len(df), index=df.index, dtype=object)
 
 
+def _distro_labels(distros: list[Any], releases: list[Any]) -> list[str]:
+    """`distro_label` of each pair, each distinct pair worked out once."""
+    made: dict[tuple[Any, Any], str] = {}
+    out = []
+    for pair in zip(map(_py, distros), map(_py, releases), strict=True):
+        label = made.get(pair)
+        if label is None:
+            label = made[pair] = distro_label(*pair)
+        out.append(label)
+    return out
+
+
 def distro_label(distro: Any, distro_release: Any) -> str:
     d = _s(distro)
     r = _s(distro_release)
@@ -322,15 +334,25 @@ class _BootInfo:
 
 
 def _boot_info(boots: pd.DataFrame) -> dict[str, _BootInfo]:
+    """Each boot's release, distro and host, by boot id. A batch of thousands of bundles has
+    tens of thousands of boots but few distinct kernels and hosts: each distinct one is made
+    once, from the four columns alone (the frame's every cell as records took most of the
+    report's time)."""
     if boots.empty or "boot_id" not in boots.columns:
         return {}
+    names = ("boot_id", "release", "distro", "distro_release", "hostname")
+    columns = [_col(boots, name, None).tolist() for name in names]
+    made: dict[tuple[Any, ...], _BootInfo] = {}
     out: dict[str, _BootInfo] = {}
-    for b in boots.to_dict("records"):
-        out[str(b.get("boot_id"))] = _BootInfo(
-            release=_s(b.get("release")),
-            distro=distro_label(b.get("distro"), b.get("distro_release")),
-            host=_s(b.get("hostname")),
-        )
+    for boot_id, *described in zip(*columns, strict=True):
+        key = tuple(_py(v) for v in described)
+        info = made.get(key)
+        if info is None:
+            release, distro, distro_release, host = key
+            info = made[key] = _BootInfo(
+                release=_s(release), distro=distro_label(distro, distro_release), host=_s(host)
+            )
+        out[str(_py(boot_id))] = info
     return out
 
 
@@ -609,14 +631,10 @@ def _summary(
         key = pd.DataFrame(
             {
                 "release": _col(boots, "release").fillna("").astype(str),
-                "distro": [
-                    distro_label(d, r)
-                    for d, r in zip(
-                        _col(boots, "distro").fillna(""),
-                        _col(boots, "distro_release").fillna(""),
-                        strict=True,
-                    )
-                ],
+                "distro": _distro_labels(
+                    _col(boots, "distro").fillna("").tolist(),
+                    _col(boots, "distro_release").fillna("").tolist(),
+                ),
             }
         )
         per = key.value_counts(["release", "distro"]).reset_index(name="n")
