@@ -384,8 +384,14 @@ def ingest(
             f"{summary.out}: {counts.get('sources', 0)} sources, {counts.get('lines', 0)} lines, "
             f"{counts.get('boots', 0)} boots, {counts.get('crashes', 0)} crashes, "
             f"{counts.get('findings', 0)} findings, {counts.get('errors', 0)} errors "
-            f"({summary.processed} processed, {summary.skipped} unchanged, {summary.seconds:.2f}s)"
+            f"({summary.processed} processed{_rematched(summary)}, {summary.skipped} unchanged, "
+            f"{summary.seconds:.2f}s)"
         )
+
+
+def _rematched(summary: Any) -> str:
+    n = summary.rematched
+    return f" ({n} matched again from the rows kept, their inputs not read)" if n else ""
 
 
 @app.command()

@@ -82,6 +82,9 @@ class SourceResult:
     #: more such files, holding the lines after those of `lines_spill` in order (one per chunk
     #: when the source was processed in chunks, see `triage.batch.chunks`)
     extra_spills: list[str] = field(default_factory=list)
+    #: the facts the signatures were (or, without a set, would have been) matched with: what
+    #: matching a later set against the rows kept needs besides them (`triage.store.matchinputs`)
+    match_facts: list[Fact] | None = None
 
     def source_row(self) -> dict[str, Any]:
         s = self.source
@@ -314,6 +317,7 @@ def _match_and_settle(
     no_hits: frozenset[str] = frozenset(),
 ) -> None:
     """Match the signatures over the source's records, then settle its status."""
+    result.match_facts = list(facts or []) + result.facts
     if signatures is not None:
         from triage import match
 
@@ -324,7 +328,7 @@ def _match_and_settle(
                 lines=lines,
                 boots=boots,
                 crashes=result.crashes,
-                facts=list(facts or []) + result.facts,
+                facts=result.match_facts,
                 no_hits=no_hits,
             ),
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 from triage.batch.heads import ENTRY as HEADS_ENTRY
 from triage.batch.heads import heads_entry, heads_key, known_heads
+from triage.batch.rematch import rematch_groups, rematch_pack
 from triage.batch.sigset import (
     arrow_without_pandas,
     load_signature_set,
@@ -84,6 +85,7 @@ class RunSummary:
     out: str
     units: int = 0
     processed: int = 0
+    rematched: int = 0  # of the processed: a new signature set matched against their rows
     skipped: int = 0
     errors: list[ErrorRecord] = field(default_factory=list)
     seconds: float = 0.0
@@ -286,6 +288,12 @@ def run_pack_and_write(
     sources of all of them go through one `pipeline.process_sources` call: a pack of small
     loose logs then shares its parse calls instead of paying them per file.
     """
+    if pack and pack[0].rematch is not None:
+        try:
+            return rematch_pack(pack, opts, out)
+        except Exception:  # a part that cannot be matched again: its units read again below
+            for u in pack:
+                u.rematch = None
     listings: Listings = {}  # archives listed once per pack (a file may change between runs)
     settings = settings_digest(opts)  # a hash of the options: once, not per unit
     staged: list[_Staged | PartData] = []
@@ -453,13 +461,16 @@ def _run(
             opts = replace(opts, signature_key=signature_files_digest(opts.signatures))
         sig_digest = _known_signature_digest(opts, manifest)
 
-    current = _unit_index(manifest, sig_digest, settings_digest(opts), opts.keep)
+    settings = settings_digest(opts)
+    current = _unit_index(manifest, sig_digest, settings, opts.keep)
+    # units whose rows a new signature set could be matched against (rematch.py)
+    earlier = _unit_index(manifest, None, settings, "all") if opts.keep == "all" else {}
     # digests now only where they decide something; the workers take the others as they read
     digest_units(
         units,
         cache_tuples,
         trust=not opts.force,
-        wanted=lambda u: not opts.force and u.key in current,
+        wanted=lambda u: not opts.force and (u.key in current or u.key in earlier),
     )
     todo = [u for u in units if opts.force or current.get(u.key) != _digests(u)]
     stat_at_walk = {u.key: _stat_key(u.key) for u in todo if not u.input_digest}
@@ -481,7 +492,12 @@ def _run(
     added: dict[str, dict[str, Any]] = {}
     total_bytes = sum(u.size for u in todo)
     done_bytes = done_units = 0
-    packs = make_packs(todo, 1 if not (opts.jobs > 1 or opts.scheduler) else max(opts.jobs, 2))
+    rematches = (
+        [] if opts.force else rematch_groups(manifest, todo, sig_digest, settings, opts.keep)
+    )
+    again = {id(u) for pack in rematches for u in pack}
+    workers = 1 if not (opts.jobs > 1 or opts.scheduler) else max(opts.jobs, 2)
+    packs = rematches + make_packs([u for u in todo if id(u) not in again], workers)
     fresh: dict[str, dict[str, Any]] = {}
     for pack, result in _execute(packs, opts, str(out), session):
         part_id, entry, errors, tables = result
@@ -489,6 +505,8 @@ def _run(
             added[part_id] = entry
             fresh[part_id] = tables
             summary.processed += len(pack)
+            if entry.get("rematched_from"):
+                summary.rematched += len(pack)
             for key, d in entry_units(entry).items():  # digests the workers took, for next time
                 if key in stat_at_walk and d.get("input_digest"):
                     cache_tuples[key] = (*stat_at_walk[key], d["input_digest"])
@@ -669,14 +687,15 @@ def _digests(unit: Unit) -> tuple[str, str]:
 
 
 def _unit_index(
-    manifest: dict[str, Any], sig_digest: str, settings: str, keep: str
+    manifest: dict[str, Any], sig_digest: str | None, settings: str, keep: str
 ) -> dict[str, tuple[str, str]]:
     """Unit key → (input, context) digests of its rows in the dataset, where those rows were
-    made with this signature set, these settings and keep mode (the only ones a rerun keeps)."""
+    made with this signature set (any, for None), these settings and keep mode (the only ones
+    a rerun keeps)."""
     index: dict[str, tuple[str, str]] = {}
     for entry in manifest.get("parts", {}).values():
         if (
-            entry.get("signature_digest") != sig_digest
+            (sig_digest is not None and entry.get("signature_digest") != sig_digest)
             or entry.get("settings_digest", "") != settings
             or entry.get("keep") != keep
         ):

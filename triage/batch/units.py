@@ -20,6 +20,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from triage.model import KIND_CONFIG, SourceFile
 from triage.sources import DeferredArchive
@@ -46,6 +47,9 @@ class Unit:
     context_digest: str = ""
     archive: DeferredArchive | None = None  # listed by the worker: `sources` is empty until then
     context_archives: list[DeferredArchive] = field(default_factory=list)  # unopened context
+    #: (part id, entry) of the part whose rows a changed signature set is matched against,
+    #: instead of reading the unit again (batch/rematch.py)
+    rematch: tuple[str, dict[str, Any]] | None = None
     _size: int = -1
 
     @property

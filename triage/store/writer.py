@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from triage import model
 from triage.model import TABLE_NAMES, ErrorRecord, Fact
+from triage.store import matchinputs
 from triage.store.manifest import (
     PARTS,
     TMP_PREFIX,
@@ -251,6 +252,12 @@ def write_part(
         )
         counts["lines"] += rows
         unit_counts[i]["lines"] += rows
+    inputs = (
+        matchinputs.dump([r for u in units for r in u.results]) if units[0].keep == "all" else None
+    )
+    if inputs is not None:  # every line is kept: a later signature set can be matched here
+        with fs.open(posixpath.join(tmp, matchinputs.FILE), "wb") as fh:
+            fh.write(inputs)
     fs.mv(tmp, final, recursive=True)
     shared = len(units) > 1
     entry = {
@@ -269,7 +276,73 @@ def write_part(
         "counts": counts,
         "seconds": round(sum(u.seconds for u in units), 4),
     }
+    if inputs is not None:
+        entry[matchinputs.ENTRY_KEY] = matchinputs.FILE
     return part_id, entry
+
+
+#: the tables a re-match takes over from the part it replaces, file by file
+REMATCH_KEEPS = ("sources", "lines", "boots", "crashes", "facts")
+
+
+def write_rematched_part(
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    old_id: str,
+    entry: dict[str, Any],
+    findings: pa.Table,
+    errors: pa.Table,
+    signature_digest: str,
+    unit_counts: dict[str, dict[str, int]],
+) -> tuple[str, dict[str, Any]]:
+    """A part with the rows of part `old_id` but `findings` and `errors` (a changed signature
+    set matched against it): its other files are linked (or, off the local disk, copied), not
+    rewritten. `unit_counts`: each unit's new findings and errors counts, for a shared part."""
+    part_id = uuid.uuid4().hex[:16]
+    tmp = posixpath.join(root, PARTS, TMP_PREFIX + part_id)
+    old = posixpath.join(root, PARTS, old_id)
+    fs.makedirs(tmp, exist_ok=True)
+    files = {name: [] for name in TABLE_NAMES}
+    for name in REMATCH_KEEPS:
+        for f in entry.get("files", {}).get(name, []):
+            _link(fs, posixpath.join(old, f), posixpath.join(tmp, f))
+            files[name].append(f)
+    for name, table in (("findings", findings), ("errors", errors)):
+        if table.num_rows:
+            _write_table(fs, posixpath.join(tmp, f"{name}.parquet"), table)
+            files[name].append(f"{name}.parquet")
+    if entry.get(matchinputs.ENTRY_KEY):
+        name = entry[matchinputs.ENTRY_KEY]
+        _link(fs, posixpath.join(old, name), posixpath.join(tmp, name))
+    fs.mv(tmp, posixpath.join(root, PARTS, part_id), recursive=True)
+    new = {k: v for k, v in entry.items() if k != "_id"}
+    new["files"] = files
+    new["counts"] = {**entry.get("counts", {}), "findings": findings.num_rows}
+    new["counts"]["errors"] = errors.num_rows
+    new["signature_digest"] = signature_digest
+    new["rematched_from"] = old_id
+    units = {}
+    for key, u in entry_units(entry).items():
+        u = dict(u)
+        if "counts" in u:
+            u["counts"] = {**u["counts"], **unit_counts.get(key, {})}
+        units[key] = u
+    new["units"] = units
+    return part_id, new
+
+
+def _link(fs: fsspec.AbstractFileSystem, src: str, dest: str) -> None:
+    """`dest` as a second name of `src` where the filesystem has hard links, else a copy."""
+    if _local(fs):
+        try:
+            os.link(src, dest)
+            return
+        except OSError:  # another filesystem, or one without links
+            import shutil
+
+            shutil.copyfile(src, dest)
+            return
+    fs.cp_file(src, dest)
 
 
 def _write_tables(

@@ -1,0 +1,211 @@
+"""A changed signature set is matched against the rows a dataset holds (batch/rematch.py):
+the findings of a fresh run, without reading, decompressing or parsing an input again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers_dataset import assert_same_rows as assert_same
+from helpers_dataset import dataset_rows as rows
+
+import triage
+from triage.batch import rematch, run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: a signature the built-in set lacks, whose line is in the case's guest logs but in no kept
+#: evidence of the built-in set: only a match over every line finds it
+NEW_SIGNATURE = """\
+id: local/xenbus-no-driver
+title: A Xen device without a driver in the guest
+kind: hang
+status: stable
+log_shape: source
+description: |
+  A XENBUS device that no driver claimed.
+references:
+  - {type: ext, id: EXT-16}
+applies_to:
+  distros: [rhel, centos, oracle, scientific]
+  releases:
+    - {min: "4.5", max: "5.3"}
+evidence:
+  any:
+    - name: no_driver
+      reason: XENBUS found no driver for a device
+      line:
+        pattern: 'XENBUS: Device with no driver: device/\\w+/\\d+'
+confidence:
+  rules:
+    - level: low
+      when: [no_driver]
+      reason: one line, no other evidence
+  default: low
+  default_reason: one line, no other evidence
+fix: |
+  Load the frontend driver.
+workaround: |
+  None.
+tests:
+  match:
+    - {path: samples/case-xs01/rhel45vm/messages}
+  no_match:
+    - {path: samples/signatures/xfs-panic/neg-rhel54-xfs.log}
+"""
+
+
+def _inputs(root: Path) -> Path:
+    """The XenServer case (a status report with facts beside two guest logs) and the XFS
+    samples, as the batch would find them."""
+    shutil.copytree(ROOT / "samples" / "case-xs01", root / "case-xs01")
+    shutil.copytree(ROOT / "samples" / "signatures" / "xfs-panic", root / "xfs")
+    return root
+
+
+def _signatures(root: Path) -> Path:
+    """A user folder: the built-in XFS signature made low-confidence, and a new signature."""
+    family = root / "xen-rhel"
+    family.mkdir(parents=True)
+    xfs = (ROOT / "signatures" / "xen-rhel" / "xfs-panic.yaml").read_text()
+    assert "level: high" in xfs
+    (family / "xfs-panic.yaml").write_text(xfs.replace("level: high", "level: low"))
+    (root / "local").mkdir()
+    (root / "local" / "xenbus-no-driver.yaml").write_text(NEW_SIGNATURE)
+    return root
+
+
+def _spoil(folder: Path) -> dict[Path, tuple[bytes, os.stat_result]]:
+    """Every input's bytes replaced (same size and mtime): a run that read any would see it."""
+    kept = {}
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        st = f.stat()
+        kept[f] = (f.read_bytes(), st)
+        f.write_bytes(b"\xff" * st.st_size)
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return kept
+
+
+def _restore(kept: dict[Path, tuple[bytes, os.stat_result]]) -> None:
+    for f, (data, st) in kept.items():
+        f.write_bytes(data)
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_changed_set_is_matched_against_the_kept_rows_without_reading_an_input(
+    tmp_path: Path, jobs: int
+) -> None:
+    folder = _inputs(tmp_path / "in")
+    sigs = [str(_signatures(tmp_path / "sigs"))]
+    out = tmp_path / "ds"
+    first = triage.ingest([str(folder)], out=str(out))
+    before = rows(str(out))
+    kept = _spoil(folder)
+    again = triage.ingest([str(folder)], out=str(out), signatures=sigs, jobs=jobs)
+    assert not again.errors  # the spoiled bytes were never read
+    assert again.processed == again.rematched == again.units == first.units
+    _restore(kept)
+    fresh = tmp_path / "fresh"
+    triage.ingest([str(folder)], out=str(fresh), signatures=sigs)
+    got, want = rows(str(out)), rows(str(fresh))
+    assert_same(got, want)
+    assert_same(rows(str(out), from_parts=True), rows(str(fresh), from_parts=True))
+    # the new set's findings: the new signature where no old evidence was, XFS at low
+    new = set(want["findings"]["signature_id"]) - set(before["findings"]["signature_id"])
+    assert new == {"local/xenbus-no-driver"}
+    xfs = want["findings"][want["findings"]["signature_id"] == "xen-rhel/xfs-panic"]
+    assert len(xfs) and set(xfs["confidence"]) == {"low"}
+    assert got["lines"].equals(before["lines"]) and got["crashes"].equals(before["crashes"])
+    # the old parts are gone; the new ones hold the same line files (linked, not rewritten)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(p.name for p in (out / "parts").iterdir()) == sorted(manifest["parts"])
+    assert all(e["signature_digest"] == again.signature_digest for e in manifest["parts"].values())
+
+
+def test_no_signatures_first_then_a_set_is_matched_from_the_rows(tmp_path: Path) -> None:
+    """A dataset made without signatures kept what matching needs all the same."""
+    folder = _inputs(tmp_path / "in")
+    out = tmp_path / "ds"
+    triage.ingest([str(folder)], out=str(out), use_signatures=False)
+    assert triage.open_dataset(str(out)).findings.empty
+    kept = _spoil(folder)
+    again = triage.ingest([str(folder)], out=str(out))
+    assert not again.errors and again.processed == again.units
+    _restore(kept)
+    fresh = tmp_path / "fresh"
+    triage.ingest([str(folder)], out=str(fresh))
+    assert_same(rows(str(out)), rows(str(fresh)))
+    assert len(rows(str(fresh))["findings"]) > 0
+
+
+def _counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = rematch.rematch_pack
+
+    def counted(pack, opts, out):
+        calls.append(len(pack))
+        return real(pack, opts, out)
+
+    monkeypatch.setattr(run, "rematch_pack", counted)
+    return calls
+
+
+def test_scan_datasets_and_force_read_their_inputs_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan keeps only the lines the old set found relevant: a new pattern may need others,
+    so its units are processed from their inputs; so is everything under --force."""
+    folder = _inputs(tmp_path / "in")
+    sigs = [str(_signatures(tmp_path / "sigs"))]
+    calls = _counted(monkeypatch)
+    triage.scan([str(folder)], out=str(tmp_path / "scan"))
+    again = triage.scan([str(folder)], out=str(tmp_path / "scan"), signatures=sigs)
+    assert again.processed == again.units and calls == []
+    fresh = tmp_path / "fresh"
+    triage.scan([str(folder)], out=str(fresh), signatures=sigs)
+    assert_same(rows(str(tmp_path / "scan")), rows(str(fresh)))
+    triage.ingest([str(folder)], out=str(tmp_path / "ingest"))
+    triage.ingest([str(folder)], out=str(tmp_path / "ingest"), signatures=sigs, force=True)
+    assert calls == []
+
+
+def test_a_part_that_cannot_be_matched_again_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _inputs(tmp_path / "in")
+    sigs = [str(_signatures(tmp_path / "sigs"))]
+    out = tmp_path / "ds"
+    triage.ingest([str(folder)], out=str(out))
+    manifest = json.loads((out / "manifest.json").read_text())
+    damaged = next(pid for pid, e in manifest["parts"].items() if e.get("match_inputs"))
+    (out / "parts" / damaged / "match-inputs.json").write_text("{not json")
+    calls = _counted(monkeypatch)
+    again = triage.ingest([str(folder)], out=str(out), signatures=sigs)
+    assert calls and again.processed == again.units and not again.errors
+    fresh = tmp_path / "fresh"
+    triage.ingest([str(folder)], out=str(fresh), signatures=sigs)
+    assert_same(rows(str(out)), rows(str(fresh)))
+
+
+def test_only_whole_parts_of_unchanged_units_are_matched_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part with one changed unit is made again from its inputs; the other parts are
+    matched again from their rows."""
+    folder = _inputs(tmp_path / "in")
+    sigs = [str(_signatures(tmp_path / "sigs"))]
+    out = tmp_path / "ds"
+    first = triage.ingest([str(folder)], out=str(out))
+    log = folder / "case-xs01" / "guest-rhel47vm.log"
+    log.write_bytes(log.read_bytes() + b"[2009-06-15 09:40:00] eth0: link up\n")
+    calls = _counted(monkeypatch)
+    again = triage.ingest([str(folder)], out=str(out), signatures=sigs)
+    assert again.processed == first.units
+    assert 0 < sum(calls) < first.units  # the changed unit's part was read again
+    fresh = tmp_path / "fresh"
+    triage.ingest([str(folder)], out=str(fresh), signatures=sigs)
+    assert_same(rows(str(out)), rows(str(fresh)))
