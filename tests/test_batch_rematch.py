@@ -209,3 +209,33 @@ def test_only_whole_parts_of_unchanged_units_are_matched_again(
     fresh = tmp_path / "fresh"
     triage.ingest([str(folder)], out=str(fresh), signatures=sigs)
     assert_same(rows(str(out)), rows(str(fresh)))
+
+
+def test_match_inputs_round_trip_and_refuse_what_they_cannot_read() -> None:
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from triage.model import Fact, SourceFile
+    from triage.store import matchinputs
+
+    src = SourceFile(
+        "/cases/b.tar.xz", ("sosreport-x/var/log/messages.gz", ""), "/cases/b.tar.xz", "m.gz"
+    )
+    shared = Fact("b", "host", "h1", "host.memory", "64 GiB", time=datetime(2009, 6, 15, 9, 30))
+    own = Fact("b", "vm", "uuid-1", "vm.name", "rhel45vm", source_path="b!xensource.log", lineno=7)
+    results = [
+        SimpleNamespace(source=src, match_facts=[shared, own]),
+        SimpleNamespace(source=SourceFile("/cases/other.log"), match_facts=[shared]),
+        SimpleNamespace(source=SourceFile("/cases/uname"), match_facts=None),  # not matched
+    ]
+    data = matchinputs.dump(results)
+    assert data is not None and data.count(b"host.memory") == 1  # one copy of a shared fact
+    back = matchinputs.load(data)
+    assert back == {
+        src.source_id: (src, [shared, own]),
+        SourceFile("/cases/other.log").source_id: (SourceFile("/cases/other.log"), [shared]),
+    }
+    assert matchinputs.dump(results[2:]) is None
+    for bad in (b"{not json", b'{"version": 2}', b'{"version": 1, "sources": {"x": {}}}'):
+        with pytest.raises(ValueError):
+            matchinputs.load(bad)

@@ -25,7 +25,7 @@ from triage.store.manifest import PARTS, entry_units
 
 #: the most lines of one source a re-match holds in memory (a larger one is read again,
 #: through the pipeline's bounded streaming path)
-MAX_SOURCE_LINES = 2_000_000
+MAX_SOURCE_LINES = 500_000
 
 
 def rematch_groups(

@@ -28,18 +28,29 @@ _FACT_FIELDS = tuple(f.name for f in fields(Fact))
 
 
 def dump(results: list[Any]) -> bytes | None:
-    """The file for a part's source results; None when no source was matched."""
+    """The file for a part's source results; None when no source was matched. Each distinct
+    fact is written once: the sources of a bundle share its facts."""
     sources = {}
+    pool: list[list[Any]] = []
+    index: dict[tuple[Any, ...], int] = {}
     for r in results:
         if r.match_facts is None:
             continue
+        ids = []
+        for f in r.match_facts:
+            row = tuple(_json(getattr(f, n)) for n in _FACT_FIELDS)
+            if row not in index:
+                index[row] = len(pool)
+                pool.append(list(row))
+            ids.append(index[row])
         sources[r.source.source_id] = {
             "source": {n: _json(getattr(r.source, n)) for n in _SOURCE_FIELDS},
-            "facts": [{n: _json(getattr(f, n)) for n in _FACT_FIELDS} for f in r.match_facts],
+            "facts": ids,
         }
     if not sources:
         return None
-    return json.dumps({"version": 1, "sources": sources}, separators=(",", ":")).encode()
+    doc = {"version": 1, "fact_fields": list(_FACT_FIELDS), "facts": pool, "sources": sources}
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def load(data: bytes) -> dict[str, tuple[SourceFile, list[Fact]]]:
@@ -49,14 +60,18 @@ def load(data: bytes) -> dict[str, tuple[SourceFile, list[Fact]]]:
         doc = json.loads(data)
         if doc.get("version") != 1:
             raise ValueError(f"match inputs of version {doc.get('version')!r}")
+        names = doc["fact_fields"]
+        pool = []
+        for row in doc["facts"]:
+            f = dict(zip(names, row, strict=True))
+            pool.append(Fact(**{**f, "time": _time(f["time"])}))
         out = {}
         for source_id, item in doc["sources"].items():
             s = item["source"]
             src = SourceFile(**{**s, "members": tuple(s["members"])})
-            facts = [Fact(**{**f, "time": _time(f["time"])}) for f in item["facts"]]
-            out[source_id] = (src, facts)
+            out[source_id] = (src, [pool[i] for i in item["facts"]])
         return out
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"damaged match inputs: {exc}") from None
 
 
