@@ -70,15 +70,14 @@ def rematch_groups(
 def rematch_pack(pack: list[Unit], opts: Any, out: str) -> tuple[str, dict, list, dict]:
     """Match the run's signature set against the part `pack` was made from; a pack result as
     `run_pack_and_write` returns it. Raises `CannotRematch` when the part cannot be."""
-    import fsspec
-
     from triage.batch.sigset import load_signature_set
     from triage.store import matchinputs, snapshot
+    from triage.store.localfs import filesystem
     from triage.store.manifest import read_part_table
     from triage.store.writer import write_rematched_part
 
     part_id, entry = pack[0].rematch  # type: ignore[misc]
-    fs, root = fsspec.core.url_to_fs(out)
+    fs, root = filesystem(out)
     old = posixpath.join(root, PARTS, part_id)
     with fs.open(posixpath.join(old, entry[matchinputs.ENTRY_KEY]), "rb") as fh:
         inputs = matchinputs.load(fh.read())

@@ -11,12 +11,12 @@ import posixpath
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from triage.model import TABLES, empty_table
 from triage.store import snapshot
+from triage.store.localfs import filesystem
 from triage.store.manifest import MANIFEST, PARTS, read_manifest
 
 if TYPE_CHECKING:  # pandas is imported when a frame is asked for: a batch run never needs it
@@ -37,7 +37,7 @@ class Dataset:
 
     def __init__(self, path: str) -> None:
         self.path = str(path)
-        self.fs, self.root = fsspec.core.url_to_fs(self.path)
+        self.fs, self.root = filesystem(self.path)
         manifest = read_manifest(self.fs, self.root)
         if manifest is None:
             raise DatasetError(f"{self.path}: not a triage dataset (no {MANIFEST})")

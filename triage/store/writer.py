@@ -139,9 +139,9 @@ class DatasetWriter:
     """Adds parts to a dataset (local path or fsspec URL) and publishes them."""
 
     def __init__(self, out: str) -> None:
-        import fsspec
+        from triage.store.localfs import filesystem
 
-        self.fs, self.root = fsspec.core.url_to_fs(out)
+        self.fs, self.root = filesystem(out)
         self.out = out
         self.fs.makedirs(posixpath.join(self.root, PARTS), exist_ok=True)
         self.manifest = read_manifest(self.fs, self.root) or new_manifest()
@@ -440,9 +440,9 @@ def _remote_rows(fs: fsspec.AbstractFileSystem, path: str) -> int:
 def write_part_to(
     out: str, part: PartData | list[PartData], tables_out: dict[str, pa.Table] | None = None
 ) -> tuple[str, dict[str, Any]]:
-    import fsspec
+    from triage.store.localfs import filesystem
 
-    fs, root = fsspec.core.url_to_fs(out)
+    fs, root = filesystem(out)
     return write_part(fs, root, part, tables_out)
 
 
