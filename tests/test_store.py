@@ -106,3 +106,50 @@ def test_manifest_is_json_with_versions(tmp_path: Path) -> None:
     DatasetWriter(str(out)).commit({})
     m = json.loads((out / "manifest.json").read_text())
     assert m["schema_version"] == 1 and m["tool_version"] and "parts" in m
+
+
+def test_the_local_filesystem_does_what_the_store_asks_of_fsspec(tmp_path: Path) -> None:
+    from triage.store.localfs import LocalFS, filesystem
+
+    fs, root = filesystem(str(tmp_path / "ds" / "."))
+    assert isinstance(fs, LocalFS) and root == str(tmp_path / "ds")
+    fs.makedirs(f"{root}/parts/a", exist_ok=True)
+    fs.makedirs(f"{root}/parts/a", exist_ok=True)
+    with fs.open(f"{root}/manifest.json", "wb") as fh:
+        fh.write(b"old")
+    with fs.open(f"{root}/.tmp-new", "wb") as fh:
+        fh.write(b"new")
+    fs.mv(f"{root}/.tmp-new", f"{root}/manifest.json")  # replaces, as publishing needs
+    assert Path(root, "manifest.json").read_bytes() == b"new" and not fs.exists(f"{root}/.tmp-new")
+    listing = fs.ls(root, detail=True)
+    assert [(Path(e["name"]).name, e["type"]) for e in listing] == [
+        ("manifest.json", "file"),
+        ("parts", "directory"),
+    ]
+    fs.mv(f"{root}/parts/a", f"{root}/parts/b", recursive=True)
+    fs.put_file(f"{root}/manifest.json", f"{root}/parts/b/copy")
+    assert Path(root, "parts/b/copy").read_bytes() == b"new"
+    fs.rm(f"{root}/parts", recursive=True)
+    assert not fs.exists(f"{root}/parts")
+    with pytest.raises(FileNotFoundError):
+        fs.ls(f"{root}/parts")
+    assert type(filesystem("memory://ds")[0]).__name__ == "MemoryFileSystem"
+
+
+def test_a_run_on_a_local_path_never_imports_fsspec(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import sys, triage; s = triage.ingest([sys.argv[1]], out=sys.argv[2]); "
+        "ds = triage.open_dataset(sys.argv[2]); n = len(ds.lines); "
+        "print(n > 0, 'fsspec' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(root / "samples" / "case-xs01"), str(tmp_path / "ds")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["True", "False"]
