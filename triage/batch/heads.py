@@ -13,7 +13,6 @@ every head again. `--force` reads them all again too, and keeps what it read.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from triage.sources import KnownHead
@@ -51,15 +50,14 @@ def heads_entry(heads: dict[str, KnownHead], key: str) -> dict[str, Any]:
     """The manifest's entry for `heads`: each distinct analysis once (the files of a folder of
     one program's logs mostly share theirs), each file as [size, mtime_ns, compressed, index]."""
     analyses: list[list[Any]] = []
-    index: dict[str, int] = {}
+    index: dict[tuple[Any, ...], int] = {}
     files: dict[str, list[int]] = {}
     for path in sorted(heads):
         h = heads[path]
         a = h.analysis
-        row = [a.size_seen, a.binary, a.dump, a.lines, a.counts]
-        token = json.dumps(row)
+        token = (a.size_seen, a.binary, a.dump, a.lines, *a.counts.items())
         if token not in index:
             index[token] = len(analyses)
-            analyses.append(row)
+            analyses.append([a.size_seen, a.binary, a.dump, a.lines, a.counts])
         files[path] = [h.size, h.mtime_ns, int(h.compressed), index[token]]
     return {"key": key, "analyses": analyses, "files": files}

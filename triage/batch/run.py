@@ -473,7 +473,13 @@ def _run(
         wanted=lambda u: not opts.force and (u.key in current or u.key in earlier),
     )
     todo = [u for u in units if opts.force or current.get(u.key) != _digests(u)]
-    stat_at_walk = {u.key: _stat_key(u.key) for u in todo if not u.input_digest}
+    # the stats the walk took of loose files, else taken now: before any input is read
+    seen = walk_heads.seen
+    stat_at_walk = {
+        u.key: (h.size, h.mtime_ns) if (h := seen.get(u.key)) else _stat_key(u.key)
+        for u in todo
+        if not u.input_digest
+    }
     summary.units = len(units)
     summary.skipped = len(units) - len(todo)
     if not todo and (sig_digest or not opts.use_signatures):

@@ -80,7 +80,11 @@ def make_units(
         by_key[key] = Unit(key=key, archive=a, _size=a.size)
     for s in sources:
         key = disk_key(s.disk_path)
-        by_key.setdefault(key, Unit(key=key)).sources.append(s)
+        unit = by_key.get(key)
+        if unit is None:  # a plain loose file's size on disk is the one the walk saw
+            size = s.size if not s.members and s.size >= 0 else -1
+            unit = by_key[key] = Unit(key=key, _size=size)
+        unit.sources.append(s)
     # What a loose file may learn from its folder: the bundles beside it and the loose files
     # that state facts (config kinds). Its sibling logs are not context: each links itself to
     # a VM, so a folder of N logs costs N units of work, not N².
