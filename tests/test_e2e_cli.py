@@ -131,6 +131,28 @@ def test_a_second_writer_of_a_dataset_stops_with_one_line(tmp_path: Path) -> Non
     assert len(triage.open_dataset(str(out)).sources) == 2
 
 
+def test_a_second_writer_of_a_dataset_at_a_url_stops_with_one_line(tmp_path: Path) -> None:
+    """The same for a dataset at an fsspec URL, whose lock is a lease in `.lock`, and the
+    command line takes such a URL as it is given."""
+    from triage.store.lock import writing
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.log").write_bytes((SAMPLES / "rhel47-xenU-console.log").read_bytes())
+    url = f"file://{tmp_path / 'ds'}"
+    with writing(url):
+        busy = cli("ingest", str(src), "--out", url, "-q")
+        assert busy.returncode == 2
+        assert busy.stderr.count("\n") == 1 and "another triage run" in busy.stderr
+    assert not (tmp_path / "ds" / ".lock").exists()
+    # the URL reaches the store whole (as a Path, "file:///x" would be a local "file:/x")
+    assert cli("ingest", str(src), "--out", url, "-q").returncode == 0
+    assert len(triage.open_dataset(url).sources) == 1
+    shown = cli("report", url, "--format", "json")
+    assert shown.returncode == 0 and '"sources": 1' in shown.stdout
+    assert not Path("file:").exists()
+
+
 # -- issue 5: scan --------------------------------------------------------------------------
 def test_scan_exit_codes() -> None:
     r = cli("scan", "samples/case-xs01", "--quiet")

@@ -153,3 +153,52 @@ def test_a_run_on_a_local_path_never_imports_fsspec(tmp_path: Path) -> None:
         check=True,
     )
     assert out.stdout.split() == ["True", "False"]
+
+
+def test_a_dataset_at_a_url_has_one_writer_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lease in `.lock`: a second claim stops while it holds; an expired one is taken over,
+    and its old holder then may not publish."""
+    import time
+
+    from triage.store import lock
+
+    monkeypatch.setattr(lock, "SETTLE_SECONDS", 0.0)
+    out = f"memory://lease-{os.getpid()}-{time.time_ns()}"
+    with lock.writing(out) as first:
+        assert first is not None and first.held()
+        with (
+            pytest.raises(lock.DatasetBusy, match="another triage run is writing"),
+            lock.writing(out),
+        ):
+            pass
+        first.confirm()
+    with lock.writing(out) as again:  # released: free again
+        assert again is not None
+    monkeypatch.setattr(lock, "LEASE_SECONDS", -1.0)  # every lease written from here is stale
+    with lock.writing(out) as stale:
+        assert stale is not None
+        with lock.writing(out) as successor:  # takes the expired lease over
+            assert successor is not None and successor.held() and not stale.held()
+            with pytest.raises(lock.DatasetBusy):
+                stale.confirm()
+    from triage.store.localfs import filesystem
+
+    fs, root = filesystem(out)
+    assert not fs.exists(f"{root}/.lock")  # the last holder removed it; the stale one did not
+
+
+def test_a_writer_that_lost_its_lease_publishes_nothing(tmp_path: Path) -> None:
+    from triage.store.lock import DatasetBusy
+
+    url = f"file://{tmp_path / 'ds'}"
+    writer = DatasetWriter(url)
+    calls = []
+
+    def lost() -> None:
+        calls.append(1)
+        raise DatasetBusy("gone")
+
+    writer.before_publish = lost
+    with pytest.raises(DatasetBusy):
+        writer.commit({})
+    assert calls == [1] and not (tmp_path / "ds" / "manifest.json").exists()

@@ -170,7 +170,7 @@ def _warn_printer(quiet: bool) -> Any:
 
 def _run(
     paths: list[Path],
-    out: Path | None,
+    out: str | None,
     keep: str,
     signatures: list[Path],
     jobs: int,
@@ -294,7 +294,7 @@ MapOpt = Annotated[
 @app.command()
 def scan(
     paths: PathsArg,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Dataset folder or URL.")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Dataset folder or URL.")] = None,
     fmt: Annotated[Fmt, typer.Option("--format", "-f", help="Report format.")] = Fmt.table,
     output: Annotated[Path | None, typer.Option("--output", help="Write the report here.")] = None,
     signatures: SigOpt = [],
@@ -347,7 +347,7 @@ def _prepare_report(fmt: Fmt) -> None:
 @app.command()
 def ingest(
     paths: PathsArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder or URL.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Dataset folder or URL.")],
     signatures: SigOpt = [],
     no_signatures: Annotated[
         bool, typer.Option("--no-signatures", help="Do not match signatures.")
@@ -417,7 +417,9 @@ def crashes(
 
 @app.command()
 def report(
-    dataset: Annotated[Path, typer.Argument(help="A dataset folder written by scan or ingest.")],
+    dataset: Annotated[
+        str, typer.Argument(help="A dataset folder or URL written by scan or ingest.")
+    ],
     fmt: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
     output: Annotated[Path | None, typer.Option("--output")] = None,
 ) -> None:
@@ -431,7 +433,7 @@ def report(
 
 @app.command()
 def query(
-    dataset: Annotated[Path, typer.Argument(help="A dataset folder.")],
+    dataset: Annotated[str, typer.Argument(help="A dataset folder or URL.")],
     sql: Annotated[str, typer.Argument(help="DuckDB SQL; every table is a view.")],
     fmt: Annotated[QueryFmt, typer.Option("--format", "-f")] = QueryFmt.table,
 ) -> None:
@@ -469,10 +471,11 @@ def _cell(v: Any) -> str:
     return escape("" if v is None else str(v))
 
 
-def _open(path: Path) -> Any:
+def _open(path: str) -> Any:
+    """The dataset at a folder or URL (a string: as a Path, "s3://b/k" would become "s3:/b/k")."""
     from triage.store import DatasetError, open_dataset
 
-    if not os.path.exists(path) and "://" not in str(path):
+    if "://" not in path and not os.path.exists(path):
         raise fail(f"no such dataset: {path}")
     try:
         return open_dataset(str(path))

@@ -552,8 +552,11 @@ def _open_writer(out: str, held: ExitStack) -> DatasetWriter:
     """The dataset's writer, under its write lock (store/lock.py) until the run ends."""
     from triage.store.lock import writing
 
-    held.enter_context(writing(out))
-    return DatasetWriter(out)
+    lease = held.enter_context(writing(out))
+    writer = DatasetWriter(out)
+    if lease is not None:  # a dataset at a URL: publish only while the lease is still ours
+        writer.before_publish = lease.confirm
+    return writer
 
 
 def _local_manifest(out: str) -> dict[str, Any] | None:

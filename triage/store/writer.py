@@ -13,7 +13,7 @@ import os
 import posixpath
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +145,8 @@ class DatasetWriter:
         self.out = out
         self.fs.makedirs(posixpath.join(self.root, PARTS), exist_ok=True)
         self.manifest = read_manifest(self.fs, self.root) or new_manifest()
+        #: called just before the manifest is published; raises to stop it (store/lock.py)
+        self.before_publish: Callable[[], None] | None = None
         self._sweep_temporaries()
 
     def write_part(self, part: PartData) -> tuple[str, dict[str, Any]]:
@@ -194,6 +196,8 @@ class DatasetWriter:
             m["snapshot"] = snapshot.rebuild(
                 self.fs, self.root, m.get("snapshot"), parts, fresh or {}
             )
+        if self.before_publish is not None:
+            self.before_publish()
         write_manifest(self.fs, self.root, m)
         for pid in dropped:  # only after the manifest no longer names them
             self.fs.rm(posixpath.join(self.root, PARTS, pid), recursive=True)
