@@ -18,7 +18,6 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from triage.batch.heads import ENTRY as HEADS_ENTRY
 from triage.batch.heads import heads_entry, heads_key, known_heads
 from triage.batch.rematch import rematch_groups, rematch_pack
 from triage.batch.sigset import (
@@ -35,9 +34,22 @@ from triage.batch.units import (
     make_units,
     take_digests,
 )
+from triage.batch.uptodate import (
+    WALK_ERRORS_UNIT,
+    changes_nothing,
+    digests,
+    heads_after,
+    known_signature_digest,
+    loaded_digest,
+    local_manifest,
+    manifest_extra,
+    settings_digest,
+    stat_key,
+    unit_index,
+)
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import KIND_CONFIG, ErrorRecord, Fact, SourceFile
-from triage.sources import DeferredArchive, KnownHead
+from triage.sources import DeferredArchive
 from triage.store.manifest import MANIFEST, entry_units
 from triage.store.writer import DatasetWriter, PartData, write_part_to
 
@@ -422,7 +434,7 @@ def _run(
     summary = RunSummary(out=str(out), temporary=temporary)
     warn = opts.warn or (lambda msg: None)
 
-    manifest = _local_manifest(str(out))
+    manifest = local_manifest(str(out))
     writer = _open_writer(str(out), held) if manifest is None else None
     if writer is not None:
         manifest = writer.manifest
@@ -451,7 +463,7 @@ def _run(
         else:
             walked.append(item)
     summary.errors.extend(walk_errors)
-    heads = heads_entry(_heads_after(kept_heads, walk_heads.seen, paths), heads_at)
+    heads = heads_entry(heads_after(kept_heads, walk_heads.seen, paths), heads_at)
 
     cache_tuples = {k: tuple(v) for k, v in manifest.get("digest_cache", {}).items()}
     units = make_units(walked, archives)
@@ -459,12 +471,12 @@ def _run(
     if opts.use_signatures:
         if not opts.signature_key:
             opts = replace(opts, signature_key=signature_files_digest(opts.signatures))
-        sig_digest = _known_signature_digest(opts, manifest)
+        sig_digest = known_signature_digest(opts, manifest)
 
     settings = settings_digest(opts)
-    current = _unit_index(manifest, sig_digest, settings, opts.keep)
+    current = unit_index(manifest, sig_digest, settings, opts.keep)
     # units whose rows a new signature set could be matched against (rematch.py)
-    earlier = _unit_index(manifest, None, settings, "all") if opts.keep == "all" else {}
+    earlier = unit_index(manifest, None, settings, "all") if opts.keep == "all" else {}
     # digests now only where they decide something; the workers take the others as they read
     digest_units(
         units,
@@ -472,21 +484,21 @@ def _run(
         trust=not opts.force,
         wanted=lambda u: not opts.force and (u.key in current or u.key in earlier),
     )
-    todo = [u for u in units if opts.force or current.get(u.key) != _digests(u)]
+    todo = [u for u in units if opts.force or current.get(u.key) != digests(u)]
     # the stats the walk took of loose files, else taken now: before any input is read
     seen = walk_heads.seen
     stat_at_walk = {
-        u.key: (h.size, h.mtime_ns) if (h := seen.get(u.key)) else _stat_key(u.key)
+        u.key: (h.size, h.mtime_ns) if (h := seen.get(u.key)) else stat_key(u.key)
         for u in todo
         if not u.input_digest
     }
     summary.units = len(units)
     summary.skipped = len(units) - len(todo)
     if not todo and (sig_digest or not opts.use_signatures):
-        extra = _manifest_extra(
+        extra = manifest_extra(
             manifest, paths, opts, sig_digest, cache_tuples, known, archives, heads
         )
-        if _changes_nothing(manifest, extra, paths, walk_errors):
+        if changes_nothing(manifest, extra, paths, walk_errors):
             summary.signature_digest = sig_digest
             summary.counts = manifest.get("counts", {})
             summary.snapshot_id = (manifest.get("snapshot") or {}).get("id", "")
@@ -534,9 +546,9 @@ def _run(
 
     if opts.use_signatures and not sig_digest:  # from the workers, who loaded the set
         made = [e["signature_digest"] for e in added.values() if e.get("signature_digest")]
-        sig_digest = made[0] if made else _loaded_digest(opts)
+        sig_digest = made[0] if made else loaded_digest(opts)
     summary.signature_digest = sig_digest
-    extra = _manifest_extra(
+    extra = manifest_extra(
         writer.manifest, paths, opts, sig_digest, cache_tuples, known, archives, heads
     )
     extra["timings"] = {"last_run_seconds": round(time.perf_counter() - t0, 3)}
@@ -557,76 +569,6 @@ def _open_writer(out: str, held: ExitStack) -> DatasetWriter:
     if lease is not None:  # a dataset at a URL: publish only while the lease is still ours
         writer.before_publish = lease.confirm
     return writer
-
-
-def _local_manifest(out: str) -> dict[str, Any] | None:
-    """The manifest of a dataset on a local path, read without fsspec; None for a URL or a
-    dataset not made yet (the writer opens those)."""
-    import json
-
-    path = os.path.join(out, MANIFEST)
-    if "://" in out or not os.path.isfile(path):
-        return None
-    with open(path, "rb") as fh:
-        return json.loads(fh.read())
-
-
-def _manifest_extra(
-    manifest: dict[str, Any],
-    paths: list[str],
-    opts: RunOptions,
-    sig_digest: str,
-    cache: dict[str, tuple[Any, ...]],
-    known: dict[str, tuple[int, int]],
-    archives: list[DeferredArchive],
-    heads: dict[str, Any],
-) -> dict[str, Any]:
-    """What the run's commit records in the manifest besides the parts."""
-    return {
-        HEADS_ENTRY: heads,
-        "signature_digest": sig_digest,
-        "signature_memo": {"files": opts.signature_key, "digest": sig_digest},
-        "inputs": sorted({*manifest.get("inputs", []), *(os.path.abspath(p) for p in paths)}),
-        "digest_cache": {k: list(v) for k, v in cache.items()},
-        "archives": {**known, **{disk_key(a.disk_path): _stat_key(a.disk_path) for a in archives}},
-    }
-
-
-def _heads_after(
-    kept: dict[str, KnownHead], seen: dict[str, KnownHead], paths: list[str]
-) -> dict[str, KnownHead]:
-    """The heads to keep for the next run: those this walk read or took, and the kept ones of
-    files outside its paths (a dataset fed from several folders); a file under its paths that it
-    no longer listed is gone."""
-    mine = tuple(
-        p for path in paths for p in (os.path.abspath(path), os.path.abspath(path) + os.sep)
-    )
-    out = {k: v for k, v in kept.items() if not (k.startswith(mine) and k not in seen)}
-    out.update(seen)
-    return out
-
-
-def _changes_nothing(
-    manifest: dict[str, Any], extra: dict[str, Any], paths: list[str], walk_errors: list[Any]
-) -> bool:
-    """Whether a run that processed no unit would leave the dataset as it is, so that it need
-    not be written at all: an unchanged rerun then never imports pyarrow or fsspec (a third
-    of its time) and works on a dataset it may only read."""
-    import json
-
-    if walk_errors:
-        return False
-    own = {WALK_ERRORS_UNIT + os.path.abspath(p) for p in paths}
-    if any(own.intersection(entry_units(e)) for e in manifest.get("parts", {}).values()):
-        return False  # an earlier run's walk errors under these paths are to be dropped
-    return all(
-        json.loads(json.dumps(value, default=str)) == manifest.get(key)
-        for key, value in extra.items()
-    )
-
-
-#: unit key prefix of the parts holding one input path's walk errors
-WALK_ERRORS_UNIT = "walk-errors:"
 
 
 def _walk_error_parts(
@@ -650,68 +592,6 @@ def _walk_error_parts(
         )
         parts[keys[owner]].errors.append(e)
     return parts
-
-
-def _known_signature_digest(opts: RunOptions, manifest: dict[str, Any]) -> str:
-    """The signature set's digest when deciding what is up to date needs it, else "".
-
-    Loading means parsing and validating every YAML file — a third of an unchanged rerun. The
-    manifest's memo maps the files' digest to the set's digest, so an unchanged set is not
-    loaded; a dataset without parts has nothing to compare, and the workers report the digest
-    of the set they load. New user folders are loaded here all the same: a bad file must stop
-    the run with one line before any work starts, not fail in every worker.
-    """
-    memo = manifest.get("signature_memo", {})
-    if memo.get("files") == opts.signature_key and memo.get("digest"):
-        return memo["digest"]  # these very files loaded (and validated) before
-    if not manifest.get("parts") and not opts.signatures:
-        return ""
-    return _loaded_digest(opts)
-
-
-def _loaded_digest(opts: RunOptions) -> str:
-    sigset = load_signature_set(opts.signatures, opts.limits, opts.signature_key)
-    return getattr(sigset, "digest", "")
-
-
-def settings_digest(opts: RunOptions) -> str:
-    """What besides inputs and signatures changes a unit's rows: the limits (a cap turns
-    rows into errors) and the System.map given for Xen dumps."""
-    import hashlib
-
-    text = repr((sorted(opts.limits.__dict__.items()), opts.system_map or ""))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _stat_key(path: str) -> tuple[int, int]:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return (-1, -1)
-    return (st.st_size, st.st_mtime_ns)
-
-
-def _digests(unit: Unit) -> tuple[str, str]:
-    return unit.input_digest, unit.context_digest
-
-
-def _unit_index(
-    manifest: dict[str, Any], sig_digest: str | None, settings: str, keep: str
-) -> dict[str, tuple[str, str]]:
-    """Unit key → (input, context) digests of its rows in the dataset, where those rows were
-    made with this signature set (any, for None), these settings and keep mode (the only ones
-    a rerun keeps)."""
-    index: dict[str, tuple[str, str]] = {}
-    for entry in manifest.get("parts", {}).values():
-        if (
-            (sig_digest is not None and entry.get("signature_digest") != sig_digest)
-            or entry.get("settings_digest", "") != settings
-            or entry.get("keep") != keep
-        ):
-            continue
-        for key, d in entry_units(entry).items():
-            index[key] = (d.get("input_digest", ""), d.get("context_digest", ""))
-    return index
 
 
 def _execute(
