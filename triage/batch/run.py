@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from triage.batch.heads import heads_entry, heads_key, known_heads
+from triage.batch.options import KEEP_MODES, ProgressEvent, RunOptions
 from triage.batch.rematch import rematch_groups, rematch_pack
 from triage.batch.sigset import (
     arrow_without_pandas,
@@ -47,49 +48,15 @@ from triage.batch.uptodate import (
     stat_key,
     unit_index,
 )
-from triage.limits import DEFAULT_LIMITS, Limits
+from triage.limits import Limits
 from triage.model import KIND_CONFIG, ErrorRecord, Fact, SourceFile
 from triage.sources import DeferredArchive
 from triage.store.manifest import MANIFEST, entry_units
 from triage.store.writer import DatasetWriter, PartData, write_part_to
 
-#: how the dataset's lines are kept: every kernel line, or only the lines that matter
-KEEP_MODES = ("all", "relevant")
-
 Pack = list[Unit]
 #: (part id, manifest entry, error rows, the part's small tables) — part id "" when lost
 PackResult = tuple[str, dict[str, Any], list[ErrorRecord], dict[str, Any]]
-
-
-@dataclass
-class RunOptions:
-    signatures: list[str] = field(default_factory=list)  # user signature dirs (added to built-ins)
-    use_signatures: bool = True
-    jobs: int = 1
-    scheduler: str | None = None  # Dask scheduler address, "local" for a LocalCluster
-    force: bool = False
-    keep: str = "relevant"
-    limits: Limits = DEFAULT_LIMITS
-    system_map: str | None = None
-    progress: Callable[[ProgressEvent], None] | None = None
-    warn: Callable[[str], None] | None = None  # one-line warnings as they happen
-    #: what the caller will need after the run, loaded while its workers process the packs
-    #: (`scan`: the report's modules); never called by a run in one process
-    meanwhile: Callable[[], None] | None = None
-    #: the caller never hands pandas objects to Arrow (the CLI): it settles pyarrow's check
-    #: for them without importing pandas (`sigset.arrow_without_pandas`) before its first rows
-    without_pandas: bool = False
-    #: set by `run`: the signature files' digest, so that workers do not hash them per pack
-    signature_key: str = ""
-
-
-@dataclass
-class ProgressEvent:
-    units_done: int
-    units_total: int
-    bytes_done: int
-    bytes_total: int
-    current: str = ""
 
 
 @dataclass

@@ -10,16 +10,14 @@ would change nothing writes nothing (`changes_nothing`).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from triage.batch.heads import ENTRY as HEADS_ENTRY
+from triage.batch.options import RunOptions
 from triage.batch.sigset import load_signature_set
 from triage.batch.units import Unit, disk_key
 from triage.sources import DeferredArchive, KnownHead
 from triage.store.manifest import MANIFEST, entry_units
-
-if TYPE_CHECKING:
-    from triage.batch.run import RunOptions
 
 #: unit key prefix of the parts holding one input path's walk errors
 WALK_ERRORS_UNIT = "walk-errors:"
