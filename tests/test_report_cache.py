@@ -50,8 +50,11 @@ def test_an_unchanged_rerun_serves_the_kept_report_without_loading_the_dataset(
         assert again[1] == "-", again[1]  # served as kept: no table was read
         assert again[0] == 1 and again[2] == first[2]
         assert scan(folder, out, "--format", fmt, "--fail-on", "never")[0] == 0
-    # the terminal table depends on the terminal: rendered each time
-    assert "pandas" in scan(folder, out, "--format", "table")[1]
+    # the terminal table is kept per layout (width, colours): the same destination gets it again
+    table = scan(folder, out, "--format", "table")
+    assert "pandas" in table[1]
+    again = scan(folder, out, "--format", "table")
+    assert again[1] == "-" and again[2] == table[2] and again[0] == 1
     snapshot = json.loads((out / "manifest.json").read_text())["snapshot"]["id"]
     assert [p.name for p in (out / "reports").iterdir()] == [snapshot]
 
@@ -71,3 +74,27 @@ def test_a_changed_input_renders_a_new_report(tmp_path: Path) -> None:
     ids = [[f["signature_id"] for f in json.loads(r[2])["findings"]] for r in (quiet, loud, fresh)]
     assert ids[0] == [] and ids[1] and ids[1] == ids[2]
     assert len(list((out / "reports").iterdir())) == 1  # the earlier snapshot's report is gone
+
+
+def test_a_table_is_kept_under_the_layout_it_was_made_for(monkeypatch) -> None:
+    """Another terminal width or colour system is another key: a table laid out for one is
+    never served to another."""
+    import io
+
+    from triage.report import layout
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLUMNS", "132")
+    wide = layout.table_key(Tty())
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = layout.table_key(Tty())
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = layout.table_key(Tty())
+    assert wide.startswith("table-132-") and narrow.startswith("table-80-")
+    assert plain == "table-80-plain" and "plain" not in narrow
+    assert layout.table_key(io.StringIO()) == f"table-{layout.DEFAULT_WIDTH}-plain"  # a file

@@ -6,6 +6,7 @@ A user mistake is one line on stderr and exit 2, never a traceback.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -236,14 +237,15 @@ def _report_run(summary: Any, fmt: Fmt, output: Path | None, fail_on: FailOn) ->
     from triage.report import cache
 
     snap = "" if summary.temporary else summary.snapshot_id
-    kept = cache.load(summary.out, snap, fmt.value)
-    if kept is None and fmt.value in cache.KEPT_FORMATS and snap:
+    key, width, color = _kept_as(fmt, output)
+    kept = cache.load(summary.out, snap, key)
+    if kept is None and cache.keeps(key) and snap:
         from triage import report
 
         ds = summary.dataset
-        text = report.render(ds, fmt.value)
+        text = report.render(ds, fmt.value, width=width, color=color)
         confidences = [str(c) for c in ds.findings["confidence"]]
-        cache.save(summary.out, snap, fmt.value, text, confidences)
+        cache.save(summary.out, snap, key, text, confidences)
         kept = (text, confidences)
     if kept is None:
         ds = summary.dataset
@@ -256,6 +258,20 @@ def _report_run(summary: Any, fmt: Fmt, output: Path | None, fail_on: FailOn) ->
     else:
         sys.stdout.write(text)
     return _exit_code(confidences, fail_on)
+
+
+def _kept_as(fmt: Fmt, output: Path | None) -> tuple[str, int | None, bool | None]:
+    """The name the report is kept under, and for the table the width and colours it is laid
+    out for: the terminal's (or, for a file, 100 columns without colour)."""
+    if fmt != Fmt.table:
+        return fmt.value, None, None
+    from triage.report import layout
+
+    if output is not None:
+        return layout.table_key(io.StringIO(), None, False), None, False
+    width = layout.table_width(sys.stdout, None)
+    color = layout.want_color(sys.stdout, None)
+    return layout.table_key(sys.stdout, width, color), width, color
 
 
 _CONF_RANK = {"high": 3, "medium": 2, "low": 1}

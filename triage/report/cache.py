@@ -3,7 +3,8 @@
 An unchanged rerun of `triage scan` leaves the dataset as it was, and rendering the same report
 again would cost more than the rest of the rerun: reading every table, loading pandas, building
 the content. A report is a function of the dataset's snapshot, the tool and the format (the
-terminal table also depends on the terminal, so it is never kept): the first render is stored
+terminal table also of the width and colours it is laid out for, which its key names:
+`report/layout.table_key`): the first render is stored
 under `reports/<snapshot id>/` with the findings' confidences that decide the exit code, and
 served again while the snapshot is the same. A commit that changes the parts makes a new
 snapshot, so a kept report can never describe other rows than the dataset's.
@@ -25,6 +26,11 @@ KEPT_FORMATS = ("json", "jsonl", "md", "html", "csv")
 REPORTS = "reports"
 
 
+def keeps(key: str) -> bool:
+    """Whether a report of this format (a table: of this layout) is kept."""
+    return key in KEPT_FORMATS or key.startswith("table-")
+
+
 def _folder(out: str, snapshot_id: str) -> str | None:
     if "://" in out or not snapshot_id:
         return None
@@ -34,7 +40,7 @@ def _folder(out: str, snapshot_id: str) -> str | None:
 def load(out: str, snapshot_id: str, fmt: str) -> tuple[str, list[str]] | None:
     """The kept report of the snapshot in `fmt` and the findings' confidences, if kept."""
     folder = _folder(out, snapshot_id)
-    if folder is None or fmt not in KEPT_FORMATS:
+    if folder is None or not keeps(fmt):
         return None
     try:
         with open(os.path.join(folder, "findings.json"), encoding="utf-8") as fh:
@@ -51,7 +57,7 @@ def save(out: str, snapshot_id: str, fmt: str, text: str, confidences: list[str]
     """Keep the report (best effort: a dataset one may not write is rendered each time) and
     drop the reports of earlier snapshots."""
     folder = _folder(out, snapshot_id)
-    if folder is None or fmt not in KEPT_FORMATS:
+    if folder is None or not keeps(fmt):
         return
     try:
         os.makedirs(folder, exist_ok=True)

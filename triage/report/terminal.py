@@ -9,19 +9,18 @@ with ` \\` continuations), so that they can be pasted into a shell as they are.
 from __future__ import annotations
 
 import io
-import os
 from typing import TextIO
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
 from triage.report.content import CrashGroup, FindingItem, ReportModel, Summary
+from triage.report.layout import make_console, table_width, want_color
 from triage.report.steps import fold_command
 
-DEFAULT_WIDTH = 100
 MAX_GROUPS_SHOWN = 20
 MAX_DETAILED = 30  # findings shown in full; a terminal page of thousands helps nobody
 MAX_BRIEF = 200  # further findings listed one line each
@@ -35,42 +34,13 @@ LOCATION_STYLE = "cyan"
 COMMAND_STYLE = "bold green"
 
 
-def _want_color(out: TextIO, color: bool | None) -> bool:
-    """Colour only when asked, or by default when writing to a terminal and NO_COLOR is unset."""
-    if color is not None:
-        return color
-    is_tty = bool(getattr(out, "isatty", None) and out.isatty())
-    return is_tty and not os.environ.get("NO_COLOR")
-
-
-def make_console(out: TextIO, width: int | None, color: bool) -> Console:
-    return Console(
-        file=out,
-        width=width or DEFAULT_WIDTH,
-        force_terminal=color,
-        no_color=not color,
-        color_system="auto" if color else None,
-        highlight=False,
-        markup=False,
-        emoji=False,
-        soft_wrap=False,
-        force_jupyter=False,
-        force_interactive=False,
-        legacy_windows=False,
-        record=False,
-    )
-
-
 def render_terminal(
     report: ReportModel, out: TextIO, width: int | None = None, color: bool | None = None
 ) -> None:
     # Render into a buffer, then drop the trailing blanks that rich pads grid cells with: they
     # make copied text and pasted README samples ragged.
     buffer = io.StringIO()
-    is_tty = bool(getattr(out, "isatty", None) and out.isatty())
-    if width is None and is_tty:
-        width = Console(file=out).width
-    console = make_console(buffer, width, _want_color(out, color))
+    console = make_console(buffer, table_width(out, width), want_color(out, color))
     for part in _parts(report, console.width):
         console.print(part)
     out.write("\n".join(line.rstrip(" ") for line in buffer.getvalue().split("\n")))
