@@ -15,7 +15,8 @@ from typing import IO, Any
 
 
 class LocalFS:
-    """The calls the store makes of an fsspec filesystem, on local paths."""
+    """The calls the store makes of an fsspec filesystem, on local paths. (It copies files
+    with `shutil` itself wherever the filesystem is local: `writer._local`.)"""
 
     protocol = ("file", "local")
 
@@ -28,11 +29,10 @@ class LocalFS:
     def makedirs(self, path: str, exist_ok: bool = False) -> None:
         os.makedirs(path, exist_ok=exist_ok)
 
-    def ls(self, path: str, detail: bool = True) -> list[Any]:
+    def ls(self, path: str, detail: bool = True) -> list[dict[str, Any]]:
+        """The entries of `path` with their details (the store always asks for them)."""
         with os.scandir(path) as it:
             entries = sorted(it, key=lambda e: e.name)
-        if not detail:
-            return [e.path for e in entries]
         return [
             {
                 "name": e.path,
@@ -54,12 +54,6 @@ class LocalFS:
             shutil.rmtree(path)
         else:
             os.unlink(path)
-
-    def put_file(self, src: str, dest: str) -> None:
-        shutil.copyfile(src, dest)
-
-    def cp_file(self, src: str, dest: str) -> None:
-        shutil.copyfile(src, dest)
 
 
 def filesystem(url: str) -> tuple[Any, str]:

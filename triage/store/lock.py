@@ -101,10 +101,7 @@ class Lease:
             raise _busy(self.out)
 
     def release(self) -> None:
-        stop = getattr(self, "_stop", None)
-        if stop is None:
-            return
-        stop.set()
+        self._stop.set()
         self._thread.join()
         try:
             if self.held():
