@@ -270,21 +270,35 @@ def _file_item(
 ) -> _Item:
     """An item for a plain or single-file-compressed stream; bombs become error items."""
     if layer.what == "compressed":
-        members = (*chain, "")
-        if len(members) > limits.max_depth:
+        if len(chain) + 1 > limits.max_depth:  # the inflated stream is one member deeper
             return _Item(name, "error", error=_depth_error(shown, limits))
         bomb = _declared_bomb(layer, size, limits) and _confirm_bomb(layer, limits)
         if bomb:
             return _Item(name, "error", error=make_error(shown, "decompression-bomb", bomb))
-        return _Item(name, "file", disk_path, members, -1, mtime, analyze(layer.head))
-    return _Item(name, "file", disk_path, chain, size, mtime, analyze(layer.head))
+    return _text_item(
+        name, disk_path, chain, layer.what == "compressed", size, mtime, analyze(layer.head)
+    )
+
+
+def _text_item(
+    name: str,
+    disk_path: str,
+    chain: tuple[str, ...],
+    compressed: bool,
+    size: int,
+    mtime: float | None,
+    analysis: Analysis,
+) -> _Item:
+    """The item of a readable file: a single-file compressed one is one more member ("") deep,
+    its inflated size unknown."""
+    if compressed:
+        return _Item(name, "file", disk_path, (*chain, ""), -1, mtime, analysis)
+    return _Item(name, "file", disk_path, chain, size, mtime, analysis)
 
 
 def _known_item(head: KnownHead, name: str, disk_path: str, st: os.stat_result) -> _Item:
     """The item `_file_item` made of this file when its head was read."""
-    if head.compressed:
-        return _Item(name, "file", disk_path, ("",), -1, st.st_mtime, head.analysis)
-    return _Item(name, "file", disk_path, (), st.st_size, st.st_mtime, head.analysis)
+    return _text_item(name, disk_path, (), head.compressed, st.st_size, st.st_mtime, head.analysis)
 
 
 def _declared_bomb(layer: Layer, compressed_size: int, limits: Limits) -> str:
