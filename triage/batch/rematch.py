@@ -118,7 +118,6 @@ def _match(
     fs: Any, old: str, entry: dict, inputs: dict, small: dict, sigset: Any
 ) -> tuple[list[Any], list[ErrorRecord]]:
     """The findings and matcher errors of every source the part's run matched, in its order."""
-    from triage import match
     from triage.model import Boot, Crash, Frame, SysrqTask
 
     if sigset is None:
@@ -143,15 +142,14 @@ def _match(
             raise CannotRematch(f"the lines of source {source_id} are not in one run")
         matched.add(source_id)
         if source_id in inputs:
-            _match_one(match, sigset, inputs[source_id], lines, boots, crashes, findings, errors)
+            _match_one(sigset, inputs[source_id], lines, boots, crashes, findings, errors)
     for source_id, got in inputs.items():  # matched sources without a line
         if source_id not in matched:
-            _match_one(match, sigset, got, None, boots, crashes, findings, errors)
+            _match_one(sigset, got, None, boots, crashes, findings, errors)
     return findings, errors
 
 
 def _match_one(
-    match: Any,
     sigset: Any,
     got: tuple[Any, list[Any]],
     lines: Any,
@@ -160,6 +158,7 @@ def _match_one(
     findings: list[Any],
     errors: list[ErrorRecord],
 ) -> None:
+    from triage import match
     from triage.model import empty_lines
 
     src, facts = got

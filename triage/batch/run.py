@@ -407,7 +407,8 @@ def _run(
         manifest = writer.manifest
     assert manifest is not None
     known = {p: (v[0], v[1]) for p, v in manifest.get("archives", {}).items()}
-    heads_at = heads_key(settings_digest(opts))
+    settings = settings_digest(opts)
+    heads_at = heads_key(settings)
     kept_heads = known_heads(manifest, heads_at)
     walk_heads = sources.Heads(known={} if opts.force else kept_heads)
     walked: list[SourceFile] = []
@@ -440,7 +441,6 @@ def _run(
             opts = replace(opts, signature_key=signature_files_digest(opts.signatures))
         sig_digest = known_signature_digest(opts, manifest)
 
-    settings = settings_digest(opts)
     current = unit_index(manifest, sig_digest, settings, opts.keep)
     # units whose rows a new signature set could be matched against (rematch.py)
     earlier = unit_index(manifest, None, settings, "all") if opts.keep == "all" else {}

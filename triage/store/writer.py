@@ -319,10 +319,13 @@ def write_rematched_part(
         name = entry[matchinputs.ENTRY_KEY]
         _link(fs, posixpath.join(old, name), posixpath.join(tmp, name))
     fs.mv(tmp, posixpath.join(root, PARTS, part_id), recursive=True)
-    new = {k: v for k, v in entry.items() if k != "_id"}
+    new = dict(entry)
     new["files"] = files
-    new["counts"] = {**entry.get("counts", {}), "findings": findings.num_rows}
-    new["counts"]["errors"] = errors.num_rows
+    new["counts"] = {
+        **entry.get("counts", {}),
+        "findings": findings.num_rows,
+        "errors": errors.num_rows,
+    }
     new["signature_digest"] = signature_digest
     new["rematched_from"] = old_id
     units = {}
