@@ -9,6 +9,7 @@ a signature line, and the head and tail windows spanning more than one chunk.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -250,18 +251,97 @@ def test_over_long_lines_near_boundaries(tmp_path: Path, log: Path, sigset, pool
         assert _rows(one) == _rows(many), keep
 
 
-def test_stateful_formats_go_whole(tmp_path: Path, sigset, pool) -> None:
-    """A syslog's parse depends on the lines before (kept programs, years): not chunked."""
-    lines = [f"Jun 15 10:00:{i % 60:02d} web07 kernel: {NOISE[i % len(NOISE)]}" for i in range(800)]
-    path = tmp_path / "messages"
+def _syslog(path: Path, seed: int, journal: bool = False) -> Path:
+    """A syslog over a New Year: kernel lines among daemon lines (which the parse drops), and
+    header-less lines after both (kept with a kernel line, dropped with a daemon's). Cut at
+    many places, chunks start with such lines and in either year."""
+    rnd = random.Random(seed)
+    lines = ["-- Logs begin at Sun 2009-11-01 00:00:01 UTC. --"] if journal else []
+    for month in ("Nov", "Dec", "Jan", "Feb"):
+        for i in range(400):
+            prog = rnd.choice(["kernel", "kernel", "sshd[812]", "crond[5]"])
+            day, minute = 1 + i // 16, i % 60
+            lines.append(
+                f"{month} {day:2d} 10:{minute:02d}:00 web07 {prog}: {NOISE[i % len(NOISE)]}"
+            )
+            if rnd.random() < 0.15:
+                lines.append(f"    a continued line {i} of {prog}")
+            if journal and rnd.random() < 0.005:
+                lines.append("-- Reboot --")
     path.write_text("\n".join(lines) + "\n")
-    src = _src(path, "syslog")
-    one = pipeline.process_source(src, [], sigset, "all", large_source_bytes=1)
+    os.utime(path, (1_266_000_000, 1_266_000_000))  # February 2010: the year of the last line
+    return path
+
+
+@pytest.mark.parametrize("keep", ["relevant", "all"])
+@pytest.mark.parametrize("size", [1000, 4096, 9973])
+@pytest.mark.parametrize("kind", ["syslog", "journal"])
+def test_year_less_formats_with_kept_programs_are_chunked_with_the_same_rows(
+    tmp_path: Path, sigset, pool, monkeypatch, keep: str, size: int, kind: str
+) -> None:
+    """Kept programs and years depend on the lines before a chunk: each chunk is parsed from a
+    guess of that state and again when the guess was wrong, and the rows are those of one
+    process."""
+    settled: list[int] = []
+    real_settle = chunks._settle
+
+    def settle(cuts, start):
+        again = real_settle(cuts, start)
+        settled.append(sum(a is not None for a in again))
+        return again
+
+    monkeypatch.setattr(chunks, "_settle", settle)
+    src = _src(_syslog(tmp_path / "messages", size, journal=kind == "journal"), kind)
+    src = SourceFile(**{**src.__dict__, "mtime": 1_266_000_000.0})
+    one = pipeline.process_source(src, [], sigset, keep, large_source_bytes=1)
     many = chunks.process_source_chunked(
-        src, [], sigset, "all", executor=pool, chunk_bytes=CHUNK, large_source_bytes=1
+        src, [], sigset, keep, executor=pool, chunk_bytes=size, large_source_bytes=1
     )
-    assert len(many.spill_files()) == 1, "one process read it"
-    assert _rows(one) == _rows(many)
+    a, b = _rows(one), _rows(many)
+    assert a == b
+    if keep == "all":
+        assert len(many.spill_files()) > 10
+        years = {r["timestamp"].year for r in a["lines"] if r["timestamp"]}
+        assert years == {2009, 2010}
+        assert any(r["text"].startswith("    a continued") for r in a["lines"])
+        assert settled and settled[0] > 0, "some chunk started after a kept line, and was redone"
+        assert settled[0] < len(many.spill_files()) / 2, "most guesses stand"
+
+
+def test_settling_the_state_each_chunk_starts_in() -> None:
+    """`_settle` from what each chunk's parse says: a chunk after a New Year its guess did not
+    see is parsed again, as is one starting with lines whose fate its guess decided wrongly."""
+    from triage.parsers.engine import Carry, Cut
+
+    start = Carry(2009)
+    cuts = [
+        # Nov to Dec, ends with a kernel line kept
+        Cut(start, Carry(2009, 12, True), first_month=11, decided=True),
+        # guessed 2009, starts in January: after the December before it, that is 2010
+        Cut(Carry(2009), Carry(2009, 1, True), first_month=1, decided=True),
+        # guessed 2010 and not kept; starts with a continued line whose line before was kept
+        Cut(Carry(2010), Carry(2010, 2, False), first_month=1, state_used=True, decided=True),
+        # no time and no line that decides: passes the state through; guessed right
+        Cut(Carry(2010), Carry(2010, 0, None), year_before=True),
+    ]
+    again = chunks._settle(cuts, start)
+    assert again[0] is None
+    assert again[1] == Carry(2009, 12, True)
+    assert again[2] == Carry(2010, 1, True)
+    assert again[3] is None
+
+
+def test_a_large_syslog_read_as_a_stream_gets_the_years_it_gets_whole(tmp_path: Path, sigset):
+    """The years of a syslog too large to hold end in its file's year, as a small one's do
+    (the stream used to count them up from that year instead)."""
+    src = _src(_syslog(tmp_path / "messages", 1), "syslog")
+    src = SourceFile(**{**src.__dict__, "mtime": 1_266_000_000.0})
+    whole = pipeline.process_source(src, [], sigset, "all", large_source_bytes=1 << 40)
+    streamed = pipeline.process_source(src, [], sigset, "all", large_source_bytes=1)
+    a, b = _rows(whole)["lines"], _rows(streamed)["lines"]
+    assert [r["timestamp"] for r in a] == [r["timestamp"] for r in b]
+    years = [r["timestamp"].year for r in a if r["timestamp"]]
+    assert years[0] == 2009 and years[-1] == 2010
 
 
 def test_chunks_are_cut_after_newlines(log: Path) -> None:

@@ -1330,7 +1330,14 @@ def _spill_all_lines(result: SourceResult, limits: Limits) -> None:
     ids = [b.boot_id for b in result.boots]
     with sources.open_binary(src, limits) as fh:
         path, rows = spill_lines(
-            src, _Bounded(fh, limits.max_file_bytes), 1, 0, firsts, ids, limits
+            src,
+            _Bounded(fh, limits.max_file_bytes),
+            1,
+            0,
+            firsts,
+            ids,
+            limits,
+            wraps=wraps_of(src, limits),
         )
     result.lines_spill = path
     result.lines = empty_lines()
@@ -1348,13 +1355,16 @@ def spill_lines(
     workers: int | None = None,
     lead: bytes = b"",
     folder: str | None = None,
+    wraps: int | None = None,
+    cut: Any = None,
 ) -> tuple[str, int]:
     """Parse the lines of `fh` (from file offset `start`, the first numbered `first_line`) into
     a new Parquet file (in `folder`, else the temporary folder), boot ids from the boots' first
     lines; (its path, rows).
 
-    `lead` is a line parsed before them and dropped: the parse of a chunk from the middle of a
-    file starts in the state the lines before it left (see `triage.batch.chunks`).
+    `lead` is a line parsed before them and dropped, and `cut` (an `engine.Cut`) the state they
+    start in: the parse of a chunk from the middle of a file starts in the state the lines
+    before it left (see `triage.batch.chunks`). `wraps`: see `engine.iter_format`.
     """
     import tempfile
 
@@ -1380,6 +1390,8 @@ def spill_lines(
                 block_bytes=STREAM_BLOCK,
                 workers=workers,
                 text_view=True,
+                wraps=wraps,
+                cut=cut,
             ):
                 if drop:
                     table, drop = table.slice(drop), max(0, drop - table.num_rows)
@@ -1395,6 +1407,22 @@ def spill_lines(
         os.unlink(path)
         raise
     return path, rows
+
+
+def wraps_of(src: SourceFile, limits: Limits) -> int:
+    """The New Years a large year-less log spans, sampled from its file as `iter_format`
+    samples bytes it holds whole. A compressed file or a member cannot be read out of order:
+    its times count from the source's year, as a stream's do."""
+    fmt = parsers.FORMATS.get(src.kind)
+    if fmt is None or "t_bsd" not in fmt.groups or src.members or not src.disk_path:
+        return 0
+    from triage.parsers.engine import sampled_wraps_file
+
+    try:
+        size = src.size if src.size >= 0 else os.path.getsize(src.disk_path)
+        return sampled_wraps_file(src.disk_path, min(size, limits.max_file_bytes))
+    except OSError:  # the pass that reads it says why, as a row
+        return 0
 
 
 def _shifted(table: pa.Table, lines: int, offset: int) -> pa.Table:

@@ -11,11 +11,15 @@ those of one pass over the whole file (`pipeline.merge_segments`). The cheap glo
 boots, crash extraction, matching — run once in the caller. In pass 2 each worker parses its
 chunk into a Parquet file of its own, with global line numbers, offsets and boot ids.
 
-Only a plain file on disk is chunked, in a format whose parse of a line depends on the lines
-before it at most through whether a prefixed line came before (dmesg's continuation flag: a
-chunk after one is parsed behind a stand-in prefixed line, `CONTINUED`). Syslog and journal
-formats (kept programs, year-less times), members of archives, compressed files and anything
-else go to `process_source` whole.
+Only a plain file on disk is chunked. The parse of a line may depend on the lines before it:
+- dmesg: whether a prefixed line came before (the continuation flag). A chunk after one is
+  parsed behind a stand-in prefixed line, `CONTINUED`.
+- syslog and journal: the year of a year-less time (New Years counted from the file's start)
+  and whether the line a header-less line continues was kept. Each chunk is parsed from a
+  guess of that state; the caller then works out from what the parses say (`engine.Cut`) the
+  state each chunk really starts in, and parses again, at once, only the chunks whose rows
+  depended on a wrong guess (`_settle`).
+Members of archives, compressed files and anything else go to `process_source` whole.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -120,6 +124,9 @@ class _Plan:
     #: for a format whose header-less lines continue the prefixed line before them (dmesg):
     #: the offset of the first prefixed line; a chunk starting after it starts continued
     first_header: int = -1
+    #: kept programs or year-less times: the parse of a line depends on the lines before
+    #: through an `engine.Carry`, settled after the chunks are parsed (see `_spill`)
+    stateful: bool = False
 
 
 def _chunkable(
@@ -131,8 +138,6 @@ def _chunkable(
     if not pipeline._streamable(src, signatures, keep, threshold):
         return None
     fmt = parsers.FORMATS[src.kind]
-    if fmt.keep is not None or "t_bsd" in fmt.groups:
-        return None  # kept programs and years depend on every line before
     try:
         with open(src.disk_path, "rb") as fh:
             head = fh.read(HEAD_BYTES)
@@ -141,10 +146,11 @@ def _chunkable(
     if b"\n" not in head[: 1 << 16] and b"\r" in head[: 1 << 16]:
         return None  # a CR-only capture: process_source reads it whole
     spec = pipeline.scan_spec(src, signatures, limits)
+    stateful = fmt.keep is not None or "t_bsd" in fmt.groups
     if spec is None or not fmt.continuation:
-        return None if spec is None else _Plan(spec)
+        return None if spec is None else _Plan(spec, stateful=stateful)
     first = _first_header(fmt, head, limits)
-    return None if first is None else _Plan(spec, first)
+    return None if first is None else _Plan(spec, first, stateful)
 
 
 #: bytes of the head in which a continuation format's first prefixed line must be found
@@ -211,7 +217,7 @@ def _process(
         segments = pipeline.merge_segments([s.segments for s in scans])
         pipeline.finish_windows(result, segments, line_count, facts, signatures, limits)
         if keep == "all" and result.status != "error":
-            _spill(result, chunks, firsts, plan.first_header, limits, pool, spill_dir)
+            _spill(result, chunks, firsts, plan, limits, pool, spill_dir)
         result.sha256 = digest()
     return result
 
@@ -220,30 +226,78 @@ def _spill(
     result: pipeline.SourceResult,
     chunks: list[Chunk],
     firsts: list[int],
-    first_header: int,
+    plan: _Plan,
     limits: Limits,
     pool: Executor,
     spill_dir: str | None = None,
 ) -> None:
-    """Pass 2: every line, chunk by chunk, into Parquet files in line order."""
+    """Pass 2: every line, chunk by chunk, into Parquet files in line order.
+
+    A stateful format's chunks are parsed at once, each from a guess of the state the lines
+    before it leave: the first from the file's own start, the others from no time seen and no
+    line kept, in the year the file starts in. Once all are parsed, what each says of its first
+    rows and its end (`engine.Cut`) gives the state each really starts in; the chunks whose rows
+    depended on a wrong guess (one that follows a New Year, or starts with the continuation of
+    a kept line) are parsed again from it, at once, and no others."""
+    from triage.parsers.engine import Carry, year_end
+
     src = result.source
     boots = [b.first_line for b in result.boots]
     ids = [b.boot_id for b in result.boots]
-    futures = [
-        pool.submit(
-            _spill_chunk,
-            src,
-            c,
-            first,
-            0 <= first_header < c.start,
-            boots,
-            ids,
-            limits,
-            spill_dir,
-        )
-        for c, first in zip(chunks, firsts, strict=True)
-    ]
-    done: list[tuple[str, int]] = []
+    start = None
+    if plan.stateful:
+        start = Carry(year_end(src) - pipeline.wraps_of(src, limits))
+
+    def submit(i: int, carry: Carry | None) -> Future:
+        c = chunks[i]
+        continued = 0 <= plan.first_header < c.start
+        args = (src, c, firsts[i], continued, boots, ids, limits, spill_dir, carry)
+        return pool.submit(_spill_chunk, *args)
+
+    guesses = [start] * len(chunks) if start is None else _guesses(src, chunks, start)
+    done = _gather([submit(i, g) for i, g in enumerate(guesses)])
+    try:
+        if start is not None:
+            again = _settle([cut for _, _, cut in done], start)
+            redo = {i: submit(i, carry) for i, carry in enumerate(again) if carry is not None}
+            if redo:
+                fixed = dict(zip(redo, _gather(list(redo.values())), strict=True))
+                for i, spilled in fixed.items():
+                    os.unlink(done[i][0])
+                    done[i] = spilled
+    except BaseException:
+        for p, _, _ in done:
+            if os.path.exists(p):
+                os.unlink(p)
+        raise
+    result.lines_spill = done[0][0]
+    result.extra_spills = [p for p, _, _ in done[1:]]
+    result.lines = empty_lines()
+    result.line_count = sum(rows for _, rows, _ in done)
+
+
+def _guesses(src: SourceFile, chunks: list[Chunk], start: Any) -> list[Any]:
+    """The state each chunk is first parsed from: the file's start for the first; for the
+    others no time seen and no line kept, in the year their first time is in when the months
+    of the chunks' first times are all the New Years the file has seen by then."""
+    from triage.parsers.engine import Carry, month_near
+    from triage.parsers.timestamps import count_wraps
+
+    months = []
+    with open(src.disk_path, "rb") as fh:
+        for c in chunks:
+            fh.seek(c.start)
+            months.append(month_near(fh.read(4096)))
+    out = [start]
+    for i in range(1, len(chunks)):
+        out.append(Carry(start.year + count_wraps([m for m in months[: i + 1] if m])))
+    return out
+
+
+def _gather(futures: list[Future]) -> list[Any]:
+    """The results of `futures` in order; on a failure, the files of those that succeeded are
+    removed (after waiting for the ones already running) and the failure raised."""
+    done: list[Any] = []
     try:
         for f in futures:
             done.append(f.result())
@@ -253,13 +307,46 @@ def _spill(
         for f in futures[len(done) + 1 :]:  # those still running: wait, then drop their files
             if not f.cancelled() and f.exception() is None:
                 done.append(f.result())
-        for p, _ in done:
-            os.unlink(p)
+        for spilled in done:
+            os.unlink(spilled[0])
         raise
-    result.lines_spill = done[0][0]
-    result.extra_spills = [p for p, _ in done[1:]]
-    result.lines = empty_lines()
-    result.line_count = sum(rows for _, rows in done)
+    return done
+
+
+def _settle(cuts: list[Any], start: Any) -> list[Any]:
+    """For each chunk parsed from a guessed start (`cuts`, in file order, the first from the
+    file's true `start`), the start to parse it again from, or None when its rows stand.
+
+    A chunk's rows depend on its start only through the year of rows before its first time,
+    the year of that first time (the start's year, plus one at a New Year from the start's
+    month), and, when it begins with header-less lines, whether the line before was kept. Its
+    end follows from the true start in the same way, so one pass over the cuts settles all."""
+    from triage.parsers.engine import Carry
+    from triage.parsers.timestamps import year_step
+
+    again: list[Any] = []
+    true = start
+    for cut in cuts:
+        guess, month = cut.start, cut.first_month
+        wrong = (
+            (cut.year_before and guess.year != true.year)
+            or (
+                month
+                and guess.year + year_step(guess.prev_month, month)
+                != true.year + year_step(true.prev_month, month)
+            )
+            or (cut.state_used and (guess.state is True) != (true.state is True))
+        )
+        again.append(true if wrong else None)
+        end = cut.end
+        if month:  # the years it counted itself, from its first time on
+            inner = end.year - guess.year - year_step(guess.prev_month, month)
+            year = true.year + year_step(true.prev_month, month) + inner
+            prev = end.prev_month
+        else:
+            year, prev = true.year, true.prev_month
+        true = Carry(year, prev, end.state if cut.decided else true.state)
+    return again
 
 
 def cut_chunks(path: str, limit: int, size: int) -> list[Chunk]:
@@ -318,15 +405,20 @@ def _spill_chunk(
     ids: list[str],
     limits: Limits,
     spill_dir: str | None = None,
-) -> tuple[str, int]:
+    carry: Any = None,
+) -> tuple[str, int, Any]:
     """Pass 2 over one chunk (in a worker): its lines in a Parquet file (in `spill_dir` when
-    given); (path, rows). `continued`: a prefixed line came before the chunk (its header-less
-    first lines continue that line's record)."""
+    given); (path, rows, the `engine.Cut` of a parse from `carry`, else None). `continued`: a
+    prefixed line came before the chunk (its header-less first lines continue that line's
+    record)."""
+    from triage.parsers.engine import Cut
+
     lead = CONTINUED if continued else b""
+    cut = Cut(carry) if carry is not None else None
     with open(src.disk_path, "rb") as fh:
         fh.seek(chunk.start)
         reader = pipeline._Bounded(fh, chunk.stop - chunk.start)
-        return pipeline.spill_lines(
+        path, rows = pipeline.spill_lines(
             src,
             reader,
             first_line,
@@ -337,7 +429,9 @@ def _spill_chunk(
             workers=1,
             lead=lead,
             folder=spill_dir,
+            cut=cut,
         )
+    return path, rows, cut
 
 
 @contextmanager

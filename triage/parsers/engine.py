@@ -683,14 +683,53 @@ def _segment_start(row_of: np.ndarray, seg_first: np.ndarray | None) -> np.ndarr
     return np.searchsorted(row_of, seg_first[row_of], side="left")
 
 
+@dataclass(frozen=True)
+class Carry:
+    """What the lines before a point of a file leave to the parse of the lines after it: the
+    year of the last year-less time and its month (0: none yet), and whether the last line
+    that decides it was kept (formats with a `KeepRule`) or prefixed (continuation formats)."""
+
+    year: int
+    prev_month: int = 0
+    state: bool | None = None
+
+
+@dataclass
+class Cut:
+    """A parse of part of a file (`iter_format(..., cut=)`): the state it starts from and,
+    once its rows are all out, what settles whether that start was the right one. A parse
+    whose start was wrong gave rows that depend on it only where these say; `batch/chunks.py`
+    parses chunks of a file at once, each from a guessed start, and again the few it must."""
+
+    start: Carry
+    end: Carry | None = None
+    first_month: int = 0  # of its first year-less time (0: none)
+    year_before: bool = False  # rows before that time took the start's year
+    state_used: bool = False  # rows were kept or dropped by the start's state
+    decided: bool = False  # a line of its own set the state it ends with
+
+
 class _Finisher:
     """Settles, block after block in file order, what a block cannot know on its own."""
 
-    def __init__(self, fmt: LineFormat, year_end: int, wraps: int) -> None:
+    def __init__(self, fmt: LineFormat, year_end: int, wraps: int, start: Carry | None = None):
         self.fmt = fmt
         self.line_base = 0
         self.state: bool | None = None
-        self.years = timestamps.SyslogYears(year_end, wraps)
+        self.decided = False
+        self.state_used = False
+        if start is None:
+            self.years = timestamps.SyslogYears(year_end, wraps)
+        else:
+            self.years = timestamps.SyslogYears(start.year, 0, start.prev_month)
+            self.state = start.state
+
+    def settle(self, cut: Cut) -> None:
+        """Say in `cut` how this parse ended."""
+        y = self.years
+        cut.end = Carry(y.year, y.prev_month, self.state)
+        cut.first_month, cut.year_before = y.first_month, y.year_before
+        cut.state_used, cut.decided = self.state_used, self.decided
 
     def finish(self, out: BlockOutput) -> pa.Table:
         table = out.table
@@ -707,6 +746,7 @@ class _Finisher:
             merged = ts if have.null_count == len(have) else pc.coalesce(have, ts)
             table = table.set_column(col, LINES_SCHEMA.field("timestamp"), merged)
         if out.lead:
+            self.state_used |= not self.decided
             if self.fmt.keep is not None and self.state is not True:
                 table = table.slice(out.lead)
             elif self.fmt.keep is None and self.fmt.continuation and self.state is True:
@@ -716,6 +756,7 @@ class _Finisher:
                 table = table.set_column(col, LINES_SCHEMA.field("flags"), pa.array(flags))
         if out.tail is not None:
             self.state = out.tail
+            self.decided = True
         return table
 
 
@@ -733,15 +774,41 @@ _BSD_AT_LINE = re.compile(rb"\n([A-Z][a-z]{2}) [ 0-3]\d [0-2]\d:")
 def sampled_wraps(data: bytes | memoryview, step: int = 1 << 20) -> int:
     """New Years a year-less log spans, from the month of one line per MiB (and both ends)."""
     mv = memoryview(data)
-    months = [timestamps.month_of(bytes(mv[:3]))]
-    for pos in range(step, len(mv), step):
-        m = _BSD_AT_LINE.search(bytes(mv[pos : pos + 4096]))
+    return _sampled_wraps(lambda pos, n: bytes(mv[pos : pos + n]), len(mv), step)
+
+
+def sampled_wraps_file(path: str, size: int, step: int = 1 << 20) -> int:
+    """`sampled_wraps` of the first `size` bytes of the file at `path`, read where it looks:
+    a log too large to hold gets the years it would get whole."""
+    with open(path, "rb") as fh:
+
+        def read(pos: int, n: int) -> bytes:
+            fh.seek(pos)
+            return fh.read(max(0, min(n, size - pos)))
+
+        return _sampled_wraps(read, size, step)
+
+
+def _sampled_wraps(read: Callable[[int, int], bytes], size: int, step: int) -> int:
+    months = [month_near(read(0, 4096))]  # a journal's first line is its "-- Logs begin"
+    for pos in range(step, size, step):
+        m = _BSD_AT_LINE.search(read(pos, 4096))
         if m:
             months.append(timestamps.month_of(m.group(1)))
-    last = _last_bsd_month(bytes(mv[max(0, len(mv) - 4096) :]))
+    start = max(0, size - 4096)
+    last = _last_bsd_month(read(start, size - start))
     if last:
         months.append(last)
     return timestamps.count_wraps([m for m in months if m])
+
+
+def month_near(data: bytes) -> int:
+    """The month of the first line of `data` with an RFC 3164 time at its start (0: none)."""
+    first = timestamps.month_of(data[:3])
+    if first:
+        return first
+    m = _BSD_AT_LINE.search(data)
+    return timestamps.month_of(m.group(1)) if m else 0
 
 
 def _last_bsd_month(tail: bytes) -> int:
@@ -770,17 +837,42 @@ def iter_format(
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     workers: int | None = None,
     text_view: bool = False,
+    wraps: int | None = None,
+    cut: Cut | None = None,
 ) -> Iterator[pa.Table]:
     """Tables of LINES_SCHEMA, one per block, in file order (of LINES_VIEW_SCHEMA with
-    `text_view`: the text as views into the blocks, for a writer that copies it anyway)."""
+    `text_view`: the text as views into the blocks, for a writer that copies it anyway).
+
+    Year-less times end in the source's year after `wraps` New Years: by default those sampled
+    from `source` when it is bytes, none for a stream (the caller samples a file it can seek
+    in, `sampled_wraps_file`). With a `cut`, the parse starts from `cut.start` instead, and
+    says in it how it ended once the last table is out."""
     if isinstance(source, bytes | bytearray | memoryview):
         head = bytes(memoryview(source)[: 1 << 16])
-        wraps = sampled_wraps(source) if "t_bsd" in fmt.groups else 0
+        if wraps is None:
+            wraps = sampled_wraps(source) if "t_bsd" in fmt.groups else 0
     else:
         head = _peek(source)
-        wraps = 0
     sep = line_separator(head)
-    finisher = _Finisher(fmt, year_end(src), wraps)
+    finisher = _Finisher(fmt, year_end(src), wraps or 0, cut.start if cut else None)
+    yield from _finished(
+        fmt, source, limits, source_id, block_bytes, workers, text_view, sep, finisher
+    )
+    if cut is not None:
+        finisher.settle(cut)
+
+
+def _finished(
+    fmt: LineFormat,
+    source: bytes | memoryview | BinaryIO,
+    limits: Limits,
+    source_id: str,
+    block_bytes: int,
+    workers: int | None,
+    text_view: bool,
+    sep: int,
+    finisher: _Finisher,
+) -> Iterator[pa.Table]:
 
     def parse(block: Block) -> BlockOutput:
         cap = limits.max_line_bytes

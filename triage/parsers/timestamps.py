@@ -225,13 +225,21 @@ class SyslogYears:
     which undoes it rather than counting a second year.
     """
 
-    def __init__(self, year_end: int, wraps_total: int = 0) -> None:
+    def __init__(self, year_end: int, wraps_total: int = 0, prev_month: int = 0) -> None:
         self.year = year_end - wraps_total
-        self.prev_month = 0
+        self.prev_month = prev_month  # of the last timed row before these (0: none)
+        # what a parse of part of a file needs to say of its first rows, for the caller that
+        # settles, after the fact, the years its parts started in (`batch/chunks.py`)
+        self.first_month = 0  # of the first timed row assigned (0: none yet)
+        self.year_before = False  # rows before that one took the starting year
 
     def assign(self, month: np.ndarray, valid: np.ndarray) -> np.ndarray:
         out = np.full(len(month), self.year, dtype=np.int64)
         idx = np.flatnonzero(valid)
+        if not self.first_month:
+            self.year_before |= bool(len(idx) == 0 and len(month)) or bool(len(idx) and idx[0])
+            if len(idx):
+                self.first_month = int(month[idx[0]])
         if not len(idx):
             return out
         m = month[idx]
@@ -280,6 +288,14 @@ def segment_years(
     pos = np.searchsorted(idx, np.arange(len(month)), side="right") - 1
     at = np.clip(pos, 0, None)
     return np.where((pos >= 0) & (s[at] == seg), years[at], base)
+
+
+def year_step(prev_month: int, month: int) -> int:
+    """The change of year from a timed row of `prev_month` (0: none) to the next, of `month`,
+    by the rule of `SyslogYears`."""
+    if not prev_month:
+        return 0
+    return int(month < prev_month) - int(month - prev_month >= 10)
 
 
 def count_wraps(months: list[int]) -> int:
