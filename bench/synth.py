@@ -47,6 +47,12 @@ CRASH = [
 ]
 
 
+def bsd_time(t: float) -> str:
+    """An RFC 3164 time: the day of the month padded with a space, not a zero."""
+    g = time.gmtime(t)
+    return time.strftime("%b ", g) + f"{g.tm_mday:2d}" + time.strftime(" %H:%M:%S", g)
+
+
 def console_log(path: Path, size: int, crashes: int = 4, seed: int = 7) -> Path:
     """A console log of about `size` bytes: `[ts] message` lines, one boot, a few soft lockups."""
     rnd = random.Random(seed)
@@ -67,6 +73,36 @@ def console_log(path: Path, size: int, crashes: int = 4, seed: int = 7) -> Path:
                 for line in CRASH:
                     fh.write(f"[{t:12.6f}] {line}\n")
                 next_crash += every
+    return path
+
+
+def syslog_log(path: Path, size: int, crashes: int = 4, seed: int = 19) -> Path:
+    """A host's `/var/log/messages` of about `size` bytes: kernel lines among daemon lines, a
+    few soft lockups, over a New Year (year-less times, so the year is worked out per line)."""
+    rnd = random.Random(seed)
+    step = 120 * 86400 * 75 / size  # about four months over the file: October to January
+    every = max(size // max(crashes, 1), 1)
+    t = 1255000000.0  # 8 October 2009
+    with open(path, "w", encoding="ascii", newline="\n") as fh:
+        written, next_crash = 0, every // 2
+        while written < size:
+            buf = io.StringIO()
+            for _ in range(2000):
+                t += rnd.random() * 2 * step
+                ts = bsd_time(t)
+                if rnd.random() < 0.4:
+                    buf.write(f"{ts} web07 kernel: {NOISE[rnd.randrange(len(NOISE))]}\n")
+                else:
+                    prog, msg = DAEMONS[rnd.randrange(len(DAEMONS))]
+                    buf.write(f"{ts} web07 {prog}[{rnd.randrange(300, 32000)}]: {msg}\n")
+            block = buf.getvalue()
+            fh.write(block)
+            written += len(block)
+            if written >= next_crash:
+                for line in CRASH:
+                    fh.write(f"{ts} web07 kernel: {line}\n")
+                next_crash += every
+    os.utime(path, (t, t))
     return path
 
 
@@ -144,7 +180,7 @@ def _syslog(
     t = start
     for _ in range(n):
         t += rnd.randrange(1, 200)
-        ts = time.strftime("%b %d %H:%M:%S", time.gmtime(t)).replace(" 0", "  ", 1)
+        ts = bsd_time(t)
         if rnd.random() < kernel_share:
             out.append(f"{ts} {host} kernel: {NOISE[rnd.randrange(len(NOISE))]}\n")
         else:
