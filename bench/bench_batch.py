@@ -1,7 +1,7 @@
 """Batch-run benchmarks (issue 8): ratios against grep, ripgrep and DuckDB, measured side by side.
 
     python bench/bench_batch.py                      # all figures at the default sizes
-    python bench/bench_batch.py --only big,sosreports   # a subset: big, ingest, small, bundles
+    python bench/bench_batch.py --only big,sosreports   # a subset: big, ingest, syslog, small, bundles
                                                         # (tiny), sosreports (realistic), rss
     python bench/bench_batch.py --big-mb 200 --bundles 50 --small-files 2000   # quicker
 
@@ -192,6 +192,44 @@ def bench_ingest_vs_duckdb(work: Path, size_mb: int, repeat: int) -> dict:
     }
 
 
+def bench_syslog(work: Path, size_mb: int, repeat: int) -> dict:
+    """Issue 8: `triage ingest` of one big syslog (kept programs, year-less times over a New
+    Year) on one process and cut into chunks over all cores, against DuckDB splitting the same
+    syslog prefix off every line into Parquet."""
+    log = synth.ensure(
+        work / f"syslog-{size_mb}mb.log", lambda p: synth.syslog_log(p, size_mb << 20)
+    )
+    cores = os.cpu_count() or 1
+    res: dict = {"input_mb": size_mb, "machine_cores": cores}
+    for jobs in sorted({1, cores}):
+        out = work / f"ds-syslog-j{jobs}"
+        cmd = [*TRIAGE, "ingest", str(log), "--out", str(out), "--force", "--quiet"]
+        t = timed([*cmd, "--no-signatures", "--jobs", str(jobs)], repeat)
+        res[f"jobs{jobs}_s"] = t.seconds
+        res[f"jobs{jobs}_peak_rss_mb"] = t.peak_rss_mb
+    res["speedup"] = res["jobs1_s"] / res[f"jobs{cores}_s"]
+    duck_sql = (
+        f"COPY (SELECT regexp_extract(line, '{SYSLOG_PREFIX}', 1) AS ts, "
+        f"regexp_extract(line, '{SYSLOG_PREFIX}', 2) AS host, "
+        f"regexp_extract(line, '{SYSLOG_PREFIX}', 3) AS prog, "
+        f"regexp_extract(line, '{SYSLOG_PREFIX}', 5) AS text "
+        f"FROM read_csv('{log}', columns={{'line': 'VARCHAR'}}, delim='\\x01', "
+        "header=false, quote='', escape='', auto_detect=false)) "
+        f"TO '{work / 'duck-syslog.parquet'}' (FORMAT parquet)"
+    )
+    duck = timed([sys.executable, "-c", f"import duckdb; duckdb.sql({duck_sql!r})"], repeat)
+    res.update(
+        duckdb_s=duck.seconds,
+        duckdb_peak_rss_mb=duck.peak_rss_mb,
+        ingest_all_cores_vs_duckdb=duck.seconds / res[f"jobs{cores}_s"],
+    )
+    return res
+
+
+#: an RFC 3164 line: time, host, program, pid, message
+SYSLOG_PREFIX = r"^(\w{3} [ 0-9]\d \d\d:\d\d:\d\d) (\S+) ([^:\[ ]+)(?:\[(\d+)\])?: (.*)$"
+
+
 def bench_small(work: Path, count: int, repeat: int) -> dict:
     """Issues 2 and 8: `triage ingest` of many small syslog files, on one core and on all,
     against DuckDB reading the same files (all cores) into Parquet with the syslog prefix split."""
@@ -222,7 +260,7 @@ def bench_small(work: Path, count: int, repeat: int) -> dict:
     rerun = [*TRIAGE, "ingest", str(folder), "--out", str(work / f"ds-small-j{cores}"), "--quiet"]
     res["rerun_unchanged_s"] = timed(rerun, repeat).seconds
     res["rerun_fraction"] = res["rerun_unchanged_s"] / res[f"jobs{cores}_s"]
-    prefix = r"^(\w{3} [ 0-9]\d \d\d:\d\d:\d\d) (\S+) ([^:\[ ]+)(?:\[(\d+)\])?: (.*)$"
+    prefix = SYSLOG_PREFIX
     duck_sql = (
         f"COPY (SELECT filename, regexp_extract(line, '{prefix}', 1) AS ts, "
         f"regexp_extract(line, '{prefix}', 2) AS host, regexp_extract(line, '{prefix}', 3) AS prog, "
@@ -395,9 +433,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--work", default="/tmp/triage-bench")
-    ap.add_argument("--only", default="big,ingest,small,bundles,sosreports,rss")
+    ap.add_argument("--only", default="big,ingest,syslog,small,bundles,sosreports,rss")
     ap.add_argument("--big-mb", type=int, default=1024)
     ap.add_argument("--ingest-mb", type=int, default=500)
+    ap.add_argument("--syslog-mb", type=int, default=500)
     ap.add_argument("--rss-mb", type=int, default=5120)
     ap.add_argument("--small-files", type=int, default=10_000)
     ap.add_argument("--bundles", type=int, default=200)
@@ -415,6 +454,8 @@ def main() -> None:
         results["big_console_log"] = bench_big(work, args.big_mb, args.repeat)
     if "ingest" in only:
         results["ingest_vs_duckdb"] = bench_ingest_vs_duckdb(work, args.ingest_mb, args.repeat)
+    if "syslog" in only:
+        results["big_syslog"] = bench_syslog(work, args.syslog_mb, args.repeat)
     if "small" in only:
         results["small_files"] = bench_small(work, args.small_files, args.repeat)
     for profile in PROFILES:
