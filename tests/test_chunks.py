@@ -308,6 +308,31 @@ def test_year_less_formats_with_kept_programs_are_chunked_with_the_same_rows(
         assert settled[0] < len(many.spill_files()) / 2, "most guesses stand"
 
 
+@pytest.mark.parametrize("keep", ["relevant", "all"])
+def test_a_syslog_says_the_lines_it_read_whichever_way_it_is_read(
+    tmp_path: Path, sigset, pool, keep: str
+) -> None:
+    """`line_count` is the lines read, of which a syslog keeps only some as rows: the same
+    whole, packed with other small files, streamed, or in chunks (the streamed `scan` said the
+    lines read and the others the rows)."""
+    path = _syslog(tmp_path / "messages", 2)
+    physical = path.read_bytes().count(b"\n")
+    src = _src(path, "syslog")
+    other = _src(_syslog(tmp_path / "messages.1", 3), "syslog")
+    whole = pipeline.process_source(src, [], sigset, keep, large_source_bytes=1 << 40)
+    packed = pipeline.process_sources([(src, [], ""), (other, [], "")], sigset, keep)[0]
+    streamed = pipeline.process_source(src, [], sigset, keep, large_source_bytes=1)
+    chunked = chunks.process_source_chunked(
+        src, [], sigset, keep, executor=pool, chunk_bytes=4096, large_source_bytes=1
+    )
+    counts = [r.line_count for r in (whole, packed, streamed, chunked)]
+    assert counts == [physical] * 4
+    rows = _rows(whole)["lines"]
+    assert len(rows) < physical, "the daemons' lines are read, not kept"
+    for r in (packed, streamed, chunked):
+        _rows(r)
+
+
 def test_settling_the_state_each_chunk_starts_in() -> None:
     """`_settle` from what each chunk's parse says: a chunk after a New Year its guess did not
     see is parsed again, as is one starting with lines whose fate its guess decided wrongly."""

@@ -312,7 +312,7 @@ def _arrow_layout() -> dict[str, Any]:
                 ("truncated", pa.bool_()),
                 ("status", pa.string()),  # ok | partial | error | skipped
                 ("error", pa.string()),
-                ("line_count", pa.int64()),
+                ("line_count", pa.int64()),  # lines read, kept as rows or not
             ]
         )
 

@@ -69,7 +69,7 @@ class SourceResult:
     status: str = "ok"
     error: str = ""
     lines: pa.Table = field(default_factory=empty_lines)
-    line_count: int = 0
+    line_count: int = 0  # lines read (physical; a syslog's rows are its kept lines only)
     boots: list[Boot] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
@@ -302,7 +302,7 @@ def _analyse(
     result.boots = boots
     found = [] if quiet else crash_stage.extract(lines, source_id, boots)
     result.crashes = _merge_format_crashes(found, parsed.crashes)
-    result.line_count = lines.num_rows
+    result.line_count = parsed.lines_read
     _match_and_settle(result, lines, boots, facts, signatures, parsed, quiet or frozenset())
     result.lines = lines if keep == "all" else relevant_lines(lines, result)
 
@@ -1329,7 +1329,7 @@ def _spill_all_lines(result: SourceResult, limits: Limits) -> None:
     firsts = [b.first_line for b in result.boots]
     ids = [b.boot_id for b in result.boots]
     with sources.open_binary(src, limits) as fh:
-        path, rows = spill_lines(
+        path, _ = spill_lines(
             src,
             _Bounded(fh, limits.max_file_bytes),
             1,
@@ -1340,8 +1340,7 @@ def _spill_all_lines(result: SourceResult, limits: Limits) -> None:
             wraps=wraps_of(src, limits),
         )
     result.lines_spill = path
-    result.lines = empty_lines()
-    result.line_count = rows
+    result.lines = empty_lines()  # (`line_count` is the first pass's: the lines read)
 
 
 def spill_lines(

@@ -272,8 +272,7 @@ def _spill(
         raise
     result.lines_spill = done[0][0]
     result.extra_spills = [p for p, _, _ in done[1:]]
-    result.lines = empty_lines()
-    result.line_count = sum(rows for _, rows, _ in done)
+    result.lines = empty_lines()  # (`line_count` is the first pass's: the lines read)
 
 
 def _guesses(src: SourceFile, chunks: list[Chunk], start: Any) -> list[Any]:

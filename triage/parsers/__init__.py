@@ -58,7 +58,7 @@ from triage.model import (
 )
 from triage.parsers import blocks, console, dmesg, journal, packed, syslog, vmcore_dmesg
 from triage.parsers.blocks import line_separator
-from triage.parsers.engine import iter_format, sampled_wraps, year_end
+from triage.parsers.engine import Cut, iter_format, sampled_wraps, year_end
 from triage.parsers.lineformat import LineFormat
 from triage.parsers.sniff import sniff_kind
 
@@ -71,6 +71,13 @@ class ParseResult:
     partial: bool = False
     #: records a format carries beyond lines, read by later stages (e.g. crash-tool bt crashes)
     crashes: list[Crash] = field(default_factory=list)
+    #: the lines read (physical lines; a multi-program log keeps only some as rows); -1: a
+    #: format whose rows are its lines
+    line_count: int = -1
+
+    @property
+    def lines_read(self) -> int:
+        return self.line_count if self.line_count >= 0 else self.lines.num_rows
 
 
 ParserFunc = Callable[[SourceFile, bytes, Limits], ParseResult]
@@ -178,11 +185,12 @@ def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> Pars
             )
     tables: list[pa.Table] = []
     errors: list[ErrorRecord] = []
+    read = Cut(None)
     try:
         fmt = _format_of(src, data)
         deadline = time.monotonic() + limits.max_seconds_per_file
         over = False
-        for table in iter_format(fmt, data, limits, source_id, src):
+        for table in iter_format(fmt, data, limits, source_id, src, cut=read):
             if over:  # checked between blocks: this block and the rest are dropped
                 errors.append(
                     _error(
@@ -203,7 +211,9 @@ def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> Pars
         lines = tables[0].combine_chunks() if tables else empty_table(LINES_SCHEMA)
     partial = bool(errors)
     errors.extend(_long_line_errors(src, lines, limits))  # reported; the lines are all there
-    return ParseResult(lines=lines, errors=errors, partial=partial)
+    # a parse stopped early (an error, the time limit) read at least the lines it gave
+    count = read.lines if read.end is not None else -1
+    return ParseResult(lines=lines, errors=errors, partial=partial, line_count=count)
 
 
 #: sources up to this size are parsed packed with others of their format by `parse_many`
@@ -264,8 +274,8 @@ def _parse_packed(
     except Exception:  # the one-by-one path says which source failed, as a row of its own
         return [parse(src, data, limits) for src, data in items]
     return [
-        ParseResult(lines=t, errors=_cut_lines_error(src, cut, limits))
-        for (src, _), (t, cut) in zip(items, tables, strict=True)
+        ParseResult(lines=t, errors=_cut_lines_error(src, cut, limits), line_count=read)
+        for (src, _), (t, cut, read) in zip(items, tables, strict=True)
     ]
 
 

@@ -696,13 +696,15 @@ class Carry:
 
 @dataclass
 class Cut:
-    """A parse of part of a file (`iter_format(..., cut=)`): the state it starts from and,
-    once its rows are all out, what settles whether that start was the right one. A parse
+    """A parse of a file or of part of one (`iter_format(..., cut=)`): the state it starts
+    from and, once its rows are all out, the lines it read and what settles whether that start
+    was the right one. A parse
     whose start was wrong gave rows that depend on it only where these say; `batch/chunks.py`
     parses chunks of a file at once, each from a guessed start, and again the few it must."""
 
-    start: Carry
+    start: Carry | None  # None: the start of the file
     end: Carry | None = None
+    lines: int = 0  # physical lines parsed
     first_month: int = 0  # of its first year-less time (0: none)
     year_before: bool = False  # rows before that time took the start's year
     state_used: bool = False  # rows were kept or dropped by the start's state
@@ -730,6 +732,7 @@ class _Finisher:
         cut.end = Carry(y.year, y.prev_month, self.state)
         cut.first_month, cut.year_before = y.first_month, y.year_before
         cut.state_used, cut.decided = self.state_used, self.decided
+        cut.lines = self.line_base
 
     def finish(self, out: BlockOutput) -> pa.Table:
         table = out.table

@@ -46,10 +46,11 @@ class Packed:
 
 def parse_packed(
     fmt: LineFormat, sep: bytes, items: list[Packed], cap: int
-) -> list[tuple[pa.Table, int]]:
+) -> list[tuple[pa.Table, int, int]]:
     """LINES_SCHEMA rows of each item, in item order, in as few engine calls as fit, each
-    with the number of its lines cut at `cap` (FLAG_TRUNCATED)."""
-    out: list[tuple[pa.Table, int]] = []
+    with the number of its lines cut at `cap` (FLAG_TRUNCATED) and of the lines it has (a
+    multi-program log keeps only some as rows)."""
+    out: list[tuple[pa.Table, int, int]] = []
     for group in _groups(items, sep):
         out.extend(_parse_group(fmt, sep, group, cap))
     return out
@@ -73,7 +74,7 @@ def _groups(items: list[Packed], sep: bytes) -> list[list[Packed]]:
 
 def _parse_group(
     fmt: LineFormat, sep: bytes, items: list[Packed], cap: int
-) -> list[tuple[pa.Table, int]]:
+) -> list[tuple[pa.Table, int, int]]:
     data = b"".join(it.data for it in items)
     bounds = np.zeros(len(items) + 1, np.int64)
     np.cumsum([len(it.data) for it in items], out=bounds[1:])
@@ -103,9 +104,10 @@ def _parse_group(
     rows = np.searchsorted(seg, np.arange(len(items) + 1), side="left")
     cut = (table.column("flags").to_numpy() & FLAG_TRUNCATED) != 0
     counts = np.bincount(seg[cut], minlength=len(items)).tolist()
+    read = np.bincount(file_of, minlength=len(items)).tolist()
     return [
-        (table.slice(a, b - a), n)
-        for (a, b), n in zip(itertools.pairwise(rows.tolist()), counts, strict=True)
+        (table.slice(a, b - a), n, r)
+        for (a, b), n, r in zip(itertools.pairwise(rows.tolist()), counts, read, strict=True)
     ]
 
 
