@@ -6,6 +6,7 @@ import random
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from triage import match, pipeline
@@ -185,3 +186,41 @@ def test_one_pattern_hyperscan_refuses_spoils_no_other_anchor() -> None:
     pipeline.vouch_for([*good, refused])  # the set fails as a whole: checked one by one
     assert pipeline.to_byte_regex(refused) is None
     assert all(pipeline.to_byte_regex(p) for p in good)
+
+
+def test_a_compressed_log_of_unknown_size_is_streamed_once_it_is_large(
+    tmp_path: Path, big_log: Path, sigset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A single-file .gz has no size until it is read: it used to be read whole however large
+    it was (a 500 MB log in 60 MB of gzip took 3 GB). Now what holds more than the large-source
+    threshold is streamed, with the rows of the plain file, and a small one is still read
+    whole with the other small logs."""
+    import gzip
+
+    from triage import sources
+    from triage.limits import DEFAULT_LIMITS
+
+    monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 1 << 20)
+    packed = tmp_path / "console.log.gz"
+    packed.write_bytes(gzip.compress(big_log.read_bytes(), 1))
+    small = tmp_path / "small.log.gz"
+    small.write_bytes(gzip.compress(b"".join(big_log.read_bytes().splitlines(True)[:200])))
+    found = {
+        s.disk_path: s
+        for s in sources.walk([str(packed), str(small)], DEFAULT_LIMITS)
+        if isinstance(s, SourceFile)
+    }
+    gz, little = found[str(packed)], found[str(small)]
+    assert gz.size < 0 and little.size < 0, "sizes unknown until read"
+    plain = pipeline.process_source(_src(big_log), [], sigset, "all", large_source_bytes=1 << 40)
+    big_res, small_res = pipeline.process_sources([(gz, [], ""), (little, [], "")], sigset, "all")
+    assert big_res.lines_spill and not small_res.lines_spill
+    assert small_res.lines.num_rows == 200
+    spilled = pq.read_table(big_res.lines_spill)
+    for f in big_res.spill_files():
+        Path(f).unlink()
+    cols = ["lineno", "offset", "text"]
+    assert spilled.select(cols).to_pylist() == plain.lines.select(cols).to_pylist()
+    assert big_res.line_count == plain.line_count
+    assert [c.title for c in big_res.crashes] == [c.title for c in plain.crashes]
+    assert big_res.sha256 == plain.sha256

@@ -142,6 +142,8 @@ def process_source(
             _process_dump(result, facts, signatures, keep, limits, system_map)
         elif src.kind in LOG_KINDS:
             threshold = LARGE_SOURCE_BYTES if large_source_bytes is None else large_source_bytes
+            if data is None and src.size < 0 and _streamable(src, signatures, keep, threshold):
+                data = _read_small(result, limits, threshold)  # None: larger, streamed
             if data is None and _streamable(src, signatures, keep, threshold):
                 if _process_large_log(result, facts, signatures, limits, sha256):
                     if keep == "all" and result.status != "error":
@@ -194,10 +196,15 @@ def process_sources(
             )
             continue
         result = results[i] = SourceResult(source=src)
-        try:
-            data = _read_log(result, limits)
+        try:  # a compressed log of unknown size: read here only when it is small
+            data = _read_small(result, limits, parsers.PACKED_SOURCE_BYTES)
         except Exception as exc:  # as in `process_source`: a row, not a stopped run
             _failed(result, exc)
+            continue
+        if data is None:
+            results[i] = process_source(
+                src, facts, signatures, keep, limits, system_map=system_map, sha256=known
+            )
             continue
         pending.append((i, data))
         held += len(data)
@@ -255,6 +262,23 @@ def _stage_patterns(signatures: Any | None) -> list[str]:
 def _read_log(result: SourceResult, limits: Limits) -> bytes:
     """The bytes of a log read whole; read errors make the result partial."""
     read = sources.read_bytes(result.source, limits)
+    result.errors.extend(read.errors)
+    if read.errors:
+        result.status = "partial"
+        result.error = read.errors[0].message
+    result.sha256 = hashlib.sha256(read.data).hexdigest()
+    return read.data
+
+
+def _read_small(result: SourceResult, limits: Limits, threshold: int) -> bytes | None:
+    """The bytes of a log, read as `_read_log` reads them, when it is known to be small or,
+    its size not known (compressed), holds at most `threshold` bytes; None when it holds
+    more, to be streamed instead: read whole, a 500 MB log in 60 MB of gzip took 3 GB."""
+    if result.source.size >= 0 or threshold >= limits.max_file_bytes:
+        return _read_log(result, limits)
+    read = sources.read_bytes(result.source, limits.override(max_file_bytes=threshold))
+    if read.truncated and any(e.error_class == "limit-file-bytes" for e in read.errors):
+        return None
     result.errors.extend(read.errors)
     if read.errors:
         result.status = "partial"
@@ -634,7 +658,10 @@ def _prefilter_for(patterns: list[str]) -> Any:
 # The large-source path, pass 1: windows of lines around the prefilter's hits
 # --------------------------------------------------------------------------------------------
 def _streamable(src: SourceFile, signatures: Any | None, keep: str, threshold: int) -> bool:
-    if src.size < threshold or src.kind not in parsers.FORMATS:
+    """Whether `src` may take the two-pass path: a line format, no signature that needs every
+    line, and not known to be smaller than `threshold` (a compressed log's size is not known
+    until it is read: see `_read_small`)."""
+    if 0 <= src.size < threshold or src.kind not in parsers.FORMATS:
         return False
     if signatures is not None:
         from triage import match
