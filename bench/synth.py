@@ -106,6 +106,16 @@ def syslog_log(path: Path, size: int, crashes: int = 4, seed: int = 19) -> Path:
     return path
 
 
+def gzipped(plain: Path, path: Path) -> Path:
+    """`plain` compressed as logrotate leaves it (gzip), at the fastest level."""
+    import gzip
+    import shutil
+
+    with open(plain, "rb") as src, gzip.open(path, "wb", compresslevel=1) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    return path
+
+
 def small_files(folder: Path, count: int, size: int = 20_000, seed: int = 11) -> Path:
     """`count` syslog-style files of about `size` bytes each."""
     folder.mkdir(parents=True, exist_ok=True)
