@@ -161,3 +161,35 @@ def test_the_parsers_registry_serves_xensource_logs():
     assert cut.partial and "truncated" in [e.error_class for e in cut.errors]
     assert cut.lines.column("flags")[0].as_py() & 1  # capped at 40 bytes, flagged
     assert len(cut.lines.column("text")[0].as_py()) <= 40
+
+
+def test_slices_of_lines_give_the_rows_and_events_of_one_pass(monkeypatch):
+    """The lines are split and matched a slice at a time (a log of hundreds of MiB must not
+    hold its text twice): cut after every line, and across a New Year, the rows and events
+    are those of the whole file at once. Only the whole file's bytes say the year."""
+    dirty = b"\x1b[31mred\x1b[0m line\r\nbad \xff\xfe utf8\nnul\x00byte\n" + b"x" * 700 + b"\n"
+    data = (
+        ERA_LINES
+        + dirty
+        + b"Dec 31 23:59:58 h xapi: [ info|h|1 |VM.start R:000000000001|audit] VM.start: VM = '"
+        + UUID.encode()
+        + b" (vm1)'\nJan  1 00:00:03 h xapi: [debug|h|1 |t R:000000000000|xapi] b\n"
+        + b"Jan  1 00:00:04 h xapi: [error|h|2 |VM.start R:000000000001|xapi] "
+        + b"HOST_NOT_ENOUGH_FREE_MEMORY, [ 1049600; 524288 ]\nno newline at the end"
+    )
+    whole = xensource.parse_lines(data, 2021, 500)
+    for size in (1, 2, 5):
+        monkeypatch.setattr(xensource, "SLICE_LINES", size)
+        sliced = xensource.parse_lines(data, 2021, 500)
+        assert sliced.table.num_columns == whole.table.num_columns
+        assert sliced.table.to_pylist() == whole.table.to_pylist()
+        assert (sliced.era, sliced.matched) == (whole.era, whole.matched)
+        assert sliced.task.to_pylist() == whole.task.to_pylist()
+        assert [e.__dict__ for e in xensource.extract_events(sliced)] == [
+            e.__dict__ for e in xensource.extract_events(whole)
+        ]
+    rows = whole.table.to_pylist()
+    years = [r["timestamp"].year for r in rows if r["timestamp"] and r["text"] in ("b",)]
+    assert years == [2021]
+    assert any(r["flags"] & 2 for r in rows) and any(r["flags"] & 4 for r in rows)
+    assert [e.key for e in xensource.extract_events(whole)][-1].startswith("vm.")

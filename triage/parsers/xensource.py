@@ -74,50 +74,74 @@ _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def split_lines(data: bytes) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """`_split_lines`, with ANSI escapes, NULs and other control bytes removed (as every kind)."""
-    lines, starts, flags = _split_lines(data)
-    if len(lines) and _CONTROL_BYTES.search(data):
+    """The lines of `data` as a string array (terminators and control bytes removed, as every
+    kind has them), their byte offsets and flags."""
+    starts = line_starts(data)
+    lines, flags = _slice_lines(data, starts, 0, len(starts))
+    return lines, starts, flags
+
+
+def line_starts(data: bytes, step: int = 16 << 20) -> np.ndarray:
+    """The offset of every line of `data`, found a piece at a time (a mask of the whole file
+    would take as much memory as the file)."""
+    if not data:
+        return np.zeros(0, np.int64)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    found = [np.zeros(1, np.int64)]
+    for at in range(0, len(buf), step):
+        found.append(np.flatnonzero(buf[at : at + step] == 10).astype(np.int64) + (at + 1))
+    starts = np.concatenate(found)
+    if starts[-1] == len(data):  # a final newline does not open another line
+        starts = starts[:-1]
+    return starts
+
+
+def _slice_lines(data: bytes, starts: np.ndarray, lo: int, hi: int) -> tuple[pa.Array, np.ndarray]:
+    """Lines `lo`..`hi` of `data` (`starts`: every line's offset) and their flags, with ANSI
+    escapes, NULs and other control bytes removed. A slice at a time, so that a log of
+    hundreds of MiB never has a second copy of its text beside the table being built."""
+    a = int(starts[lo]) if hi > lo else 0
+    b = int(starts[hi]) if hi < len(starts) else len(data)
+    piece = memoryview(data)[a:b]
+    lines, flags = _split_lines(piece, starts[lo:hi] - a)
+    if len(lines) and _CONTROL_BYTES.search(piece):
         dirty = pc.match_substring_regex(lines, _CONTROL_RE2)
         lines = pc.replace_substring_regex(lines, _ANSI_RE2, "")
         lines = pc.replace_substring_regex(lines, _CONTROL_RE2, "")
         flags = flags | np.where(
             dirty.to_numpy(zero_copy_only=False), FLAG_CONTROL_STRIPPED, 0
         ).astype(np.int32)
-    return lines, starts, flags
+    return lines, flags
 
 
-def _split_lines(data: bytes) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """Lines as a string array, their byte offsets and flags, without a Python loop per line.
+def _split_lines(piece: memoryview, starts: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Lines as a string array and their flags, without a Python loop per line.
 
     Valid UTF-8 (the normal case) is viewed zero-copy out of the input buffer, each value being
     one line with its terminator, which one vectorised trim then removes. Otherwise each line is
     decoded with backslash escapes (`\\xNN`) so the text stays lossless and valid for Arrow.
     """
-    if not data:
-        return pa.array([], pa.large_string()), np.zeros(0, np.int64), np.zeros(0, np.int32)
-    buf = np.frombuffer(data, dtype=np.uint8)
-    starts = np.concatenate(([0], np.flatnonzero(buf == 10) + 1)).astype(np.int64)
-    if starts[-1] == len(data):  # a final newline does not open another line
-        starts = starts[:-1]
     flags = np.zeros(len(starts), np.int32)
+    if not len(starts):
+        return pa.array([], pa.large_string()), flags
     try:
-        data.decode("utf-8")
+        str(piece, "utf-8")
     except UnicodeDecodeError:
-        bounds = [*starts.tolist(), len(data)]
+        bounds = [*starts.tolist(), len(piece)]
         texts = []
         for i in range(len(starts)):
-            raw = data[bounds[i] : bounds[i + 1]].rstrip(b"\r\n")
+            raw = bytes(piece[bounds[i] : bounds[i + 1]]).rstrip(b"\r\n")
             try:
                 texts.append(raw.decode("utf-8"))
             except UnicodeDecodeError:
                 texts.append(raw.decode("utf-8", "backslashreplace"))
                 flags[i] |= FLAG_INVALID_UTF8
-        return pa.array(texts, pa.large_string()), starts, flags
-    offsets = np.concatenate((starts, [len(data)])).astype(np.int64)
+        return pa.array(texts, pa.large_string()), flags
+    offsets = np.concatenate((starts, [len(piece)])).astype(np.int64)
     arr = pa.LargeStringArray.from_buffers(
-        len(starts), pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)
+        len(starts), pa.py_buffer(offsets.tobytes()), pa.py_buffer(piece)
     )
-    return pc.utf8_rtrim(arr, characters="\r\n"), starts, flags
+    return pc.utf8_rtrim(arr, characters="\r\n"), flags
 
 
 def _field(structs: pa.Array, name: str) -> pa.Array:
@@ -188,27 +212,44 @@ def parse_lines(
 ) -> XsLines:
     """Split and match every line once; the table half is what `parse_xensource` returns.
 
-    Matching runs over slices of lines so the regex kernels' struct arrays stay small; only the
-    syslog time strings are joined before the year is assigned, because a New Year rollover
-    is a property of the whole file.
+    Lines are split and matched a slice at a time, each slice's columns made final before the
+    next (the table's columns are the slices' chunks): these logs run to hundreds of MiB, and
+    whole-file intermediates took six times the file in memory. Only the syslog time strings
+    are gathered before the year is assigned, because a New Year is a property of the whole
+    file.
     """
-    lines, offsets, flags = split_lines(data)
-    if max_line_bytes and len(lines):
-        long = pc.greater(pc.binary_length(lines), max_line_bytes)
-        if pc.any(long).as_py():
-            lines = pc.if_else(long, pc.utf8_slice_codeunits(lines, 0, max_line_bytes), lines)
-            flags = flags | np.where(long.to_numpy(zero_copy_only=False), FLAG_TRUNCATED, 0)
-    n = len(lines)
-    parts = [_match_slice(lines.slice(i, SLICE_LINES)) for i in range(0, n, SLICE_LINES)]
-    if not parts:
-        parts = [_match_slice(lines)]
+    starts = line_starts(data)
+    n = len(starts)
+    parts = []
+    for lo in range(0, max(n, 1), SLICE_LINES):
+        hi = min(n, lo + SLICE_LINES)
+        lines, flags = _slice_lines(data, starts, lo, hi)
+        if max_line_bytes and len(lines):
+            long = pc.greater(pc.binary_length(lines), max_line_bytes)
+            if pc.any(long).as_py():
+                lines = pc.if_else(long, pc.utf8_slice_codeunits(lines, 0, max_line_bytes), lines)
+                flags = flags | np.where(long.to_numpy(zero_copy_only=False), FLAG_TRUNCATED, 0)
+        part = _match_slice(lines)
+        part["flags"] = flags
+        part["host"] = part["host"].cast(pa.string())
+        part["tag"] = part["tag"].cast(pa.string())
+        part["text"] = part["text"].cast(pa.string())
+        del lines
+        parts.append(part)
 
-    def col(name: str) -> pa.Array:
-        return pa.concat_arrays([p[name] for p in parts])
+    def col(name: str) -> pa.ChunkedArray:
+        return pa.chunked_array([p[name] for p in parts])
 
-    t_new = syslog_times(col("syslog_ts"), year_hint)
-    m_old, m_any_sys = col("m_old"), col("m_any_sys")
-    timestamp = _pick(m_old, col("t_old"), m_any_sys, t_new)
+    t_new = syslog_times(pa.concat_arrays([p["syslog_ts"] for p in parts]), year_hint)
+    at = np.cumsum([0, *(len(p["flags"]) for p in parts)])
+    timestamp = pa.chunked_array(
+        [
+            _pick(
+                p["m_old"], p["t_old"], p["m_any_sys"], t_new.slice(at[i], at[i + 1] - at[i])
+            ).cast(pa.timestamp("us"))
+            for i, p in enumerate(parts)
+        ]
+    )
     counts = {k: sum(p[k] for p in parts) for k in ("n_old", "n_new", "n_sys", "n_2010")}
     era = ""
     if counts["n_old"] or counts["n_new"]:
@@ -220,16 +261,16 @@ def parse_lines(
         [
             pa.nulls(n, pa.string()),
             pa.array(np.arange(1, n + 1, dtype=np.int64)),
-            pa.array(offsets),
-            timestamp.cast(pa.timestamp("us")),
+            pa.array(starts),
+            timestamp,
             pa.nulls(n, pa.float64()),
-            col("host").cast(pa.string()),
-            col("tag").cast(pa.string()),
+            col("host"),
+            col("tag"),
             col("pid"),
             col("level"),
             pa.nulls(n, pa.string()),
-            pa.array(flags),
-            col("text").cast(pa.string()),
+            pa.chunked_array([pa.array(p["flags"], pa.int32()) for p in parts]),
+            col("text"),
         ],
         schema=LINES_SCHEMA,
     )
