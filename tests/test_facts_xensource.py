@@ -193,3 +193,40 @@ def test_slices_of_lines_give_the_rows_and_events_of_one_pass(monkeypatch):
     assert years == [2021]
     assert any(r["flags"] & 2 for r in rows) and any(r["flags"] & 4 for r in rows)
     assert [e.key for e in xensource.extract_events(whole)][-1].startswith("vm.")
+
+
+def test_a_large_log_read_for_its_facts_is_not_parsed_again_for_its_lines(monkeypatch):
+    """A status report's xensource.log is read for the bundle's facts and then as a source:
+    a large one is parsed once, its lines the same as a parse of their own; a line cap that
+    would change them, other bytes or another year parse again."""
+    from triage.limits import DEFAULT_LIMITS
+    from triage.parsers import parse
+
+    monkeypatch.setattr(xensource, "KEEP_BYTES", 1000)
+    data = ERA_LINES * 20
+    src = SourceFile(
+        disk_path="/x/bug-report-20210101000000/var/log/xensource.log",
+        bundle="/x/bug-report-20210101000000.tar",
+        path="bug-report-20210101000000/var/log/xensource.log",
+        kind="xensource",
+    )
+    alone = parse(src, data, DEFAULT_LIMITS).lines.to_pylist()
+    calls = []
+    real = xensource.parse_lines
+    monkeypatch.setattr(
+        xensource, "parse_lines", lambda *a, **k: calls.append(a[1:]) or real(*a, **k)
+    )
+    xensource.parse_for_facts(src.source_id, data, 2021)
+    assert parse(src, data, DEFAULT_LIMITS).lines.to_pylist() == alone
+    assert len(calls) == 1, "the facts' parse served the lines"
+    # served once; a cap shorter than a line, or other bytes, are parsed anew
+    parse(src, data, DEFAULT_LIMITS)
+    xensource.parse_for_facts(src.source_id, data, 2021)
+    capped = parse(src, data, DEFAULT_LIMITS.override(max_line_bytes=60))
+    assert any(r["flags"] & 1 for r in capped.lines.to_pylist())
+    xensource.parse_for_facts(src.source_id, data, 2021)
+    parse(src, data + b"one more line\n", DEFAULT_LIMITS)
+    xensource.parse_for_facts(src.source_id, data, 2021)
+    xensource.forget()
+    parse(src, data, DEFAULT_LIMITS)
+    assert len(calls) == 8  # 4 for facts, 4 for lines: all but the first served anew

@@ -296,6 +296,9 @@ def run_pack_and_write(
             except Exception as exc:
                 st = _broken_unit(st.unit, opts, exc)
         parts.append(st)
+    from triage.parsers import xensource
+
+    xensource.forget()  # a log parsed for facts and not (or no longer) wanted for its lines
     tables: dict[str, Any] = {}
     part_id, entry = write_part_to(out, parts, tables)
     errors = [e for p in parts for e in p.errors]

@@ -403,7 +403,7 @@ def _year_hint(src: SourceFile) -> int | None:
 
 
 def _xensource(b: _Bundle, src: SourceFile, data: bytes, errors: list[ErrorRecord]) -> None:
-    parsed = xensource.parse_lines(data, _year_hint(src))
+    parsed = xensource.parse_for_facts(src.source_id, data, _year_hint(src))
     n = parsed.table.num_rows
     if parsed.matched == 0:
         errors.append(

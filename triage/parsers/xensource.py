@@ -13,6 +13,7 @@ Times are naive: local time for the 2009 and syslog eras, UTC for the `…Z` era
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,6 +63,42 @@ class XsLines:
     brand: pa.Array
     era: str  # "2009" | "2010" | "syslog" | "" when no line had a known layout
     matched: int
+    longest: int = 0  # bytes of the longest line, terminator included
+
+
+#: the last large log parsed for its facts, kept for the parse of its lines that follows in the
+#: same process: a status report's xensource.log is read for both, and a 200 MB one took 4 s each
+_KEPT: dict[tuple[object, ...], XsLines] = {}
+KEEP_BYTES = 8 << 20
+
+
+def _key(source_id: str, data: bytes, year_hint: int | None) -> tuple[object, ...]:
+    return (source_id, len(data), zlib.crc32(data), year_hint)
+
+
+def parse_for_facts(source_id: str, data: bytes, year_hint: int | None) -> XsLines:
+    """`parse_lines(data, year_hint)`, kept (when large) for `parse` of the same bytes."""
+    parsed = parse_lines(data, year_hint)
+    _KEPT.clear()
+    if len(data) >= KEEP_BYTES:
+        _KEPT[_key(source_id, data, year_hint)] = parsed
+    return parsed
+
+
+def forget() -> None:
+    """Drop what `parse_for_facts` kept (a batch worker calls it after each pack)."""
+    _KEPT.clear()
+
+
+def _kept(source_id: str, data: bytes, year_hint: int | None, cap: int | None) -> XsLines | None:
+    """The parse `parse_for_facts` kept of these bytes, when the line cap changes nothing in
+    it (no line is longer), once."""
+    if not _KEPT or len(data) < KEEP_BYTES:
+        return None
+    parsed = _KEPT.pop(_key(source_id, data, year_hint), None)
+    if parsed is None or (cap and parsed.longest > cap):
+        return None
+    return parsed
 
 
 #: ANSI sequences and C0 controls (as `triage.parsers.cleanup`), for Arrow's RE2 kernels
@@ -275,7 +312,8 @@ def parse_lines(
         schema=LINES_SCHEMA,
     )
     matched = counts["n_old"] + counts["n_new"] + counts["n_sys"]
-    return XsLines(table, col("task"), col("brand"), era, matched)
+    longest = int(np.diff(np.append(starts, len(data))).max()) if n else 0
+    return XsLines(table, col("task"), col("brand"), era, matched, longest)
 
 
 def _match_slice(lines: pa.Array) -> dict:  # type: ignore[type-arg]
@@ -597,7 +635,10 @@ def parse(src, data: bytes, limits):  # type: ignore[no-untyped-def]
     """`parsers.register` entry: lines of a xensource.log, with an error row for a cut or alien file."""
     from triage.parsers import ParseResult
 
-    parsed = parse_lines(data, _year_of(src), limits.max_line_bytes)
+    year = _year_of(src)
+    parsed = _kept(src.source_id, data, year, limits.max_line_bytes)
+    if parsed is None:
+        parsed = parse_lines(data, year, limits.max_line_bytes)
     table = parsed.table
     if table.num_rows:
         table = table.set_column(
