@@ -407,3 +407,57 @@ def test_dmesg_without_a_prefix_in_its_head_goes_whole(tmp_path: Path, sigset, p
     )
     assert len(many.spill_files()) == 1, "one process read it"
     assert _rows(one) == _rows(many)
+
+
+def test_month_samples_of_a_stream_are_those_of_the_bytes_whole() -> None:
+    """A compressed log's New Years are sampled from its bytes as pass 1 reads them, in pieces
+    of any size, at the places `sampled_wraps` reads a log held whole."""
+    from triage.parsers.engine import MonthSamples, sampled_wraps
+
+    rnd = random.Random(4)
+    months = ["Oct", "Nov", "Dec", "Jan", "Feb", "Mar"]
+    lines = [
+        f"{months[i * len(months) // 40000]} {1 + i % 28:2d} 10:00:00 h kernel: {'y' * (i % 90)}"
+        for i in range(40000)
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    for step in (1 << 20, 1 << 16, 4099):
+        samples = MonthSamples(step)
+        at = 0
+        while at < len(data):
+            piece = rnd.randrange(1, 200_000)
+            samples.feed(at, data[at : at + piece])
+            at += piece
+        assert samples.wraps() == sampled_wraps(data, step)
+    assert sampled_wraps(data, 1 << 16) == 1
+
+
+def test_a_compressed_syslog_over_a_new_year_streamed_gets_the_years_it_gets_whole(
+    tmp_path: Path, sigset, monkeypatch
+) -> None:
+    """A gzip-compressed syslog too large to hold is streamed: its times end in its year, as
+    the plain file's read whole do (they were counted up from that year, a year late)."""
+    import gzip
+
+    from triage import sources
+    from triage.limits import DEFAULT_LIMITS
+
+    plain = _syslog(tmp_path / "messages-20100215", 5)
+    packed = tmp_path / "messages-20100215.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    os.utime(packed, (1_266_000_000, 1_266_000_000))
+    monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 4096)
+    (gz,) = [s for s in sources.walk([str(packed)], DEFAULT_LIMITS) if isinstance(s, SourceFile)]
+    src = SourceFile(**{**_src(plain, "syslog").__dict__, "mtime": 1_266_000_000.0})
+    gz = SourceFile(**{**gz.__dict__, "kind": "syslog", "year_hint": None})
+    for keep in ("relevant", "all"):
+        whole = _rows(pipeline.process_source(src, [], sigset, keep, large_source_bytes=1 << 40))
+        res = pipeline.process_source(gz, [], sigset, keep)
+        assert res.spill_files() or keep == "relevant"
+        streamed = _rows(res)
+        cols = ("lineno", "timestamp", "text")
+        assert [[r[c] for c in cols] for r in streamed["lines"]] == [
+            [r[c] for c in cols] for r in whole["lines"]
+        ]
+        years = {r["timestamp"].year for r in streamed["lines"] if r["timestamp"]}
+        assert years == ({2009, 2010} if keep == "all" else years)

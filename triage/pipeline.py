@@ -145,9 +145,10 @@ def process_source(
             if data is None and src.size < 0 and _streamable(src, signatures, keep, threshold):
                 data = _read_small(result, limits, threshold)  # None: larger, streamed
             if data is None and _streamable(src, signatures, keep, threshold):
-                if _process_large_log(result, facts, signatures, limits, sha256):
+                wraps = _process_large_log(result, facts, signatures, limits, sha256)
+                if wraps is not None:
                     if keep == "all" and result.status != "error":
-                        _spill_all_lines(result, limits)
+                        _spill_all_lines(result, limits, wraps)
                     return result
                 result = SourceResult(source=src)  # not streamable after all: read it whole
             if data is None:
@@ -1008,9 +1009,10 @@ class _BlockReader:
         keep_bytes: int,
         hashing: bool = False,
         probe_more: bool = False,
+        months: Any = None,
     ) -> None:
         self.fh, self.start, self.stop, self.keep_bytes = fh, start, stop, keep_bytes
-        self.hashing, self.probe_more = hashing, probe_more
+        self.hashing, self.probe_more, self.months = hashing, probe_more, months
         self.sha256 = ""
         self.more = False
 
@@ -1026,6 +1028,8 @@ class _BlockReader:
                 break
             if h is not None:
                 h.update(chunk)
+            if self.months is not None:
+                self.months.feed(at, chunk)
             at += len(chunk)
             if skipping:  # the rest of an over-long line
                 i = chunk.find(b"\n")
@@ -1110,8 +1114,10 @@ def scan_range(
     limit: int | None = None,
     hashing: bool = False,
     probe_more: bool = False,
+    months: Any = None,
 ) -> Windows:
-    """Pass 1 over the lines in `fh`'s bytes [start, stop), `fh` positioned at `start`.
+    """Pass 1 over the lines in `fh`'s bytes [start, stop), `fh` positioned at `start`; the
+    bytes read are fed to `months` (an `engine.MonthSamples`) when given.
 
     A range that is not the head of the file reads the lines before it for its hits' context,
     and one that is not the tail reads on (up to `limit`) while a window opened in it is open.
@@ -1122,7 +1128,7 @@ def scan_range(
         behind = _lines_before(fh, start, plan.context, plan.keep_bytes)
         fh.seek(start)
     collector = _WindowCollector(pf, plan, head=head, behind=behind)
-    reader = _BlockReader(fh, start, stop, plan.keep_bytes, hashing, probe_more)
+    reader = _BlockReader(fh, start, stop, plan.keep_bytes, hashing, probe_more, months)
     line = 1
     for offset, block in reader:
         line = collector.feed_bytes(block, line, offset) + 1
@@ -1202,17 +1208,21 @@ def _process_large_log(
     signatures: Any | None,
     limits: Limits,
     known_sha256: str = "",
-) -> bool:
-    """The prefilter path for a large source; False when it cannot take this source."""
+) -> int | None:
+    """The prefilter path for a large source; None when it cannot take this source, else
+    the New Years its year-less times span (sampled as it is read, for pass 2)."""
+    from triage.parsers.engine import MonthSamples
+
     src = result.source
     spec = scan_spec(src, signatures, limits)
     if spec is None:
-        return False
+        return None
+    months = MonthSamples() if "t_bsd" in parsers.FORMATS[src.kind].groups else None
     try:
         with sources.open_binary(src, limits, errors=result.errors) as fh:
             head = _peek_head(fh)
             if b"\n" not in head and b"\r" in head:
-                return False  # a CR-only capture: lines are not what the prefilter counts
+                return None  # a CR-only capture: lines are not what the prefilter counts
             found = scan_range(
                 fh,
                 spec,
@@ -1220,17 +1230,19 @@ def _process_large_log(
                 limits.max_file_bytes,
                 hashing=not known_sha256,
                 probe_more=True,
+                months=months,
             )
     except sources.SourceError as exc:
         result.status = "error"
         result.error = exc.message
         result.errors.append(exc.record(src.display, src.source_id))
-        return True
+        return 0
     result.sha256 = known_sha256 or found.sha256
     if found.more:
         result.errors.append(_cap_error(src, limits))
-    finish_windows(result, found.segments, found.lines, facts, signatures, limits)
-    return True
+    wraps = months.wraps() if months is not None else 0
+    finish_windows(result, found.segments, found.lines, facts, signatures, limits, wraps)
+    return wraps
 
 
 def _cap_error(src: SourceFile, limits: Limits) -> ErrorRecord:
@@ -1251,8 +1263,11 @@ def finish_windows(
     facts: list[Fact] | None,
     signatures: Any | None,
     limits: Limits,
+    wraps: int | None = None,
 ) -> None:
-    """Boots, crashes, findings and the relevant lines of a source from its windows."""
+    """Boots, crashes, findings and the relevant lines of a source from its windows. Their
+    year-less times take the file's New Years (`wraps`; sampled from the file when None), as
+    its lines do in pass 2."""
     import numpy as np
 
     src = result.source
@@ -1260,7 +1275,9 @@ def finish_windows(
         result.status = "partial"
         result.error = result.errors[0].message
     data = b"".join(bytes(s.data) for s in segs)
-    parsed = parsers.parse(src, data, limits=limits)
+    if wraps is None:
+        wraps = wraps_of(src, limits)
+    parsed = parsers.parse(src, data, limits=limits, wraps=wraps)
     lines = parsed.lines
     row_window = np.zeros(lines.num_rows, np.int64)
     if lines.num_rows and segs:
@@ -1345,7 +1362,7 @@ SPILL_PARQUET: dict[str, Any] = {
 _IDS = pa.dictionary(pa.int32(), pa.string())
 
 
-def _spill_all_lines(result: SourceResult, limits: Limits) -> None:
+def _spill_all_lines(result: SourceResult, limits: Limits, wraps: int = 0) -> None:
     """Every line of a large source, parsed block by block into a local Parquet file.
 
     A second pass over the source (the first found boots, crashes and findings through the
@@ -1364,7 +1381,7 @@ def _spill_all_lines(result: SourceResult, limits: Limits) -> None:
             firsts,
             ids,
             limits,
-            wraps=wraps_of(src, limits),
+            wraps=wraps,
         )
     result.lines_spill = path
     result.lines = empty_lines()  # (`line_count` is the first pass's: the lines read)

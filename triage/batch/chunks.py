@@ -41,7 +41,9 @@ from triage import parsers, pipeline
 # constant lives with the units, where a run decides without importing the pipeline.
 from triage.batch.units import CHUNK_SOURCE_BYTES  # noqa: F401
 from triage.limits import DEFAULT_LIMITS, Limits
-from triage.model import LOG_KINDS, Fact, SourceFile, empty_lines
+from triage.model import FLAG_CONTINUATION, LOG_KINDS, Fact, SourceFile, empty_lines
+from triage.parsers.engine import Carry, Cut, iter_format, month_near, year_end
+from triage.parsers.timestamps import count_wraps, year_step
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,6 @@ def _first_header(fmt: Any, head: bytes, limits: Limits) -> int | None:
 
     Read from the parse of `CONTINUED` + head: a line of the head without a prefix comes out
     flagged as a continuation, a prefixed one does not."""
-    from triage.model import FLAG_CONTINUATION
-    from triage.parsers.engine import iter_format
 
     def flags(data: bytes) -> list[tuple[int, int]]:
         rows = [t.select(["offset", "flags"]) for t in iter_format(fmt, data, limits)]
@@ -239,8 +239,6 @@ def _spill(
     rows and its end (`engine.Cut`) gives the state each really starts in; the chunks whose rows
     depended on a wrong guess (one that follows a New Year, or starts with the continuation of
     a kept line) are parsed again from it, at once, and no others."""
-    from triage.parsers.engine import Carry, year_end
-
     src = result.source
     boots = [b.first_line for b in result.boots]
     ids = [b.boot_id for b in result.boots]
@@ -275,19 +273,16 @@ def _spill(
     result.lines = empty_lines()  # (`line_count` is the first pass's: the lines read)
 
 
-def _guesses(src: SourceFile, chunks: list[Chunk], start: Any) -> list[Any]:
+def _guesses(src: SourceFile, chunks: list[Chunk], start: Carry) -> list[Carry | None]:
     """The state each chunk is first parsed from: the file's start for the first; for the
     others no time seen and no line kept, in the year their first time is in when the months
     of the chunks' first times are all the New Years the file has seen by then."""
-    from triage.parsers.engine import Carry, month_near
-    from triage.parsers.timestamps import count_wraps
-
     months = []
     with open(src.disk_path, "rb") as fh:
         for c in chunks:
             fh.seek(c.start)
             months.append(month_near(fh.read(4096)))
-    out = [start]
+    out: list[Carry | None] = [start]
     for i in range(1, len(chunks)):
         out.append(Carry(start.year + count_wraps([m for m in months[: i + 1] if m])))
     return out
@@ -312,7 +307,7 @@ def _gather(futures: list[Future]) -> list[Any]:
     return done
 
 
-def _settle(cuts: list[Any], start: Any) -> list[Any]:
+def _settle(cuts: list[Cut], start: Carry) -> list[Carry | None]:
     """For each chunk parsed from a guessed start (`cuts`, in file order, the first from the
     file's true `start`), the start to parse it again from, or None when its rows stand.
 
@@ -320,13 +315,11 @@ def _settle(cuts: list[Any], start: Any) -> list[Any]:
     the year of that first time (the start's year, plus one at a New Year from the start's
     month), and, when it begins with header-less lines, whether the line before was kept. Its
     end follows from the true start in the same way, so one pass over the cuts settles all."""
-    from triage.parsers.engine import Carry
-    from triage.parsers.timestamps import year_step
-
-    again: list[Any] = []
+    again: list[Carry | None] = []
     true = start
     for cut in cuts:
-        guess, month = cut.start, cut.first_month
+        guess, month, end = cut.start, cut.first_month, cut.end
+        assert guess is not None and end is not None, "a chunk's cut is started and settled"
         wrong = (
             (cut.year_before and guess.year != true.year)
             or (
@@ -337,7 +330,6 @@ def _settle(cuts: list[Any], start: Any) -> list[Any]:
             or (cut.state_used and (guess.state is True) != (true.state is True))
         )
         again.append(true if wrong else None)
-        end = cut.end
         if month:  # the years it counted itself, from its first time on
             inner = end.year - guess.year - year_step(guess.prev_month, month)
             year = true.year + year_step(true.prev_month, month) + inner
@@ -404,14 +396,12 @@ def _spill_chunk(
     ids: list[str],
     limits: Limits,
     spill_dir: str | None = None,
-    carry: Any = None,
-) -> tuple[str, int, Any]:
+    carry: Carry | None = None,
+) -> tuple[str, int, Cut | None]:
     """Pass 2 over one chunk (in a worker): its lines in a Parquet file (in `spill_dir` when
     given); (path, rows, the `engine.Cut` of a parse from `carry`, else None). `continued`: a
     prefixed line came before the chunk (its header-less first lines continue that line's
     record)."""
-    from triage.parsers.engine import Cut
-
     lead = CONTINUED if continued else b""
     cut = Cut(carry) if carry is not None else None
     with open(src.disk_path, "rb") as fh:

@@ -163,13 +163,18 @@ def _read_all(reader: Any) -> bytes:
     return bytes(reader.read())
 
 
-def parse(src: SourceFile, data: bytes, limits: Limits = DEFAULT_LIMITS) -> ParseResult:
+def parse(
+    src: SourceFile, data: bytes, limits: Limits = DEFAULT_LIMITS, wraps: int | None = None
+) -> ParseResult:
     """All lines of one source. Never raises: a failure becomes an ErrorRecord, with the lines
-    parsed before it kept and the result marked partial."""
-    return _parse(src, data, limits, src.source_id)
+    parsed before it kept and the result marked partial. `wraps`: the New Years a year-less
+    log spans, when `data` is only part of it (see `engine.iter_format`)."""
+    return _parse(src, data, limits, src.source_id, wraps)
 
 
-def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> ParseResult:
+def _parse(
+    src: SourceFile, data: bytes, limits: Limits, source_id: str, wraps: int | None = None
+) -> ParseResult:
     func = parser_for(src.kind) if src.kind in _PLUGIN_MODULES else None
     if func is not None:
         try:
@@ -190,7 +195,7 @@ def _parse(src: SourceFile, data: bytes, limits: Limits, source_id: str) -> Pars
         fmt = _format_of(src, data)
         deadline = time.monotonic() + limits.max_seconds_per_file
         over = False
-        for table in iter_format(fmt, data, limits, source_id, src, cut=read):
+        for table in iter_format(fmt, data, limits, source_id, src, wraps=wraps, cut=read):
             if over:  # checked between blocks: this block and the rest are dropped
                 errors.append(
                     _error(

@@ -792,6 +792,43 @@ def sampled_wraps_file(path: str, size: int, step: int = 1 << 20) -> int:
         return _sampled_wraps(read, size, step)
 
 
+class MonthSamples:
+    """`sampled_wraps` of a stream, from the bytes it reads as they pass (`feed`, in order):
+    a compressed log cannot be read where the samples are, and is not held whole."""
+
+    WINDOW = 4096
+
+    def __init__(self, step: int = 1 << 20) -> None:
+        self.step = step
+        self.size = 0
+        self.windows: dict[int, bytearray] = {0: bytearray()}  # offset → the bytes from there
+        self.filling = [0]  # the windows not yet full
+        self.next = step
+        self.tail = b""
+
+    def feed(self, offset: int, chunk: bytes | memoryview) -> None:
+        end = offset + len(chunk)
+        while self.next < end:
+            self.windows[self.next] = bytearray()
+            self.filling.append(self.next)
+            self.next += self.step
+        for pos in self.filling:
+            got = self.windows[pos]
+            at = max(0, pos - offset)
+            got += chunk[at : at + self.WINDOW - len(got)]
+        self.filling = [p for p in self.filling if len(self.windows[p]) < self.WINDOW]
+        self.tail = (self.tail + bytes(chunk[-self.WINDOW :]))[-self.WINDOW :]
+        self.size = end
+
+    def wraps(self) -> int:
+        def read(pos: int, n: int) -> bytes:
+            if pos in self.windows:
+                return bytes(self.windows[pos][:n])
+            return self.tail[len(self.tail) - (self.size - pos) :][:n]  # the tail, read last
+
+        return _sampled_wraps(read, self.size, self.step)
+
+
 def _sampled_wraps(read: Callable[[int, int], bytes], size: int, step: int) -> int:
     months = [month_near(read(0, 4096))]  # a journal's first line is its "-- Logs begin"
     for pos in range(step, size, step):
