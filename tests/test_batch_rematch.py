@@ -173,6 +173,26 @@ def test_scan_datasets_and_force_read_their_inputs_again(
     assert calls == []
 
 
+def test_a_dataset_of_another_version_is_made_again_from_its_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another version may parse the same bytes into other rows: its parts are neither kept
+    nor matched again from their rows, but made again from the inputs."""
+    import triage.version
+    from triage.batch import uptodate
+
+    folder = _inputs(tmp_path / "in")
+    calls = _counted(monkeypatch)
+    first = triage.ingest([str(folder)], out=str(tmp_path / "ds"))
+    same = triage.ingest([str(folder)], out=str(tmp_path / "ds"))
+    assert same.skipped == same.units
+    for where in (triage.version, uptodate):
+        monkeypatch.setattr(where, "__version__", "99.0.0")
+    again = triage.ingest([str(folder)], out=str(tmp_path / "ds"))
+    assert again.processed == again.units == first.units and again.rematched == 0
+    assert calls == []
+
+
 def test_a_part_that_cannot_be_matched_again_is_read_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,6 +18,7 @@ from triage.batch.sigset import load_signature_set
 from triage.batch.units import Unit, disk_key
 from triage.sources import DeferredArchive, KnownHead
 from triage.store.manifest import MANIFEST, entry_units
+from triage.version import __version__
 
 #: unit key prefix of the parts holding one input path's walk errors
 WALK_ERRORS_UNIT = "walk-errors:"
@@ -112,11 +113,13 @@ def loaded_digest(opts: RunOptions) -> str:
 
 
 def settings_digest(opts: RunOptions) -> str:
-    """What besides inputs and signatures changes a unit's rows: the limits (a cap turns
-    rows into errors) and the System.map given for Xen dumps."""
+    """What besides inputs and signatures changes a unit's rows: the tool's version (a new
+    one may parse the same bytes into other rows, which a part matched again from its rows
+    would keep), the limits (a cap turns rows into errors) and the System.map given for Xen
+    dumps."""
     import hashlib
 
-    text = repr((sorted(opts.limits.__dict__.items()), opts.system_map or ""))
+    text = repr((__version__, sorted(opts.limits.__dict__.items()), opts.system_map or ""))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
