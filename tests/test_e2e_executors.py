@@ -155,13 +155,16 @@ def test_scheduler_local_starts_its_own_cluster_with_the_same_rows(
         assert got[name].equals(df), name
 
 
-@pytest.mark.parametrize("mode", ["ingest", "scan"])
+@pytest.mark.parametrize(
+    ("mode", "kind"), [("ingest", "console"), ("scan", "console"), ("ingest", "syslog")]
+)
 def test_a_huge_log_is_cut_into_chunks_over_the_dask_workers_with_the_same_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, kind: str
 ) -> None:
     """On a cluster, one huge loose log is not left to one worker: the caller cuts it into a
     chunk per worker, whose lines the workers spill into the dataset's temporary folder (which
-    the caller can read wherever they run) and the part takes over."""
+    the caller can read wherever they run) and the part takes over. A syslog over a New Year
+    too, whose chunks are settled as in a process pool."""
     distributed = pytest.importorskip("dask.distributed")
     import sys
 
@@ -171,7 +174,10 @@ def test_a_huge_log_is_cut_into_chunks_over_the_dask_workers_with_the_same_rows(
     sys.path.insert(0, str(ROOT / "bench"))
     import synth
 
-    log = synth.console_log(tmp_path / "console.log", 3 << 20, crashes=6)
+    if kind == "syslog":
+        log = synth.syslog_log(tmp_path / "messages", 3 << 20, crashes=6)
+    else:
+        log = synth.console_log(tmp_path / "console.log", 3 << 20, crashes=6)
     small = ROOT / "samples" / "rhel47-xenU-console.log"
     monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 512 << 10)  # "huge" at test scale
     monkeypatch.setattr(units_mod, "CHUNK_SOURCE_BYTES", 512 << 10)
