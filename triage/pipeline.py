@@ -153,7 +153,7 @@ def process_source(
                 result = SourceResult(source=src)  # not streamable after all: read it whole
             if data is None:
                 data = _read_log(result, limits)
-            else:
+            elif not result.sha256:  # given (a log carved out of a dump), not read here
                 result.sha256 = hashlib.sha256(data).hexdigest()
             _process_log(result, data, facts, signatures, keep, limits)
         else:
@@ -1453,9 +1453,10 @@ def spill_lines(
 
 
 def wraps_of(src: SourceFile, limits: Limits) -> int:
-    """The New Years a large year-less log spans, sampled from its file as `iter_format`
-    samples bytes it holds whole. A compressed file or a member cannot be read out of order:
-    its times count from the source's year, as a stream's do."""
+    """The New Years a large year-less log spans, sampled from its file where `iter_format`
+    samples bytes it holds whole: for the chunks of a plain file on disk, which no one pass
+    reads. A log read as a stream has them sampled as pass 1 reads it (`_process_large_log`);
+    a compressed file or a member, which cannot be read out of order, gets none here."""
     fmt = parsers.FORMATS.get(src.kind)
     if fmt is None or "t_bsd" not in fmt.groups or src.members or not src.disk_path:
         return 0

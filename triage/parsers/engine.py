@@ -698,9 +698,9 @@ class Carry:
 class Cut:
     """A parse of a file or of part of one (`iter_format(..., cut=)`): the state it starts
     from and, once its rows are all out, the lines it read and what settles whether that start
-    was the right one. A parse
-    whose start was wrong gave rows that depend on it only where these say; `batch/chunks.py`
-    parses chunks of a file at once, each from a guessed start, and again the few it must."""
+    was the right one. A parse whose start was wrong gave rows that depend on it only where
+    these say; `batch/chunks.py` parses chunks of a file at once, each from a guessed start,
+    and again the few it must."""
 
     start: Carry | None  # None: the start of the file
     end: Carry | None = None
@@ -884,9 +884,9 @@ def iter_format(
     `text_view`: the text as views into the blocks, for a writer that copies it anyway).
 
     Year-less times end in the source's year after `wraps` New Years: by default those sampled
-    from `source` when it is bytes, none for a stream (the caller samples a file it can seek
-    in, `sampled_wraps_file`). With a `cut`, the parse starts from `cut.start` instead, and
-    says in it how it ended once the last table is out."""
+    from `source` when it is bytes, none for a stream (whose caller gives those it sampled:
+    `sampled_wraps_file`, `MonthSamples`). With a `cut`, the parse starts from `cut.start`
+    instead, and says in it how it ended once the last table is out."""
     if isinstance(source, bytes | bytearray | memoryview):
         head = bytes(memoryview(source)[: 1 << 16])
         if wraps is None:
