@@ -128,3 +128,74 @@ def test_the_samples_compressed_and_streamed_give_the_rows_of_the_plain_files(
                 if [x[field] for x in streamed[k]] != [x[field] for x in whole[k]]:
                     out.append(f"{src.display} {keep}: {k}")
     assert out == []
+
+
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _random_syslog(rnd, kind: str) -> bytes:
+    """A syslog or journal with what makes its lines depend on the lines before: months that
+    roll over, a clock stepped back across New Year, kept and dropped programs with
+    header-less lines after them, boot separators; and CRLF, long lines, NULs, bad UTF-8."""
+    out = [b"-- Logs begin at Sun 2009-11-01 00:00:01 UTC. --"] if kind == "journal" else []
+    m = rnd.randrange(12)
+    for i in range(rnd.randrange(50, 2000)):
+        r = rnd.random()
+        m = (m + (1 if r < 0.01 else 10 if r < 0.012 else -1 if r < 0.013 else 0)) % 12
+        prog = rnd.choice(["kernel", "kernel", "sshd[1]", "crond[22]", "klogd", "init"])
+        body = rnd.choice(
+            [
+                "eth0: link up",
+                "BUG: soft lockup - CPU#0 stuck for 10s! [x:1]",
+                "XENBUS: Timeout connecting to devices!",
+                "x" * rnd.randrange(1, 3000),
+                "nul\x00byte",
+                "bad \udcff",
+            ]
+        )
+        line = f"{_MONTHS[m]} {rnd.randrange(1, 29):2d} {rnd.randrange(24):02d}:00:00 h {prog}: "
+        line = (line + body).encode("utf-8", "surrogateescape")
+        if rnd.random() < 0.1:
+            line = b"    continued " + str(i).encode()
+        if kind == "journal" and rnd.random() < 0.01:
+            line = b"-- Reboot --"
+        out.append(line)
+    sep = b"\r\n" if rnd.random() < 0.2 else b"\n"
+    return sep.join(out) + (sep if rnd.random() < 0.8 else b"")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_syslogs_give_the_same_rows_whole_streamed_and_in_chunks(
+    tmp_path: Path, sigset, pool, seed: int
+) -> None:
+    import os
+    import random
+
+    rnd = random.Random(seed)
+    kind = rnd.choice(["syslog", "journal"])
+    path = tmp_path / "messages"
+    path.write_bytes(_random_syslog(rnd, kind))
+    os.utime(path, (1_266_000_000, 1_266_000_000))
+    src = SourceFile(
+        disk_path=str(path),
+        bundle=str(path),
+        path=path.name,
+        kind=kind,
+        size=path.stat().st_size,
+        mtime=1_266_000_000.0,
+    )
+    for keep in ("all", "relevant"):
+        whole = _rows(pipeline.process_source(src, [], sigset, keep, large_source_bytes=1 << 40))
+        streamed = _rows(pipeline.process_source(src, [], sigset, keep, large_source_bytes=1))
+        cut = chunks.process_source_chunked(
+            src,
+            [],
+            sigset,
+            keep,
+            executor=pool,
+            chunk_bytes=rnd.choice([300, 1000, 9973]),
+            large_source_bytes=1,
+        )
+        many = _rows(cut)
+        assert [k for k in whole if whole[k] != streamed[k]] == []
+        assert [k for k in whole if whole[k] != many[k]] == []
