@@ -262,7 +262,11 @@ def _stage_patterns(signatures: Any | None) -> list[str]:
 
 def _read_log(result: SourceResult, limits: Limits) -> bytes:
     """The bytes of a log read whole; read errors make the result partial."""
-    read = sources.read_bytes(result.source, limits)
+    return _taken(result, sources.read_bytes(result.source, limits))
+
+
+def _taken(result: SourceResult, read: sources.ReadResult) -> bytes:
+    """The bytes `read` holds, its errors and digest recorded in `result`."""
     result.errors.extend(read.errors)
     if read.errors:
         result.status = "partial"
@@ -280,12 +284,7 @@ def _read_small(result: SourceResult, limits: Limits, threshold: int) -> bytes |
     read = sources.read_bytes(result.source, limits.override(max_file_bytes=threshold))
     if read.truncated and any(e.error_class == "limit-file-bytes" for e in read.errors):
         return None
-    result.errors.extend(read.errors)
-    if read.errors:
-        result.status = "partial"
-        result.error = read.errors[0].message
-    result.sha256 = hashlib.sha256(read.data).hexdigest()
-    return read.data
+    return _taken(result, read)
 
 
 def _failed(result: SourceResult, exc: BaseException) -> None:
