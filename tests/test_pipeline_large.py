@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from triage import match, pipeline
+from triage import pipeline
 from triage.model import SourceFile
 from triage.prefilter import hyperscan_available
 
@@ -97,11 +97,6 @@ def _summary(res: pipeline.SourceResult) -> dict:
 @pytest.fixture(scope="module")
 def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_log(tmp_path_factory.mktemp("large") / "console.log", 5 << 20)
-
-
-@pytest.fixture(scope="module")
-def sigset():
-    return match.load_signatures()
 
 
 def test_large_path_equals_in_memory(big_log: Path, sigset) -> None:

@@ -9,13 +9,12 @@ runs every log of the samples and of the public corpora through all three.
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 from test_chunks import _rows
 
-from triage import match, pipeline, sources
+from triage import pipeline, sources
 from triage.batch import chunks
 from triage.limits import DEFAULT_LIMITS
 from triage.model import LOG_KINDS, SourceFile
@@ -30,17 +29,6 @@ def _logs(*roots: Path) -> list[SourceFile]:
         for item in sources.walk([str(r) for r in roots], DEFAULT_LIMITS)
         if isinstance(item, SourceFile) and item.kind in LOG_KINDS
     ]
-
-
-@pytest.fixture(scope="module")
-def sigset():
-    return match.load_signatures()
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with ProcessPoolExecutor(max_workers=2) as executor:
-        yield executor
 
 
 def _differences(srcs: list[SourceFile], sigset, pool, keep: str) -> tuple[list[str], int]:
