@@ -208,16 +208,7 @@ def bench_syslog(work: Path, size_mb: int, repeat: int) -> dict:
         res[f"jobs{jobs}_s"] = t.seconds
         res[f"jobs{jobs}_peak_rss_mb"] = t.peak_rss_mb
     res["speedup"] = res["jobs1_s"] / res[f"jobs{cores}_s"]
-    duck_sql = (
-        f"COPY (SELECT regexp_extract(line, '{SYSLOG_PREFIX}', 1) AS ts, "
-        f"regexp_extract(line, '{SYSLOG_PREFIX}', 2) AS host, "
-        f"regexp_extract(line, '{SYSLOG_PREFIX}', 3) AS prog, "
-        f"regexp_extract(line, '{SYSLOG_PREFIX}', 5) AS text "
-        f"FROM read_csv('{log}', columns={{'line': 'VARCHAR'}}, delim='\\x01', "
-        "header=false, quote='', escape='', auto_detect=false)) "
-        f"TO '{work / 'duck-syslog.parquet'}' (FORMAT parquet)"
-    )
-    duck = timed([sys.executable, "-c", f"import duckdb; duckdb.sql({duck_sql!r})"], repeat)
+    duck = timed(duck_syslog_cmd(str(log), work / "duck-syslog.parquet"), repeat)
     res.update(
         duckdb_s=duck.seconds,
         duckdb_peak_rss_mb=duck.peak_rss_mb,
@@ -228,6 +219,21 @@ def bench_syslog(work: Path, size_mb: int, repeat: int) -> dict:
 
 #: an RFC 3164 line: time, host, program, pid, message
 SYSLOG_PREFIX = r"^(\w{3} [ 0-9]\d \d\d:\d\d:\d\d) (\S+) ([^:\[ ]+)(?:\[(\d+)\])?: (.*)$"
+
+
+def duck_syslog_cmd(files: str, dest: Path, filename: bool = False) -> list[str]:
+    """DuckDB's side of the syslog comparisons: every line of `files` (a path or a glob) read,
+    its syslog prefix split off (time, host, program, message) and written to Parquet."""
+    p = SYSLOG_PREFIX
+    duck_sql = (
+        f"COPY (SELECT {'filename, ' if filename else ''}regexp_extract(line, '{p}', 1) AS ts, "
+        f"regexp_extract(line, '{p}', 2) AS host, regexp_extract(line, '{p}', 3) AS prog, "
+        f"regexp_extract(line, '{p}', 5) AS text "
+        f"FROM read_csv('{files}', columns={{'line': 'VARCHAR'}}, delim='\\x01', "
+        f"header=false, quote='', escape='', auto_detect=false{', filename=true' if filename else ''})) "
+        f"TO '{dest}' (FORMAT parquet)"
+    )
+    return [sys.executable, "-c", f"import duckdb; duckdb.sql({duck_sql!r})"]
 
 
 def bench_small(work: Path, count: int, repeat: int) -> dict:
@@ -260,16 +266,7 @@ def bench_small(work: Path, count: int, repeat: int) -> dict:
     rerun = [*TRIAGE, "ingest", str(folder), "--out", str(work / f"ds-small-j{cores}"), "--quiet"]
     res["rerun_unchanged_s"] = timed(rerun, repeat).seconds
     res["rerun_fraction"] = res["rerun_unchanged_s"] / res[f"jobs{cores}_s"]
-    prefix = SYSLOG_PREFIX
-    duck_sql = (
-        f"COPY (SELECT filename, regexp_extract(line, '{prefix}', 1) AS ts, "
-        f"regexp_extract(line, '{prefix}', 2) AS host, regexp_extract(line, '{prefix}', 3) AS prog, "
-        f"regexp_extract(line, '{prefix}', 5) AS text "
-        f"FROM read_csv('{folder}/*.log', columns={{'line': 'VARCHAR'}}, delim='\\x01', "
-        "header=false, quote='', escape='', auto_detect=false, filename=true)) "
-        f"TO '{work / 'duck-small.parquet'}' (FORMAT parquet)"
-    )
-    duck = timed([sys.executable, "-c", f"import duckdb; duckdb.sql({duck_sql!r})"], repeat)
+    duck = timed(duck_syslog_cmd(f"{folder}/*.log", work / "duck-small.parquet", True), repeat)
     res.update(
         duckdb_s=duck.seconds,
         duckdb_files_per_s=count / duck.seconds,

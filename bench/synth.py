@@ -12,6 +12,7 @@ import os
 import random
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BANNER = (
@@ -53,26 +54,38 @@ def bsd_time(t: float) -> str:
     return time.strftime("%b ", g) + f"{g.tm_mday:2d}" + time.strftime(" %H:%M:%S", g)
 
 
+def _planted(
+    fh, size: int, crashes: int, block: Callable[[], str], crash_line: Callable[[str], str]
+) -> None:
+    """Blocks of lines (`block()`) up to about `size` bytes, with `crashes` soft lockups
+    (`crash_line` of each of their lines) spread evenly among them."""
+    every = max(size // max(crashes, 1), 1)
+    written, next_crash = 0, every // 2
+    while written < size:
+        chunk = block()
+        fh.write(chunk)
+        written += len(chunk)
+        if written >= next_crash:
+            fh.write("".join(crash_line(line) for line in CRASH))
+            next_crash += every
+
+
 def console_log(path: Path, size: int, crashes: int = 4, seed: int = 7) -> Path:
     """A console log of about `size` bytes: `[ts] message` lines, one boot, a few soft lockups."""
     rnd = random.Random(seed)
-    every = max(size // max(crashes, 1), 1)
     t = 0.0
+
+    def block() -> str:
+        nonlocal t
+        buf = io.StringIO()
+        for _ in range(2000):
+            t += rnd.random() * 0.05
+            buf.write(f"[{t:12.6f}] {NOISE[rnd.randrange(len(NOISE))]}\n")
+        return buf.getvalue()
+
     with open(path, "w", encoding="ascii", newline="\n") as fh:
         fh.write(f"[    0.000000] {BANNER}\n")
-        written, next_crash = 0, every // 2
-        while written < size:
-            buf = io.StringIO()
-            for _ in range(2000):
-                t += rnd.random() * 0.05
-                buf.write(f"[{t:12.6f}] {NOISE[rnd.randrange(len(NOISE))]}\n")
-            chunk = buf.getvalue()
-            fh.write(chunk)
-            written += len(chunk)
-            if written >= next_crash:
-                for line in CRASH:
-                    fh.write(f"[{t:12.6f}] {line}\n")
-                next_crash += every
+        _planted(fh, size, crashes, block, lambda line: f"[{t:12.6f}] {line}\n")
     return path
 
 
@@ -81,27 +94,23 @@ def syslog_log(path: Path, size: int, crashes: int = 4, seed: int = 19) -> Path:
     few soft lockups, over a New Year (year-less times, so the year is worked out per line)."""
     rnd = random.Random(seed)
     step = 120 * 86400 * 75 / size  # about four months over the file: October to January
-    every = max(size // max(crashes, 1), 1)
     t = 1255000000.0  # 8 October 2009
+
+    def block() -> str:
+        nonlocal t
+        buf = io.StringIO()
+        for _ in range(2000):
+            t += rnd.random() * 2 * step
+            ts = bsd_time(t)
+            if rnd.random() < 0.4:
+                buf.write(f"{ts} web07 kernel: {NOISE[rnd.randrange(len(NOISE))]}\n")
+            else:
+                prog, msg = DAEMONS[rnd.randrange(len(DAEMONS))]
+                buf.write(f"{ts} web07 {prog}[{rnd.randrange(300, 32000)}]: {msg}\n")
+        return buf.getvalue()
+
     with open(path, "w", encoding="ascii", newline="\n") as fh:
-        written, next_crash = 0, every // 2
-        while written < size:
-            buf = io.StringIO()
-            for _ in range(2000):
-                t += rnd.random() * 2 * step
-                ts = bsd_time(t)
-                if rnd.random() < 0.4:
-                    buf.write(f"{ts} web07 kernel: {NOISE[rnd.randrange(len(NOISE))]}\n")
-                else:
-                    prog, msg = DAEMONS[rnd.randrange(len(DAEMONS))]
-                    buf.write(f"{ts} web07 {prog}[{rnd.randrange(300, 32000)}]: {msg}\n")
-            block = buf.getvalue()
-            fh.write(block)
-            written += len(block)
-            if written >= next_crash:
-                for line in CRASH:
-                    fh.write(f"{ts} web07 kernel: {line}\n")
-                next_crash += every
+        _planted(fh, size, crashes, block, lambda line: f"{bsd_time(t)} web07 kernel: {line}\n")
     os.utime(path, (t, t))
     return path
 
