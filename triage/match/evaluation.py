@@ -66,28 +66,12 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
                 got = _evaluate_one(sig, unit, ctx, vm_id, vm_name, vm_how, kernel)
             except PatternTimeout as exc:
                 sigset.disabled[sig.id] = str(exc)
-                errors.append(
-                    ErrorRecord(
-                        path=str(sig.path),
-                        stage="match",
-                        error_class="regex-timeout",
-                        message=f"{sig.path}: signature {sig.id} disabled for this run: {exc} "
-                        f"(while reading {ctx.source.display})",
-                        source_id=ctx.source.source_id,
-                    )
-                )
+                what = f"disabled for this run: {exc} (while reading {ctx.source.display})"
+                errors.append(_signature_error(sig, ctx, "regex-timeout", what))
                 continue
             except Exception as exc:  # one broken rule must not hide the others' findings
-                errors.append(
-                    ErrorRecord(
-                        path=str(sig.path),
-                        stage="match",
-                        error_class="signature-error",
-                        message=f"{sig.path}: signature {sig.id} failed on {ctx.source.display}: "
-                        f"{type(exc).__name__}: {exc}",
-                        source_id=ctx.source.source_id,
-                    )
-                )
+                what = f"failed on {ctx.source.display}: {type(exc).__name__}: {exc}"
+                errors.append(_signature_error(sig, ctx, "signature-error", what))
                 continue
             if got is not None:
                 unit_findings.append((sig, got, _line_keys(got)))
@@ -432,6 +416,17 @@ def _ref_text(r: dict[str, Any]) -> str:
 
 def _line_keys(f: Finding) -> set[tuple[str, int]]:
     return {(e.source_id, e.lineno) for e in f.evidence if e.source_id}
+
+
+def _signature_error(sig: Any, ctx: Any, error_class: str, what: str) -> ErrorRecord:
+    """The errors row of a signature that could not be evaluated against a source."""
+    return ErrorRecord(
+        path=str(sig.path),
+        stage="match",
+        error_class=error_class,
+        message=f"{sig.path}: signature {sig.id} {what}",
+        source_id=ctx.source.source_id,
+    )
 
 
 def _one_owner_per_line(
