@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from triage.model import LINES_SCHEMA, SourceFile
 from triage.parsers import xensource
 from triage.parsers.bundle_facts import bundle_facts
@@ -230,3 +232,108 @@ def test_a_large_log_read_for_its_facts_is_not_parsed_again_for_its_lines(monkey
     xensource.forget()
     parse(src, data, DEFAULT_LIMITS)
     assert len(calls) == 8  # 4 for facts, 4 for lines: all but the first served anew
+
+
+def _new_years_log() -> bytes:
+    """Every era, dirty lines, a line of 700 bytes and two New Years, without a final newline."""
+    lines = [ERA_LINES]
+    for year_end in (b"Dec 30", b"Dec 31"):
+        for day in (b"Nov 29", year_end, b"Jan  1", b"Jan  2"):
+            lines.append(day + b" 10:00:00 h xapi: [debug|h|1 |t R:000000000000|xapi] tick\n")
+            lines.append(b"  a stack trace line without a header\n")
+    lines.append(
+        b"\x1b[31mred\x1b[0m line\r\nbad \xff\xfe utf8\nnul\x00byte\n" + b"x" * 700 + b"\n"
+    )
+    lines.append(b"Feb  3 10:00:00 h squeezed[812]: last line, cut")
+    return b"".join(lines)
+
+
+def test_blocks_of_a_log_read_twice_give_the_rows_of_one_pass(monkeypatch):
+    """A log too large to hold is read in blocks, twice: the months first (for the New Years
+    after each block), then the rows. Whatever the block size, they are those of one pass."""
+    import io
+
+    data = _new_years_log()
+    years = {
+        r["timestamp"].year
+        for r in xensource.parse_lines(data, 2021).table.to_pylist()
+        if r["timestamp"]
+    }
+    assert {2019, 2020, 2021} <= years
+    # blocks shorter than most lines; a cap keeps a long line to as much as a block holds
+    for size, cap in ((170, 40), (404, 100), (1000, 100), (1500, None)):
+        monkeypatch.setattr(xensource, "BLOCK_BYTES", size)
+        want = xensource.parse_lines(data, 2021, cap)
+        runs = xensource.month_runs(io.BytesIO(data), 2021, cap)
+        assert len(runs) > 1
+        after = xensource.wraps_after(runs)
+        blocks = [p for _, p in xensource.parse_blocks(io.BytesIO(data), 2021, cap, after)]
+        rows = [r for p in blocks for r in p.table.to_pylist()]
+        assert rows == want.table.to_pylist(), size
+        counts = {k: sum(p.counts[k] for p in blocks) for k in xensource.COUNTS}
+        assert (xensource.era_of(counts), xensource.matched_of(counts)) == (
+            want.era,
+            want.matched,
+        )
+
+
+def test_new_years_after_each_block():
+    run = xensource.MonthRun
+    nan = float("nan")
+    runs = [run(11, 12, 0), run(nan, nan, 0), run(1, 12, 1), run(3, 3, 0), run(1, 2, 0)]
+    # a drop between blocks counts for the block before it (12 → 1, 12 → 3, 3 → 1), one inside
+    # a block for those before it; a block without a month has those after it
+    assert xensource.wraps_after(runs) == [4, 3, 2, 1, 0]
+
+
+def _facts_both_ways(monkeypatch, data: bytes, size: int = -1):
+    """bundle_facts of a xensource.log held whole, and read in blocks through an opener."""
+    import io
+    from contextlib import contextmanager
+
+    from triage.parsers.blocks import Limited
+
+    path = "bug-report-20210101000000/var/log/xensource.log"
+    src = SourceFile(
+        disk_path="/c/" + path, bundle="/c/b.tar", path=path, members=(path,), size=size
+    )
+    whole = bundle_facts([src], lambda s: data)
+
+    @contextmanager
+    def opener(s):
+        yield Limited(io.BytesIO(data), -1)
+
+    monkeypatch.setattr(xensource, "STREAM_BYTES", 100)
+    monkeypatch.setattr(xensource, "BLOCK_BYTES", 500)
+    streamed = bundle_facts([src], lambda s: pytest.fail("read whole"), opener)
+    return whole, streamed
+
+
+def test_a_log_too_large_to_hold_gives_the_facts_of_one_read_whole(monkeypatch):
+    """The events of a xensource.log read in blocks, over New Years and with the task of an
+    audit line in one block and its failure in another, are those of the log held whole;
+    so are the error rows of a cut log and of one of no known layout."""
+    mig = (
+        f"Dec 31 08:58:10 xs13 xapi: [debug|xs13|50 |Async.VM.pool_migrate R:3e35c13ce76f|audit] "
+        f"VM.pool_migrate: VM = '{UUID} (web01)'; host = '2f9d8c7b-6a5e-4d3c-8b2a-19f0e8d7c6b5 (xs14)'\n"
+    ).encode()
+    fail = (
+        b"Jan  1 13:36:45 xs xapi: [error||38 UNIX /var/lib/xcp/xapi|VM.start R:3e35c13ce76f|backtrace] "
+        b"VM.start R:3e35c13ce76f failed with exception Server_error(HOST_NOT_ENOUGH_FREE_MEMORY, "
+        b"[ 8663330816; 4300062720 ])\n"
+    )
+    filler = b"Jan  1 13:36:44 xs squeezed[812]: balancing\n" * 30
+    data = _new_years_log() + b"\n" + mig + filler + fail + filler + mig
+    whole, streamed = _facts_both_ways(monkeypatch, data)
+    assert streamed == whole
+    keys = [f.key for f in whole[0]]
+    assert "vm.event.migrate" in keys and "vm.event.start_failed" in keys
+    assert [e.error_class for e in whole[1]] == []
+    times = sorted(f.time.year for f in whole[0] if f.time)
+    assert times[0] < times[-1] == 2021
+    for bad in (data[:-10], b"hello\nworld\n" * 30):
+        whole, streamed = _facts_both_ways(monkeypatch, bad)
+        assert streamed == whole and whole[1]
+    # a compressed log turns out small: read whole, as before
+    whole, streamed = _facts_both_ways(monkeypatch, mig[:90], size=-1)
+    assert streamed == whole

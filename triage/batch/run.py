@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -231,12 +231,18 @@ def _list_archives(unit: Unit, limits: Limits, listings: Listings) -> list[Error
 
 def _context_facts(unit: Unit, limits: Limits) -> tuple[list[Fact], list[ErrorRecord]]:
     from triage import parsers, sources
+    from triage.parsers.blocks import Limited
 
     def read(src: SourceFile) -> bytes:
         return sources.read_bytes(src, limits).data
 
+    @contextmanager
+    def open_stream(src: SourceFile) -> Iterator[Limited]:
+        with sources.open_binary(src, limits) as fh:
+            yield Limited(fh, limits.max_file_bytes)
+
     try:
-        return parsers.bundle_facts(unit.context, read)
+        return parsers.bundle_facts(unit.context, read, open_stream)
     except Exception as exc:  # facts are an aid; their failure must not lose the logs
         return [], [
             ErrorRecord(

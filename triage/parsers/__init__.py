@@ -320,12 +320,14 @@ def parse_bytes(
 
 
 def bundle_facts(
-    sources: list[SourceFile], read: Callable[[SourceFile], bytes]
+    sources: list[SourceFile],
+    read: Callable[[SourceFile], bytes],
+    open_stream: Callable[[SourceFile], Any] | None = None,
 ) -> tuple[list[Fact], list[ErrorRecord]]:
     """Facts a bundle states (implemented in `triage.parsers.bundle_facts`)."""
     from triage.parsers.bundle_facts import bundle_facts as impl
 
-    return impl(sources, read)
+    return impl(sources, read, open_stream)
 
 
 # The first `import triage.parsers.bundle_facts` rebinds this package's attribute `bundle_facts`

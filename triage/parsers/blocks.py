@@ -160,3 +160,36 @@ def _fewer_lines(data: bytes, pos: int, end: int, sep: bytes) -> int:
     if np.count_nonzero(is_sep) <= MAX_LINES_PER_BLOCK:  # numpy counts twice as fast as bytes
         return end
     return pos + int(np.flatnonzero(is_sep)[MAX_LINES_PER_BLOCK - 1]) + 1
+
+
+class Limited:
+    """The first `limit` bytes of `fh` (all of them when negative), and whether it held more:
+    a log read in blocks stops at the size cap a whole read stops at."""
+
+    def __init__(self, fh: BinaryIO, limit: int) -> None:
+        self.fh = fh
+        self.limit = limit if limit >= 0 else 1 << 62
+        self.start = fh.tell() if fh.seekable() else 0
+        self.left = self.limit
+        self.more = False
+
+    def seek(self, pos: int) -> int:
+        """Back to `pos` bytes into the limited part (a second pass starts again at 0)."""
+        self.fh.seek(self.start + pos)
+        self.left = max(0, self.limit - pos)
+        self.more = False
+        return pos
+
+    def tell(self) -> int:
+        return self.limit - self.left
+
+    def seekable(self) -> bool:
+        return bool(self.fh.seekable())
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        out = self.fh.read(n) if n else b""
+        self.left -= len(out)
+        if not self.left and not self.more:
+            self.more = bool(self.fh.read(1))
+        return out

@@ -17,11 +17,16 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from triage.model import KIND_SYSLOG, ErrorRecord, Fact, SourceFile
 from triage.parsers import sos_facts, xapi_db, xen_info, xensource
+from triage.parsers.blocks import Limited
+
+#: opens a source as a seekable file, capped as a whole read is (`bundle_facts`)
+Opener = Callable[[SourceFile], AbstractContextManager[Limited]]
 
 #: role → path patterns, used when the sources stage left a role unset or named it differently.
 #: The path decides the role first because units depend on the file (physinfo KiB, xl-info MiB).
@@ -118,13 +123,17 @@ def _text(data: bytes) -> str:
 
 
 def bundle_facts(
-    sources: list[SourceFile], read: Callable[[SourceFile], bytes]
+    sources: list[SourceFile],
+    read: Callable[[SourceFile], bytes],
+    open_stream: Opener | None = None,
 ) -> tuple[list[Fact], list[ErrorRecord]]:
     """Facts the given sources state, and the problems met while reading them. Never raises.
 
     Pass every source of one input (a case folder with a status report and the guests' own
     logs beside it): facts are grouped by each source's `bundle`, and guest logs are linked to
-    the VMs of any status report among the sources.
+    the VMs of any status report among the sources. `open_stream` opens a source as a
+    seekable file, capped as `read` caps it: a xensource.log too large to hold (hundreds of
+    MiB) is then read in blocks.
     """
     errors: list[ErrorRecord] = []
     bundles: dict[str, _Bundle] = {}
@@ -134,7 +143,7 @@ def bundle_facts(
         b.sources.append(src)
     for b in bundles.values():
         try:
-            _read_bundle(b, read, errors)
+            _read_bundle(b, read, errors, open_stream)
         except Exception as exc:  # a bug here must not lose the other bundles' facts
             first = b.sources[0]
             errors.append(
@@ -177,7 +186,10 @@ def _read(
 
 
 def _read_bundle(
-    b: _Bundle, read: Callable[[SourceFile], bytes], errors: list[ErrorRecord]
+    b: _Bundle,
+    read: Callable[[SourceFile], bytes],
+    errors: list[ErrorRecord],
+    open_stream: Opener | None = None,
 ) -> None:
     by_role: dict[str, list[SourceFile]] = {}
     for src in b.sources:
@@ -215,6 +227,9 @@ def _read_bundle(
                 if d.uuid not in b.vms and d.name:
                     b.vms[d.uuid] = _Vm(d.uuid, d.name)
     for src in by_role.get("xensource", []):
+        if open_stream is not None and not 0 <= src.size < xensource.STREAM_BYTES:
+            _xensource_streamed(b, src, open_stream, errors)
+            continue
         data = _read(src, read, errors)
         if data is not None:
             _xensource(b, src, data, errors)
@@ -404,14 +419,50 @@ def _year_hint(src: SourceFile) -> int | None:
 
 def _xensource(b: _Bundle, src: SourceFile, data: bytes, errors: list[ErrorRecord]) -> None:
     parsed = xensource.parse_for_facts(src.source_id, data, _year_hint(src))
-    n = parsed.table.num_rows
+    _xensource_events(b, src, parsed, parsed.table.num_rows, data.endswith(b"\n"), errors)
+
+
+def _xensource_streamed(
+    b: _Bundle, src: SourceFile, open_stream: Opener, errors: list[ErrorRecord]
+) -> None:
+    """`_xensource` of a log read in blocks (or, compressed, of a size not known before it is
+    read: whole when it turns out small)."""
+    try:
+        with open_stream(src) as fh:
+            head = fh.read(xensource.STREAM_BYTES + 1)
+            if not head:
+                errors.append(_err(src, "empty", "is empty: no facts"))
+                return
+            if len(head) <= xensource.STREAM_BYTES:
+                _xensource(b, src, head, errors)
+                return
+            del head
+            fh.seek(0)
+            parsed, totals = xensource.read_for_facts(fh, _year_hint(src), src.source_id)
+    except Exception as exc:
+        errors.append(
+            _err(src, "unreadable", f"could not be read for facts: {type(exc).__name__}: {exc}")
+        )
+        return
+    _xensource_events(b, src, parsed, totals.lines, totals.ends_with_newline, errors)
+
+
+def _xensource_events(
+    b: _Bundle,
+    src: SourceFile,
+    parsed: xensource.XsLines,
+    n: int,
+    ends_with_newline: bool,
+    errors: list[ErrorRecord],
+) -> None:
+    """The VM events of a parsed xensource.log (`n` lines), and what is wrong with it."""
     if parsed.matched == 0:
         errors.append(
             _err(src, "unknown-layout", f"none of its {n} lines has a xensource.log layout")
         )
         return
     b.is_xen_host = True
-    if not data.endswith(b"\n"):
+    if not ends_with_newline:
         errors.append(_err(src, "truncated", f"ends in the middle of line {n}: the log is cut"))
     unknown = n - parsed.matched
     if unknown > max(10, n // 2):

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 import zlib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +31,7 @@ from triage.model import (
     LINES_SCHEMA,
     ErrorRecord,
 )
+from triage.parsers.blocks import Block, Limited, iter_blocks
 
 # The bracket header shared by all eras (level | host | "tid tname" | task | brand).
 _BRACKET = (
@@ -64,6 +67,8 @@ class XsLines:
     era: str  # "2009" | "2010" | "syslog" | "" when no line had a known layout
     matched: int
     longest: int = 0  # bytes of the longest line, terminator included
+    #: lines of each layout (n_old, n_new, n_sys, n_2010): blocks of one log sum theirs
+    counts: dict[str, int] | None = None
 
 
 #: the last large log parsed for its facts, kept for the parse of its lines that follows in the
@@ -86,8 +91,10 @@ def parse_for_facts(source_id: str, data: bytes, year_hint: int | None) -> XsLin
 
 
 def forget() -> None:
-    """Drop what `parse_for_facts` kept (a batch worker calls it after each pack)."""
+    """Drop what `parse_for_facts` and `read_for_facts` kept (a batch worker calls it after
+    each pack)."""
     _KEPT.clear()
+    _AFTER.clear()
 
 
 def _kept(source_id: str, data: bytes, year_hint: int | None, cap: int | None) -> XsLines | None:
@@ -200,34 +207,19 @@ def _old_times(ts: pa.Array, ms: pa.Array) -> pa.Array:
     return pc.add(base, micro)
 
 
-def syslog_times(ts: pa.Array, year_hint: int | None) -> pa.Array:
+def syslog_times(ts: pa.Array, year_hint: int | None, after: int = 0) -> pa.Array:
     """`Jun  7 13:36:44` (no year) → timestamp[us], rolling back a year at each New Year.
 
     The year is the bundle's (its name or mtime: the end of the log); walking backwards, every
     point where the month goes down (Dec → Jan) moves the earlier lines to the previous year.
-    Null when no year is known at all, rather than a made-up one.
+    Null when no year is known at all, rather than a made-up one. `after`: the New Years
+    after these lines, when they are a block of a longer log (`wraps_after`).
     """
     if year_hint is None or len(ts) == 0:
         return pa.nulls(len(ts), pa.timestamp("us"))
-    padded = pc.replace_substring_regex(ts, r"^(\w{3})  (\d)", r"\1 0\2")
-    first = pc.strptime(
-        pc.binary_join_element_wise(pa.scalar(str(year_hint), padded.type), padded, _SP),
-        format="%Y %b %d %H:%M:%S",
-        unit="us",
-        error_is_null=True,
-    )
-    month = pc.month(first).to_numpy(zero_copy_only=False)
-    month = np.where(np.isnan(month.astype(float)), np.nan, month.astype(float))
-    # carry the last known month forward so unparsed lines do not break the rollover logic
-    known = ~np.isnan(month)
-    if not known.any():
-        return first
-    idx = np.where(known, np.arange(len(month)), -1)
-    np.maximum.accumulate(idx, out=idx)
-    filled = np.where(idx >= 0, month[np.maximum(idx, 0)], month[known][0])
-    drop = np.zeros(len(filled), np.int64)
-    drop[:-1] = filled[:-1] > filled[1:]  # month decreases going forward → New Year after i
-    back = np.cumsum(drop[::-1])[::-1]  # New Years at or after each line
+    year_hint -= after
+    padded, first = _first_times(ts, year_hint)
+    back = _new_years_after(_months(first))
     if not back.any():
         return first
     years = (year_hint - back).astype(str)
@@ -240,12 +232,49 @@ def syslog_times(ts: pa.Array, year_hint: int | None) -> pa.Array:
     return redo
 
 
+def _new_years_after(month: np.ndarray) -> np.ndarray:
+    """For each line, the New Years at or after it: the points where the month goes down,
+    the last known month carried over lines without one (so they do not break the count)."""
+    known = ~np.isnan(month)
+    if not known.any():
+        return np.zeros(len(month), np.int64)
+    idx = np.where(known, np.arange(len(month)), -1)
+    np.maximum.accumulate(idx, out=idx)
+    filled = np.where(idx >= 0, month[np.maximum(idx, 0)], month[known][0])
+    drop = np.zeros(len(filled), np.int64)
+    drop[:-1] = filled[:-1] > filled[1:]  # month decreases going forward → New Year after i
+    return np.cumsum(drop[::-1])[::-1]
+
+
+def _first_times(ts: pa.Array, year: int) -> tuple[pa.Array, pa.Array]:
+    """The time strings with their day padded, and their times in `year` (null where invalid)."""
+    padded = pc.replace_substring_regex(ts, r"^(\w{3})  (\d)", r"\1 0\2")
+    first = pc.strptime(
+        pc.binary_join_element_wise(pa.scalar(str(year), padded.type), padded, _SP),
+        format="%Y %b %d %H:%M:%S",
+        unit="us",
+        error_is_null=True,
+    )
+    return padded, first
+
+
+def _months(times: pa.Array) -> np.ndarray:
+    """The month of each time as floats, NaN where the time is null."""
+    month = pc.month(times).to_numpy(zero_copy_only=False)
+    return np.where(np.isnan(month.astype(float)), np.nan, month.astype(float))
+
+
 #: lines matched per vectorised step: bounds the regex kernels' intermediate arrays
 SLICE_LINES = 65536
 
 
 def parse_lines(
-    data: bytes, year_hint: int | None = None, max_line_bytes: int | None = None
+    data: bytes,
+    year_hint: int | None = None,
+    max_line_bytes: int | None = None,
+    first_line: int = 1,
+    first_offset: int = 0,
+    after: int = 0,
 ) -> XsLines:
     """Split and match every line once; the table half is what `parse_xensource` returns.
 
@@ -253,19 +282,15 @@ def parse_lines(
     next (the table's columns are the slices' chunks): these logs run to hundreds of MiB, and
     whole-file intermediates took six times the file in memory. Only the syslog time strings
     are gathered before the year is assigned, because a New Year is a property of the whole
-    file.
+    file. `data` may be a block of a longer log (`iter_blocks`): its first line is line
+    `first_line` of the log, at byte `first_offset`, with `after` New Years after the block.
     """
     starts = line_starts(data)
     n = len(starts)
     parts = []
     for lo in range(0, max(n, 1), SLICE_LINES):
         hi = min(n, lo + SLICE_LINES)
-        lines, flags = _slice_lines(data, starts, lo, hi)
-        if max_line_bytes and len(lines):
-            long = pc.greater(pc.binary_length(lines), max_line_bytes)
-            if pc.any(long).as_py():
-                lines = pc.if_else(long, pc.utf8_slice_codeunits(lines, 0, max_line_bytes), lines)
-                flags = flags | np.where(long.to_numpy(zero_copy_only=False), FLAG_TRUNCATED, 0)
+        lines, flags = _capped_slice(data, starts, lo, hi, max_line_bytes)
         part = _match_slice(lines)
         part["flags"] = flags
         part["host"] = part["host"].cast(pa.string())
@@ -277,7 +302,7 @@ def parse_lines(
     def col(name: str) -> pa.ChunkedArray:
         return pa.chunked_array([p[name] for p in parts])
 
-    t_new = syslog_times(pa.concat_arrays([p["syslog_ts"] for p in parts]), year_hint)
+    t_new = syslog_times(pa.concat_arrays([p["syslog_ts"] for p in parts]), year_hint, after)
     at = np.cumsum([0, *(len(p["flags"]) for p in parts)])
     timestamp = pa.chunked_array(
         [
@@ -287,18 +312,12 @@ def parse_lines(
             for i, p in enumerate(parts)
         ]
     )
-    counts = {k: sum(p[k] for p in parts) for k in ("n_old", "n_new", "n_sys", "n_2010")}
-    era = ""
-    if counts["n_old"] or counts["n_new"]:
-        if counts["n_new"] >= counts["n_old"]:
-            era = "syslog"
-        else:
-            era = "2010" if counts["n_2010"] else "2009"
+    counts = {k: sum(p[k] for p in parts) for k in COUNTS}
     table = pa.Table.from_arrays(
         [
             pa.nulls(n, pa.string()),
-            pa.array(np.arange(1, n + 1, dtype=np.int64)),
-            pa.array(starts),
+            pa.array(np.arange(first_line, first_line + n, dtype=np.int64)),
+            pa.array(starts + first_offset),
             timestamp,
             pa.nulls(n, pa.float64()),
             col("host"),
@@ -311,9 +330,41 @@ def parse_lines(
         ],
         schema=LINES_SCHEMA,
     )
-    matched = counts["n_old"] + counts["n_new"] + counts["n_sys"]
     longest = int(np.diff(np.append(starts, len(data))).max()) if n else 0
-    return XsLines(table, col("task"), col("brand"), era, matched, longest)
+    return XsLines(
+        table, col("task"), col("brand"), era_of(counts), matched_of(counts), longest, counts
+    )
+
+
+#: the layout counts `parse_lines` keeps
+COUNTS = ("n_old", "n_new", "n_sys", "n_2010")
+
+
+def era_of(counts: dict[str, int]) -> str:
+    """The era the layout counts of a log say it is from ("" when no line had an xapi layout)."""
+    if not (counts["n_old"] or counts["n_new"]):
+        return ""
+    if counts["n_new"] >= counts["n_old"]:
+        return "syslog"
+    return "2010" if counts["n_2010"] else "2009"
+
+
+def matched_of(counts: dict[str, int]) -> int:
+    """Lines of a known layout."""
+    return counts["n_old"] + counts["n_new"] + counts["n_sys"]
+
+
+def _capped_slice(
+    data: bytes, starts: np.ndarray, lo: int, hi: int, max_line_bytes: int | None
+) -> tuple[pa.Array, np.ndarray]:
+    """`_slice_lines`, lines over `max_line_bytes` cut there and flagged."""
+    lines, flags = _slice_lines(data, starts, lo, hi)
+    if max_line_bytes and len(lines):
+        long = pc.greater(pc.binary_length(lines), max_line_bytes)
+        if pc.any(long).as_py():
+            lines = pc.if_else(long, pc.utf8_slice_codeunits(lines, 0, max_line_bytes), lines)
+            flags = flags | np.where(long.to_numpy(zero_copy_only=False), FLAG_TRUNCATED, 0)
+    return lines, flags
 
 
 def _match_slice(lines: pa.Array) -> dict:  # type: ignore[type-arg]
@@ -615,12 +666,266 @@ def _memory_failure_value(
 
 
 # --------------------------------------------------------------------------------------------
+# A log too large to hold: two passes over line-aligned blocks
+# --------------------------------------------------------------------------------------------
+#: the part of SYSLOG_RE that decides whether a line has a syslog time (its message matches any
+#: rest), for the first pass
+_SYSLOG_TS_RE = r"^(?P<ts>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) \S+ [^\s:\[]+(?:\[\d+\])?:"
+#: bytes of a block: a few MiB, so that a block's columns stay a small multiple of it
+BLOCK_BYTES = 8 << 20
+#: a log of at least this many bytes is read in blocks, not held whole
+STREAM_BYTES = 32 << 20
+
+
+@dataclass(frozen=True)
+class MonthRun:
+    """The months of a block's lines with a syslog time: all the first pass keeps of it."""
+
+    first: float  # NaN when no line has one
+    last: float
+    drops: int  # New Years between its lines
+
+
+def month_run(data: bytes, year_hint: int, max_line_bytes: int | None = None) -> MonthRun:
+    """The `MonthRun` of a block, its lines read as `parse_lines` reads them."""
+    starts = line_starts(data)
+    months = [np.zeros(0)]
+    for lo in range(0, len(starts), SLICE_LINES):
+        hi = min(len(starts), lo + SLICE_LINES)
+        lines, _ = _capped_slice(data, starts, lo, hi, max_line_bytes)
+        m_sys = pc.match_substring_regex(lines, _SYSLOG_TS_RE)
+        ts = pc.if_else(m_sys, pc.utf8_slice_codeunits(lines, 0, 15), pa.scalar(None, lines.type))
+        months.append(_months(_first_times(ts, year_hint)[1]))
+    return _run_of(np.concatenate(months))
+
+
+def wraps_after(runs: list[MonthRun]) -> list[int]:
+    """For each block, the New Years after its lines: in the blocks after it and between
+    them, its own last month included (`syslog_times` counts those inside a block)."""
+    out = [0] * len(runs)
+    total, later = 0, np.nan
+    for i in range(len(runs) - 1, -1, -1):
+        r = runs[i]
+        if not np.isnan(r.first):
+            if r.last > later:  # (False against NaN: no month after it yet)
+                total += 1
+            out[i] = total
+            total += r.drops
+            later = r.first
+        else:
+            out[i] = total
+    return out
+
+
+def month_runs(fh: BinaryIO, year_hint: int, max_line_bytes: int | None) -> list[MonthRun]:
+    """Pass 1: the `MonthRun` of each block of `fh`."""
+    return [
+        month_run(_block_bytes(b), year_hint, max_line_bytes)
+        for b in iter_blocks(fh, BLOCK_BYTES, BLOCK_BYTES)
+    ]
+
+
+def parse_blocks(
+    fh: BinaryIO, year_hint: int | None, max_line_bytes: int | None, after: list[int]
+) -> Iterator[tuple[Block, XsLines]]:
+    """Pass 2: each block of `fh` and its lines as `parse_lines` of the whole log gives them
+    (`after`: `wraps_after` of pass 1, or nothing when no year is known)."""
+    line = 1
+    for b in iter_blocks(fh, BLOCK_BYTES, BLOCK_BYTES):  # a longer line: a block of it kept
+        wraps = after[b.index] if b.index < len(after) else 0
+        parsed = parse_lines(_block_bytes(b), year_hint, max_line_bytes, line, b.offset, wraps)
+        line += parsed.table.num_rows
+        yield b, parsed
+
+
+#: the New Years after each block of the large logs `read_for_facts` read (and a checksum of
+#: the blocks), for `read_log` of the same log in the same process: its first pass then has
+#: nothing left to find. A status report's xensource.log is read for both.
+_AFTER: dict[tuple[str, int | None], tuple[list[int], int]] = {}
+
+
+class StaleYears(Exception):
+    """`read_log` read other bytes than those its New Years were counted on: read it again."""
+
+
+def read_log(
+    fh: BinaryIO | Limited,
+    year_hint: int | None,
+    max_line_bytes: int | None = None,
+    limit: int = -1,
+    source_id: str = "",
+) -> Iterator[tuple[Block, XsLines]]:
+    """Both passes over a seekable `fh` (its first `limit` bytes): each block and its lines,
+    as `parse_lines` of the whole log gives them, in memory a block deep. The first pass is
+    left out when `read_for_facts` counted the New Years of source `source_id`; when its
+    bytes turn out to be others, StaleYears is raised after the last block."""
+    known = _AFTER.pop((source_id, year_hint), None) if source_id else None
+    after = known[0] if known else []
+    if known is None and year_hint is not None:  # without a year, no New Year to count
+        start = fh.tell()
+        after = wraps_after(month_runs(Limited(fh, limit), year_hint, max_line_bytes))  # type: ignore[arg-type]
+        fh.seek(start)
+    crc = 0
+    for b, parsed in parse_blocks(Limited(fh, limit), year_hint, max_line_bytes, after):  # type: ignore[arg-type]
+        if known:
+            crc = zlib.crc32(b.data, crc)
+        yield b, parsed
+    if known and crc != known[1]:
+        raise StaleYears
+
+
+@dataclass
+class LogTotals:
+    """What the blocks of a log add up to: its line count, layouts and cut last line."""
+
+    lines: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    ends_with_newline: bool = True  # (no bytes, no cut line)
+
+    def add(self, block: Block, parsed: XsLines) -> None:
+        self.add_block(block, parsed.table.num_rows, parsed.counts or {})
+
+    def add_block(self, block: Block, lines: int, counts: dict[str, int]) -> None:
+        self.lines += lines
+        for k in COUNTS:
+            self.counts[k] += counts.get(k, 0)
+        if len(block.data):
+            self.ends_with_newline = block.long_line or bytes(block.data[-1:]) == b"\n"
+
+    @property
+    def era(self) -> str:
+        return era_of(self.counts)
+
+    @property
+    def matched(self) -> int:
+        return matched_of(self.counts)
+
+
+#: ANCHOR_RE for a whole line: a line's message is part of it, so this finds at least the
+#: lines whose message ANCHOR_RE finds
+_ANCHOR_LINE_RE = ANCHOR_RE.replace("|^", "|")
+_OLD_2010_RE = r"^\[\d{8}T"
+
+
+def read_for_facts(
+    fh: BinaryIO | Limited, year_hint: int | None, source_id: str = ""
+) -> tuple[XsLines, LogTotals]:
+    """What the facts read of a log too large to hold, in one pass over its blocks: the rows
+    `extract_events` looks at, parsed as `parse_lines` of the whole log parses them (the log's
+    era and line counts with them), and the totals its error rows need.
+
+    Facts want a few rows of millions, so the pass matches each line against the layouts only
+    to count them, and keeps the raw bytes of the lines the events' anchors may be on; those
+    alone are parsed, once the New Years after each of them are known. The New Years after
+    each block are kept for `read_log` of source `source_id`."""
+    totals = LogTotals()
+    crc = 0
+    runs: list[MonthRun] = []
+    kept: list[
+        tuple[int, int, int, int, bytes]
+    ] = []  # block, New Years after it there, line, offset, bytes
+    line = 1
+    for b in iter_blocks(Limited(fh, -1), BLOCK_BYTES, BLOCK_BYTES):  # type: ignore[arg-type]
+        data = _block_bytes(b)
+        crc = zlib.crc32(data, crc)
+        starts = line_starts(data)
+        bounds = np.append(starts, len(data))
+        counts = dict.fromkeys(COUNTS, 0)
+        months, hits = [np.zeros(0)], []
+        for lo in range(0, len(starts), SLICE_LINES):
+            hi = min(len(starts), lo + SLICE_LINES)
+            lines, _ = _slice_lines(data, starts, lo, hi)
+            month, hit = _count_slice(lines, year_hint, counts)
+            months.append(month)
+            hits.append(hit + lo)
+        month = np.concatenate(months)
+        back = _new_years_after(month)
+        runs.append(_run_of(month))
+        for i in np.concatenate(hits).tolist():
+            raw = bytes(data[bounds[i] : bounds[i + 1]])
+            kept.append((b.index, int(back[i]), line + i, b.offset + int(starts[i]), raw))
+        totals.add_block(b, len(starts), counts)
+        line += len(starts)
+    after = wraps_after(runs) if year_hint is not None else [0] * len(runs)
+    if source_id:
+        _AFTER[(source_id, year_hint)] = (after, crc)
+    groups: dict[int, list[tuple[int, int, bytes]]] = {}
+    for block, back_in_block, lineno, offset, raw in kept:
+        groups.setdefault(after[block] + back_in_block, []).append((lineno, offset, raw))
+    parts = [_parse_rows(rows, year_hint, wraps) for wraps, rows in groups.items()]
+    parts.sort(key=lambda p: p.table.column("lineno")[0].as_py())
+    return _joined(parts, totals.era, totals.matched), totals
+
+
+def _count_slice(
+    lines: pa.Array, year_hint: int | None, counts: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add the layout counts of `lines` to `counts`; their months (NaN where a line has no
+    syslog time), and the indices of the lines the events' anchors may be on."""
+    m_old = pc.match_substring_regex(lines, OLD_RE)
+    m_new = pc.match_substring_regex(lines, NEW_RE)
+    m_sys = pc.match_substring_regex(lines, _SYSLOG_TS_RE)  # as SYSLOG_RE: its message is any
+    counts["n_old"] += pc.sum(m_old).as_py() or 0
+    counts["n_new"] += pc.sum(m_new).as_py() or 0
+    counts["n_sys"] += pc.sum(pc.and_(m_sys, pc.invert(m_new))).as_py() or 0
+    in_2010 = pc.and_(m_old, pc.match_substring_regex(lines, _OLD_2010_RE))
+    counts["n_2010"] += pc.sum(in_2010).as_py() or 0
+    if year_hint is None:
+        month = np.full(len(lines), np.nan)
+    else:  # the time is the first 15 characters of a line with a syslog header
+        ts = pc.if_else(m_sys, pc.utf8_slice_codeunits(lines, 0, 15), pa.scalar(None, lines.type))
+        month = _months(_first_times(ts, year_hint)[1])
+    hits = pc.indices_nonzero(pc.match_substring_regex(lines, _ANCHOR_LINE_RE))
+    return month, hits.to_numpy()
+
+
+def _run_of(month: np.ndarray) -> MonthRun:
+    known = month[~np.isnan(month)]
+    if not len(known):
+        return MonthRun(np.nan, np.nan, 0)
+    return MonthRun(
+        float(known[0]), float(known[-1]), int(np.count_nonzero(known[:-1] > known[1:]))
+    )
+
+
+def _parse_rows(rows: list[tuple[int, int, bytes]], year_hint: int | None, wraps: int) -> XsLines:
+    """Lines of one year of a log, parsed together, with their own line numbers and offsets
+    (between lines of one year the month never goes down: no New Year among them)."""
+    data = b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for _, _, raw in rows)
+    parsed = parse_lines(data, year_hint, None, after=wraps)
+    t = parsed.table
+    for name, values in (("lineno", [r[0] for r in rows]), ("offset", [r[1] for r in rows])):
+        i = t.schema.get_field_index(name)
+        t = t.set_column(i, t.schema.field(i), pa.array(values, pa.int64()))
+    parsed.table = t
+    return parsed
+
+
+def _joined(parts: list[XsLines], era: str, matched: int) -> XsLines:
+    """The rows of several parses (of one log, in line order) as one, of the log's era."""
+    if not parts:
+        empty = pa.chunked_array([], pa.large_string())
+        return XsLines(LINES_SCHEMA.empty_table(), empty, empty, era, matched)
+    return XsLines(
+        pa.concat_tables([p.table for p in parts]),
+        pa.chunked_array([c for p in parts for c in p.task.chunks], parts[0].task.type),
+        pa.chunked_array([c for p in parts for c in p.brand.chunks], parts[0].brand.type),
+        era,
+        matched,
+    )
+
+
+def _block_bytes(b: Block) -> bytes | memoryview:
+    return b.data if isinstance(b.data, bytes) else memoryview(b.data)
+
+
+# --------------------------------------------------------------------------------------------
 # The parsers registry entry for kind "xensource"
 # --------------------------------------------------------------------------------------------
 _BUG_REPORT_YEAR_RE = re.compile(r"bug-report-(\d{4})\d{10}")
 
 
-def _year_of(src: object) -> int | None:
+def year_of(src: object) -> int | None:
     hint = getattr(src, "year_hint", None)
     if hint:
         return int(hint)
@@ -633,9 +938,7 @@ def _year_of(src: object) -> int | None:
 
 def parse(src, data: bytes, limits):  # type: ignore[no-untyped-def]
     """`parsers.register` entry: lines of a xensource.log, with an error row for a cut or alien file."""
-    from triage.parsers import ParseResult
-
-    year = _year_of(src)
+    year = year_of(src)
     parsed = _kept(src.source_id, data, year, limits.max_line_bytes)
     if parsed is None:
         parsed = parse_lines(data, year, limits.max_line_bytes)
@@ -644,10 +947,18 @@ def parse(src, data: bytes, limits):  # type: ignore[no-untyped-def]
         table = table.set_column(
             0, "source_id", pa.array([src.source_id] * table.num_rows, pa.string())
         )
+    cut = bool(data) and not data.endswith(b"\n")
+    return parse_outcome(src, table.num_rows, parsed.matched, not cut, table)
+
+
+def parse_outcome(src, n: int, matched: int, ends_with_newline: bool, table: pa.Table):  # type: ignore[no-untyped-def]
+    """The parse result of a log of `n` lines (`table`), with an error row for a cut or alien
+    file: of the whole file, or of what its blocks add up to."""
+    from triage.parsers import ParseResult
+
     errors: list[ErrorRecord] = []
     partial = False
-    n = table.num_rows
-    if n and parsed.matched == 0:
+    if n and matched == 0:
         errors.append(
             ErrorRecord(
                 src.display,
@@ -657,7 +968,7 @@ def parse(src, data: bytes, limits):  # type: ignore[no-untyped-def]
                 src.source_id,
             )
         )
-    elif data and not data.endswith(b"\n"):
+    elif n and not ends_with_newline:
         partial = True
         errors.append(
             ErrorRecord(
