@@ -18,7 +18,7 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ from triage import kernel, parsers, sources
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import (
     KIND_DUMP,
+    KIND_XENSOURCE,
     LINES_SCHEMA,
     LOG_KINDS,
     Boot,
@@ -151,6 +152,15 @@ def process_source(
                         _spill_all_lines(result, limits, wraps)
                     return result
                 result = SourceResult(source=src)  # not streamable after all: read it whole
+            if data is None and src.kind == KIND_XENSOURCE and not 0 <= src.size < threshold:
+                from triage import large_xensource
+
+                if src.size < 0:  # compressed: read whole when it turns out small
+                    data = _read_small(result, limits, threshold)
+                if data is None and large_xensource.process(
+                    result, facts, signatures, keep, limits
+                ):
+                    return result
             if data is None:
                 data = _read_log(result, limits)
             elif not result.sha256:  # given (a log carved out of a dump), not read here
@@ -235,7 +245,7 @@ def _analyse_packed(
     # the stages' literal gates scan the shared text buffers once, not each source's part
     texts = [p.lines.column("text") for p in parsed]
     with literals.shared_region(texts):
-        patterns = _stage_patterns(signatures)
+        patterns = stage_patterns(signatures)
         quiet = frozenset(patterns)
         for (i, _), p, still in zip(
             pending, parsed, literals.quiet_columns(texts, patterns), strict=True
@@ -248,7 +258,7 @@ def _analyse_packed(
                 _failed(result, exc)
 
 
-def _stage_patterns(signatures: Any | None) -> list[str]:
+def stage_patterns(signatures: Any | None) -> list[str]:
     """Every line pattern the stages after parsing ask their gates about: boots, crash
     reports and SysRq dumps, and the signatures' line conditions."""
     from triage import match
@@ -314,7 +324,7 @@ def _analyse(
 ) -> None:
     """The stages after parsing: boots, crashes, findings, and the lines kept.
 
-    `quiet`: the stages' line patterns (`_stage_patterns`), when no line of the source matches
+    `quiet`: the stages' line patterns (`stage_patterns`), when no line of the source matches
     any of them: one plain boot (unless its clock restarts), no crash report, and no pattern
     for the signatures to run — the same rows, without each stage asking again."""
     source_id = result.source.source_id  # a hash of the locator, worked out on each use
@@ -327,11 +337,11 @@ def _analyse(
     found = [] if quiet else crash_stage.extract(lines, source_id, boots)
     result.crashes = _merge_format_crashes(found, parsed.crashes)
     result.line_count = parsed.lines_read
-    _match_and_settle(result, lines, boots, facts, signatures, parsed, quiet or frozenset())
+    match_and_settle(result, lines, boots, facts, signatures, parsed, quiet or frozenset())
     result.lines = lines if keep == "all" else relevant_lines(lines, result)
 
 
-def _match_and_settle(
+def match_and_settle(
     result: SourceResult,
     lines: pa.Table,
     boots: list[Boot],
@@ -1238,13 +1248,13 @@ def _process_large_log(
         return 0
     result.sha256 = known_sha256 or found.sha256
     if found.more:
-        result.errors.append(_cap_error(src, limits))
+        result.errors.append(cap_error(src, limits))
     wraps = months.wraps() if months is not None else 0
     finish_windows(result, found.segments, found.lines, facts, signatures, limits, wraps)
     return wraps
 
 
-def _cap_error(src: SourceFile, limits: Limits) -> ErrorRecord:
+def cap_error(src: SourceFile, limits: Limits) -> ErrorRecord:
     return ErrorRecord(
         path=src.display,
         stage="sources",
@@ -1318,7 +1328,7 @@ def finish_windows(
     found.sort(key=lambda c: (c.first_line, c.record))
     result.crashes = _merge_format_crashes(found, parsed.crashes)
     result.line_count = line_count
-    _match_and_settle(result, lines, boots, facts, signatures, parsed)
+    match_and_settle(result, lines, boots, facts, signatures, parsed)
     result.lines = relevant_lines(lines, result)
 
 
@@ -1408,39 +1418,60 @@ def spill_lines(
     start in: the parse of a chunk from the middle of a file starts in the state the lines
     before it left (see `triage.batch.chunks`). `wraps`: see `engine.iter_format`.
     """
+    from triage.parsers.engine import iter_format
+
+    fmt = parsers.FORMATS[src.kind]
+    if lead:
+        fh = _Bounded(fh, -1, lead)
+
+    def tables() -> Iterator[pa.Table]:
+        drop = 1 if lead else 0  # the lead line's row, first of all
+        for table in iter_format(
+            fmt,
+            fh,
+            limits,
+            src.source_id,
+            src,
+            block_bytes=STREAM_BLOCK,
+            workers=workers,
+            text_view=True,
+            wraps=wraps,
+            cut=cut,
+        ):
+            if drop:
+                table, drop = table.slice(drop), max(0, drop - table.num_rows)
+            if first_line - 1 - bool(lead) or start - len(lead):
+                table = _shifted(table, first_line - 1 - bool(lead), start - len(lead))
+            yield table
+
+    return spill_tables(src, tables(), firsts, ids, threaded=workers != 1, folder=folder)
+
+
+def spill_tables(
+    src: SourceFile,
+    tables: Iterable[pa.Table],
+    firsts: list[int],
+    ids: list[str],
+    threaded: bool = True,
+    folder: str | None = None,
+) -> tuple[str, int]:
+    """Line tables of `src`, in line order, into a new Parquet file (in `folder`, else the
+    temporary folder), boot ids from the boots' first lines; (its path, rows). The file is
+    removed when `tables` raises."""
     import tempfile
 
-    from triage.parsers.engine import LINES_VIEW_SCHEMA, iter_format
+    from triage.parsers.engine import LINES_VIEW_SCHEMA
 
     fd, path = tempfile.mkstemp(prefix="triage-lines-", suffix=".parquet", dir=folder)
     os.close(fd)
     boots = _BootIds(firsts, ids)
     source_id = pa.array([src.source_id], pa.string())
-    fmt = parsers.FORMATS[src.kind]
-    if lead:
-        fh = _Bounded(fh, -1, lead)
-    drop = 1 if lead else 0  # the lead line's row, first of all
     rows = 0
     try:
-        with _ParquetSink(path, SPILL_SCHEMA, threaded=workers != 1) as sink:
-            for table in iter_format(
-                fmt,
-                fh,
-                limits,
-                src.source_id,
-                src,
-                block_bytes=STREAM_BLOCK,
-                workers=workers,
-                text_view=True,
-                wraps=wraps,
-                cut=cut,
-            ):
-                if drop:
-                    table, drop = table.slice(drop), max(0, drop - table.num_rows)
+        with _ParquetSink(path, SPILL_SCHEMA, threaded=threaded) as sink:
+            for table in tables:
                 if not table.num_rows:
                     continue
-                if first_line - 1 - bool(lead) or start - len(lead):
-                    table = _shifted(table, first_line - 1 - bool(lead), start - len(lead))
                 if table.schema != LINES_VIEW_SCHEMA:
                     table = table.select(LINES_SCHEMA.names).cast(LINES_VIEW_SCHEMA)
                 sink.write(_spill_table(table, source_id, boots))

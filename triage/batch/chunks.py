@@ -206,7 +206,7 @@ def _process(
         pipeline.compiled(plan.spec)  # workers forked from here on inherit it
         scans = list(pool.map(_scan_chunk, *_columns(chunks, path, plan.spec, limit)))
         if size > limits.max_file_bytes:
-            result.errors.append(pipeline._cap_error(src, limits))
+            result.errors.append(pipeline.cap_error(src, limits))
         firsts, line_count = [], 0
         for scan in scans:  # the chunks' lines one after the other
             firsts.append(line_count + 1)
