@@ -264,7 +264,7 @@ def test_blocks_of_a_log_read_twice_give_the_rows_of_one_pass(monkeypatch):
     for size, cap in ((170, 40), (404, 100), (1000, 100), (1500, None)):
         monkeypatch.setattr(xensource, "BLOCK_BYTES", size)
         want = xensource.parse_lines(data, 2021, cap)
-        runs = xensource.month_runs(io.BytesIO(data), 2021, cap)
+        runs = xensource.month_runs(io.BytesIO(data), cap)
         assert len(runs) > 1
         after = xensource.wraps_after(runs)
         blocks = [p for _, p in xensource.parse_blocks(io.BytesIO(data), 2021, cap, after)]
@@ -337,3 +337,28 @@ def test_a_log_too_large_to_hold_gives_the_facts_of_one_read_whole(monkeypatch):
     # a compressed log turns out small: read whole, as before
     whole, streamed = _facts_both_ways(monkeypatch, mig[:90], size=-1)
     assert streamed == whole
+
+
+def test_a_syslog_header_time_reads_as_the_syslog_parser_reads_it():
+    """The same `Mmm dd hh:mm:ss` header in a xensource.log and in /var/log/messages gives the
+    same time of the year, the impossible ones (31 June, 29 February of a common year, hour 24)
+    none. (The years are each parser's own count of New Years: exact here, sampled there.)"""
+    from triage import parsers
+    from triage.limits import DEFAULT_LIMITS
+    from triage.model import KIND_SYSLOG
+
+    stamps = ["Jun  7 13:36:44", "Jun 31 10:00:00", "Feb 29 10:00:00", "Mar  1 24:00:00"]
+    stamps += ["Mar  2 23:59:60", "Dec 31 23:59:59", "Jan  1 00:00:00", "Jan  5 08:00:00"]
+    xs = "".join(f"{t} h xapi: [debug|h|1 |t R:000000000000|xapi] x\n" for t in stamps)
+    syslog = "".join(f"{t} h kernel: x\n" for t in stamps)
+    src = SourceFile(disk_path="/c/messages", path="messages", kind=KIND_SYSLOG, year_hint=2011)
+    want = parsers.parse(src, syslog.encode(), DEFAULT_LIMITS).lines.column("timestamp")
+    got = xensource.parse_xensource(xs.encode(), year_hint=2011).column("timestamp")
+
+    def of_year(times):
+        return [t and (t.month, t.day, t.time()) for t in times.to_pylist()]
+
+    assert of_year(got) == of_year(want)
+    assert got.to_pylist()[0] == datetime(2009, 6, 7, 13, 36, 44)  # Jun → Feb, Dec → Jan
+    assert got.to_pylist()[-1] == datetime(2011, 1, 5, 8, 0)
+    assert got.null_count == 3
