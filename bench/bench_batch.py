@@ -1,8 +1,9 @@
 """Batch-run benchmarks (issue 8): ratios against grep, ripgrep and DuckDB, measured side by side.
 
     python bench/bench_batch.py                      # all figures at the default sizes
-    python bench/bench_batch.py --only big,sosreports   # a subset: big, ingest, syslog, small, bundles
-                                                        # (tiny), sosreports (realistic), rss
+    python bench/bench_batch.py --only big,sosreports   # a subset: big, ingest, syslog, xensource,
+                                                        # small, bundles (tiny), sosreports
+                                                        # (realistic), rss
     python bench/bench_batch.py --big-mb 200 --bundles 50 --small-files 2000   # quicker
 
 Each command runs as a whole process (wall time, and peak RSS of the process tree from wait4),
@@ -213,6 +214,30 @@ def bench_syslog(work: Path, size_mb: int, repeat: int) -> dict:
         duckdb_s=duck.seconds,
         duckdb_peak_rss_mb=duck.peak_rss_mb,
         ingest_all_cores_vs_duckdb=duck.seconds / res[f"jobs{cores}_s"],
+    )
+    return res
+
+
+def bench_xensource(work: Path, size_mb: int, repeat: int) -> dict:
+    """A status report whose xensource.log is large: `triage ingest` and `scan` on one process
+    (the log is read in blocks, twice), against DuckDB splitting the syslog prefix off every
+    line of the same log into Parquet; and the peak RSS of each."""
+    log = synth.ensure(
+        work / f"xensource-{size_mb}mb.log", lambda p: synth.xensource_log(p, size_mb << 20)
+    )
+    folder = synth.ensure(work / f"xs-{size_mb}mb", lambda p: synth.status_report(p, log))
+    res: dict = {"input_mb": size_mb}
+    out = work / "ds-xensource"
+    for command in ("ingest", "scan"):
+        cmd = [*TRIAGE, command, str(folder), "--out", str(out), "--force", "--quiet", "-j", "1"]
+        t = timed(cmd, repeat)
+        res[f"{command}_s"] = t.seconds
+        res[f"{command}_peak_rss_mb"] = t.peak_rss_mb
+    duck = timed(duck_syslog_cmd(str(log), work / "duck-xensource.parquet"), repeat)
+    res.update(
+        duckdb_s=duck.seconds,
+        duckdb_peak_rss_mb=duck.peak_rss_mb,
+        ingest_vs_duckdb=duck.seconds / res["ingest_s"],
     )
     return res
 
@@ -440,10 +465,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--work", default="/tmp/triage-bench")
-    ap.add_argument("--only", default="big,ingest,syslog,small,bundles,sosreports,rss")
+    ap.add_argument("--only", default="big,ingest,syslog,xensource,small,bundles,sosreports,rss")
     ap.add_argument("--big-mb", type=int, default=1024)
     ap.add_argument("--ingest-mb", type=int, default=500)
     ap.add_argument("--syslog-mb", type=int, default=500)
+    ap.add_argument("--xensource-mb", type=int, default=300)
     ap.add_argument("--rss-mb", type=int, default=5120)
     ap.add_argument("--small-files", type=int, default=10_000)
     ap.add_argument("--bundles", type=int, default=200)
@@ -463,6 +489,8 @@ def main() -> None:
         results["ingest_vs_duckdb"] = bench_ingest_vs_duckdb(work, args.ingest_mb, args.repeat)
     if "syslog" in only:
         results["big_syslog"] = bench_syslog(work, args.syslog_mb, args.repeat)
+    if "xensource" in only:
+        results["big_xensource"] = bench_xensource(work, args.xensource_mb, args.repeat)
     if "small" in only:
         results["small_files"] = bench_small(work, args.small_files, args.repeat)
     for profile in PROFILES:

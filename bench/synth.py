@@ -115,6 +115,55 @@ def syslog_log(path: Path, size: int, crashes: int = 4, seed: int = 19) -> Path:
     return path
 
 
+#: xapi's own lines in a 6.x+ xensource.log (the bracket: level|host|thread|task|module)
+XAPI_LINES = [
+    "[debug|xs13|381661 UNIX /var/lib/xcp/xapi|session.login_with_password D:{t}|xapi] Session.create",
+    "[ info|xs13|381661 UNIX /var/lib/xcp/xapi|dispatch:VM.get_record D:{t}|taskhelper] task forwarded",
+    "[debug|xs13|50 |xapi events D:{t}|xenops] Event on VM {u}; resident_here = true",
+    "[debug|xs13|12 |heartbeat D:{t}|xapi] Host.heartbeat called",
+    "[debug|xs13|28 |scan one D:{t}|xapi] Attempting to scan SR OpaqueRef:4b2f0d1c-8e7a-4c3b",
+]
+#: a VM start as the audit log records it: a fact, so one in many thousand lines
+VM_START = "[debug|xs13|50 |VM.start R:{t}|audit] VM.start: VM = '{u} (web01)'"
+
+
+def xensource_log(path: Path, size: int, seed: int = 23) -> Path:
+    """A pool master's xensource.log of about `size` bytes (syslog era, over a New Year): xapi's
+    bracketed lines among squeezed's, a VM start at the start of each 2,000 lines."""
+    rnd = random.Random(seed)
+    step = 60 * 86400 * 160 / size  # about two months over the file: December to January
+    t = 1291161600.0  # 1 December 2010
+    vm = "814c8b22-d896-bc76-a421-7afce8e8a538"
+    with open(path, "w", encoding="ascii", newline="\n") as fh:
+        written = 0
+        while written < size:
+            buf = io.StringIO()
+            for i in range(2000):
+                t += rnd.random() * 2 * step
+                head = f"{bsd_time(t)} xs13 "
+                if i and rnd.random() < 0.2:
+                    buf.write(head + f"squeezed[812]: balancing {rnd.randrange(1 << 20)}\n")
+                    continue
+                line = XAPI_LINES[rnd.randrange(len(XAPI_LINES))] if i else VM_START
+                buf.write(
+                    head + "xapi: " + line.format(t=f"{rnd.getrandbits(48):012x}", u=vm) + "\n"
+                )
+            chunk = buf.getvalue()
+            fh.write(chunk)
+            written += len(chunk)
+    os.utime(path, (t, t))
+    return path
+
+
+def status_report(folder: Path, log: Path) -> Path:
+    """A XenServer status report (a plain tar) in `folder` holding `log` as its xensource.log."""
+    folder.mkdir(parents=True, exist_ok=True)
+    root = "bug-report-20110131120000"
+    with tarfile.open(folder / f"{root}.tar", "w") as tar:
+        tar.add(log, f"{root}/var/log/xensource.log")
+    return folder
+
+
 def gzipped(plain: Path, path: Path) -> Path:
     """`plain` compressed as logrotate leaves it (gzip), at the fastest level."""
     import gzip
