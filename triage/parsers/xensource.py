@@ -8,6 +8,10 @@ matched with Arrow's vectorised regex kernels because these logs run to hundreds
 only looks at the few lines that carry an event.
 
 Times are naive: local time for the 2009 and syslog eras, UTC for the `…Z` era, as the log states.
+
+A log too large to hold is read in line-aligned blocks (`read_for_facts`, `read_log`): once for
+the facts, which count and date every line and parse only the few an event may be on, and once
+for its rows, each block parsed with the New Years after it that the first pass counted.
 """
 
 from __future__ import annotations
@@ -870,9 +874,9 @@ def read_for_facts(
     totals = LogTotals()
     crc = 0
     runs: list[MonthRun] = []
-    kept: list[
-        tuple[int, int, int, int, bytes]
-    ] = []  # block, New Years after it there, line, offset, bytes
+    # of each line kept: its block, the New Years after it in that block, its number, offset
+    # and bytes
+    kept: list[tuple[int, int, int, int, bytes]] = []
     line = 1
     for b in iter_blocks(Limited(fh, -1), BLOCK_BYTES, BLOCK_BYTES):  # type: ignore[arg-type]
         data = _block_bytes(b)
