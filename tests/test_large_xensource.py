@@ -98,6 +98,23 @@ def test_a_large_log_read_in_blocks_gives_the_rows_of_the_whole_file(
     assert [b["hostname"] for b in whole["boots"]] == ["xs13"]
 
 
+def test_a_log_whose_hosts_tie_names_its_boot_after_the_first_seen(
+    tmp_path: Path, sigset, small_blocks
+) -> None:
+    """The boot's host is the most frequent one, the first seen among equals: counted over
+    the blocks, as over the whole file."""
+    lines = [
+        f"Jan {d:2d} 10:00:00 {h} xapi: [debug|{h}|1 |t R:000000000000|xapi] tick {d}\n"
+        for d in range(1, 29)
+        for h in ("xs-b", "xs-a")
+    ]
+    path = tmp_path / "xensource.log"
+    path.write_bytes("".join(lines[1:] + lines[:1]).encode())  # xs-a first, xs-b as often
+    whole, streamed, taken = _both(_src(path), sigset, "all")
+    assert taken and streamed == whole
+    assert [b["hostname"] for b in whole["boots"]] == ["xs-a"]
+
+
 def test_a_compressed_cut_log_over_the_size_cap_gives_the_rows_of_the_whole_file(
     tmp_path: Path, sigset, small_blocks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -167,7 +184,7 @@ def test_a_status_report_with_a_large_xensource_log_gives_the_dataset_of_one_rea
     monkeypatch.setattr(xensource, "STREAM_BYTES", 1)
     monkeypatch.setattr(xensource, "BLOCK_BYTES", 3000)
     calls = []
-    for name in ("read_for_facts", "read_log"):
+    for name in ("read_for_facts", "read_log", "month_runs"):
         real = getattr(xensource, name)
         monkeypatch.setattr(
             xensource,
@@ -175,6 +192,7 @@ def test_a_status_report_with_a_large_xensource_log_gives_the_dataset_of_one_rea
             lambda *a, real=real, name=name, **k: calls.append(name) or real(*a, **k),
         )
     streamed = dataset("blocks")
+    # the lines' pass takes the New Years the facts' pass counted: no month pass of its own
     assert calls == ["read_for_facts", "read_log"], "read in blocks for its facts and its lines"
     for name, table in held.items():
         pd.testing.assert_frame_equal(streamed[name], table, obj=name)
