@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from test_chunks import _rows
 
-from triage import large_xensource, pipeline, sources
+from triage import pipeline, sources
 from triage.limits import DEFAULT_LIMITS
 from triage.model import KIND_XENSOURCE, SourceFile
 from triage.parsers import xensource
@@ -61,7 +61,7 @@ def _src(path: Path, size: int | None = None) -> SourceFile:
 def _both(src: SourceFile, sigset, keep: str) -> tuple[dict, dict, bool]:
     """The rows of `src` read whole and as a large source; whether the blocks path took it."""
     taken = []
-    real = large_xensource.process
+    real = pipeline._large_xensource
 
     def spy(*args, **kwargs):
         taken.append(real(*args, **kwargs))
@@ -69,7 +69,7 @@ def _both(src: SourceFile, sigset, keep: str) -> tuple[dict, dict, bool]:
 
     whole = pipeline.process_source(src, [], sigset, keep, large_source_bytes=1 << 40)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(large_xensource, "process", spy)
+        mp.setattr(pipeline, "_large_xensource", spy)
         streamed = pipeline.process_source(src, [], sigset, keep, large_source_bytes=1)
     assert len(taken) == 1, "offered to the blocks path"
     return _rows(whole), _rows(streamed), taken[0]

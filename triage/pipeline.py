@@ -43,6 +43,7 @@ from triage.model import (
     empty_lines,
 )
 from triage.parsers import literals
+from triage.parsers.blocks import Limited
 
 #: lines of context kept around each relevant line when `keep="relevant"`
 CONTEXT_LINES = 5
@@ -153,13 +154,9 @@ def process_source(
                     return result
                 result = SourceResult(source=src)  # not streamable after all: read it whole
             if data is None and src.kind == KIND_XENSOURCE and not 0 <= src.size < threshold:
-                from triage import large_xensource
-
                 if src.size < 0:  # compressed: read whole when it turns out small
                     data = _read_small(result, limits, threshold)
-                if data is None and large_xensource.process(
-                    result, facts, signatures, keep, limits
-                ):
+                if data is None and _large_xensource(result, facts, signatures, keep, limits):
                     return result
             if data is None:
                 data = _read_log(result, limits)
@@ -1252,6 +1249,123 @@ def _process_large_log(
     wraps = months.wraps() if months is not None else 0
     finish_windows(result, found.segments, found.lines, facts, signatures, limits, wraps)
     return wraps
+
+
+class _NotQuiet(Exception):
+    """A block of a large xensource.log holds a line some stage looks at."""
+
+
+def _large_xensource(
+    result: SourceResult,
+    facts: list[Fact] | None,
+    signatures: Any | None,
+    keep: str,
+    limits: Limits,
+) -> bool:
+    """A xensource.log too large to hold, read in blocks (`xensource.read_log`); False, with
+    `result` untouched, when that cannot give the rows of the whole-file path.
+
+    A xensource.log holds nothing a stage after parsing looks for (no kernel banner, crash
+    report or signature line pattern: quiet, as most small logs of a folder are), so its boot,
+    crashes and findings follow from what its blocks add up to: one plain boot, no crash, the
+    findings of a source without a line hit. Each block is checked for that as it is parsed;
+    a log with a line that is not quiet (a guest's console copied into it), or read under a
+    signature that needs every line, is left to the whole-file path.
+    """
+    from triage import match
+    from triage.parsers import xensource
+
+    src = result.source
+    if signatures is not None and match.needs_every_line(signatures):
+        return False
+    patterns = stage_patterns(signatures)
+    boot = kernel.PlainBoot(src.source_id)
+    log = xensource.LogTotals()
+    head: list[pa.Table] = []  # the lines `relevant_lines` may keep of a plain boot: its first
+
+    def tables(fh: Any) -> Iterator[pa.Table]:
+        year = xensource.year_of(src)
+        for block, parsed in xensource.read_log(fh, year, limits.max_line_bytes, -1, src.source_id):
+            table = parsed.table
+            if literals.matches_somewhere(table.column("text"), patterns):
+                raise _NotQuiet
+            log.add(block, parsed)
+            boot.add(table)
+            if keep != "all" and log.lines - table.num_rows <= CONTEXT_LINES + 1:
+                head.append(table.filter(pc.less_equal(table.column("lineno"), CONTEXT_LINES + 1)))
+            yield table
+
+    errors: list[ErrorRecord] = []
+    spill = ""
+    try:
+        with sources.open_binary(src, limits, errors=errors) as raw:
+            capped = Limited(raw, limits.max_file_bytes)
+            fh = _Hashing(capped)
+            if keep == "all":
+                spill, _ = spill_tables(src, tables(fh), [1], [boot.boot_id])
+            else:
+                for _ in tables(fh):
+                    pass
+    except _NotQuiet:
+        return False
+    except xensource.StaleYears:  # changed since its facts were read: counted again
+        return _large_xensource(result, facts, signatures, keep, limits)
+    except sources.SourceError as exc:
+        result.status, result.error = "error", exc.message
+        result.errors.extend([*errors, exc.record(src.display, src.source_id)])
+        return True
+    if capped.more:
+        errors.append(cap_error(src, limits))
+    if errors:
+        result.status, result.error = "partial", errors[0].message
+    result.errors.extend(errors)
+    result.sha256 = fh.hexdigest()
+    result.line_count = log.lines
+    result.boots = boot.boots()
+    parsed = xensource.parse_outcome(
+        src, log.lines, log.matched, log.ends_with_newline, empty_lines()
+    )
+    result.errors.extend(parsed.errors)
+    match_and_settle(
+        result, parsed.lines, result.boots, facts, signatures, parsed, frozenset(patterns)
+    )
+    if spill:
+        result.lines_spill = spill
+    else:
+        kept = pa.concat_tables(head) if head else empty_lines()
+        n = kept.num_rows
+        kept = kept.set_column(0, "source_id", pa.array([src.source_id] * n, pa.string()))
+        i = kept.schema.get_field_index("boot_id")
+        kept = kept.set_column(i, "boot_id", pa.array([boot.boot_id] * n, pa.string()))
+        result.lines = relevant_lines(kept, result)
+    return True
+
+
+class _Hashing:
+    """A reader's SHA-256 of what a pass reads (a second pass, from the start, starts anew)."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.h = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        out = self.fh.read(n)
+        self.h.update(out)
+        return out
+
+    def seek(self, pos: int) -> int:
+        if pos == 0:
+            self.h = hashlib.sha256()
+        return int(self.fh.seek(pos))
+
+    def tell(self) -> int:
+        return int(self.fh.tell())
+
+    def seekable(self) -> bool:
+        return bool(self.fh.seekable())
+
+    def hexdigest(self) -> str:
+        return self.h.hexdigest()
 
 
 def cap_error(src: SourceFile, limits: Limits) -> ErrorRecord:

@@ -17,7 +17,7 @@ Public API:
 
 from __future__ import annotations
 
-from triage.kernel.boots import segment_boots
+from triage.kernel.boots import PlainBoot, segment_boots
 from triage.kernel.ga import RHEL_GA
 from triage.kernel.releases import (
     ReleaseInfo,
@@ -58,6 +58,7 @@ def gate_patterns() -> list[str]:
 
 __all__ = [
     "RHEL_GA",
+    "PlainBoot",
     "ReleaseInfo",
     "anchor_patterns",
     "compare_releases",

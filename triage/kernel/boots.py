@@ -222,6 +222,57 @@ def segment_boots(
     return boots, ids.cast(pa.string())
 
 
+class PlainBoot:
+    """The one boot `segment_boots` gives a source none of whose lines it looks at (no banner,
+    separator, hint line, nor printk clock), worked out from the source's lines a table at a
+    time: a log too large to hold is parsed in blocks."""
+
+    def __init__(self, source_id: str) -> None:
+        self.source_id = source_id
+        self.lines = 0
+        self.start_time: object = None
+        self.hosts: dict[str, int] = {}  # in the order first seen
+
+    def add(self, lines: pa.Table) -> None:
+        """Count the next lines in."""
+        self.lines += lines.num_rows
+        if self.start_time is None:
+            self.start_time = _first_value(columns.one_array(lines.column("timestamp")))
+        counts = pc.value_counts(lines.column("host").drop_null())
+        values, tallies = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+        for value, n in zip(values, tallies, strict=True):
+            if value:
+                self.hosts[value] = self.hosts.get(value, 0) + n
+
+    @property
+    def boot_id(self) -> str:
+        return f"{self.source_id}:0"
+
+    def boots(self) -> list[Boot]:
+        """The boot (none for no lines): the most frequent host, the first seen among equals."""
+        if not self.lines:
+            return []
+        hostname = max(self.hosts, key=self.hosts.__getitem__) if self.hosts else ""
+        return [
+            Boot(
+                boot_id=self.boot_id,
+                source_id=self.source_id,
+                index=0,
+                first_line=1,
+                last_line=self.lines,
+                release="",
+                distro="",
+                distro_release="",
+                flavour="",
+                vendor="",
+                arch="",
+                hostname=hostname,
+                banner="",
+                start_time=self.start_time,
+            )
+        ]
+
+
 def _first_value(arr: pa.Array) -> object:
     """The first non-null value of `arr` as a Python object, else None."""
     if arr.null_count == 0:

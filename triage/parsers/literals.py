@@ -568,6 +568,19 @@ def any_matches(column: pa.Array | pa.ChunkedArray, patterns: Sequence[str]) -> 
     return mask
 
 
+def matches_somewhere(column: pa.Array | pa.ChunkedArray, patterns: Sequence[str]) -> bool:
+    """Whether one of the RE2 `patterns` matches some row of `column` (of one source, outside
+    any region): the patterns whose literals it holds, as one pass; True when RE2 cannot run
+    one of those, as "may be"."""
+    possible = gate_for(tuple(dict.fromkeys(patterns))).possible(column)
+    if not possible:
+        return False
+    try:
+        return bool(any_matches(column, sorted(possible)).any())
+    except pa.ArrowInvalid:
+        return True
+
+
 def _single(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
     if isinstance(column, pa.ChunkedArray):
         return column.chunk(0) if column.num_chunks == 1 else None
