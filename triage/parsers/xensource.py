@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -37,6 +39,10 @@ from triage.model import (
 )
 from triage.parsers import columns, timestamps
 from triage.parsers.blocks import Block, Limited, iter_blocks
+from triage.parsers.engine import default_workers
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 # The bracket header shared by all eras (level | host | "tid tname" | task | brand).
 _BRACKET = (
@@ -725,7 +731,7 @@ def _memory_failure_value(
 #: rest), for the first pass
 _SYSLOG_TS_RE = r"^(?P<ts>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) \S+ [^\s:\[]+(?:\[\d+\])?:"
 #: bytes of a block: a few MiB, so that a block's columns stay a small multiple of it
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 4 << 20
 #: a log of at least this many bytes is read in blocks, not held whole
 STREAM_BYTES = 32 << 20
 
@@ -783,12 +789,52 @@ def parse_blocks(
 ) -> Iterator[tuple[Block, XsLines]]:
     """Pass 2: each block of `fh` and its lines as `parse_lines` of the whole log gives them
     (`after`: `wraps_after` of pass 1, or nothing when no year is known)."""
-    line = 1
-    for b in iter_blocks(fh, BLOCK_BYTES, BLOCK_BYTES):  # a longer line: a block of it kept
+
+    def numbered() -> Iterator[tuple[Block, int]]:
+        line = 1
+        for b in iter_blocks(fh, BLOCK_BYTES, BLOCK_BYTES):  # a longer line: a block of it kept
+            yield b, line
+            line += _lines_in(b.data)
+
+    def parse(item: tuple[Block, int]) -> XsLines:
+        b, line = item
         wraps = after[b.index] if b.index < len(after) else 0
-        parsed = parse_lines(_block_bytes(b), year_hint, max_line_bytes, line, b.offset, wraps)
-        line += parsed.table.num_rows
+        return parse_lines(_block_bytes(b), year_hint, max_line_bytes, line, b.offset, wraps)
+
+    for (b, _), parsed in _in_order(parse, numbered()):
         yield b, parsed
+
+
+def _lines_in(data: bytes | bytearray | memoryview) -> int:
+    """The lines `line_starts` finds in `data`: one after each newline but a final one."""
+    if not len(data):
+        return 0
+    buf = np.frombuffer(data, np.uint8)
+    return int(np.count_nonzero(buf == 10)) + int(buf[-1] != 10)
+
+
+def _in_order(fn: Callable[[T], R], items: Iterator[T]) -> Iterator[tuple[T, R]]:
+    """`fn` of each item, in a few threads (Arrow's and numpy's kernels let go of the GIL, so
+    two blocks parse at once on two cores), yielded in order with a few items in flight."""
+    workers = default_workers()
+    first = next(items, None)
+    if first is None:
+        return
+    if workers == 1:
+        yield first, fn(first)
+        for item in items:
+            yield item, fn(item)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="triage-xensource") as pool:
+        pending: deque[tuple[T, Future[R]]] = deque([(first, pool.submit(fn, first))])
+        for item in items:
+            pending.append((item, pool.submit(fn, item)))
+            if len(pending) > workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 #: the New Years after each block of the large logs `read_for_facts` read (and a checksum of
@@ -878,23 +924,28 @@ def read_for_facts(
     # and bytes
     kept: list[tuple[int, int, int, int, bytes]] = []
     line = 1
-    for b in iter_blocks(Limited(fh, -1), BLOCK_BYTES, BLOCK_BYTES):  # type: ignore[arg-type]
+
+    def count(b: Block) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
         data = _block_bytes(b)
-        crc = zlib.crc32(data, crc)
         starts = line_starts(data)
-        bounds = np.append(starts, len(data))
         counts = dict.fromkeys(COUNTS, 0)
-        months, hits = [np.zeros(0)], []
+        months, hits = [np.zeros(0)], [np.zeros(0, np.int64)]
         for lo in range(0, len(starts), SLICE_LINES):
             hi = min(len(starts), lo + SLICE_LINES)
             lines, _ = _slice_lines(data, starts, lo, hi)
             month, hit = _count_slice(lines, year_hint is not None, counts)
             months.append(month)
-            hits.append(hit + lo)
-        month = np.concatenate(months)
+            hits.append(hit.astype(np.int64) + lo)
+        return counts, starts, np.concatenate(months), np.concatenate(hits)
+
+    blocks = iter_blocks(Limited(fh, -1), BLOCK_BYTES, BLOCK_BYTES)  # type: ignore[arg-type]
+    for b, (counts, starts, month, hits) in _in_order(count, blocks):
+        data = _block_bytes(b)
+        crc = zlib.crc32(data, crc)
+        bounds = np.append(starts, len(data))
         back = _new_years_after(month)
         runs.append(_run_of(month))
-        for i in np.concatenate(hits).tolist():
+        for i in hits.tolist():
             raw = bytes(data[bounds[i] : bounds[i + 1]])
             kept.append((b.index, int(back[i]), line + i, b.offset + int(starts[i]), raw))
         totals.add_block(b, len(starts), counts)
