@@ -237,3 +237,18 @@ def test_the_new_years_counted_for_the_facts_serve_the_lines_unless_the_log_chan
     )
     assert again["lines"] != first["lines"]
     xensource.forget()
+
+
+@pytest.mark.parametrize("keep", ["all", "relevant"])
+def test_a_damaged_compressed_log_gives_the_rows_of_the_whole_file(
+    tmp_path: Path, sigset, small_blocks, keep: str
+) -> None:
+    """A rotated log whose gzip stream ends early: the lines before the damage, the same
+    error rows (the damage, the cut last line) and status read in blocks as read whole."""
+    blob = gzip.compress(_log())
+    path = tmp_path / "xensource.log.2.gz"
+    path.write_bytes(blob[: len(blob) * 2 // 3])
+    whole, streamed, taken = _both(_src(path), sigset, keep)
+    assert taken and streamed == whole
+    assert whole["status"][0] == "partial"
+    assert [e["error_class"] for e in whole["errors"]] == ["truncated-gzip", "truncated"]
