@@ -110,6 +110,25 @@ class _Trickle(io.RawIOBase):
         return n
 
 
+class _Holding(_Trickle):
+    """A stream that keeps the last buffer it was handed, as something holding the frame of
+    a read (a profiler's sample) keeps it alive."""
+
+    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
+        self.held = b
+        return super().readinto(b)
+
+
+def test_blocks_of_a_stream_that_keeps_a_view_of_the_buffer_are_read() -> None:
+    """The last read of a stream fills a block's buffer in part: the part is kept without
+    resizing the buffer, which a view still alive elsewhere forbids (it raised BufferError
+    in a Dask worker, now and then)."""
+    data = b"".join(b"[%12.6f] line %d\n" % (i / 7, i) for i in range(3000))
+    blocks = list(iter_blocks(_Holding(data), block_bytes=8192, cap=4096))
+    assert b"".join(bytes(b.data) for b in blocks) == data
+    assert blocks[-1].at_eof
+
+
 def test_blocks_of_a_stream_with_short_reads_are_whole_lines() -> None:
     data = b"".join(b"[%12.6f] line %d\n" % (i / 7, i) for i in range(3000)) + b"no newline"
     blocks = list(iter_blocks(_Trickle(data), block_bytes=8192, cap=4096))

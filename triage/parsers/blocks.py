@@ -147,8 +147,11 @@ def _read_more(fh: BinaryIO, pending: bytes | bytearray, n: int) -> tuple[bytes 
         got += step
     view.release()
     if got < n:
-        del buf[have + got :]
-    return buf, got < n
+        # a copy of the filled part, once a source (at its end), not `del buf[...]`: a view
+        # of `buf` that a reader took may outlive the call (a profiler holding its frame, as
+        # Dask's workers run one), and a bytearray with a view cannot be resized
+        return buf[: have + got], True
+    return buf, False
 
 
 def _fewer_lines(data: bytes, pos: int, end: int, sep: bytes) -> int:
