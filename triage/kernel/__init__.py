@@ -30,8 +30,12 @@ from triage.kernel.releases import (
 )
 from triage.kernel.rpmvercmp import rpmvercmp
 
-#: a printk clock below RESTART_NEAR (10 s): where a restarted clock opens a boot
-LOW_CLOCK = r"\[ *[0-9]\.[0-9]+\]"
+#: a printk clock below RESTART_NEAR (10 s): where a restarted clock opens a boot. The same
+#: lines as `\[ *[0-9]\.[0-9]+\]`, spelt with the padding as literals: Hyperscan then looks
+#: for those rather than starting a match at every `[` of every printk line (twice as fast)
+LOW_CLOCK = "|".join(
+    [*(rf"\[{' ' * n}[0-9]\.[0-9]+\]" for n in range(5)), r"\[     +[0-9]\.[0-9]+\]"]
+)
 
 
 def anchor_patterns() -> list[str]:
