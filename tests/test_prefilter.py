@@ -66,3 +66,38 @@ def test_engines_agree_on_a_large_buffer() -> None:
 def test_empty_pattern_set_is_refused() -> None:
     with pytest.raises(ValueError):
         Prefilter([])
+
+
+def test_the_low_clock_anchor_finds_the_lines_of_its_plain_spelling() -> None:
+    """`kernel.LOW_CLOCK` spells `\\[ *[0-9]\\.[0-9]+\\]` with its padding as literals (for the
+    prefilter's speed): the same lines, on printk times of every padding and on noise."""
+    import random
+    import re
+
+    from triage.kernel import LOW_CLOCK
+
+    plain, spelt = re.compile(r"\[ *[0-9]\.[0-9]+\]"), re.compile(LOW_CLOCK)
+    rnd = random.Random(3)
+    lines = [f"[{' ' * n}{s:.6f}] x" for n in range(8) for s in (0.0, 9.999999, 10.5, 123.25)]
+    lines += ["".join(rnd.choice("[ ]0123456789.x") for _ in range(20)) for _ in range(50_000)]
+    for line in lines:
+        assert bool(plain.search(line)) == bool(spelt.search(line)), line
+    assert sum(bool(spelt.search(x)) for x in lines[:32]) == 16  # below 10 s, any padding
+
+
+def test_a_leading_run_of_a_class_is_left_out_of_the_prefilter_form() -> None:
+    """The prefilter may match more lines than a pattern, never fewer: a leading unbounded
+    run of one class (and a `\\b` before it) is dropped, as every line a match of the whole
+    is in holds a match of the rest; an alternation, a lazy run or a run that is all of the
+    pattern stays as it is."""
+    import re
+
+    from triage.pipeline import _prefilter_form
+
+    sysrq = r"\b[\w/:.-]+\s+D\s+(?:[0-9A-Fa-f]{8}|[0-9a-f]{16})\s"
+    trimmed = _prefilter_form(sysrq)
+    assert trimmed == r"\s+D\s+(?:[0-9A-Fa-f]{8}|[0-9a-f]{16})\s"
+    for line in ["kjournald     D c0419e00     0   812", "xenwatch D 00000000ffffffff x"]:
+        assert re.search(sysrq, line) and re.search(trimmed, line)
+    for kept in (r"a|[b]+c", r"[a-z]+?x", r"\w+", r"Linux version \d"):
+        assert _prefilter_form(kept) == kept
