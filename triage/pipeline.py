@@ -554,8 +554,10 @@ def _prefilter_form(pattern: str) -> str:
     class (a SysRq task line's name before its state `D`): a line with a match of the whole
     holds a match of the rest, and Hyperscan no longer starts a match at every word of every
     line (that one pattern made the whole prefilter three times slower)."""
+    from triage.parsers.engine import has_alternation
+
     out = _widen(pattern)
-    if _has_top_alternation(out):
+    if has_alternation(out, 0, len(out)):
         return out
     run = _LEADING_RUN.match(out)
     if run is None or run.end() == len(out) or out[run.end()] in "?*+{":
@@ -565,28 +567,6 @@ def _prefilter_form(pattern: str) -> str:
 
 #: an optional `\b`, then one character class, class escape or `.` repeated without bound
 _LEADING_RUN = re.compile(r"(?:\\b)?(?:\[(?:\\.|[^\]\\])+\]|\\[wWsSdD]|\.)[+*]")
-
-
-def _has_top_alternation(p: str) -> bool:
-    """Whether `p` has a `|` outside every group and class."""
-    depth, i, in_class = 0, 0, False
-    while i < len(p):
-        c = p[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            return True
-        i += 1
-    return False
 
 
 _FLAGS_ONLY = re.compile(r"\(\?([aiLmsux]+)\)")

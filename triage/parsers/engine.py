@@ -169,7 +169,7 @@ def _regex_fields(
 def _leading_byte(pattern: str) -> int | None:
     """The byte every match of `pattern` starts with, read conservatively: `^`, then groups
     that are neither optional nor alternations, then one literal character; else None."""
-    if not pattern.startswith("^") or _has_alternation(pattern, 0, len(pattern)):
+    if not pattern.startswith("^") or has_alternation(pattern, 0, len(pattern)):
         return None
     i = 1
     while pattern.startswith("(", i):
@@ -177,7 +177,7 @@ def _leading_byte(pattern: str) -> int | None:
         close = _group_close(pattern, i)
         if opener is None or close is None or pattern[close + 1 : close + 2] in ("?", "*", "{"):
             return None
-        if _has_alternation(pattern, i + opener.end(), close):
+        if has_alternation(pattern, i + opener.end(), close):
             return None
         i += opener.end()
     if pattern.startswith("\\", i) and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
@@ -231,7 +231,7 @@ def _class_end(pattern: str, start: int) -> int:
     return i + 1
 
 
-def _has_alternation(pattern: str, start: int, stop: int) -> bool:
+def has_alternation(pattern: str, start: int, stop: int) -> bool:
     """Is there a `|` at the top level of pattern[start:stop]?"""
     return any(c == "|" and depth == 0 for _, c, depth in _syntax(pattern, start, stop))
 
