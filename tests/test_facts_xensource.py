@@ -291,7 +291,7 @@ def _facts_both_ways(monkeypatch, data: bytes, size: int = -1):
     import io
     from contextlib import contextmanager
 
-    from triage.parsers.blocks import Limited
+    from triage.parsers.blocks import Bounded
 
     path = "bug-report-20210101000000/var/log/xensource.log"
     src = SourceFile(
@@ -301,7 +301,7 @@ def _facts_both_ways(monkeypatch, data: bytes, size: int = -1):
 
     @contextmanager
     def opener(s):
-        yield Limited(io.BytesIO(data), -1)
+        yield Bounded(io.BytesIO(data))
 
     monkeypatch.setattr(xensource, "STREAM_BYTES", 100)
     monkeypatch.setattr(xensource, "BLOCK_BYTES", 500)

@@ -43,7 +43,7 @@ from triage.model import (
     empty_lines,
 )
 from triage.parsers import literals
-from triage.parsers.blocks import Limited
+from triage.parsers.blocks import Bounded
 
 #: lines of context kept around each relevant line when `keep="relevant"`
 CONTEXT_LINES = 5
@@ -1305,7 +1305,7 @@ def _large_xensource(
 
     def tables(fh: Any) -> Iterator[pa.Table]:
         year = xensource.year_of(src)
-        for block, parsed in xensource.read_log(fh, year, limits.max_line_bytes, -1, src.source_id):
+        for block, parsed in xensource.read_log(fh, year, limits.max_line_bytes, src.source_id):
             table = parsed.table
             if literals.matches_somewhere(table.column("text"), patterns):
                 raise _NotQuiet
@@ -1319,13 +1319,14 @@ def _large_xensource(
     spill = ""
     try:
         with sources.open_binary(src, limits, errors=errors) as raw:
-            capped = Limited(raw, limits.max_file_bytes)
+            capped = Bounded(raw, limits.max_file_bytes)
             fh = _Hashing(capped)
             if keep == "all":
                 spill, _ = spill_tables(src, tables(fh), [1], [boot.boot_id])
             else:
                 for _ in tables(fh):
                     pass
+            cut = capped.more()
     except _NotQuiet:
         return False
     except xensource.StaleYears:  # changed since its facts were read: counted again
@@ -1334,7 +1335,7 @@ def _large_xensource(
         result.status, result.error = "error", exc.message
         result.errors.extend([*errors, exc.record(src.display, src.source_id)])
         return True
-    if capped.more:
+    if cut:
         errors.append(cap_error(src, limits))
     if errors:
         result.status, result.error = "partial", errors[0].message
@@ -1518,7 +1519,7 @@ def _spill_all_lines(result: SourceResult, limits: Limits, wraps: int = 0) -> No
     with sources.open_binary(src, limits) as fh:
         path, _ = spill_lines(
             src,
-            _Bounded(fh, limits.max_file_bytes),
+            Bounded(fh, limits.max_file_bytes),
             1,
             0,
             firsts,
@@ -1556,7 +1557,7 @@ def spill_lines(
 
     fmt = parsers.FORMATS[src.kind]
     if lead:
-        fh = _Bounded(fh, -1, lead)
+        fh = Bounded(fh, -1, lead)
 
     def tables() -> Iterator[pa.Table]:
         drop = 1 if lead else 0  # the lead line's row, first of all
@@ -1752,44 +1753,3 @@ class _ParquetSink:
         self.writer.close()
         if self.error is not None and exc[0] is None:
             raise self.error
-
-
-class _Bounded:
-    """A reader over `head` and then the first `limit` bytes of `fh` (all of it when -1), with
-    `peek` for the parsers' sniffing."""
-
-    def __init__(self, fh: Any, limit: int, head: bytes = b"") -> None:
-        self.fh = fh
-        self.left = limit if limit >= 0 else 1 << 62
-        self.buf = head
-
-    def peek(self, n: int = 1) -> bytes:
-        if not self.buf and self.left:
-            self.buf = self.fh.read(min(max(n, 1 << 16), self.left))
-            self.left -= len(self.buf)
-        return self.buf
-
-    def read(self, n: int = -1) -> bytes:
-        if self.buf:
-            k = len(self.buf) if n < 0 else min(n, len(self.buf))
-            out, self.buf = self.buf[:k], self.buf[k:]
-            return out
-        n = self.left if n < 0 else min(n, self.left)
-        out = self.fh.read(n) if n else b""
-        self.left -= len(out)
-        return out
-
-    def readinto(self, b: Any) -> int:
-        """`read` into `b`, without the copy of a returned bytes object when `fh` can."""
-        view = memoryview(b).cast("B")
-        if self.buf or not hasattr(self.fh, "readinto"):
-            out = self.read(len(view))
-            view[: len(out)] = out
-            return len(out)
-        n = min(len(view), self.left)
-        got = (self.fh.readinto(view[:n]) or 0) if n else 0
-        self.left -= got
-        return got
-
-    def seekable(self) -> bool:
-        return False

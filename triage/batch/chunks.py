@@ -42,6 +42,7 @@ from triage import parsers, pipeline
 from triage.batch.units import CHUNK_SOURCE_BYTES  # noqa: F401
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import FLAG_CONTINUATION, LOG_KINDS, Fact, SourceFile, empty_lines
+from triage.parsers.blocks import Bounded
 from triage.parsers.engine import Carry, Cut, iter_format, month_near, year_end
 from triage.parsers.timestamps import count_wraps, year_step
 
@@ -406,7 +407,7 @@ def _spill_chunk(
     cut = Cut(carry) if carry is not None else None
     with open(src.disk_path, "rb") as fh:
         fh.seek(chunk.start)
-        reader = pipeline._Bounded(fh, chunk.stop - chunk.start)
+        reader = Bounded(fh, chunk.stop - chunk.start)
         path, rows = pipeline.spill_lines(
             src,
             reader,

@@ -231,15 +231,15 @@ def _list_archives(unit: Unit, limits: Limits, listings: Listings) -> list[Error
 
 def _context_facts(unit: Unit, limits: Limits) -> tuple[list[Fact], list[ErrorRecord]]:
     from triage import parsers, sources
-    from triage.parsers.blocks import Limited
+    from triage.parsers.blocks import Bounded
 
     def read(src: SourceFile) -> bytes:
         return sources.read_bytes(src, limits).data
 
     @contextmanager
-    def open_stream(src: SourceFile) -> Iterator[Limited]:
+    def open_stream(src: SourceFile) -> Iterator[Bounded]:
         with sources.open_binary(src, limits) as fh:
-            yield Limited(fh, limits.max_file_bytes)
+            yield Bounded(fh, limits.max_file_bytes)
 
     try:
         return parsers.bundle_facts(unit.context, read, open_stream)

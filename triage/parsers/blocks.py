@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -165,34 +165,63 @@ def _fewer_lines(data: bytes, pos: int, end: int, sep: bytes) -> int:
     return pos + int(np.flatnonzero(is_sep)[MAX_LINES_PER_BLOCK - 1]) + 1
 
 
-class Limited:
-    """The first `limit` bytes of `fh` (all of them when negative), and whether it held more:
-    a log read in blocks stops at the size cap a whole read stops at."""
+class Bounded:
+    """A reader over `head` and then the first `limit` bytes of `fh` (all of it when
+    negative), with `peek` for the parsers' sniffing: a chunk of a file, a lead line before
+    one, or a log read in blocks that stops at the size cap a whole read stops at. Without a
+    head it goes back into its bytes (`seek`) for a second pass, when `fh` can."""
 
-    def __init__(self, fh: BinaryIO, limit: int) -> None:
+    def __init__(self, fh: Any, limit: int = -1, head: bytes = b"") -> None:
         self.fh = fh
         self.limit = limit if limit >= 0 else 1 << 62
-        self.start = fh.tell() if fh.seekable() else 0
         self.left = self.limit
-        self.more = False
+        self.buf = head
+        can_seek = not head and getattr(fh, "seekable", lambda: False)()
+        self.start = fh.tell() if can_seek else -1
 
-    def seek(self, pos: int) -> int:
-        """Back to `pos` bytes into the limited part (a second pass starts again at 0)."""
-        self.fh.seek(self.start + pos)
-        self.left = max(0, self.limit - pos)
-        self.more = False
-        return pos
-
-    def tell(self) -> int:
-        return self.limit - self.left
-
-    def seekable(self) -> bool:
-        return bool(self.fh.seekable())
+    def peek(self, n: int = 1) -> bytes:
+        if not self.buf and self.left:
+            self.buf = self.fh.read(min(max(n, 1 << 16), self.left))
+            self.left -= len(self.buf)
+        return self.buf
 
     def read(self, n: int = -1) -> bytes:
+        if self.buf:
+            k = len(self.buf) if n < 0 else min(n, len(self.buf))
+            out, self.buf = self.buf[:k], self.buf[k:]
+            return out
         n = self.left if n < 0 else min(n, self.left)
         out = self.fh.read(n) if n else b""
         self.left -= len(out)
-        if not self.left and not self.more:
-            self.more = bool(self.fh.read(1))
         return out
+
+    def readinto(self, b: Any) -> int:
+        """`read` into `b`, without the copy of a returned bytes object when `fh` can."""
+        view = memoryview(b).cast("B")
+        if self.buf or not hasattr(self.fh, "readinto"):
+            out = self.read(len(view))
+            view[: len(out)] = out
+            return len(out)
+        n = min(len(view), self.left)
+        got = (self.fh.readinto(view[:n]) or 0) if n else 0
+        self.left -= got
+        return got
+
+    def seekable(self) -> bool:
+        return self.start >= 0
+
+    def seek(self, pos: int) -> int:
+        """Back (or on) to `pos` bytes into the bounded part: a second pass starts at 0."""
+        if self.start < 0:
+            raise OSError("not seekable")
+        self.fh.seek(self.start + pos)
+        self.left = max(0, self.limit - pos)
+        self.buf = b""
+        return pos
+
+    def tell(self) -> int:
+        return self.limit - self.left - len(self.buf)
+
+    def more(self) -> bool:
+        """Whether `fh` holds bytes beyond the limit (asked once the bounded part is read)."""
+        return not self.left and bool(self.fh.read(1))

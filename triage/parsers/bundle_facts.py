@@ -23,10 +23,10 @@ from datetime import datetime
 
 from triage.model import KIND_SYSLOG, ErrorRecord, Fact, SourceFile
 from triage.parsers import sos_facts, xapi_db, xen_info, xensource
-from triage.parsers.blocks import Limited
+from triage.parsers.blocks import Bounded
 
 #: opens a source as a seekable file, capped as a whole read is (`bundle_facts`)
-Opener = Callable[[SourceFile], AbstractContextManager[Limited]]
+Opener = Callable[[SourceFile], AbstractContextManager[Bounded]]
 
 #: role → path patterns, used when the sources stage left a role unset or named it differently.
 #: The path decides the role first because units depend on the file (physinfo KiB, xl-info MiB).

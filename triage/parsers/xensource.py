@@ -38,7 +38,7 @@ from triage.model import (
     ErrorRecord,
 )
 from triage.parsers import columns, timestamps
-from triage.parsers.blocks import Block, Limited, iter_blocks
+from triage.parsers.blocks import Block, iter_blocks
 from triage.parsers.engine import default_workers
 
 T = TypeVar("T")
@@ -848,24 +848,23 @@ class StaleYears(Exception):
 
 
 def read_log(
-    fh: BinaryIO | Limited,
+    fh: BinaryIO,
     year_hint: int | None,
     max_line_bytes: int | None = None,
-    limit: int = -1,
     source_id: str = "",
 ) -> Iterator[tuple[Block, XsLines]]:
-    """Both passes over a seekable `fh` (its first `limit` bytes): each block and its lines,
-    as `parse_lines` of the whole log gives them, in memory a block deep. The first pass is
-    left out when `read_for_facts` counted the New Years of source `source_id`; when its
-    bytes turn out to be others, StaleYears is raised after the last block."""
+    """Both passes over a seekable `fh`: each block and its lines, as `parse_lines` of the
+    whole log gives them, in memory a block deep. The first pass is left out when
+    `read_for_facts` counted the New Years of source `source_id`; when its bytes turn out to
+    be others, StaleYears is raised after the last block."""
     known = _AFTER.pop((source_id, year_hint), None) if source_id else None
     after = known[0] if known else []
     if known is None and year_hint is not None:  # without a year, no New Year to count
         start = fh.tell()
-        after = wraps_after(month_runs(Limited(fh, limit), max_line_bytes))  # type: ignore[arg-type]
+        after = wraps_after(month_runs(fh, max_line_bytes))
         fh.seek(start)
     crc = 0
-    for b, parsed in parse_blocks(Limited(fh, limit), year_hint, max_line_bytes, after):  # type: ignore[arg-type]
+    for b, parsed in parse_blocks(fh, year_hint, max_line_bytes, after):
         if known:
             crc = zlib.crc32(b.data, crc)
         yield b, parsed
@@ -907,7 +906,7 @@ _OLD_2010_RE = r"^\[\d{8}T"
 
 
 def read_for_facts(
-    fh: BinaryIO | Limited, year_hint: int | None, source_id: str = ""
+    fh: BinaryIO, year_hint: int | None, source_id: str = ""
 ) -> tuple[XsLines, LogTotals]:
     """What the facts read of a log too large to hold, in one pass over its blocks: the rows
     `extract_events` looks at, parsed as `parse_lines` of the whole log parses them (the log's
@@ -938,7 +937,7 @@ def read_for_facts(
             hits.append(hit.astype(np.int64) + lo)
         return counts, starts, np.concatenate(months), np.concatenate(hits)
 
-    blocks = iter_blocks(Limited(fh, -1), BLOCK_BYTES, BLOCK_BYTES)  # type: ignore[arg-type]
+    blocks = iter_blocks(fh, BLOCK_BYTES, BLOCK_BYTES)
     for b, (counts, starts, month, hits) in _in_order(count, blocks):
         data = _block_bytes(b)
         crc = zlib.crc32(data, crc)
