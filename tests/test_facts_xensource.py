@@ -326,6 +326,8 @@ def test_a_log_too_large_to_hold_gives_the_facts_of_one_read_whole(monkeypatch):
     data = _new_years_log() + b"\n" + mig + filler + fail + filler + mig
     whole, streamed = _facts_both_ways(monkeypatch, data)
     assert streamed == whole
+    # of a size known before it is read (a plain file or a tar member): no head read first
+    assert _facts_both_ways(monkeypatch, data, size=len(data)) == (whole, whole)
     keys = [f.key for f in whole[0]]
     assert "vm.event.migrate" in keys and "vm.event.start_failed" in keys
     assert [e.error_class for e in whole[1]] == []

@@ -429,15 +429,16 @@ def _xensource_streamed(
     read: whole when it turns out small)."""
     try:
         with open_stream(src) as fh:
-            head = fh.read(xensource.STREAM_BYTES + 1)
-            if not head:
-                errors.append(_err(src, "empty", "is empty: no facts"))
-                return
-            if len(head) <= xensource.STREAM_BYTES:
-                _xensource(b, src, head, errors)
-                return
-            del head
-            fh.seek(0)
+            if src.size < 0:
+                head = fh.read(xensource.STREAM_BYTES + 1)
+                if not head:
+                    errors.append(_err(src, "empty", "is empty: no facts"))
+                    return
+                if len(head) <= xensource.STREAM_BYTES:
+                    _xensource(b, src, head, errors)
+                    return
+                del head
+                fh.seek(0)
             parsed, totals = xensource.read_for_facts(fh, _year_hint(src), src.source_id)
     except Exception as exc:
         errors.append(

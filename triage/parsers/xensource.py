@@ -752,10 +752,15 @@ def month_run(data: bytes, max_line_bytes: int | None = None) -> MonthRun:
     for lo in range(0, len(starts), SLICE_LINES):
         hi = min(len(starts), lo + SLICE_LINES)
         lines, _ = _capped_slice(data, starts, lo, hi, max_line_bytes)
-        m_sys = pc.match_substring_regex(lines, _SYSLOG_TS_RE)
-        ts = pc.if_else(m_sys, pc.utf8_slice_codeunits(lines, 0, 15), pa.scalar(None, lines.type))
-        months.append(_months(_clock(ts)))
+        months.append(_months_of(lines, pc.match_substring_regex(lines, _SYSLOG_TS_RE)))
     return _run_of(np.concatenate(months))
+
+
+def _months_of(lines: pa.Array, dated: pa.Array) -> np.ndarray:
+    """`_months` of the lines with a syslog header (`dated`): their time is their first 15
+    characters."""
+    ts = pc.if_else(dated, pc.utf8_slice_codeunits(lines, 0, 15), pa.scalar(None, lines.type))
+    return _months(_clock(ts))
 
 
 def wraps_after(runs: list[MonthRun]) -> list[int]:
@@ -973,11 +978,8 @@ def _count_slice(
     counts["n_sys"] += pc.sum(pc.and_(m_sys, pc.invert(m_new))).as_py() or 0
     in_2010 = pc.and_(m_old, pc.match_substring_regex(lines, _OLD_2010_RE))
     counts["n_2010"] += pc.sum(in_2010).as_py() or 0
-    if not dated:  # no year known: no syslog time either, nor New Years to count
-        month = np.full(len(lines), np.nan)
-    else:  # the time is the first 15 characters of a line with a syslog header
-        ts = pc.if_else(m_sys, pc.utf8_slice_codeunits(lines, 0, 15), pa.scalar(None, lines.type))
-        month = _months(_clock(ts))
+    # no year known: no syslog time either, nor New Years to count
+    month = _months_of(lines, m_sys) if dated else np.full(len(lines), np.nan)
     hits = pc.indices_nonzero(pc.match_substring_regex(lines, _ANCHOR_LINE_RE))
     return month, hits.to_numpy()
 
