@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -919,26 +919,43 @@ def _finished(
         return process_block(fmt, block, sep, cap, source_id, text_view=text_view)
 
     blocks = iter_blocks(source, block_bytes, limits.max_line_bytes, sep)
-    first = next(blocks, None)
+    for _, out in in_order(parse, blocks, workers):
+        yield finisher.finish(out)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def in_order(
+    fn: Callable[[T], R], items: Iterator[T], workers: int | None = None
+) -> Iterator[tuple[T, R]]:
+    """Each item and `fn` of it, worked out in a few threads (Arrow's and numpy's kernels let
+    go of the GIL, so blocks parse at once on several cores) and yielded in order, a few in
+    flight. One item (most sources: one block) has nothing to overlap, and starting a thread
+    pool would cost more than the work: it is done here."""
+    workers = workers or default_workers()
+    first = next(items, None)
     if first is None:
         return
-    if first.at_eof or (workers or default_workers()) == 1:
-        # One block (most sources) has nothing to overlap: starting a thread pool would cost
-        # more than parsing a small source.
-        yield finisher.finish(parse(first))
-        for block in blocks:
-            yield finisher.finish(parse(block))
+    second = next(items, None) if workers > 1 else None
+    if second is None:
+        yield first, fn(first)
+        for item in items:
+            yield item, fn(item)
         return
-    workers = workers or default_workers()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="triage-parse") as pool:
-        pending: deque[Future[BlockOutput]] = deque()
-        pending.append(pool.submit(parse, first))
-        for block in blocks:
-            pending.append(pool.submit(parse, block))
+        pending: deque[tuple[T, Future[R]]] = deque(
+            (item, pool.submit(fn, item)) for item in (first, second)
+        )
+        for item in items:
+            pending.append((item, pool.submit(fn, item)))
             if len(pending) > workers:
-                yield finisher.finish(pending.popleft().result())
+                done, future = pending.popleft()
+                yield done, future.result()
         while pending:
-            yield finisher.finish(pending.popleft().result())
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 def _peek(fh: BinaryIO) -> bytes:

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -39,10 +37,7 @@ from triage.model import (
 )
 from triage.parsers import columns, timestamps
 from triage.parsers.blocks import Block, iter_blocks
-from triage.parsers.engine import default_workers
-
-T = TypeVar("T")
-R = TypeVar("R")
+from triage.parsers.engine import in_order
 
 # The bracket header shared by all eras (level | host | "tid tname" | task | brand).
 _BRACKET = (
@@ -806,7 +801,7 @@ def parse_blocks(
         wraps = after[b.index] if b.index < len(after) else 0
         return parse_lines(_block_bytes(b), year_hint, max_line_bytes, line, b.offset, wraps)
 
-    for (b, _), parsed in _in_order(parse, numbered()):
+    for (b, _), parsed in in_order(parse, numbered()):
         yield b, parsed
 
 
@@ -816,30 +811,6 @@ def _lines_in(data: bytes | bytearray | memoryview) -> int:
         return 0
     buf = np.frombuffer(data, np.uint8)
     return int(np.count_nonzero(buf == 10)) + int(buf[-1] != 10)
-
-
-def _in_order(fn: Callable[[T], R], items: Iterator[T]) -> Iterator[tuple[T, R]]:
-    """`fn` of each item, in a few threads (Arrow's and numpy's kernels let go of the GIL, so
-    two blocks parse at once on two cores), yielded in order with a few items in flight."""
-    workers = default_workers()
-    first = next(items, None)
-    if first is None:
-        return
-    if workers == 1:
-        yield first, fn(first)
-        for item in items:
-            yield item, fn(item)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="triage-xensource") as pool:
-        pending: deque[tuple[T, Future[R]]] = deque([(first, pool.submit(fn, first))])
-        for item in items:
-            pending.append((item, pool.submit(fn, item)))
-            if len(pending) > workers:
-                done, future = pending.popleft()
-                yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
 
 
 #: the New Years after each block of the large logs `read_for_facts` read (and a checksum of
@@ -943,7 +914,7 @@ def read_for_facts(
         return counts, starts, np.concatenate(months), np.concatenate(hits)
 
     blocks = iter_blocks(fh, BLOCK_BYTES, BLOCK_BYTES)
-    for b, (counts, starts, month, hits) in _in_order(count, blocks):
+    for b, (counts, starts, month, hits) in in_order(count, blocks):
         data = _block_bytes(b)
         crc = zlib.crc32(data, crc)
         bounds = np.append(starts, len(data))
