@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -230,7 +231,7 @@ class PlainBoot:
     def __init__(self, source_id: str) -> None:
         self.source_id = source_id
         self.lines = 0
-        self.start_time: object = None
+        self.start_time: Any = None
         self.hosts: dict[str, int] = {}  # in the order first seen
 
     def add(self, lines: pa.Table) -> None:
@@ -253,21 +254,15 @@ class PlainBoot:
         if not self.lines:
             return []
         hostname = max(self.hosts, key=self.hosts.__getitem__) if self.hosts else ""
+        first, last = 1, self.lines  # and no release, distro, arch nor banner: the defaults
         return [
             Boot(
-                boot_id=self.boot_id,
-                source_id=self.source_id,
-                index=0,
-                first_line=1,
-                last_line=self.lines,
-                release="",
-                distro="",
-                distro_release="",
-                flavour="",
-                vendor="",
-                arch="",
+                self.boot_id,
+                self.source_id,
+                0,
+                first,
+                last,
                 hostname=hostname,
-                banner="",
                 start_time=self.start_time,
             )
         ]
