@@ -102,3 +102,46 @@ def test_rhel7_vmcore_dmesg_from_corpus():
     assert boots[0].release.startswith("3.10.0-229.el7")
     assert boots[0].distro_release == "7.1"
     assert len(ids) == lines.num_rows
+
+
+PLAIN_SOURCES = {
+    # one host throughout, the year from the caller
+    "one-host": b"Jun 15 10:21:05 web07 kernel: NET: Registered protocol family 10\n"
+    b"Jun 15 10:21:06 web07 sshd[211]: Accepted publickey for root\n",
+    # two hosts as often: the first seen wins the tie
+    "tie": b"Jun 15 10:21:05 db02 kernel: a\nJun 15 10:21:06 web07 kernel: b\n"
+    b"Jun 15 10:21:07 web07 kernel: c\nJun 15 10:21:08 db02 kernel: d\n",
+    # more lines from the second host
+    "majority": b"Jun 15 10:21:05 db02 kernel: a\nJun 15 10:21:06 web07 kernel: b\n"
+    b"Jun 15 10:21:07 web07 kernel: c\n",
+    # a line without a syslog prefix carries no host nor time
+    "headless": b"  continued text before any header\nJun 15 10:21:05 web07 kernel: a\n",
+    # a printk clock: its restarts are looked for, so not a plain boot here
+    "clocked": b"[    0.000000] Initializing cgroup subsys cpuset\n[    1.000000] x\n",
+}
+
+
+@pytest.mark.parametrize("kind", ["syslog", "console"])
+def test_boots_of_many_plain_sources_are_those_each_gets_alone(kind: str) -> None:
+    """`plain_boots` works many sources out together; each gets what `segment_boots` gives it
+    alone (none for a clocked or empty source, which are segmented alone)."""
+    from triage.kernel import plain_boots
+
+    names = list(PLAIN_SOURCES)
+    tables = [parse_bytes(PLAIN_SOURCES[n], kind, n) for n in names]
+    tables.append(tables[0].slice(0, 0))  # no lines
+    ids = [*names, "empty"]
+    got = plain_boots(tables, ids)
+    for name, table, together in zip(ids, tables, got, strict=True):
+        if together is None:
+            assert name in ("clocked", "empty") or table.column("mono").null_count < len(table)
+            continue
+        boots, boot_ids = segment_boots(table, name, set())
+        assert together[0] == boots, name
+        assert together[1].to_pylist() == boot_ids.to_pylist(), name
+    by_name = dict(zip(ids, got, strict=True))
+    if kind == "syslog":
+        assert by_name["tie"][0][0].hostname == "db02"
+        assert by_name["majority"][0][0].hostname == "web07"
+        assert by_name["headless"][0][0].start_time is not None
+    assert by_name["clocked"] is None and by_name["empty"] is None

@@ -244,15 +244,32 @@ def _analyse_packed(
     with literals.shared_region(texts):
         patterns = stage_patterns(signatures)
         quiet = frozenset(patterns)
-        for (i, _), p, still in zip(
-            pending, parsed, literals.quiet_columns(texts, patterns), strict=True
-        ):
-            result = results[i]
-            assert result is not None
-            try:
-                _analyse(result, p, items[i][1], signatures, keep, quiet if still else None)
-            except Exception as exc:  # a bug in a stage must not lose the other sources
-                _failed(result, exc)
+        stills = list(literals.quiet_columns(texts, patterns))
+    plain = _plain_boots(parsed, stills, [items[i][0].source_id for i, _ in pending])
+    for (i, _), p, still, boots in zip(pending, parsed, stills, plain, strict=True):
+        result = results[i]
+        assert result is not None
+        try:
+            _analyse(result, p, items[i][1], signatures, keep, quiet if still else None, boots)
+        except Exception as exc:  # a bug in a stage must not lose the other sources
+            _failed(result, exc)
+
+
+def _plain_boots(
+    parsed: list[parsers.ParseResult], stills: list[bool], source_ids: list[str]
+) -> list[tuple[list[Boot], pa.Array] | None]:
+    """The boots of the quiet sources among `parsed` (`kernel.plain_boots`), worked out
+    together; None for the others, and for all when that fails (each then segmented alone,
+    where a failure is that source's row)."""
+    at = [k for k, still in enumerate(stills) if still]
+    out: list[tuple[list[Boot], pa.Array] | None] = [None] * len(parsed)
+    try:
+        got = kernel.plain_boots([parsed[k].lines for k in at], [source_ids[k] for k in at])
+    except Exception:
+        return out
+    for k, boots in zip(at, got, strict=True):
+        out[k] = boots
+    return out
 
 
 def stage_patterns(signatures: Any | None) -> list[str]:
@@ -318,17 +335,19 @@ def _analyse(
     signatures: Any | None,
     keep: str,
     quiet: frozenset[str] | None = None,
+    segmented: tuple[list[Boot], pa.Array] | None = None,
 ) -> None:
     """The stages after parsing: boots, crashes, findings, and the lines kept.
 
     `quiet`: the stages' line patterns (`stage_patterns`), when no line of the source matches
     any of them: one plain boot (unless its clock restarts), no crash report, and no pattern
-    for the signatures to run — the same rows, without each stage asking again."""
+    for the signatures to run — the same rows, without each stage asking again. `segmented`:
+    the boots and boot ids `kernel.segment_boots` would give, when already worked out."""
     source_id = result.source.source_id  # a hash of the locator, worked out on each use
     result.errors.extend(parsed.errors)
     result.facts.extend(parsed.facts)
     lines = parsed.lines
-    boots, boot_ids = kernel.segment_boots(lines, source_id, set() if quiet else None)
+    boots, boot_ids = segmented or kernel.segment_boots(lines, source_id, set() if quiet else None)
     lines = lines.set_column(lines.schema.get_field_index("boot_id"), "boot_id", boot_ids)
     result.boots = boots
     found = [] if quiet else crash_stage.extract(lines, source_id, boots)
@@ -462,6 +481,11 @@ def relevant_lines(lines: pa.Table, result: SourceResult) -> pa.Table:
             his.append(hi)
     if not los:
         return lines.slice(0, 0)
+    if len(los) == 1 and not np.any(lineno[1:] < lineno[:-1]):
+        # one range over rows in line order (a quiet source: its boot's first lines): a slice,
+        # not a filter, which copies every column of every row kept
+        a = int(np.searchsorted(lineno, los[0], side="left"))
+        return lines.slice(a, int(np.searchsorted(lineno, his[0], side="right")) - a)
     k = np.searchsorted(np.asarray(los), lineno, side="right") - 1
     kept = (k >= 0) & (lineno <= np.asarray(his)[np.clip(k, 0, None)])
     return lines.filter(pa.array(kept))

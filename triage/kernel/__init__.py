@@ -17,7 +17,7 @@ Public API:
 
 from __future__ import annotations
 
-from triage.kernel.boots import PlainBoot, segment_boots
+from triage.kernel.boots import PlainBoot, plain_boots, segment_boots
 from triage.kernel.ga import RHEL_GA
 from triage.kernel.releases import (
     ReleaseInfo,
@@ -70,6 +70,7 @@ __all__ = [
     "gate_patterns",
     "is_vendor_fixed",
     "parse_release",
+    "plain_boots",
     "release_in_range",
     "rpmvercmp",
     "segment_boots",

@@ -268,6 +268,91 @@ class PlainBoot:
         ]
 
 
+def plain_boots(
+    tables: list[pa.Table], source_ids: list[str]
+) -> list[tuple[list[Boot], pa.Array] | None]:
+    """`segment_boots(t, sid, set())` of many sources none of whose lines any gated pattern
+    matches, worked out together: each source's own calls cost a folder of ten thousand small
+    syslogs more than their parse. None for a source with a printk clock (its clock may
+    restart: segmented alone) and for an empty one."""
+    out: list[tuple[list[Boot], pa.Array] | None] = [None] * len(tables)
+    at = [
+        i
+        for i, t in enumerate(tables)
+        if t.num_rows and t.column("mono").null_count == t.num_rows  # no clock: no restart
+    ]
+    if not at:
+        return out
+    sizes = np.array([tables[i].num_rows for i in at], np.int64)
+    starts = np.zeros(len(at), np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    ends = starts + sizes
+
+    def joined(name: str) -> pa.Array:
+        chunks = [c for i in at for c in tables[i].column(name).chunks]
+        return pa.concat_arrays(chunks)
+
+    lineno = joined("lineno").to_numpy()
+    hostnames = _hosts_of_segments(joined("host"), starts, ends)
+    ts = joined("timestamp")
+    valid = np.flatnonzero(ts.is_valid().to_numpy(zero_copy_only=False))
+    pos = np.searchsorted(valid, starts)
+    found = pos < len(valid)
+    first = np.where(found, valid[np.minimum(pos, len(valid) - 1)] if len(valid) else 0, -1)
+    found &= first < ends
+    times = ts.take(pa.array(np.where(found, first, 0))).to_pylist() if len(valid) else []
+    ids = _repeated_per_segment([f"{source_ids[i]}:0" for i in at], sizes)
+    for k, i in enumerate(at):
+        a, b = int(starts[k]), int(ends[k])
+        hostname = hostnames[k]
+        if hostname is None:  # not one host throughout: counted
+            hostname = _most_common(tables[i].column("host").combine_chunks())
+        boot = Boot(
+            f"{source_ids[i]}:0",
+            source_ids[i],
+            0,
+            int(lineno[a]),
+            int(lineno[b - 1]),
+            hostname=hostname,
+            start_time=times[k] if found[k] else None,
+        )
+        out[i] = ([boot], ids.slice(a, b - a))
+    return out
+
+
+def _hosts_of_segments(hosts: pa.Array, starts: np.ndarray, ends: np.ndarray) -> list[str | None]:
+    """Per segment [start, end) of `hosts`, the host it names throughout ("" for none or an
+    empty one, as `_most_common` says), else None (several: to be counted)."""
+    if hosts.null_count == len(hosts):
+        return [""] * len(starts)
+    encoded = pc.dictionary_encode(hosts)
+    names = encoded.dictionary.to_pylist()
+    codes = encoded.indices.fill_null(-1).to_numpy()
+    low = np.minimum.reduceat(codes, starts)
+    high = np.maximum.reduceat(codes, starts)
+    return [
+        ((names[lo] or "") if lo >= 0 else "") if lo == hi else None
+        for lo, hi in zip(low.tolist(), high.tolist(), strict=True)
+    ]
+
+
+def _repeated_per_segment(values: list[str], counts: np.ndarray) -> pa.Array:
+    """Each of `values` repeated its count of times, one after the other, as one string array
+    built from its buffers (sliced per segment by the caller)."""
+    raw = [v.encode("utf-8") for v in values]
+    widths = np.repeat(np.array([len(r) for r in raw], np.int64), counts)
+    offsets = np.zeros(len(widths) + 1, np.int64)
+    np.cumsum(widths, out=offsets[1:])
+    data = b"".join(r * int(n) for r, n in zip(raw, counts.tolist(), strict=True))
+    if offsets[-1] < 2**31:
+        buffers = [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
+        return pa.Array.from_buffers(pa.string(), len(widths), buffers)
+    big = pa.Array.from_buffers(
+        pa.large_string(), len(widths), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    return big.cast(pa.string())  # raises past the 2 GiB a string array holds, as it should
+
+
 def _first_value(arr: pa.Array) -> object:
     """The first non-null value of `arr` as a Python object, else None."""
     if arr.null_count == 0:
