@@ -575,12 +575,12 @@ def _execute(
 ) -> Iterator[tuple[Pack, PackResult]]:
     """Yield (pack, result) as packs complete, in whatever executor the options ask for.
     Packs come biggest first, so that one big bundle does not end the run alone on one core."""
-    if opts.without_pandas and packs:  # before the first array: the pipeline's modules build some
-        arrow_without_pandas()
     warm = session.pool if isinstance(session, _WarmPool) else None
     if session is not None and warm is None:
         # a huge loose log first, from here: its chunks go to the cluster ahead of the packs
         huge = [p for p in packs if _huge(p)] if "://" not in out else []
+        if huge:
+            _arrow_ready(opts)
         for p in huge:
             yield p, _run_on_cluster_in_chunks(p, opts, out, session)
         rest = [p for p in packs if not any(p is h for h in huge)]
@@ -594,6 +594,8 @@ def _execute(
         return
     huge = [p for p in packs if _huge(p)] if opts.jobs > 1 else []
     if opts.jobs <= 1 or (len(packs) <= 1 and not huge):
+        if packs:
+            _arrow_ready(opts)
         for p in packs:
             yield p, run_pack_and_write(p, opts, out)
         return
@@ -601,6 +603,8 @@ def _execute(
     # the pool of a run that updates a dataset starts here, its workers cold
     cold = ProcessPoolExecutor(opts.jobs, initializer=arrow_without_pandas) if not warm else None
     with cold if cold is not None else nullcontext(warm) as pool:
+        if huge:
+            _arrow_ready(opts)
         for p in huge:  # first, from here: its chunks go to the pool ahead of the other packs
             yield p, run_pack_and_write(p, opts, out, executor=pool)
         pending: dict[Future, Pack] = {
@@ -646,11 +650,21 @@ def _run_on_cluster_in_chunks(pack: Pack, opts: RunOptions, out: str, session: A
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _arrow_ready(opts: RunOptions) -> None:
+    """Before this process builds its first array (the pipeline's modules build some as they
+    load): pyarrow settled without pandas, when the command asked for it."""
+    if opts.without_pandas:
+        arrow_without_pandas()
+
+
 def _meanwhile(opts: RunOptions) -> None:
     """Load, while the workers run, what the caller needs once they are done: Arrow for the
-    commit's snapshot (0.1-0.2 s, which opening the writer no longer costs up front) and what
-    the command asked for. Both would otherwise be paid after the last pack, on one core."""
+    commit's snapshot (0.1-0.2 s, which opening the writer no longer costs up front; settled
+    first, as `_arrow_ready` says, not before the packs went out: the workers would wait for
+    it) and what the command asked for. Both would otherwise be paid after the last pack, on
+    one core."""
     try:
+        _arrow_ready(opts)
         import pyarrow.compute
         import pyarrow.parquet  # noqa: F401
 
