@@ -7,12 +7,15 @@ reading of the role table, glob by glob, over paths made from every glob of the 
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
 from triage.sources import layouts as L
 
-RULES = [(lay, role, [L._glob_to_regex(g) for g in gs]) for lay, role, gs in L.ROLE_TABLE]
+RULES = [
+    (lay, role, [re.compile(L._glob_to_pattern(g)) for g in gs]) for lay, role, gs in L.ROLE_TABLE
+]
 
 
 def _by_each_glob(path: str, roots: list[L.Root]) -> str:
@@ -72,7 +75,7 @@ def test_of_two_rules_matching_a_path_the_first_in_the_table_wins(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     table = (("any", "broad", ("var/log/*",)), ("any", "narrow", ("var/log/messages",)))
-    rules = tuple((lay, role, tuple(L._glob_to_regex(g) for g in gs)) for lay, role, gs in table)
+    rules = tuple((lay, role, tuple(L._glob_to_pattern(g) for g in gs)) for lay, role, gs in table)
     for order in (rules, rules[::-1]):
         monkeypatch.setattr(L, "_ROLE_RULES", order)
         L._rules_of.cache_clear()

@@ -13,10 +13,9 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triage.batch.heads import heads_entry, heads_key, known_heads
 from triage.batch.options import KEEP_MODES, ProgressEvent, RunOptions
@@ -53,6 +52,10 @@ from triage.model import KIND_CONFIG, ErrorRecord, Fact, SourceFile
 from triage.sources import DeferredArchive
 from triage.store.manifest import MANIFEST, entry_units
 from triage.store.writer import DatasetWriter, PartData, write_part_to
+
+if TYPE_CHECKING:  # the pool's modules load when a run starts one (a rerun that finds nothing
+    # to do spends most of its time importing)
+    from concurrent.futures import Future
 
 Pack = list[Unit]
 #: (part id, manifest entry, error rows, the part's small tables) — part id "" when lost
@@ -387,6 +390,8 @@ class _WarmPool:
     instead of after the first pack reaches it."""
 
     def __init__(self, opts: RunOptions) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
         self.pool = ProcessPoolExecutor(max_workers=opts.jobs)
         dirs = opts.signatures if opts.use_signatures else None
         for _ in range(opts.jobs):  # a fork-started pool starts every worker at the first
@@ -599,6 +604,8 @@ def _execute(
         for p in packs:
             yield p, run_pack_and_write(p, opts, out)
         return
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     worker_opts = _picklable(opts)
     # the pool of a run that updates a dataset starts here, its workers cold
     cold = ProcessPoolExecutor(opts.jobs, initializer=arrow_without_pandas) if not warm else None

@@ -132,7 +132,8 @@ ROOT_DATES: tuple[str, ...] = (
 _ROOT_DATE_RES = tuple(re.compile(p) for p in ROOT_DATES)
 
 
-def _glob_to_regex(pattern: str) -> re.Pattern[str]:
+def _glob_to_pattern(pattern: str) -> str:
+    """The anchored regex a glob reads as (`**/` any folders, `*` and `?` within a name)."""
     out = []
     i = 0
     while i < len(pattern):
@@ -148,11 +149,13 @@ def _glob_to_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("^" + "".join(out) + "$")
+    return "^" + "".join(out) + "$"
 
 
-_ROLE_RULES: tuple[tuple[str, str, tuple[re.Pattern[str], ...]], ...] = tuple(
-    (layout, role, tuple(_glob_to_regex(p) for p in pats)) for layout, role, pats in ROLE_TABLE
+#: the role table with each glob as its regex's source: compiled only as each layout's one
+#: alternation (`_rules_of`), when a path of that layout is first asked about
+_ROLE_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = tuple(
+    (layout, role, tuple(_glob_to_pattern(p) for p in pats)) for layout, role, pats in ROLE_TABLE
 )
 _ROOT_RES = tuple((layout, re.compile(rx)) for layout, rx in ROOT_MARKERS)
 
@@ -251,7 +254,7 @@ def _rules_of(layout: str) -> re.Pattern[str]:
     in one call instead of some fifty: a folder of ten thousand files spent a tenth of its
     walk on them."""
     alts = [
-        f"(?P<r{i}>{'|'.join(rx.pattern[1:-1] for rx in rxs)})"
+        f"(?P<r{i}>{'|'.join(rx[1:-1] for rx in rxs)})"
         for i, (lay, _, rxs) in enumerate(_ROLE_RULES)
         if lay == layout and rxs
     ]
