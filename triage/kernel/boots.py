@@ -288,36 +288,47 @@ def plain_boots(
     np.cumsum(sizes[:-1], out=starts[1:])
     ends = starts + sizes
 
-    def joined(name: str) -> pa.Array:
-        chunks = [c for i in at for c in tables[i].column(name).chunks]
-        return pa.concat_arrays(chunks)
-
-    lineno = joined("lineno").to_numpy()
-    hostnames = _hosts_of_segments(joined("host"), starts, ends)
-    ts = joined("timestamp")
+    together = pa.concat_tables([tables[i].select(_PLAIN_COLUMNS) for i in at])
+    lineno, host, ts = (together.column(c).combine_chunks() for c in _PLAIN_COLUMNS)
+    lineno = lineno.to_numpy()
+    hostnames = _hosts_of_segments(host, starts, ends)
     valid = np.flatnonzero(ts.is_valid().to_numpy(zero_copy_only=False))
     pos = np.searchsorted(valid, starts)
     found = pos < len(valid)
     first = np.where(found, valid[np.minimum(pos, len(valid) - 1)] if len(valid) else 0, -1)
     found &= first < ends
     times = ts.take(pa.array(np.where(found, first, 0))).to_pylist() if len(valid) else []
-    ids = _repeated_per_segment([f"{source_ids[i]}:0" for i in at], sizes)
-    for k, i in enumerate(at):
-        a, b = int(starts[k]), int(ends[k])
-        hostname = hostnames[k]
+    boot_ids = [f"{source_ids[i]}:0" for i in at]
+    ids = _repeated_per_segment(boot_ids, sizes)
+    rows = zip(
+        at,
+        boot_ids,
+        starts.tolist(),
+        sizes.tolist(),
+        lineno[starts].tolist(),
+        lineno[ends - 1].tolist(),
+        hostnames,
+        found.tolist(),
+        strict=True,
+    )
+    for k, (i, boot_id, a, n, first_line, last_line, hostname, dated) in enumerate(rows):
         if hostname is None:  # not one host throughout: counted
             hostname = _most_common(tables[i].column("host").combine_chunks())
         boot = Boot(
-            f"{source_ids[i]}:0",
+            boot_id,
             source_ids[i],
             0,
-            int(lineno[a]),
-            int(lineno[b - 1]),
+            first_line,
+            last_line,
             hostname=hostname,
-            start_time=times[k] if found[k] else None,
+            start_time=times[k] if dated else None,
         )
-        out[i] = ([boot], ids.slice(a, b - a))
+        out[i] = ([boot], ids.slice(a, n))
     return out
+
+
+#: the columns the plain boots of many sources are read from
+_PLAIN_COLUMNS = ["lineno", "host", "timestamp"]
 
 
 def _hosts_of_segments(hosts: pa.Array, starts: np.ndarray, ends: np.ndarray) -> list[str | None]:
