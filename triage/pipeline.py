@@ -245,14 +245,14 @@ def _analyse_packed(
         patterns = stage_patterns(signatures)
         quiet = frozenset(patterns)
         stills = list(literals.quiet_columns(texts, patterns))
-    plain = _plain_boots(parsed, stills, [items[i][0].source_id for i, _ in pending])
-    for (i, _), p, still, boots in zip(pending, parsed, stills, plain, strict=True):
-        result = results[i]
-        assert result is not None
-        try:
-            _analyse(result, p, items[i][1], signatures, keep, quiet if still else None, boots)
-        except Exception as exc:  # a bug in a stage must not lose the other sources
-            _failed(result, exc)
+        plain = _plain_boots(parsed, stills, [items[i][0].source_id for i, _ in pending])
+        for (i, _), p, still, boots in zip(pending, parsed, stills, plain, strict=True):
+            result = results[i]
+            assert result is not None
+            try:
+                _analyse(result, p, items[i][1], signatures, keep, quiet if still else None, boots)
+            except Exception as exc:  # a bug in a stage must not lose the other sources
+                _failed(result, exc)
 
 
 def _plain_boots(

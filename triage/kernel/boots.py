@@ -274,7 +274,8 @@ def plain_boots(
     """`segment_boots(t, sid, set())` of many sources none of whose lines any gated pattern
     matches, worked out together: each source's own calls cost a folder of ten thousand small
     syslogs more than their parse. None for a source with a printk clock (its clock may
-    restart: segmented alone) and for an empty one."""
+    restart: segmented alone) and for an empty one. Raises OverflowError past 2 GiB of boot
+    ids (about a hundred million lines): the caller then segments each source alone."""
     out: list[tuple[list[Boot], pa.Array] | None] = [None] * len(tables)
     at = [
         i
@@ -354,14 +355,11 @@ def _repeated_per_segment(values: list[str], counts: np.ndarray) -> pa.Array:
     widths = np.repeat(np.array([len(r) for r in raw], np.int64), counts)
     offsets = np.zeros(len(widths) + 1, np.int64)
     np.cumsum(widths, out=offsets[1:])
+    if offsets[-1] >= 2**31:  # past what a string array holds (a pack never comes near it)
+        raise OverflowError("boot ids of more than 2 GiB")
     data = b"".join(r * int(n) for r, n in zip(raw, counts.tolist(), strict=True))
-    if offsets[-1] < 2**31:
-        buffers = [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
-        return pa.Array.from_buffers(pa.string(), len(widths), buffers)
-    big = pa.Array.from_buffers(
-        pa.large_string(), len(widths), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
-    return big.cast(pa.string())  # raises past the 2 GiB a string array holds, as it should
+    buffers = [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.string(), len(widths), buffers)
 
 
 def _first_value(arr: pa.Array) -> object:
