@@ -343,7 +343,7 @@ def _analyse(
     any of them: one plain boot (unless its clock restarts), no crash report, and no pattern
     for the signatures to run — the same rows, without each stage asking again. `segmented`:
     the boots and boot ids `kernel.segment_boots` would give, when already worked out."""
-    source_id = result.source.source_id  # a hash of the locator, worked out on each use
+    source_id = result.source.source_id
     result.errors.extend(parsed.errors)
     result.facts.extend(parsed.facts)
     lines = parsed.lines

@@ -217,7 +217,7 @@ def segment_boots(
             )
         )
     if len(boots) == 1 or rows_boot is None:  # most sources: every line has the one id
-        return boots, _repeated(boots[0].boot_id, n)
+        return boots, _repeated([boots[0].boot_id], np.array([n]))
     labels = pa.array([b.boot_id for b in boots], pa.string())
     ids = pa.DictionaryArray.from_arrays(pa.array(rows_boot.astype(np.int32)), labels)
     return boots, ids.cast(pa.string())
@@ -300,7 +300,7 @@ def plain_boots(
     found &= first < ends
     times = ts.take(pa.array(np.where(found, first, 0))).to_pylist() if len(valid) else []
     boot_ids = [f"{source_ids[i]}:0" for i in at]
-    ids = _repeated_per_segment(boot_ids, sizes)
+    ids = _repeated(boot_ids, sizes)
     rows = zip(
         at,
         boot_ids,
@@ -348,9 +348,10 @@ def _hosts_of_segments(hosts: pa.Array, starts: np.ndarray, ends: np.ndarray) ->
     ]
 
 
-def _repeated_per_segment(values: list[str], counts: np.ndarray) -> pa.Array:
-    """Each of `values` repeated its count of times, one after the other, as one string array
-    built from its buffers (sliced per segment by the caller)."""
+def _repeated(values: list[str], counts: np.ndarray) -> pa.Array:
+    """Each of `values` repeated its count of times, one after the other, as one plain string
+    array built from its buffers (a source's boot id on each of its lines; many sources' ids,
+    sliced per source by `plain_boots`)."""
     raw = [v.encode("utf-8") for v in values]
     widths = np.repeat(np.array([len(r) for r in raw], np.int64), counts)
     offsets = np.zeros(len(widths) + 1, np.int64)
@@ -402,12 +403,3 @@ def _floats(arr: pa.Array) -> np.ndarray:
     if arr.null_count == len(arr):
         return np.full(len(arr), np.nan)  # most sources: nothing to convert
     return np.asarray(pc.fill_null(arr, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
-def _repeated(value: str, n: int) -> pa.Array:
-    """`n` copies of `value` as a plain string array, built from its buffers."""
-    raw = value.encode("utf-8")
-    offsets = (np.arange(n + 1, dtype=np.int64) * len(raw)).astype(np.int32)
-    return pa.Array.from_buffers(
-        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw * n)]
-    )
