@@ -86,14 +86,21 @@ def _callbacks(dask_worker: Any) -> list[str]:
 
 _SETTINGS_OF_LOCAL_WORKERS = """
 import os
+import sys
+
+import psutil
+
 from triage.batch.dask_exec import DaskSession
 
 def settings(dask_worker):
     return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"),
-            sorted(dask_worker.periodic_callbacks))
+            sorted(dask_worker.periodic_callbacks), "pandas" in sys.modules,
+            " ".join(psutil.Process(os.getppid()).cmdline()))
 
 if __name__ == "__main__":
     session = DaskSession("local", 2)
+    servers = [" ".join(c.cmdline()) for c in psutil.Process().children()]
+    print(repr([s for s in servers if "forkserver" in s]))
     try:
         print(repr(sorted(session.ready().run(settings).values())))
     finally:
@@ -105,7 +112,11 @@ def test_the_cluster_of_scheduler_local_keeps_glibc_malloc_and_no_profiler(tmp_p
     """`--scheduler local` starts its workers without the nanny's 64 KiB trim threshold (the
     rest of its environment stays) and without the statistical profiler. Run as the CLI runs
     it, in a process of its own: a cluster started earlier in the same process leaves the
-    nanny's variables in its environment, which a fork server started later inherits."""
+    nanny's variables in its environment, which a fork server started later inherits.
+
+    The workers come from a fork server that the session started as it was made, before
+    Dask was imported, and that loaded `distributed` and the worker's preload for all of
+    them; they never load pandas, which nothing triage gives Arrow needs."""
     pytest.importorskip("dask.distributed")
     import ast
     import subprocess
@@ -118,11 +129,14 @@ def test_the_cluster_of_scheduler_local_keeps_glibc_malloc_and_no_profiler(tmp_p
         [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=180
     )
     assert r.returncode == 0, r.stderr
-    settings = ast.literal_eval(r.stdout.strip().splitlines()[-1])
+    servers, settings = map(ast.literal_eval, r.stdout.strip().splitlines()[-2:])
+    assert len(servers) == 1 and "triage.batch.dask_exec" in servers[0], servers
     assert len(settings) == 2
-    for trim, omp, callbacks in settings:
+    for trim, omp, callbacks, pandas, parent in settings:
         assert trim is None and omp == "1"
         assert "heartbeat" in callbacks and "profile" not in callbacks
+        assert not pandas
+        assert "forkserver" in parent and "'distributed'" in parent, parent
 
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None:
