@@ -71,6 +71,36 @@ def test_replacing_a_unit_drops_its_old_part(tmp_path: Path) -> None:
     assert len(os.listdir(tmp_path / "ds" / "parts")) == 1
 
 
+def test_a_writer_takes_the_manifest_read_before_the_lock_only_if_it_is_still_the_file(
+    tmp_path: Path,
+) -> None:
+    """A run reads the manifest before it takes the write lock (to find what is up to date),
+    and the writer it opens then need not parse the file again; but a commit made in between
+    (another run's) has replaced the file, and the writer must build on that one."""
+    from triage.store.manifest import read_local_manifest
+
+    out = str(tmp_path / "ds")
+    assert read_local_manifest(out) is None
+    first = DatasetWriter(out)
+    pid, entry = first.write_part(
+        PartData(unit="/logs/a", input_digest="d1", results=[_result("a.log", "2.6.9-78.ELxenU")])
+    )
+    first.commit({pid: entry})
+    seen = read_local_manifest(out)
+    assert seen is not None and pid in seen[0]["parts"]
+    assert DatasetWriter(out, seen).manifest is seen[0]  # the same file: taken as read
+
+    other = DatasetWriter(out)  # another run commits meanwhile
+    pid_b, entry_b = other.write_part(
+        PartData(unit="/logs/b", input_digest="d2", results=[_result("b.log", "2.6.9-89.ELxenU")])
+    )
+    other.commit({pid_b: entry_b})
+    late = DatasetWriter(out, seen)
+    assert late.manifest is not seen[0]
+    assert {pid, pid_b} <= set(late.manifest["parts"])
+    assert read_local_manifest("memory://ds") is None  # a URL is read by its filesystem
+
+
 def test_uncommitted_parts_are_invisible_and_swept(tmp_path: Path) -> None:
     out = str(tmp_path / "ds")
     w = DatasetWriter(out)

@@ -41,7 +41,6 @@ from triage.batch.uptodate import (
     heads_after,
     known_signature_digest,
     loaded_digest,
-    local_manifest,
     manifest_extra,
     settings_digest,
     stat_key,
@@ -50,7 +49,7 @@ from triage.batch.uptodate import (
 from triage.limits import Limits
 from triage.model import KIND_CONFIG, ErrorRecord, Fact, SourceFile
 from triage.sources import DeferredArchive
-from triage.store.manifest import MANIFEST, entry_units
+from triage.store.manifest import MANIFEST, entry_units, read_local_manifest
 from triage.store.writer import DatasetWriter, PartData, write_part_to
 
 if TYPE_CHECKING:  # the pool's modules load when a run starts one (a rerun that finds nothing
@@ -415,11 +414,9 @@ def _run(
     summary = RunSummary(out=str(out), temporary=temporary)
     warn = opts.warn or (lambda msg: None)
 
-    manifest = local_manifest(str(out))
-    writer = _open_writer(str(out), held) if manifest is None else None
-    if writer is not None:
-        manifest = writer.manifest
-    assert manifest is not None
+    read_before = read_local_manifest(str(out))  # unlocked: a rerun may find nothing to do
+    writer = _open_writer(str(out), held) if read_before is None else None
+    manifest = writer.manifest if writer is not None else read_before[0]  # type: ignore[index]
     known = {p: (v[0], v[1]) for p, v in manifest.get("archives", {}).items()}
     settings = settings_digest(opts)
     heads_at = heads_key(settings)
@@ -485,8 +482,8 @@ def _run(
             summary.snapshot_id = (manifest.get("snapshot") or {}).get("id", "")
             summary.seconds = time.perf_counter() - t0
             return summary
-    if writer is None:
-        writer = _open_writer(str(out), held)
+    if writer is None:  # the manifest read above, unless a commit has replaced it since
+        writer = _open_writer(str(out), held, read_before)
 
     added: dict[str, dict[str, Any]] = {}
     total_bytes = sum(u.size for u in todo)
@@ -541,12 +538,14 @@ def _run(
     return summary
 
 
-def _open_writer(out: str, held: ExitStack) -> DatasetWriter:
+def _open_writer(
+    out: str, held: ExitStack, seen: tuple[dict[str, Any], Any] | None = None
+) -> DatasetWriter:
     """The dataset's writer, under its write lock (store/lock.py) until the run ends."""
     from triage.store.lock import writing
 
     lease = held.enter_context(writing(out))
-    writer = DatasetWriter(out)
+    writer = DatasetWriter(out, seen)
     if lease is not None:  # a dataset at a URL: publish only while the lease is still ours
         writer.before_publish = lease.confirm
     return writer

@@ -17,23 +17,11 @@ from triage.batch.options import RunOptions
 from triage.batch.sigset import load_signature_set
 from triage.batch.units import Unit, disk_key
 from triage.sources import DeferredArchive, KnownHead
-from triage.store.manifest import MANIFEST, entry_units
+from triage.store.manifest import entry_units
 from triage.version import __version__
 
 #: unit key prefix of the parts holding one input path's walk errors
 WALK_ERRORS_UNIT = "walk-errors:"
-
-
-def local_manifest(out: str) -> dict[str, Any] | None:
-    """The manifest of a dataset on a local path, read without fsspec; None for a URL or a
-    dataset not made yet (the writer opens those)."""
-    import json
-
-    path = os.path.join(out, MANIFEST)
-    if "://" in out or not os.path.isfile(path):
-        return None
-    with open(path, "rb") as fh:
-        return json.loads(fh.read())
 
 
 def manifest_extra(

@@ -101,6 +101,35 @@ def read_manifest(fs: fsspec.AbstractFileSystem, root: str) -> dict[str, Any] | 
         return json.loads(fh.read())
 
 
+#: which manifest file a parsed manifest came from: (inode, size, mtime in ns). Every commit
+#: writes a new file and renames it over the old one, so a commit in between changes it.
+Stamp = tuple[int, int, int]
+
+
+def read_local_manifest(out: str) -> tuple[dict[str, Any], Stamp] | None:
+    """The manifest of a dataset on a local path, read without fsspec, and its file's stamp;
+    None for a URL or a dataset not made yet."""
+    if "://" in out:
+        return None
+    try:
+        with open(os.path.join(out, MANIFEST), "rb") as fh:
+            st = os.fstat(fh.fileno())
+            return json.loads(fh.read()), (st.st_ino, st.st_size, st.st_mtime_ns)
+    except FileNotFoundError:
+        return None
+
+
+def local_stamp(out: str) -> Stamp | None:
+    """The stamp of a local dataset's manifest file as it is now (None: none, or a URL)."""
+    if "://" in out:
+        return None
+    try:
+        st = os.stat(os.path.join(out, MANIFEST))
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def write_manifest(fs: fsspec.AbstractFileSystem, root: str, manifest: dict[str, Any]) -> None:
     tmp = posixpath.join(root, f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{MANIFEST}")
     with fs.open(tmp, "wb") as fh:

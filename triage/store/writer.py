@@ -23,7 +23,9 @@ from triage.store import matchinputs
 from triage.store.manifest import (
     PARTS,
     TMP_PREFIX,
+    Stamp,
     entry_units,
+    local_stamp,
     new_manifest,
     read_manifest,
     read_part_table,
@@ -138,13 +140,20 @@ def _dedupe_facts(facts: list[Fact]) -> list[Fact]:
 class DatasetWriter:
     """Adds parts to a dataset (local path or fsspec URL) and publishes them."""
 
-    def __init__(self, out: str) -> None:
+    def __init__(self, out: str, seen: tuple[dict[str, Any], Stamp] | None = None) -> None:
+        """`seen`: the manifest the caller read before it took the write lock, with its file's
+        stamp (`read_local_manifest`). It is taken as it is when the file is still that one,
+        instead of parsing it again (a tenth of a second for ten thousand units); a commit
+        made in between replaced the file, and it is read again."""
         from triage.store.localfs import filesystem
 
         self.fs, self.root = filesystem(out)
         self.out = out
         self.fs.makedirs(posixpath.join(self.root, PARTS), exist_ok=True)
-        self.manifest = read_manifest(self.fs, self.root) or new_manifest()
+        if seen is not None and local_stamp(out) == seen[1]:
+            self.manifest = seen[0]
+        else:
+            self.manifest = read_manifest(self.fs, self.root) or new_manifest()
         #: called just before the manifest is published; raises to stop it (store/lock.py)
         self.before_publish: Callable[[], None] | None = None
         self._sweep_temporaries()
