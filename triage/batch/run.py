@@ -216,8 +216,8 @@ def _list_archives(unit: Unit, limits: Limits, listings: Listings) -> list[Error
     from triage import sources
 
     def listing(archive: DeferredArchive) -> list[SourceFile | ErrorRecord]:
-        if archive not in listings:
-            listings[archive] = sources.walk_archive(archive, limits)
+        if archive not in listings:  # its members kept for the pack's reads (sources/kept.py)
+            listings[archive] = sources.walk_archive(archive, limits, keep=True)
         return listings[archive]
 
     errors: list[ErrorRecord] = []
@@ -281,6 +281,19 @@ def run_pack_and_write(
         except Exception:  # a part that cannot be matched again: its units read again below
             for u in pack:
                 u.rematch = None
+    from triage import sources
+
+    try:
+        return _run_pack(pack, opts, out, executor, spill_dir)
+    finally:
+        sources.forget_kept()  # the member bytes its archives' listings kept
+
+
+def _run_pack(
+    pack: list[Unit], opts: RunOptions, out: str, executor: Any, spill_dir: str | None
+) -> PackResult:
+    from triage import sources
+
     listings: Listings = {}  # archives listed once per pack (a file may change between runs)
     settings = settings_digest(opts)  # a hash of the options: once, not per unit
     staged: list[_Staged | PartData] = []
@@ -307,6 +320,7 @@ def run_pack_and_write(
     from triage.parsers import xensource
 
     xensource.forget()  # a log parsed for facts and not (or no longer) wanted for its lines
+    sources.forget_kept()  # read: its rows are built (and forgotten on a failure all the same)
     tables: dict[str, Any] = {}
     part_id, entry = write_part_to(out, parts, tables)
     errors = [e for p in parts for e in p.errors]

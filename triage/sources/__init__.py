@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import ErrorRecord, SourceFile
+from triage.sources import kept as _kept
 from triage.sources import reader as _reader
 from triage.sources.detect import detect
 from triage.sources.errors import SourceError
@@ -74,10 +75,16 @@ def walk(
 
 
 def walk_archive(
-    archive: DeferredArchive, limits: Limits = DEFAULT_LIMITS
+    archive: DeferredArchive, limits: Limits = DEFAULT_LIMITS, keep: bool = False
 ) -> list[SourceFile | ErrorRecord]:
-    """What `walk` would have yielded for an archive it deferred."""
-    return _walk_archive(archive.disk_path, archive.top_name, limits)
+    """What `walk` would have yielded for an archive it deferred. `keep`: the members it
+    inflates are kept for the reads to come, until `forget_kept` (sources/kept.py)."""
+    return _walk_archive(archive.disk_path, archive.top_name, limits, keep)
+
+
+def forget_kept() -> None:
+    """Drop the member bytes kept by `walk_archive(..., keep=True)`."""
+    _kept.forget()
 
 
 def read_bytes(src: SourceFile, limits: Limits = DEFAULT_LIMITS) -> ReadResult:

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import ErrorRecord, SourceFile
+from triage.sources import kept
 from triage.sources.archives import Archive
 from triage.sources.containers import close_all, open_archive, probe, step
 from triage.sources.decompress import DecompressedStream
@@ -129,7 +130,11 @@ def _open_member(
     idx = _last_archive_index(members)
     streams: list[DecompressedStream] = []
     closers: list[object] = []
-    if idx >= 0 and use_cache:
+    held = _kept_bytes(src, idx) if idx >= 0 and use_cache else None
+    if held is not None:  # inflated when the archive was listed (kept.py)
+        fh, cheap = io.BytesIO(held), True
+        rest = members[idx + 1 :]
+    elif idx >= 0 and use_cache:
         cached = _open_container(src, idx, limits)
         fh, cheap = cached.archive.open_name(members[idx])
         streams.extend(cached.streams)
@@ -146,6 +151,17 @@ def _open_member(
         close_all(closers)
         raise
     return fh, cheap, streams, closers
+
+
+def _kept_bytes(src: SourceFile, idx: int) -> bytes | None:
+    """The bytes of the archive member `src.members[idx]` kept from its listing, if any."""
+    if not kept.held():
+        return None
+    try:
+        st = os.stat(src.disk_path)
+    except OSError:
+        return None
+    return kept.get(kept.key_of(src.disk_path, st, src.members[: idx + 1]))
 
 
 def _stream_errors(src: SourceFile, streams: list[DecompressedStream]) -> list[ErrorRecord]:

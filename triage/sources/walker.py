@@ -14,6 +14,7 @@ that follows the walk sees a host's log in time order.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
 import os
 import stat
@@ -21,10 +22,11 @@ import tarfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from triage.limits import Limits
 from triage.model import LOG_KINDS, ErrorRecord, SourceFile
+from triage.sources import kept
 from triage.sources import layouts as L
 from triage.sources.archives import Archive, Member
 from triage.sources.containers import Layer, open_archive, probe
@@ -87,6 +89,8 @@ class _Container:
     dirs: set[str] = field(default_factory=set)
     errors: list[ErrorRecord] = field(default_factory=list)
     manifest: bytes | None = None
+    #: the stat of the archive on disk whose inflated members are kept as listed (kept.py)
+    keep: os.stat_result | None = None
 
 
 @dataclass(frozen=True)
@@ -159,14 +163,19 @@ def walk_paths(
             yield make_error(path, "internal-error", f"could not walk: {type(exc).__name__}: {exc}")
 
 
-def walk_archive(disk_path: str, top_name: str, limits: Limits) -> list[SourceFile | ErrorRecord]:
-    """The sources and errors of one archive on disk, as a full walk lists them."""
+def walk_archive(
+    disk_path: str, top_name: str, limits: Limits, keep: bool = False
+) -> list[SourceFile | ErrorRecord]:
+    """The sources and errors of one archive on disk, as a full walk lists them. `keep`: the
+    members a compressed archive inflates as it is listed are kept for the reads to come
+    (kept.py; the caller forgets them)."""
     try:
         with open(disk_path, "rb") as fh:
             layer = probe(fh, True, limits, disk_path)
             if layer.what != "archive":  # replaced since it was listed: walk it as it is now
                 return list(_walk_input(disk_path, limits))  # type: ignore[arg-type]
-            return _walk_archive(layer, disk_path, (), disk_path, top_name, limits, ())  # type: ignore[return-value]
+            st = os.fstat(fh.fileno()) if keep else None
+            return _walk_archive(layer, disk_path, (), disk_path, top_name, limits, (), st)  # type: ignore[return-value]
     except SourceError as exc:
         return [exc.record(disk_path)]
     except OSError as exc:
@@ -538,9 +547,10 @@ def _walk_archive(
     top_name: str,
     limits: Limits,
     ancestors: tuple[_Ancestor, ...],
+    keep: os.stat_result | None = None,
 ) -> list[Output]:
     """List one archive (and, recursively, the archives inside it) as its own bundle."""
-    c = _Container(bundle=bundle, top_name=top_name, default_layout=L.LAYOUT_ARCHIVE)
+    c = _Container(bundle=bundle, top_name=top_name, default_layout=L.LAYOUT_ARCHIVE, keep=keep)
     ancestors = (*ancestors, _Ancestor(layer.raw_head, layer.head))
     try:
         arch = open_archive(layer, limits)
@@ -639,6 +649,8 @@ def _member_item(
 ) -> _Item:
     fh, cheap = arch.open_member(m)
     shown = display(c.bundle, m.name)
+    if c.keep is not None and not cheap and kept.room_for(m.size):
+        fh = _kept_member(fh, m, disk_path, c.keep, (*chain, m.name))
     if m.name.endswith("sos_reports/manifest.json"):
         c.manifest = fh.read(MANIFEST_CAP)
         fh.seek(0)
@@ -658,7 +670,7 @@ def _member_item(
                 ),
             )
         base = m.name.rsplit("/", 1)[-1]
-        nested = _walk_archive(layer, disk_path, members, shown, base, limits, ancestors)
+        nested = _walk_archive(layer, disk_path, members, shown, base, limits, ancestors, c.keep)
         return _Item(m.name, "nested", nested=nested)
     if cheap:
         layer.note_declared_size(fh, m.size)
@@ -670,6 +682,24 @@ def _member_item(
             f"the archive ends inside this member: {m.cut_at:,} of {m.size:,} bytes present",
         )
     return item
+
+
+def _kept_member(
+    fh: BinaryIO, m: Member, disk_path: str, st: os.stat_result, members: tuple[str, ...]
+) -> BinaryIO:
+    """The member read whole from the inflating stream the listing passes it in anyway, kept
+    for the reads to come (kept.py), and read from memory here. A member the archive cuts
+    short, or whose inflating trips the bomb check, is not kept: it is listed from its stream
+    as before, where the damage or the bomb is met and reported as it was."""
+    try:
+        data = fh.read(m.size)
+    except Exception:  # met again, and reported, by the listing as before
+        data = b""
+    if len(data) != m.size:
+        fh.seek(0)
+        return fh
+    kept.keep(kept.key_of(disk_path, st, members), data)
+    return io.BytesIO(data)
 
 
 def _depth_error(shown: str, limits: Limits) -> ErrorRecord:
