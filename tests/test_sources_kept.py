@@ -12,7 +12,15 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers_sources import SYSLOG, sosreport_files, status_report_files, tar_bytes, write
+from helpers_sources import (
+    DMESG_HEAD,
+    SYSLOG,
+    sosreport_files,
+    status_report_files,
+    tar_bytes,
+    write,
+    zip_bytes,
+)
 
 import triage
 from triage import sources
@@ -80,6 +88,31 @@ def test_members_read_from_kept_bytes_are_those_read_from_the_archive(
     sources.forget_kept()
     assert kept.held() == 0
     assert _reads(listed) == expected  # from the archive again
+
+
+def test_archives_inside_a_compressed_archive_read_the_same_from_kept_members(
+    tmp_path: Path,
+) -> None:
+    """A tar.gz inside a tar.bz2, and a zip holding a tar inside that: members at every depth
+    are served from what the listing kept, with the bytes reading them from the archive gives."""
+    inner = tar_bytes(
+        {"host/var/log/dmesg": DMESG_HEAD, "host/var/log/messages.1.gz": gzip.compress(SYSLOG)}
+    )
+    middle = zip_bytes({"case/inner.tar": inner, "case/notes.txt": b"customer says it hangs\n"})
+    files = {
+        "upload/evidence.zip": middle,
+        "upload/host2.tar.gz": tar_bytes({"host2/var/log/messages": SYSLOG}, compression="gz"),
+        "upload/kern.log": SYSLOG,
+    }
+    path = write(tmp_path / "case.tar.bz2", tar_bytes(files, compression="bz2"))
+    plain = sources.walk_archive(_deferred(path), DEFAULT_LIMITS)
+    expected = _reads(plain)
+    listed = sources.walk_archive(_deferred(path), DEFAULT_LIMITS, keep=True)
+    assert _listed(listed) == _listed(plain)
+    deep = [s for s in listed if isinstance(s, SourceFile) and len(s.members) >= 2]
+    assert len(deep) >= 3
+    assert _reads(listed) == expected
+    assert kept.held() > 0
 
 
 @pytest.mark.parametrize("compression", ["gz", "xz"])

@@ -2,7 +2,9 @@
 
 A small per-thread cache keeps the last few opened archives, so the pipeline reading the members
 of one tar.xz in walk order decompresses it once instead of once per member (reading member
-*n* of a compressed tar otherwise means inflating everything before it).
+*n* of a compressed tar otherwise means inflating everything before it). A member read out of
+that order would start the inflating over; a worker's pack reads instead the bytes its listing
+of the archive kept (kept.py), when it kept them.
 """
 
 from __future__ import annotations
