@@ -239,6 +239,44 @@ def test_a_pool_worker_is_readied_without_pandas_which_stays_importable() -> Non
     assert frame.startswith("['x', ")
 
 
+_WARMING = """
+import sys
+
+from triage.batch.run import RunOptions, _WarmPool
+
+
+def state():
+    from triage.batch.sigset import loaded_sets
+
+    return "triage.pipeline" in sys.modules, loaded_sets()
+
+
+if __name__ == "__main__":
+    session = _WarmPool(RunOptions(jobs=1))
+    try:
+        print(session.submit(state).result())
+        session.after_probes()
+        session.warm()
+        print(session.submit(state).result())
+    finally:
+        session.close()
+"""
+
+
+def test_a_run_pool_warms_its_workers_when_asked_not_before(tmp_path: Path) -> None:
+    """The run's pool warms its workers when the walk has queued the heads it reads (or the
+    run asks), not before, so that the heads go first. In a
+    process of its own: a worker forked from this one would inherit what it loaded."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "warming.py"
+    script.write_text(_WARMING)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["(False, 0)", "(True, 1)"]
+
+
 def test_the_caller_loads_what_it_needs_next_while_a_pool_runs(tmp_path: Path) -> None:
     """`meanwhile` (scan: the report's modules) runs once while the workers have the packs,
     and not at all in a run of one process, where nothing would overlap it."""

@@ -67,3 +67,37 @@ def test_a_pool_probing_a_folder_walks_it_as_one_process(
     assert {i.type for i in remote} >= {"file"}
     kinds = {getattr(s, "kind", None) for s in alone}
     assert {"console", "config"} <= kinds  # the probe's verdicts are in the comparison
+
+
+class _OwnedPool(ProcessPoolExecutor):
+    """A pool whose owner has work of its own for it (as a run's warming of its workers),
+    recording the order in which the walk and the owner hand it work."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.order: list[str] = []
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        self.order.append(getattr(fn, "__name__", "?"))
+        return super().submit(fn, *args, **kwargs)
+
+    def after_probes(self) -> None:
+        self.order.append("owner")
+
+
+@pytest.mark.parametrize("batch", [3, 10_000])
+def test_a_walk_queues_the_heads_a_pool_reads_before_its_owners_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """The owner's work goes behind the heads the pool is to read (so that its workers read
+    them first); a walk that reads every head itself tells the owner at once."""
+    root = _folder(tmp_path / "case")
+    monkeypatch.setattr(walker, "PROBE_BATCH", batch)
+    with _OwnedPool() as pool:
+        walked = list(sources.walk([str(root)], DEFAULT_LIMITS, executor=pool))
+    assert walked == list(sources.walk([str(root)], DEFAULT_LIMITS))
+    if batch == 3:  # a few dozen files in batches of 3: the pool reads heads
+        assert pool.order[-1] == "owner" and pool.order.count("owner") == 1
+        assert len(pool.order) > 10 and set(pool.order[:-1]) == {"_probe_files"}
+    else:  # too few files for a pool: read in the caller, and nothing queued before the owner
+        assert pool.order == ["owner"]

@@ -386,6 +386,11 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
             session.close()
 
 
+def _folders_to_probe(paths: list[str]) -> bool:
+    """Whether the walk may have the pool read heads (a folder named among the paths)."""
+    return any(os.path.isdir(p) for p in paths)
+
+
 def _fresh_batch(paths: list[str], out: str | None, opts: RunOptions) -> bool:
     """Whether the run will most likely process many units (a folder, into a new dataset or
     with --force), so that a pool started and warmed before the walk pays for itself: for one
@@ -400,15 +405,41 @@ def _fresh_batch(paths: list[str], out: str | None, opts: RunOptions) -> bool:
 class _WarmPool:
     """The run's process pool, started before the walk: each worker imports the pipeline and
     loads the signature set (~0.4 s of a 20 KB bundle's first pack) while the caller walks,
-    instead of after the first pack reaches it."""
+    instead of after the first pack reaches it.
+
+    A walk that has the pool read the heads of a large folder queues that work first, and the
+    warming behind it (`after_probes`): the workers then read heads from the start, and warm
+    up while the caller sorts what they read (10,000 files: about 0.8 s in the caller alone,
+    in which warm workers had nothing to do)."""
 
     def __init__(self, opts: RunOptions) -> None:
         from concurrent.futures import ProcessPoolExecutor
 
         self.pool = ProcessPoolExecutor(max_workers=opts.jobs)
-        dirs = opts.signatures if opts.use_signatures else None
-        for _ in range(opts.jobs):  # a fork-started pool starts every worker at the first
-            self.pool.submit(warm_worker, dirs, opts.limits, opts.signature_key, True)
+        self._warm_args = (
+            opts.signatures if opts.use_signatures else None,
+            opts.limits,
+            opts.signature_key,
+            True,
+        )
+        self._jobs = opts.jobs
+        self._warmed = False
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        """The pool's `submit`, for the walk (which takes this for its executor)."""
+        return self.pool.submit(fn, *args, **kwargs)
+
+    def after_probes(self) -> None:
+        """Called by the walk once its head-reading batches are queued."""
+        self.warm()
+
+    def warm(self) -> None:
+        """Queue the warming of every worker, once (a fork-started pool starts all of them at
+        the first task)."""
+        if not self._warmed:
+            self._warmed = True
+            for _ in range(self._jobs):
+                self.pool.submit(warm_worker, *self._warm_args)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -439,7 +470,9 @@ def _run(
     walked: list[SourceFile] = []
     archives: list[DeferredArchive] = []
     walk_errors: list[ErrorRecord] = []
-    pool = session.pool if isinstance(session, _WarmPool) else None
+    pool = session if isinstance(session, _WarmPool) else None
+    if pool is not None and not _folders_to_probe(paths):
+        pool.warm()  # nothing for it to read first: the workers warm up while the caller walks
     for item in sources.walk(
         paths,
         opts.limits,
@@ -456,6 +489,8 @@ def _run(
         else:
             walked.append(item)
     summary.errors.extend(walk_errors)
+    if pool is not None:
+        pool.warm()  # (queued already, unless the walk had no heads for the pool to read)
     heads = heads_entry(heads_after(kept_heads, walk_heads.seen, paths), heads_at)
 
     cache_tuples = {k: tuple(v) for k, v in manifest.get("digest_cache", {}).items()}

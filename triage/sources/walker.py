@@ -420,13 +420,21 @@ def _probe_all(
 ) -> None:
     """Read the heads of the folder's regular files (archive or not, format): in the caller,
     or, for a large folder and a pool at hand, in the pool — a tenth of a millisecond a file
-    that would otherwise keep every worker waiting for the walk of ten thousand files."""
+    that would otherwise keep every worker waiting for the walk of ten thousand files. An
+    executor's `after_probes`, if it has one, is called once the heads it is to read are
+    queued (or at once, when it reads none here)."""
     deferring = defer is not None
+    # the pool's owner may have work of its own for it, which is to go behind the heads it reads
+    after = getattr(executor, "after_probes", None)
     if executor is None or len(probes) < 2 * PROBE_BATCH:
+        if callable(after):
+            after()  # none for the pool here
         items = [_probe_file(p, limits, deferring) for p in probes]
     else:
         batches = [probes[i : i + PROBE_BATCH] for i in range(0, len(probes), PROBE_BATCH)]
         futures = [executor.submit(_probe_files, b, limits, deferring) for b in batches]
+        if callable(after):
+            after()
         done: dict[int, list[_Item]] = {}
         # the caller takes batches from the far end while the pool (maybe still starting its
         # workers) works from the near end: whichever batch no worker has begun is its own
