@@ -386,11 +386,6 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
             session.close()
 
 
-def _folders_to_probe(paths: list[str]) -> bool:
-    """Whether the walk may have the pool read heads (a folder named among the paths)."""
-    return any(os.path.isdir(p) for p in paths)
-
-
 def _fresh_batch(paths: list[str], out: str | None, opts: RunOptions) -> bool:
     """Whether the run will most likely process many units (a folder, into a new dataset or
     with --force), so that a pool started and warmed before the walk pays for itself: for one
@@ -403,14 +398,14 @@ def _fresh_batch(paths: list[str], out: str | None, opts: RunOptions) -> bool:
 
 
 class _WarmPool:
-    """The run's process pool, started before the walk: each worker imports the pipeline and
+    """The run's process pool, made before the walk: each worker imports the pipeline and
     loads the signature set (~0.4 s of a 20 KB bundle's first pack) while the caller walks,
     instead of after the first pack reaches it.
 
-    A walk that has the pool read the heads of a large folder queues that work first, and the
-    warming behind it (`after_probes`): the workers then read heads from the start, and warm
-    up while the caller sorts what they read (10,000 files: about 0.8 s in the caller alone,
-    in which warm workers had nothing to do)."""
+    The walk hands the pool the heads of a large folder's files to read first, and then has
+    it warm up (`after_probes`; at once when the walk reads every head itself): the workers
+    read heads from the start, and warm up while the caller sorts what they read (10,000
+    files: about 0.8 s in the caller alone, in which warm workers had nothing to do)."""
 
     def __init__(self, opts: RunOptions) -> None:
         from concurrent.futures import ProcessPoolExecutor
@@ -470,9 +465,8 @@ def _run(
     walked: list[SourceFile] = []
     archives: list[DeferredArchive] = []
     walk_errors: list[ErrorRecord] = []
+    # (a pool runs for a folder only, whose walk has it warm its workers: see _WarmPool)
     pool = session if isinstance(session, _WarmPool) else None
-    if pool is not None and not _folders_to_probe(paths):
-        pool.warm()  # nothing for it to read first: the workers warm up while the caller walks
     for item in sources.walk(
         paths,
         opts.limits,
