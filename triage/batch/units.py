@@ -20,6 +20,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from triage.model import KIND_CONFIG, SourceFile
@@ -78,8 +79,8 @@ def make_units(
     for a in archives or ():
         key = disk_key(a.disk_path)
         by_key[key] = Unit(key=key, archive=a, _size=a.size)
-    for s in sources:
-        key = disk_key(s.disk_path)
+    keys = [disk_key(s.disk_path) for s in sources]
+    for s, key in zip(sources, keys, strict=True):
         unit = by_key.get(key)
         if unit is None:  # a plain loose file's size on disk is the one the walk saw
             size = s.size if not s.members and s.size >= 0 else -1
@@ -89,9 +90,9 @@ def make_units(
     # that state facts (config kinds). Its sibling logs are not context: each links itself to
     # a VM, so a folder of N logs costs N units of work, not N².
     by_dir: dict[str, list[SourceFile]] = defaultdict(list)
-    for s in sources:
+    for s, key in zip(sources, keys, strict=True):
         if s.members or s.kind == KIND_CONFIG:
-            by_dir[os.path.dirname(disk_key(s.disk_path))].append(s)
+            by_dir[os.path.dirname(key)].append(s)
     archives_by_dir: dict[str, list[DeferredArchive]] = defaultdict(list)
     for a in archives or ():
         archives_by_dir[os.path.dirname(disk_key(a.disk_path))].append(a)
@@ -176,14 +177,20 @@ def _is_archive(u: Unit) -> bool:
     return u.archive is not None or any(s.members for s in u.sources)
 
 
-def _folders_up(path: str) -> list[str]:
+def _folders_up(path: str) -> tuple[str, ...]:
     """The folders holding `path`, nearest first: a case folder's status report speaks for the
     guest logs in its subfolders too (samples/case-xs01/rhel45vm/messages)."""
-    out, d = [], os.path.dirname(path)
+    return _folders_from(os.path.dirname(path))
+
+
+@lru_cache(maxsize=4096)
+def _folders_from(folder: str) -> tuple[str, ...]:
+    """`folder` and the folders holding it, nearest first (the same for every file in it)."""
+    out, d = [], folder
     while d and d not in out:
         out.append(d)
         d = os.path.dirname(d)
-    return out
+    return tuple(out)
 
 
 def file_digest(
