@@ -7,6 +7,7 @@ import lzma
 import os
 from pathlib import Path
 
+import pytest
 from helpers_sources import (
     BUG,
     CONSOLE,
@@ -218,6 +219,28 @@ def test_open_binary_modes(tmp_path: Path) -> None:
     with open_binary(src) as fh:
         assert fh.fileno() >= 0
         assert fh.raw.base_offset > 0  # type: ignore[attr-defined]
+
+
+def test_a_compressed_source_is_inflated_once_within_shared_spools(tmp_path: Path) -> None:
+    """Two passes over a large compressed log share one spool: the second reads what the
+    first inflated (even with the file gone meanwhile), and the spool is closed with the
+    block; outside one, every open inflates the source again."""
+    from triage.sources import shared_spools
+
+    body = SYSLOG * 300
+    path = write(tmp_path / "messages.1.gz", gzip.compress(body, mtime=0))
+    (src,) = [s for s in walk([str(path)]) if isinstance(s, SourceFile)]
+    with shared_spools():
+        with open_binary(src) as fh:
+            assert fh.read() == body
+            first = fh
+        path.unlink()
+        with shared_spools(), open_binary(src) as fh:  # a nested block shares the outer's
+            assert fh is first and fh.read() == body
+        assert not first.closed
+    assert first.closed
+    with pytest.raises(OSError), open_binary(src):  # outside a block: read from disk again
+        pass
 
 
 def test_read_bytes_cap_and_cache_reuse(tmp_path: Path) -> None:

@@ -147,11 +147,13 @@ def process_source(
             if data is None and src.size < 0 and _streamable(src, signatures, keep, threshold):
                 data = _read_small(result, limits, threshold)  # None: larger, streamed
             if data is None and _streamable(src, signatures, keep, threshold):
-                wraps = _process_large_log(result, facts, signatures, limits, sha256)
-                if wraps is not None:
-                    if keep == "all" and result.status != "error":
-                        _spill_all_lines(result, limits, wraps)
-                    return result
+                # a compressed log is inflated once for both passes (sources.shared_spools)
+                with sources.shared_spools():
+                    wraps = _process_large_log(result, facts, signatures, limits, sha256)
+                    if wraps is not None:
+                        if keep == "all" and result.status != "error":
+                            _spill_all_lines(result, limits, wraps)
+                        return result
                 result = SourceResult(source=src)  # not streamable after all: read it whole
             if data is None and src.kind == KIND_XENSOURCE and not 0 <= src.size < threshold:
                 if src.size < 0:  # compressed: read whole when it turns out small

@@ -49,7 +49,7 @@ from triage.sources import kept as _kept
 from triage.sources import reader as _reader
 from triage.sources.detect import detect
 from triage.sources.errors import SourceError
-from triage.sources.reader import ReadResult, open_binary
+from triage.sources.reader import ReadResult, open_binary, shared_spools
 from triage.sources.walker import DeferredArchive, Heads, KnownHead, walk_paths
 from triage.sources.walker import walk_archive as _walk_archive
 
@@ -101,6 +101,7 @@ __all__ = [
     "detect",
     "open_binary",
     "read_bytes",
+    "shared_spools",
     "walk",
     "walk_archive",
 ]

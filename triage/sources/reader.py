@@ -263,18 +263,55 @@ def open_binary(
         with open(src.disk_path, "rb") as fh:
             yield fh
         return
+    shared = _SHARED.spools
+    key = (src.disk_path, src.members)
+    if shared is not None and key in shared:  # spooled by an earlier pass over the source
+        spool = shared[key]
+        spool.seek(0)
+        yield spool
+        return
     fh, cheap, streams, closers = _open_member(src, limits, use_cache=False)
     try:
         if cheap and isinstance(fh, BoundedView):
             yield io.BufferedReader(fh, buffer_size=READ_CHUNK)  # type: ignore[misc]
             return
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
+        try:
             _spool(src, fh, spool, limits, sink)
             sink.extend(_stream_errors(src, streams))
             spool.seek(0)
+            if shared is not None:  # kept for the next pass; closed with the scope
+                shared[key] = spool  # type: ignore[assignment]
             yield spool  # type: ignore[misc]
+        finally:
+            if shared is None:
+                spool.close()
     finally:
         close_all(closers)
+
+
+class _SharedSpools(threading.local):
+    spools: dict[tuple[str, tuple[str, ...]], BinaryIO] | None = None
+
+
+_SHARED = _SharedSpools()
+
+
+@contextlib.contextmanager
+def shared_spools() -> Iterator[None]:
+    """Within the block, a compressed source `open_binary` inflates into a spool is inflated
+    once: a later `open_binary` of it in the block (a second pass over a large log) reads the
+    same spool again. Closed, and its temporary file gone, when the block ends."""
+    if _SHARED.spools is not None:  # nested: the outer block owns them
+        yield
+        return
+    _SHARED.spools = {}
+    try:
+        yield
+    finally:
+        spools, _SHARED.spools = _SHARED.spools, None
+        for spool in spools.values():
+            spool.close()
 
 
 def _spool(
