@@ -282,18 +282,25 @@ def run_pack_and_write(
             for u in pack:
                 u.rematch = None
     from triage import sources
+    from triage.parsers import xensource
 
     try:
-        return _run_pack(pack, opts, out, executor, spill_dir)
-    finally:
-        sources.forget_kept()  # the member bytes its archives' listings kept
+        parts = _unit_parts(pack, opts, executor, spill_dir)
+    finally:  # the member bytes its archives' listings kept: read, the rows built (or failed)
+        sources.forget_kept()
+    xensource.forget()  # a log parsed for facts and not (or no longer) wanted for its lines
+    tables: dict[str, Any] = {}
+    part_id, entry = write_part_to(out, parts, tables)
+    errors = [e for p in parts for e in p.errors]
+    errors.extend(e for p in parts for r in p.results for e in r.errors)
+    return part_id, entry, errors, tables
 
 
-def _run_pack(
-    pack: list[Unit], opts: RunOptions, out: str, executor: Any, spill_dir: str | None
-) -> PackResult:
-    from triage import sources
-
+def _unit_parts(
+    pack: list[Unit], opts: RunOptions, executor: Any, spill_dir: str | None
+) -> list[PartData]:
+    """Each unit's part data: all of them staged, their sources processed together, each
+    finished (a broken unit's part holds its error row)."""
     listings: Listings = {}  # archives listed once per pack (a file may change between runs)
     settings = settings_digest(opts)  # a hash of the options: once, not per unit
     staged: list[_Staged | PartData] = []
@@ -317,15 +324,7 @@ def _run_pack(
             except Exception as exc:
                 st = _broken_unit(st.unit, opts, exc)
         parts.append(st)
-    from triage.parsers import xensource
-
-    xensource.forget()  # a log parsed for facts and not (or no longer) wanted for its lines
-    sources.forget_kept()  # read: its rows are built (and forgotten on a failure all the same)
-    tables: dict[str, Any] = {}
-    part_id, entry = write_part_to(out, parts, tables)
-    errors = [e for p in parts for e in p.errors]
-    errors.extend(e for p in parts for r in p.results for e in r.errors)
-    return part_id, entry, errors, tables
+    return parts
 
 
 def _process_staged(staged: list[_Staged], opts: RunOptions) -> dict[int, list[Any]]:
