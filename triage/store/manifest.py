@@ -113,8 +113,7 @@ def read_local_manifest(out: str) -> tuple[dict[str, Any], Stamp] | None:
         return None
     try:
         with open(os.path.join(out, MANIFEST), "rb") as fh:
-            st = os.fstat(fh.fileno())
-            return json.loads(fh.read()), (st.st_ino, st.st_size, st.st_mtime_ns)
+            return json.loads(fh.read()), _stamp(os.fstat(fh.fileno()))
     except FileNotFoundError:
         return None
 
@@ -124,9 +123,12 @@ def local_stamp(out: str) -> Stamp | None:
     if "://" in out:
         return None
     try:
-        st = os.stat(os.path.join(out, MANIFEST))
+        return _stamp(os.stat(os.path.join(out, MANIFEST)))
     except OSError:
         return None
+
+
+def _stamp(st: os.stat_result) -> Stamp:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
