@@ -114,9 +114,9 @@ def test_the_cluster_of_scheduler_local_keeps_glibc_malloc_and_no_profiler(tmp_p
     it, in a process of its own: a cluster started earlier in the same process leaves the
     nanny's variables in its environment, which a fork server started later inherits.
 
-    The workers come from a fork server that the session started as it was made, before
-    Dask was imported, and that loaded `distributed` and the worker's preload for all of
-    them; they never load pandas, which nothing triage gives Arrow needs."""
+    The workers come from a fork server that runs as soon as the session is made and that
+    loaded `distributed` and the worker's preload for all of them; they never load pandas,
+    which nothing triage gives Arrow needs."""
     pytest.importorskip("dask.distributed")
     import ast
     import subprocess
@@ -265,8 +265,8 @@ if __name__ == "__main__":
 
 def test_a_run_pool_warms_its_workers_when_asked_not_before(tmp_path: Path) -> None:
     """The run's pool warms its workers when the walk has queued the heads it reads (or the
-    run asks), not before, so that the heads go first. In a
-    process of its own: a worker forked from this one would inherit what it loaded."""
+    run asks), not before, so that the heads go first. In a process of its own: a worker
+    forked from this one would inherit what it loaded."""
     import subprocess
     import sys
 
