@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pyarrow as pa
 from helpers_report import VM_UUID, build_dataset, empty_dataset
@@ -106,3 +108,48 @@ def test_hostile_text_is_sanitized_in_the_model() -> None:
     joined = "".join(texts)
     assert "\x1b" not in joined and "\u202e" not in joined and "\x07" not in joined
     assert "\\x1b[2J" in joined and "\\u202e" in joined
+
+
+def test_a_dataset_is_read_as_arrow_and_a_frame_put_in_its_place_is_honoured(
+    tmp_path: Path,
+) -> None:
+    """The report of a written dataset reads its Arrow tables (no DataFrame is made) and
+    shows what the same tables as pandas frames show; a frame the analyst assigned wins."""
+    import triage
+
+    cases = Path(__file__).resolve().parents[1] / "samples" / "signatures"
+    triage.scan([str(cases / "netfront-deadlock"), str(cases / "xfs-panic")], out=str(tmp_path))
+    ds = triage.open_dataset(str(tmp_path))
+    from_arrow = build_report(ds)
+    assert not {"sources", "boots", "crashes", "findings", "errors"} & set(vars(ds))
+    assert from_arrow.findings and from_arrow.summary.crashes
+
+    class Frames:  # the same tables as the pandas frames `open_dataset` offers
+        manifest = ds.manifest
+        sources, boots, crashes = ds.sources, ds.boots, ds.crashes
+        findings, errors = ds.findings, ds.errors
+
+    assert build_report(Frames()) == from_arrow
+    first = ds.findings["finding_id"].iloc[0]
+    ds.findings = ds.findings[ds.findings["finding_id"] == first]
+    assert [f.finding_id for f in build_report(ds).findings] == [first]
+
+
+def test_cells_from_frames_become_plain_values() -> None:
+    import numpy as np
+
+    from triage.report.tables import Columns, plain
+
+    df = pd.DataFrame(
+        {
+            "n": pd.array([1, None], dtype="Int64"),
+            "f": [np.nan, 2.5],
+            "t": [pd.NaT, pd.Timestamp("2009-06-15 10:21:05")],
+            "a": [np.array([1, 2]), None],
+        }
+    )
+    cols = Columns(df)
+    assert cols.col("n") == [1, None] and cols.col("f") == [None, 2.5]
+    assert cols.col("t")[0] is None and cols.col("t")[1].isoformat() == "2009-06-15T10:21:05"
+    assert cols.col("a") == [[1, 2], None] and cols.col("missing", 0) == [0, 0]
+    assert type(plain(np.int64(7))) is int and plain(pd.NA) is None

@@ -11,9 +11,11 @@ Public API:
   every format applies to log text.
 - `report_schema() -> dict` — the JSON Schema (draft 2020-12) of the json/jsonl formats.
 
-`ds` is any object with the dataset's tables as pandas DataFrames (`sources, lines, boots, crashes,
-facts, findings, errors`) and a `manifest` dict, as `triage.store.open_dataset` returns; a
-`ReportModel` may be passed instead, to render one content in several formats.
+`ds` is a dataset as `triage.store.open_dataset` returns it (its tables are read as Arrow, and a
+frame the caller assigned, such as a filtered `ds.findings`, is read in its place), or any object
+with the tables as pandas DataFrames or Arrow tables (`sources, boots, crashes, findings,
+errors`) and a `manifest` dict; a `ReportModel` may be passed instead, to render one content in
+several formats.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 
-#: the content model loads pandas, which a rerun served from a kept report never needs
+#: the content model and its dataclasses, which a rerun served from a kept report never needs
 __getattr__ = lazy_attributes(
     __name__, dict.fromkeys(("REPORT_SCHEMA_VERSION", "ReportModel", "build_report"), "content")
 )
@@ -96,8 +98,8 @@ def render(
 
 
 def prepare(fmt: str) -> None:
-    """Load what rendering `fmt` needs (pandas among it: 0.2 s), so that a caller whose
-    workers are still busy can have it ready for when they finish."""
+    """Load what rendering `fmt` needs, so that a caller whose workers are still busy can have
+    it ready for when they finish."""
     import triage.report.content  # noqa: F401
 
     _writer(fmt)

@@ -1,7 +1,7 @@
 """A rendered report kept beside the dataset snapshot it renders.
 
 An unchanged rerun of `triage scan` leaves the dataset as it was, and rendering the same report
-again would cost more than the rest of the rerun: reading every table, loading pandas, building
+again would cost more than the rest of the rerun: reading every table, building
 the content. A report is a function of the dataset's snapshot, the tool and the format (the
 terminal table also of the width and colours it is laid out for, which its key names:
 `report/layout.table_key`): the first render is stored

@@ -7,19 +7,16 @@ and it is the single place where log text is sanitised (see `sanitize`).
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from triage.model import SCHEMA_VERSION
 from triage.report.sanitize import sanitize
 from triage.report.steps import Step, split_steps
+from triage.report.tables import Columns, as_int, as_time, plain, read_tables
 
 #: version of the report document (report.schema.json), independent of the dataset's version
 REPORT_SCHEMA_VERSION = 1
@@ -172,42 +169,19 @@ class ReportModel:
 
 
 # ------------------------------------------------------------------------------------------
-# cell helpers: dataset tables arrive as pandas frames whose cells may be NaN, NaT, numpy
-# scalars or numpy arrays (list columns); the report wants plain Python values.
+# cell helpers: cells arrive as plain values (report/tables.py); the report wants strings
 # ------------------------------------------------------------------------------------------
-def _py(v: Any) -> Any:
-    if v is None or v is pd.NaT:
-        return None
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, np.ndarray):
-        return [_py(x) for x in v.tolist()]
-    if isinstance(v, (list, tuple)):
-        return [_py(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _py(x) for k, x in v.items()}
-    if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime()
-    if isinstance(v, np.generic):
-        return _py(v.item())
-    return v
-
-
 def _s(v: Any) -> str:
-    v = _py(v)
+    v = plain(v)
     return "" if v is None else sanitize(v)
 
 
 def _int(v: Any) -> int | None:
-    v = _py(v)
-    try:
-        return None if v is None else int(v)
-    except (TypeError, ValueError):
-        return None
+    return as_int(plain(v))
 
 
 def iso(v: Any) -> str | None:
-    v = _py(v)
+    v = plain(v)
     if v is None:
         return None
     if isinstance(v, datetime):
@@ -217,29 +191,16 @@ def iso(v: Any) -> str | None:
     return sanitize(v)
 
 
-def _frame(ds: Any, name: str) -> pd.DataFrame:
-    df = getattr(ds, name, None)
-    if df is None:
-        return pd.DataFrame()
-    if not isinstance(df, pd.DataFrame):
-        try:
-            df = df.to_pandas()  # an Arrow table also works
-        except Exception:
-            return pd.DataFrame()
-    return df
-
-
-def _col(df: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
-    if name in df.columns:
-        return df[name]
-    return pd.Series([default] * len(df), index=df.index, dtype=object)
+def _text(v: Any) -> str:
+    """A cell as the string the report compares and groups on ("" when missing)."""
+    return "" if v is None else str(v)
 
 
 def _distro_labels(distros: list[Any], releases: list[Any]) -> list[str]:
     """`distro_label` of each pair, each distinct pair worked out once."""
     made: dict[tuple[Any, Any], str] = {}
     out = []
-    for pair in zip(map(_py, distros), map(_py, releases), strict=True):
+    for pair in zip(map(plain, distros), map(plain, releases), strict=True):
         label = made.get(pair)
         if label is None:
             label = made[pair] = distro_label(*pair)
@@ -258,24 +219,23 @@ def distro_label(distro: Any, distro_release: Any) -> str:
 # the builder
 # ------------------------------------------------------------------------------------------
 def build_report(ds: Any) -> ReportModel:
-    """Turn a dataset (tables as DataFrames + manifest) into the content every format shows."""
+    """Turn a dataset (its tables, see report/tables.py, and its manifest) into the content every
+    format shows."""
     manifest = getattr(ds, "manifest", None) or {}
     if not isinstance(manifest, dict):
         manifest = {}
-    sources = _frame(ds, "sources")
-    boots = _frame(ds, "boots")
-    crashes = _frame(ds, "crashes")
-    findings_df = _frame(ds, "findings")
-    errors_df = _frame(ds, "errors")
+    tables = read_tables(ds)
+    sources, boots, crashes = tables["sources"], tables["boots"], tables["crashes"]
+    findings_rows, errors_rows = tables["findings"], tables["errors"]
 
     problems: list[ErrorItem] = []
     displays = _source_displays(sources)
     boot_info = _boot_info(boots)
     crash_titles = _crash_titles(crashes)
-    findings = _findings(findings_df, displays, boot_info, crash_titles, problems)
-    explained = _explained_crash_ids(crashes, findings_df)
+    findings = _findings(findings_rows, displays, boot_info, crash_titles, problems)
+    explained = _explained_crash_ids(crashes, findings_rows)
     groups, timeline = _crash_groups(crashes, explained, displays, boot_info)
-    errors = _errors(errors_df) + problems
+    errors = _errors(errors_rows) + problems
 
     summary = _summary(sources, boots, crashes, explained, groups, findings, errors, manifest)
     return ReportModel(
@@ -305,7 +265,7 @@ def _package_version() -> str:
 def _inputs(raw: Any) -> list[str]:
     """The manifest lists inputs as paths or as dicts with a path; show the paths."""
     out: list[str] = []
-    for item in _py(raw) or []:
+    for item in plain(raw) or []:
         if isinstance(item, dict):
             out.append(_s(item.get("path") or item.get("input") or item.get("name")))
         else:
@@ -313,17 +273,22 @@ def _inputs(raw: Any) -> list[str]:
     return [x for x in out if x]
 
 
-def _source_displays(sources: pd.DataFrame) -> dict[str, str]:
-    if sources.empty or "source_id" not in sources.columns:
+def _source_displays(sources: Columns) -> dict[str, str]:
+    if sources.empty or "source_id" not in sources:
         return {}
-    display = _col(sources, "display").fillna("").astype(str)
-    fallback = _col(sources, "path").fillna("").astype(str)
-    bundle = _col(sources, "bundle").fillna("").astype(str)
-    composed = np.where(
-        (bundle != "") & (fallback != "") & (bundle != fallback), bundle + "!" + fallback, fallback
-    )
-    shown = np.where(display != "", display, composed)
-    return dict(zip(sources["source_id"].astype(str), map(sanitize, shown), strict=True))
+    out = {}
+    for sid, display, path, bundle in zip(
+        sources.col("source_id"),
+        sources.col("display"),
+        sources.col("path"),
+        sources.col("bundle"),
+        strict=True,
+    ):
+        display, path, bundle = _text(display), _text(path), _text(bundle)
+        if not display:
+            display = f"{bundle}!{path}" if bundle and path and bundle != path else path
+        out[_text(sid)] = sanitize(display)
+    return out
 
 
 @dataclass
@@ -333,34 +298,35 @@ class _BootInfo:
     host: str
 
 
-def _boot_info(boots: pd.DataFrame) -> dict[str, _BootInfo]:
+def _boot_info(boots: Columns) -> dict[str, _BootInfo]:
     """Each boot's release, distro and host, by boot id. A batch of thousands of bundles has
     tens of thousands of boots but few distinct kernels and hosts: each distinct one is made
-    once, from the four columns alone (the frame's every cell as records took most of the
-    report's time)."""
-    if boots.empty or "boot_id" not in boots.columns:
+    once."""
+    if boots.empty or "boot_id" not in boots:
         return {}
     names = ("boot_id", "release", "distro", "distro_release", "hostname")
-    columns = [_col(boots, name, None).tolist() for name in names]
+    columns = [boots.col(name, None) for name in names]
     made: dict[tuple[Any, ...], _BootInfo] = {}
     out: dict[str, _BootInfo] = {}
-    for boot_id, *described in zip(*columns, strict=True):
-        key = tuple(_py(v) for v in described)
-        info = made.get(key)
+    for boot_id, *key in zip(*columns, strict=True):
+        info = made.get(tuple(key))
         if info is None:
             release, distro, distro_release, host = key
-            info = made[key] = _BootInfo(
+            info = made[tuple(key)] = _BootInfo(
                 release=_s(release), distro=distro_label(distro, distro_release), host=_s(host)
             )
-        out[str(_py(boot_id))] = info
+        out[str(boot_id)] = info
     return out
 
 
-def _crash_titles(crashes: pd.DataFrame) -> dict[str, str]:
-    if crashes.empty or "crash_id" not in crashes.columns:
+def _crash_titles(crashes: Columns) -> dict[str, str]:
+    if crashes.empty or "crash_id" not in crashes:
         return {}
-    titles = _col(crashes, "title").fillna("").astype(str)
-    return {str(c): sanitize(t) for c, t in zip(crashes["crash_id"], titles, strict=True) if t}
+    return {
+        _text(c): sanitize(t)
+        for c, t in zip(crashes.col("crash_id"), crashes.col("title"), strict=True)
+        if t
+    }
 
 
 def _rank(value: str, order: tuple[str, ...]) -> int:
@@ -368,16 +334,16 @@ def _rank(value: str, order: tuple[str, ...]) -> int:
 
 
 def _findings(
-    df: pd.DataFrame,
+    rows: Columns,
     displays: dict[str, str],
     boot_info: dict[str, _BootInfo],
     crash_titles: dict[str, str],
     problems: list[ErrorItem],
 ) -> list[FindingItem]:
-    if df.empty:
+    if rows.empty:
         return []
     out: list[FindingItem] = []
-    for row in df.to_dict("records"):
+    for row in rows.records():
         try:
             out.append(_finding(row, displays, boot_info, crash_titles))
         except Exception as exc:  # one malformed row must not hide the other findings
@@ -413,7 +379,7 @@ def _finding(
     source_id = _s(row.get("source_id"))
     boot = boot_info.get(_s(row.get("boot_id")))
     evidence = []
-    for ev in _py(row.get("evidence")) or []:
+    for ev in plain(row.get("evidence")) or []:
         ev = ev or {}
         path = (
             _s(ev.get("path"))
@@ -434,7 +400,7 @@ def _finding(
     distro_release = _s(row.get("distro_release"))
     if distro_release and distro_release not in distro:
         distro = distro_label(distro.split(" ")[0] if distro else "", distro_release)
-    workaround = sanitize(_py(row.get("workaround")) or "", multiline=True)
+    workaround = sanitize(plain(row.get("workaround")) or "", multiline=True)
     return FindingItem(
         finding_id=_s(row.get("finding_id")),
         signature_id=_s(row.get("signature_id")),
@@ -452,148 +418,177 @@ def _finding(
         crash_title=crash_titles.get(_s(row.get("crash_id")), ""),
         first_time=iso(row.get("first_time")),
         evidence=evidence,
-        references=[_s(r) for r in (_py(row.get("references")) or []) if r],
-        fix=sanitize(_py(row.get("fix")) or "", multiline=True),
+        references=[_s(r) for r in (plain(row.get("references")) or []) if r],
+        fix=sanitize(plain(row.get("fix")) or "", multiline=True),
         workaround=workaround,
         steps=split_steps(workaround),
     )
 
 
-def _explained_crash_ids(crashes: pd.DataFrame, findings: pd.DataFrame) -> set[str]:
+def _explained_crash_ids(crashes: Columns, findings: Columns) -> set[str]:
     """Crashes a finding names, plus crashes whose line range holds a finding's evidence."""
-    if crashes.empty or findings.empty or "crash_id" not in crashes.columns:
+    if crashes.empty or findings.empty or "crash_id" not in crashes:
         return set()
-    explained = {str(c) for c in _col(findings, "crash_id").dropna() if c}
-    rows = []
-    for sid, evs in zip(_col(findings, "source_id"), _col(findings, "evidence"), strict=True):
-        for ev in _py(evs) or []:
+    explained = {str(c) for c in findings.col("crash_id", None) if c}
+    lines_of: dict[str, set[int]] = {}  # evidence line numbers by source
+    for sid, evs in zip(findings.col("source_id"), findings.col("evidence", None), strict=True):
+        for ev in plain(evs) or []:
             if isinstance(ev, dict) and ev.get("lineno") is not None:
-                rows.append((str(ev.get("source_id") or sid), int(ev["lineno"])))
-    if rows:
-        ev_df = pd.DataFrame(rows, columns=["source_id", "lineno"]).drop_duplicates()
-        span = crashes[["crash_id", "source_id", "first_line", "last_line"]].astype(
-            {"source_id": str}
+                lines_of.setdefault(str(ev.get("source_id") or sid), set()).add(int(ev["lineno"]))
+    if lines_of:
+        spans = zip(
+            crashes.col("crash_id"),
+            crashes.col("source_id"),
+            crashes.col("first_line", None),
+            crashes.col("last_line", None),
+            strict=True,
         )
-        joined = span.merge(ev_df, on="source_id")
-        hit = joined[
-            (joined["lineno"] >= joined["first_line"]) & (joined["lineno"] <= joined["last_line"])
-        ]
-        explained.update(hit["crash_id"].astype(str))
+        for crash_id, sid, first, last in spans:
+            got = lines_of.get(_text(sid))
+            if (
+                got
+                and first is not None
+                and last is not None
+                and any(first <= n <= last for n in got)
+            ):
+                explained.add(_text(crash_id))
     return explained
 
 
-def _strs(series: pd.Series) -> pd.Series:
-    """Plain object strings: iterating Arrow-backed string columns cell by cell is slow."""
-    values = series.astype(object).where(series.notna(), "").astype(str).tolist()
-    return pd.Series(values, index=series.index, dtype=object)
-
-
 def _crash_groups(
-    crashes: pd.DataFrame,
+    crashes: Columns,
     explained: set[str],
     displays: dict[str, str],
     boot_info: dict[str, _BootInfo],
 ) -> tuple[list[CrashGroup], list[TimelineSeries]]:
     """Group the crashes no finding explains by fingerprint (title when there is none).
 
-    Vectorised: a batch over thousands of bundles yields hundreds of thousands of crashes.
+    One pass over plain columns: a batch over thousands of bundles yields hundreds of thousands
+    of crashes, and a few dictionaries keyed by group hold all the grouping needs.
     """
-    if crashes.empty or "crash_id" not in crashes.columns:
+    if crashes.empty or "crash_id" not in crashes:
         return [], []
-    df = crashes[_strs(_col(crashes, "record", "crash")).replace("", "crash") == "crash"]
-    if df.empty:
-        return [], []
-    boot_ids = _strs(_col(df, "boot_id"))
-    hosts = {k: v.host for k, v in boot_info.items()}
-    releases = {k: v.release for k, v in boot_info.items()}
-    rel = _strs(_col(df, "release"))
-    work = pd.DataFrame(
-        {
-            "_host": _strs(boot_ids.map(hosts)),
-            "_release": rel.where(rel != "", _strs(boot_ids.map(releases))),
-            "_explained": _strs(df["crash_id"]).isin(explained),
-            "_ts": pd.to_datetime(_col(df, "timestamp", None), errors="coerce"),
-            "_title": _strs(_col(df, "title")),
-            "_type": _strs(_col(df, "type")),
-            "_fp": _strs(_col(df, "fingerprint")),
-            "_where": _strs(_col(df, "source_id")).map(lambda s: displays.get(s, s))
-            + ":"
-            + _strs(
-                pd.to_numeric(_col(df, "first_line", None), errors="coerce")
-                .astype("Int64")
-                .astype(object)
-            ),
-            "_corrupted": _col(df, "corrupted", False).fillna(False).astype(bool),
-            "_panicked": _col(df, "panicked", False).fillna(False).astype(bool),
-        },
-        index=df.index,
-    )
-    timeline = _timeline(work)
-    todo = work[~work["_explained"]].copy()
-    if todo.empty:
-        return [], timeline
-    todo["_key"] = todo["_fp"].where(todo["_fp"] != "", "title:" + todo["_title"])
-    todo = todo.sort_values(["_ts", "_where"], na_position="last", kind="stable")
-    by_key = todo.groupby("_key", sort=False)
-    agg = by_key.agg(
-        count=("_key", "size"),
-        first=("_ts", "min"),
-        last=("_ts", "max"),
-        corrupted=("_corrupted", "sum"),
-        panicked=("_panicked", "sum"),
-    )
-
-    def most_common(col: str) -> dict[str, str]:
-        pairs = todo.loc[todo[col] != "", ["_key", col]]
-        counts = pairs.value_counts().reset_index(name="n")
-        counts = counts.sort_values(["n", col], ascending=[False, True], kind="stable")
-        return dict(counts.drop_duplicates("_key")[["_key", col]].itertuples(index=False))
-
-    def distinct(col: str) -> dict[str, list[str]]:
-        pairs = todo.loc[todo[col] != "", ["_key", col]].drop_duplicates()
-        return {k: sorted(v) for k, v in pairs.groupby("_key")[col]}
-
-    titles, types = most_common("_title"), most_common("_type")
-    group_hosts, group_releases = distinct("_host"), distinct("_release")
-    where = by_key["_where"].head(MAX_LOCATIONS_PER_GROUP).groupby(todo["_key"]).agg(list)
-    groups = [
-        CrashGroup(
-            fingerprint="" if key.startswith("title:") else sanitize(key),
-            title=sanitize(titles.get(key, "")) or "(untitled crash)",
-            crash_type=sanitize(types.get(key, "")),
-            count=int(row.count),
-            first_seen=iso(row.first),
-            last_seen=iso(row.last),
-            hosts=[sanitize(h) for h in group_hosts.get(key, [])],
-            releases=[sanitize(r) for r in group_releases.get(key, [])],
-            locations=[sanitize(w) for w in where.get(key, [])],
-            corrupted=int(row.corrupted),
-            panicked=int(row.panicked),
+    rows = []
+    for (
+        record,
+        crash_id,
+        boot_id,
+        release,
+        ts,
+        title,
+        ctype,
+        fp,
+        sid,
+        first,
+        corrupted,
+        panicked,
+    ) in zip(
+        crashes.col("record", "crash"),
+        crashes.col("crash_id"),
+        crashes.col("boot_id"),
+        crashes.col("release"),
+        crashes.col("timestamp", None),
+        crashes.col("title"),
+        crashes.col("type"),
+        crashes.col("fingerprint"),
+        crashes.col("source_id"),
+        crashes.col("first_line", None),
+        crashes.col("corrupted", False),
+        crashes.col("panicked", False),
+        strict=True,
+    ):
+        if (_text(record) or "crash") != "crash":
+            continue  # an event (a SysRq dump, a hung-task report), not a crash
+        boot = boot_info.get(_text(boot_id))
+        sid, first = _text(sid), as_int(first)
+        rows.append(
+            _CrashRow(
+                host=boot.host if boot else "",
+                release=_text(release) or (boot.release if boot else ""),
+                explained=_text(crash_id) in explained,
+                ts=as_time(ts),
+                title=_text(title),
+                ctype=_text(ctype),
+                fingerprint=_text(fp),
+                where=f"{displays.get(sid, sid)}:{'' if first is None else first}",
+                corrupted=bool(corrupted),
+                panicked=bool(panicked),
+            )
         )
-        for key, row in zip(agg.index, agg.itertuples(index=False), strict=True)
-    ]
+    if not rows:
+        return [], []
+    timeline = _timeline(rows)
+    todo = [r for r in rows if not r.explained]
+    if not todo:
+        return [], timeline
+    # earliest first, undated last, then by place: the order locations are listed in
+    todo.sort(key=lambda r: (r.ts is None, r.ts or datetime.min, r.where))
+    by_key: dict[str, list[_CrashRow]] = {}
+    for r in todo:
+        by_key.setdefault(r.fingerprint or "title:" + r.title, []).append(r)
+    groups = []
+    for key, members in by_key.items():
+        times = [r.ts for r in members if r.ts is not None]
+        groups.append(
+            CrashGroup(
+                fingerprint="" if key.startswith("title:") else sanitize(key),
+                title=sanitize(_most_common(r.title for r in members)) or "(untitled crash)",
+                crash_type=sanitize(_most_common(r.ctype for r in members)),
+                count=len(members),
+                first_seen=iso(min(times)) if times else None,
+                last_seen=iso(max(times)) if times else None,
+                hosts=[sanitize(h) for h in sorted({r.host for r in members} - {""})],
+                releases=[sanitize(v) for v in sorted({r.release for r in members} - {""})],
+                locations=[sanitize(r.where) for r in members[:MAX_LOCATIONS_PER_GROUP]],
+                corrupted=sum(r.corrupted for r in members),
+                panicked=sum(r.panicked for r in members),
+            )
+        )
     groups.sort(key=lambda c: (-c.count, c.first_seen or "", c.title))
     return groups, timeline
 
 
-def _timeline(df: pd.DataFrame) -> list[TimelineSeries]:
-    timed = df[df["_ts"].notna()]
-    out = []
-    for (host, release), g in timed.sort_values("_ts").groupby(["_host", "_release"], sort=True):
-        out.append(
-            TimelineSeries(
-                host=sanitize(host) or "(unknown host)",
-                release=sanitize(release) or "(unknown kernel)",
-                times=g["_ts"].tolist(),  # Timestamps: datetime subclasses
-                explained=g["_explained"].tolist(),
-            )
+@dataclass(slots=True)
+class _CrashRow:
+    """What grouping and the timeline need of one crash."""
+
+    host: str
+    release: str
+    explained: bool
+    ts: datetime | None
+    title: str
+    ctype: str
+    fingerprint: str
+    where: str
+    corrupted: bool
+    panicked: bool
+
+
+def _most_common(values: Any) -> str:
+    """The most frequent non-empty value; the smallest among equally frequent ones."""
+    counts = Counter(v for v in values if v)
+    if not counts:
+        return ""
+    return min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+def _timeline(rows: list[_CrashRow]) -> list[TimelineSeries]:
+    """Each (host, kernel)'s dated crashes in time order, explained or not."""
+    series: dict[tuple[str, str], list[_CrashRow]] = {}
+    for r in sorted((r for r in rows if r.ts is not None), key=lambda r: r.ts):  # type: ignore[arg-type, return-value]
+        series.setdefault((r.host, r.release), []).append(r)
+    return [
+        TimelineSeries(
+            host=sanitize(host) or "(unknown host)",
+            release=sanitize(release) or "(unknown kernel)",
+            times=[r.ts for r in got],
+            explained=[r.explained for r in got],
         )
-    return out
+        for (host, release), got in sorted(series.items())
+    ]
 
 
-def _errors(df: pd.DataFrame) -> list[ErrorItem]:
-    if df.empty:
-        return []
+def _errors(rows: Columns) -> list[ErrorItem]:
     return [
         ErrorItem(
             path=_s(r.get("path")),
@@ -601,14 +596,14 @@ def _errors(df: pd.DataFrame) -> list[ErrorItem]:
             error_class=_s(r.get("error_class")) or "error",
             message=_s(r.get("message")),
         )
-        for r in df.to_dict("records")
+        for r in rows.records()
     ]
 
 
 def _summary(
-    sources: pd.DataFrame,
-    boots: pd.DataFrame,
-    crashes: pd.DataFrame,
+    sources: Columns,
+    boots: Columns,
+    crashes: Columns,
     explained: set[str],
     groups: list[CrashGroup],
     findings: list[FindingItem],
@@ -618,38 +613,30 @@ def _summary(
     s = Summary()
     s.sources = len(sources)
     if not sources.empty:
-        status = _col(sources, "status", "ok").fillna("ok").astype(str)
-        s.sources_by_status = {sanitize(k): int(v) for k, v in status.value_counts().items()}
-        s.lines = int(
-            pd.to_numeric(_col(sources, "line_count", 0), errors="coerce").fillna(0).sum()
-        )
+        status = Counter(_text(v) or "ok" for v in sources.col("status", "ok"))
+        s.sources_by_status = {sanitize(k): n for k, n in status.most_common()}
+        s.lines = sum(as_int(n) or 0 for n in sources.col("line_count", 0))
     counts = manifest.get("counts") if isinstance(manifest.get("counts"), dict) else {}
     if not s.lines and counts:
         s.lines = _int(counts.get("lines")) or 0
     s.boots = len(boots)
     if not boots.empty:
-        key = pd.DataFrame(
-            {
-                "release": _col(boots, "release").fillna("").astype(str),
-                "distro": _distro_labels(
-                    _col(boots, "distro").fillna("").tolist(),
-                    _col(boots, "distro_release").fillna("").tolist(),
-                ),
-            }
+        labels = _distro_labels(
+            [_text(v) for v in boots.col("distro")], [_text(v) for v in boots.col("distro_release")]
         )
-        per = key.value_counts(["release", "distro"]).reset_index(name="n")
-        per = per.sort_values(["n", "release"], ascending=[False, True])
+        per = Counter(zip((_text(r) for r in boots.col("release")), labels, strict=True))
         s.boots_by_kernel = [
-            KernelCount(sanitize(r) or "(unknown)", d, int(n))
-            for r, d, n in per.itertuples(index=False)
+            KernelCount(sanitize(r) or "(unknown)", d, n)
+            for (r, d), n in sorted(per.items(), key=lambda kv: (-kv[1], *kv[0]))
         ]
     if not crashes.empty:
-        record = _col(crashes, "record", "crash").fillna("crash").astype(str)
-        is_crash = record == "crash"
-        s.crashes = int(is_crash.sum())
-        s.events = int((~is_crash).sum())
-        ids = _col(crashes, "crash_id").astype(str)
-        s.explained_crashes = int((is_crash & ids.isin(explained)).sum())
+        is_crash = [(_text(r) or "crash") == "crash" for r in crashes.col("record", "crash")]
+        s.crashes = sum(is_crash)
+        s.events = len(is_crash) - s.crashes
+        ids = crashes.col("crash_id")
+        s.explained_crashes = sum(
+            1 for c, i in zip(is_crash, ids, strict=True) if c and _text(i) in explained
+        )
         s.unexplained_crashes = s.crashes - s.explained_crashes
     s.crash_groups = len(groups)
     s.findings = len(findings)

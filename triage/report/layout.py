@@ -2,7 +2,7 @@
 
 Apart from the renderer because the command line needs the same answer without it: a kept
 table (report/cache.py) is served only to a destination it was laid out for, and deciding that
-must not load the report's content model (pandas).
+must not load the report's content model and its renderers.
 """
 
 from __future__ import annotations
