@@ -7,8 +7,11 @@
     python bench/bench_batch.py --big-mb 200 --bundles 50 --small-files 2000   # quicker
 
 Each command runs as a whole process (wall time, and peak RSS of the process tree from wait4),
-best of `--repeat` runs. Inputs are generated once under --work (default /tmp/triage-bench) and
-reused. Figures print as a table and are written to bench/results/batch.json.
+best of `--repeat` runs. The commands whose ratios are goals (small files: one job, all jobs and
+DuckDB; bundles: one job, two jobs, `--scheduler local` and a running cluster) take turns, round
+after round, and their medians are given beside the best times. Inputs are generated once under
+--work (default /tmp/triage-bench) and reused. Figures print as a table and are written to
+bench/results/batch.json.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,41 +268,33 @@ def duck_syslog_cmd(files: str, dest: Path, filename: bool = False) -> list[str]
 
 def bench_small(work: Path, count: int, repeat: int) -> dict:
     """Issues 2 and 8: `triage ingest` of many small syslog files, on one core and on all,
-    against DuckDB reading the same files (all cores) into Parquet with the syslog prefix split."""
+    against DuckDB reading the same files (all cores) into Parquet with the syslog prefix split,
+    the three taking turns (`round_robin`)."""
     folder = synth.ensure(work / f"small-{count}", lambda p: synth.small_files(p, count))
     cores = os.cpu_count() or 1
     res: dict = {"files": count, "machine_cores": cores}
-    for jobs in sorted({1, cores}):
-        out = work / f"ds-small-j{jobs}"
-        t = timed(
-            [
-                *TRIAGE,
-                "ingest",
-                str(folder),
-                "--out",
-                str(out),
-                "--force",
-                "--quiet",
-                "-j",
-                str(jobs),
-            ],
-            repeat,
-        )
-        res[f"jobs{jobs}_s"] = t.seconds
-        res[f"jobs{jobs}_files_per_s"] = count / t.seconds
-        res[f"jobs{jobs}_peak_rss_mb"] = t.peak_rss_mb
+
+    def ingest(jobs: int) -> list[str]:
+        out = str(work / f"ds-small-j{jobs}")
+        return [*TRIAGE, "ingest", str(folder), "--out", out, "--force", "--quiet", "-j", str(jobs)]
+
+    commands = {f"jobs{jobs}": ingest(jobs) for jobs in sorted({1, cores})}
+    commands["duckdb"] = duck_syslog_cmd(f"{folder}/*.log", work / "duck-small.parquet", True)
+    runs = round_robin({name: (lambda c=c: timed(c)) for name, c in commands.items()}, repeat)
+    for name, got in runs.items():
+        seconds = [t.seconds for t in got]
+        res[f"{name}_s"] = min(seconds)
+        res[f"{name}_median_s"] = statistics.median(seconds)
+        res[f"{name}_files_per_s"] = count / min(seconds)
+        res[f"{name}_peak_rss_mb"] = max(t.peak_rss_mb for t in got)
     res["files_per_s_per_core"] = count / res["jobs1_s"]
+    res["files_per_s_per_core_median"] = count / res["jobs1_median_s"]
+    res["ingest_all_cores_vs_duckdb"] = res["duckdb_s"] / res[f"jobs{cores}_s"]
+    res["ingest_all_cores_vs_duckdb_median"] = res["duckdb_median_s"] / res[f"jobs{cores}_median_s"]
     # the same folder again, unchanged, into the dataset the last run left: only stats compared
     rerun = [*TRIAGE, "ingest", str(folder), "--out", str(work / f"ds-small-j{cores}"), "--quiet"]
     res["rerun_unchanged_s"] = timed(rerun, repeat).seconds
     res["rerun_fraction"] = res["rerun_unchanged_s"] / res[f"jobs{cores}_s"]
-    duck = timed(duck_syslog_cmd(f"{folder}/*.log", work / "duck-small.parquet", True), repeat)
-    res.update(
-        duckdb_s=duck.seconds,
-        duckdb_files_per_s=count / duck.seconds,
-        duckdb_peak_rss_mb=duck.peak_rss_mb,
-        ingest_all_cores_vs_duckdb=duck.seconds / res[f"jobs{cores}_s"],
-    )
     return res
 
 
@@ -315,14 +312,25 @@ def bench_bundles(work: Path, count: int, repeat: int, dask: bool, profile: str)
     runs = {"jobs1": ["--jobs", "1"], "jobs2": ["--jobs", "2"]}
     if dask:
         runs["dask_local2"] = ["--scheduler", "local", "--jobs", "2"]
-    for name, extra in runs.items():
-        out = work / f"ds-{profile}-{name}"
-        res[f"{name}_s"] = timed(scan_cmd(folder, out, force=True, extra=extra), repeat).seconds
-    res["speedup_jobs2"] = res["jobs1_s"] / res["jobs2_s"]
+    runners = {
+        name: (
+            lambda extra=extra, out=work / f"ds-{profile}-{name}": timed(
+                scan_cmd(folder, out, force=True, extra=extra)
+            )
+        )
+        for name, extra in runs.items()
+    }
     if dask:
-        res["dask_local2_overhead_vs_jobs2"] = res["dask_local2_s"] / res["jobs2_s"] - 1
-        res["dask_cluster2_s"] = _on_running_cluster(folder, work / f"ds-{profile}-dask", repeat)
-        res["dask_cluster2_overhead_vs_jobs2"] = res["dask_cluster2_s"] / res["jobs2_s"] - 1
+        runners["dask_cluster2"] = lambda: _on_running_cluster(folder, work / f"ds-{profile}-dask")
+    for name, timings in round_robin(runners, repeat).items():
+        got = [t.seconds for t in timings]
+        res[f"{name}_s"] = min(got)
+        res[f"{name}_median_s"] = statistics.median(got)
+        res[f"{name}_runs_s"] = [round(t, 3) for t in got]
+    for how, key in (("", "_s"), ("_median", "_median_s")):
+        res[f"speedup_jobs2{how}"] = res[f"jobs1{key}"] / res[f"jobs2{key}"]
+        for name in ("dask_local2", "dask_cluster2") if dask else ():
+            res[f"{name}_overhead_vs_jobs2{how}"] = res[f"{name}{key}"] / res[f"jobs2{key}"] - 1
     # rerun of the unchanged dataset: `ingest` (the dataset alone) and `scan` (plus its report)
     for name, cmd in (
         ("ingest", lambda o: [*TRIAGE, "ingest", str(folder), "--out", str(o), "--quiet"]),
@@ -390,25 +398,34 @@ def _rematch(work: Path, folder: Path, out: Path, repeat: int) -> dict:
     }
 
 
-def _on_running_cluster(folder: Path, out: Path, repeat: int) -> float:
+def _on_running_cluster(folder: Path, out: Path) -> Timing:
     """`scan --scheduler ADDRESS` against a LocalCluster of 2 single-threaded worker processes
-    that is already running, as a deployed cluster is: each repetition gets a fresh cluster,
-    started (with the workers readied by `--preload triage.batch.dask_exec`, as the README
-    says to start them) before
-    the clock starts and closed after it stops."""
+    that is already running, as a deployed cluster is: a fresh cluster for each run, started
+    (with the workers readied by `--preload triage.batch.dask_exec`, as the README says to
+    start them) before the clock starts and closed after it stops."""
     from dask.distributed import LocalCluster
 
-    best = float("inf")
-    for _ in range(repeat):
-        with LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            preload=["triage.batch.dask_exec"],
-        ) as cluster:
-            extra = ["--scheduler", cluster.scheduler_address]
-            best = min(best, timed(scan_cmd(folder, out, force=True, extra=extra)).seconds)
-    return best
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        preload=["triage.batch.dask_exec"],
+    ) as cluster:
+        extra = ["--scheduler", cluster.scheduler_address]
+        return timed(scan_cmd(folder, out, force=True, extra=extra))
+
+
+def round_robin(runners: dict[str, Callable[[], Timing]], repeat: int) -> dict[str, list[Timing]]:
+    """Each runner's timings over `repeat` rounds, every round running each once in turn.
+
+    This VM's speed drifts by a fifth or more from one minute to the next (the same work took
+    0.75 s or 1.35 s of CPU). Timing one command's runs back to back and then the other's
+    compares two different stretches of that drift; taking turns gives both the same ones."""
+    got: dict[str, list[Timing]] = {name: [] for name in runners}
+    for _ in range(max(1, repeat)):
+        for name, run in runners.items():
+            got[name].append(run())
+    return got
 
 
 def _size_mb(folder: Path) -> float:
@@ -496,7 +513,7 @@ def main() -> None:
     for profile in PROFILES:
         if profile in only:
             results[profile] = bench_bundles(
-                work, args.bundles, max(1, args.repeat - 1), not args.no_dask, profile
+                work, args.bundles, args.repeat, not args.no_dask, profile
             )
     if "rss" in only:
         results["peak_rss"] = bench_rss(work, args.rss_mb)
