@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -216,6 +218,42 @@ def test_crashes_command_json() -> None:
     assert c["title"].startswith("BUG: unable to handle kernel NULL pointer dereference in ")
     assert c["release"].startswith("2.6.32-71.el6") and c["panicked"] and c["frames"]
     assert c["path"].endswith("vmcore-dmesg.txt")
+
+
+def test_crashes_command_lists_crashes_by_place_the_same_each_run_and_csv_keeps_integers() -> None:
+    """Records follow the inputs (path, then line), not the dataset's parts, whose order
+    changes from run to run; no pandas is loaded; integers stay integers in CSV."""
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from triage.cli import app\n"
+        "r = CliRunner().invoke(app, sys.argv[1:])\n"
+        "sys.stdout.write(('pandas ' if 'pandas' in sys.modules else '-') + '\\n' + r.output)\n"
+    )
+
+    def crashes(fmt: str) -> tuple[str, str]:
+        r = subprocess.run(
+            [sys.executable, "-c", probe, "crashes", "samples", "--format", fmt, "--quiet"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        loaded, _, out = r.stdout.partition("\n")
+        return loaded.strip(), out
+
+    loaded, first = crashes("json")
+    assert loaded == "-"
+    records = json.loads(first)
+    assert len(records) > 10
+    places = [(c["path"], c["first_line"]) for c in records]
+    assert places == sorted(places)
+    assert crashes("json")[1] == first
+    rows = list(csv.DictReader(io.StringIO(crashes("csv")[1])))
+    assert [r["crash_id"] for r in rows] == [c["crash_id"] for c in records]
+    pids = [r["pid"] for r in rows if r["pid"]]
+    assert pids and all(p.isdigit() for p in pids)
 
 
 # -- issue 6: a vmcore in a folder ----------------------------------------------------------

@@ -440,11 +440,15 @@ def crashes(
     summary = _run(
         paths, None, "relevant", [], 1, None, True, limit, None, quiet, use_signatures=False
     )
-    df = summary.dataset.crashes
-    df = df[df["record"] == "crash"] if not df.empty else df
+    import pyarrow.compute as pc
+
     from triage.report.crashes import render_crashes
 
-    render_crashes(summary.dataset, df, fmt.value, sys.stdout)
+    _arrow_for_report()
+    ds = summary.dataset
+    rows = ds.table("crashes")
+    rows = rows.filter(pc.fill_null(pc.equal(rows["record"], "crash"), False))
+    render_crashes(ds.table("sources"), rows, fmt.value, sys.stdout)
 
 
 @app.command()
