@@ -181,3 +181,41 @@ def test_lazy_head_split_equals_the_eager_split() -> None:
         assert list(d._head_lines(head, cut)) == want
 
     check()
+
+
+#: what programs print that begins like a kernel message: a script's banner, a document's rules
+SCRIPT_BANNER = (
+    b"#!/bin/sh\n\ncat >&2 <<'EOT'\n"
+    b"WARNING: git-remote-bzr is now maintained independently.\n"
+    b"WARNING: For more information visit https://github.com/felipec/git-remote-bzr\n"
+    b"WARNING:\n"
+    b"WARNING: You can pick a directory on your $PATH and download it, e.g.:\n"
+    b"WARNING:   $ chmod +x $HOME/bin/git-remote-bzr\nEOT\n"
+)
+DOC_RULES = b"=======\nRoadmap\n=======\n\nA series of milestones tracks\nlarge-scale goals.\n"
+#: a 2.6.18 WARNING as a plain dmesg holds it: the same header, with the kernel's other markers
+PLAIN_WARNING = (
+    b"WARNING: at kernel/softirq.c:137 local_bh_enable()\n"
+    b"Modules linked in: xennet xenblk ext3 jbd\n"
+    b"Pid: 0, comm: swapper Not tainted 2.6.18-128.el5xen #1\n"
+    b"Call Trace:\n"
+    b" [<ffffffff80290e6f>] local_bh_enable+0x3a/0x8f\n"
+    b" [<ffffffff8025e6c4>] rt_run_flush+0x84/0xa8\n"
+)
+
+
+@pytest.mark.parametrize(
+    "head", [SCRIPT_BANNER, DOC_RULES, SCRIPT_BANNER.replace(b"WARNING:", b"BUG:")]
+)
+def test_repeated_generic_marker_alone_is_no_kernel_log(head: bytes) -> None:
+    assert detect(head) == KIND_UNKNOWN
+
+
+def test_kernel_reports_with_generic_headers_stay_kernel_logs() -> None:
+    assert detect(PLAIN_WARNING) == KIND_DMESG
+    assert detect(PLAIN_WARNING * 2) == KIND_DMESG  # two reports: the header repeats
+    # one line is judged by its score, as before
+    assert detect(b"INFO: NMI handler (perf_event_nmi_handler) took too long to run\n") in (
+        KIND_DMESG,
+        KIND_CONSOLE,
+    )

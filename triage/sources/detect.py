@@ -491,7 +491,10 @@ def analyze(head: bytes) -> Analysis:
     # C-level loops (map, Counter) over the few lines looked at: a folder of small logs spends
     # its walk here; the counts come out in the order the shapes first occur, as before
     table = _table_for(head.replace(b"\x00", b"") if b"\x00" in head else head)  # as the lines
-    shapes = Counter(m.lastgroup if m else "other" for m in (table[x[0]].match(x) for x in lines))
+    matches = [table[x[0]].match(x) for x in lines]
+    shapes = Counter(m.lastgroup if m else "other" for m in matches)
+    if shapes.get("kernel_plain") and _one_generic_marker(matches):
+        shapes["other"] += shapes.pop("kernel_plain")
     counts.update(shapes)  # type: ignore[arg-type]
     if counts.get("other") and counts.get("dmesg_ts", 0) >= 0.2 * n:
         # lines without a timestamp among timestamped kernel lines: other programs writing to
@@ -500,6 +503,29 @@ def analyze(head: bytes) -> Analysis:
     a.lines = n
     a.counts = counts
     return a
+
+
+#: kernel markers that programs print too: a head whose bare kernel lines are two or more, all
+#: starting with the same one of these (a script's banner of "WARNING: ..." lines, a document's
+#: "=====" rules), shows no kernel log. A kernel's own WARNING, BUG or INFO report brings other
+#: markers along (Modules linked in, CPU:, RIP:, Call Trace:); a single such line is left to the
+#: scores, as before.
+_GENERIC_MARKERS = (b"WARNING:", b"BUG:", b"INFO:", b"=")
+
+
+def _one_generic_marker(matches: list[re.Match[bytes] | None]) -> bool:
+    """Whether the lines matched as bare kernel lines are two or more, and all start with one
+    same generic marker."""
+    first, seen = None, 0
+    for m in matches:
+        if m is None or m.lastgroup != "kernel_plain":
+            continue
+        text = m.group(0)
+        marker = next((g for g in _GENERIC_MARKERS if text.startswith(g)), None)
+        if marker is None or (first is not None and marker != first):
+            return False
+        first, seen = marker, seen + 1
+    return seen >= 2
 
 
 def decide(a: Analysis, role: str = "") -> str:
