@@ -128,6 +128,11 @@ class _Report:
     # The first header absorbed from the report's head: the title (syzkaller's view, where
     # any header starts a report) is read up to here, the stored text goes on.
     head_header: int | None = None
+    # How far `_in_head` has read the report's head and found no body line of its task/CPU,
+    # and whether it found one: each row is read once, however many headers the head has
+    # (a log of hung-task reports every few lines read 600 rows per header).
+    head_clear_to: int = 0
+    body_seen: bool = False
 
 
 class _Window:
@@ -238,16 +243,22 @@ def _in_head(window: _Window, current: _Report, hit: _Hit) -> bool:
     """
     if current.kind.record != "crash" or hit.kind is None or hit.kind.record != "crash":
         return False
-    if hit.row - max([current.start, *current.absorbed]) > HEAD_LINES:
+    last_header = current.absorbed[-1] if current.absorbed else current.start  # rows ascend
+    if hit.row - last_header > HEAD_LINES:
         return False
     if _OWN_CONTEXT.search(window.get(hit.row)[1]):
         return False  # `WARNING: CPU: 0 PID: 6694 at …` names its own task: a report of its own
+    if current.body_seen:
+        return False
     group = _group(current.context)
-    window.load(current.start, hit.row)
-    for row in range(current.start + 1, hit.row):
+    begin = max(current.start + 1, current.head_clear_to)
+    window.load(begin, hit.row)
+    for row in range(begin, hit.row):
         context, message = window.get(row)
         if _group(context) == group and _BODY.search(message):
+            current.body_seen = True
             return False
+    current.head_clear_to = hit.row
     return True
 
 
