@@ -107,6 +107,59 @@ def test_dmesg_variants():
     assert t[3]["level"] == 4 and t[3]["text"].startswith("WARNING: CPU: 0")
 
 
+def test_dmesg_delta_caller_and_iso_zone_forms():
+    """`dmesg -d` and `-T -d` print the delta since the message before inside the brackets;
+    util-linux 2.39+ prints the caller id after the time; newer `--time-format iso` prints
+    the zone with a colon."""
+    data = (
+        b"[    5.123456 <    0.000120>] e1000: eth0 NIC Link is Up\n"
+        b"[Mon Mar  4 10:00:07 2024 <    1.500000>] BUG: unable to handle page fault\n"
+        b"[Mon Mar  4 10:00:08 2024] [   T1194] WARNING: CPU: 2 PID: 1194 at x.c:1\n"
+        b"[Mon Mar  4 10:00:09 2024][  C3] RIP: 0010:xfrm_state_fini+0x440/0x5c0\n"
+        b"2024-03-04T10:00:10,000250+01:00 usb 1-1: new device\n"
+    )
+    t = rows(parse_bytes(data, "dmesg"))
+    assert t[0]["mono"] == pytest.approx(5.123456) and t[0]["text"] == "e1000: eth0 NIC Link is Up"
+    assert t[1]["timestamp"] == datetime(2024, 3, 4, 10, 0, 7) and t[1]["mono"] is None
+    assert t[1]["text"] == "BUG: unable to handle page fault"
+    assert t[2]["text"] == "WARNING: CPU: 2 PID: 1194 at x.c:1"
+    assert t[3]["text"] == "RIP: 0010:xfrm_state_fini+0x440/0x5c0"
+    assert t[4]["timestamp"] == datetime(2024, 3, 4, 10, 0, 10, 250)
+    assert t[4]["text"] == "usb 1-1: new device"
+
+
+def test_journal_short_precise_full_and_unix():
+    data = (
+        b"Mar 04 10:00:01.250000 vm1 kernel: Linux version 5.14.0-70.el9.x86_64 (x) #1\n"
+        b"Mon 2024-03-04 10:00:02 CET vm1 kernel: Command line: ro console=hvc0\n"
+        b"Mon 2024-03-04 10:00:03 +03 vm1 systemd[1]: Started Session 1.\n"
+        b"1709546404.000500 vm1 kernel: xen: PV spinlocks enabled\n"
+    )
+    t = rows(parse_bytes(data, "journal", year_hint=2024))
+    assert [r["lineno"] for r in t] == [1, 2, 4]  # systemd's line is not kernel-relevant
+    assert t[0]["timestamp"] == datetime(2024, 3, 4, 10, 0, 1, 250000)
+    assert t[0]["text"].startswith("Linux version 5.14.0") and t[0]["host"] == "vm1"
+    assert t[1]["timestamp"] == datetime(2024, 3, 4, 10, 0, 2)
+    assert t[1]["tag"] == "kernel" and t[1]["text"] == "Command line: ro console=hvc0"
+    # short-unix: seconds since the epoch, shown in UTC
+    assert t[2]["timestamp"] == datetime(2024, 3, 4, 10, 0, 4, 500)
+    assert t[2]["text"] == "xen: PV spinlocks enabled"
+
+
+def test_rfc5424_header_tag_and_level():
+    data = (
+        b"<12>1 2024-03-04T10:00:01.000123+01:00 web07 kernel - - - [   12.500000] BUG: x\n"
+        b'<30>1 2024-03-04T10:00:02Z web07 sshd 4242 ID47 [origin ip="10.0.0.1"] Accepted\n'
+        b'<14>1 2024-03-04T10:00:03Z web07 kernel - - [meta sequenceId="7"] <3>EXT4-fs error\n'
+    )
+    t = rows(parse_bytes(data, "syslog-rfc3339"))
+    assert [r["lineno"] for r in t] == [1, 3]  # only the kernel's lines are kept
+    assert t[0]["timestamp"] == datetime(2024, 3, 4, 10, 0, 1, 123)
+    assert (t[0]["host"], t[0]["tag"], t[0]["level"]) == ("web07", "kernel", 4)
+    assert t[0]["mono"] == pytest.approx(12.5) and t[0]["text"] == "BUG: x"
+    assert t[1]["level"] == 3 and t[1]["text"] == "EXT4-fs error"  # the message's own <N> wins
+
+
 def test_journal_short_monotonic_and_boot_separators():
     data = (
         b"-- Logs begin at Mon 2024-01-01 10:00:00 UTC, end at Mon 2024-01-01 12:00:00 UTC. --\n"

@@ -78,6 +78,31 @@ JOURNAL_MONO = b"".join(
     b"[%6d.%06d] web07 kernel: %s\n" % (i, i * 11, m)
     for i, m in enumerate([b"Linux version 5.14.0", b"Command line: ro", b"xen: PV", b"NX"])
 )
+#: the same four kernel messages as util-linux and journalctl print them in other modes
+_MSGS = [b"Linux version 5.14.0-70.el9.x86_64", b"Command line: ro", b"xen: PV", b"NX: active"]
+DMESG_FORMS = {
+    "delta": b"[%5d.%06d <    0.000123>] ",  # dmesg -d
+    "ctime_delta": b"[Mon Mar  4 10:00:%02d 2024 <    0.%06d>] ",  # dmesg -T -d
+    "ctime_caller": b"[Mon Mar  4 10:00:%02d 2024] [    T%d] ",  # util-linux 2.39+, caller id
+    "ctime_caller_glued": b"[Mon Mar  4 10:00:%02d 2024][    T%d] ",
+    "iso_colon_zone": b"2024-03-04T10:00:%02d,%06d+01:00 ",  # newer --time-format iso
+}
+JOURNAL_FORMS = {
+    "short-precise": b"Mar  4 10:00:%02d.%06d web07 kernel: ",
+    "short-precise, day padded": b"Mar 04 10:00:%02d.%06d web07 kernel: ",
+    "short-full": b"Mon 2024-03-04 10:%02d:%02d CET web07 kernel: ",
+    "short-unix": b"17095%05d.%06d web07 kernel: ",
+}
+RFC5424 = b"".join(
+    b"<4>1 2024-03-04T10:00:%02d.000123+01:00 web07 kernel - - - %s\n" % (i, m)
+    for i, m in enumerate(_MSGS)
+)
+
+
+def _lines(prefix: bytes) -> bytes:
+    return b"".join((prefix % (i, i * 11)) + m + b"\n" for i, m in enumerate(_MSGS))
+
+
 SYZ_CONSOLE = (
     b"Warning: Permanently added '10.128.0.2' (ECDSA) to the list of known hosts.\r\n"
     b"2018/01/03 09:12:34 fuzzer started\r\n"
@@ -134,6 +159,21 @@ XC_CORE_LEGACY = struct.pack("<6I", 0xF00FEBED, 1, 4096, 24, 5000, 8192) + bytes
 )
 def test_kind_from_content(head: bytes, kind: str) -> None:
     assert detect(head) == kind
+
+
+@pytest.mark.parametrize("form", sorted(DMESG_FORMS))
+def test_dmesg_in_its_other_modes_is_dmesg(form: str) -> None:
+    assert detect(_lines(DMESG_FORMS[form])) == KIND_DMESG
+
+
+@pytest.mark.parametrize("form", sorted(JOURNAL_FORMS))
+def test_journalctl_short_modes_are_journal(form: str) -> None:
+    assert detect(_lines(JOURNAL_FORMS[form])) == KIND_JOURNAL
+
+
+def test_rfc5424_lines_are_rfc3339_syslog_not_prefixed_dmesg() -> None:
+    """`<4>1 2024-…` starts like a dmesg `-r` line; the version and RFC 3339 time decide."""
+    assert detect(RFC5424) == KIND_SYSLOG_RFC3339
 
 
 def test_elf_that_is_not_a_core_is_not_a_dump() -> None:

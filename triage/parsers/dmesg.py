@@ -8,22 +8,32 @@ leave `mono` null (formats.md §4.4).
 from __future__ import annotations
 
 from triage.model import KIND_DMESG
-from triage.parsers.lineformat import KERNEL_PREFIX, PRINTK_TIME_ONLY, LineFormat
+from triage.parsers.lineformat import PRINTK_TIME_ONLY, LineFormat
 
 #: facility and level names as util-linux dmesg -x prints them
 DMESG_X = (
     r"(?:(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|res0|res1|res2|res3"
     r"|local[0-7]) *:(?P<lvl>emerg|alert|crit|err|warn|notice|info|debug) *: )?"
 )
+#: `-T`, also with `-d` (`[Fri Nov 27 10:09:20 2026 <    0.000123>]`), or `--time-format iso`
 DMESG_TIMES = (
-    r"(?:\[(?P<t_ctime>[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-3]\d [0-2]\d:[0-5]\d:[0-6]\d \d{4})\] ?"
+    r"(?:\[(?P<t_ctime>[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-3]\d [0-2]\d:[0-5]\d:[0-6]\d \d{4})"
+    r"(?: <\s*\d+\.\d+>)?\] ?"
     r"|(?P<t_iso>\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\d)(?:[.,](?P<f_iso>\d+))?"
     r"(?:Z|[+-]\d\d:?\d\d)? )?"
 )
 
+#: the kernel prefix as dmesg prints it: with `-d`, the printk time is followed by the delta
+#: since the message before (`[    1.234567 <    0.000123>] `)
+DMESG_PREFIX = (
+    r"(?:<(?P<pri>\d+)>)?"
+    r"(?:\[\s*(?P<mono>\d+\.\d+)(?: <\s*\d+\.\d+>)?\] ?)?"
+    r"(?:\[\s*(?P<caller>[TC]\d+)\] ?)?"
+)
+
 FORMAT = LineFormat(
     kind=KIND_DMESG,
-    pattern=r"^(?P<pre>" + DMESG_X + DMESG_TIMES + KERNEL_PREFIX + ")",
+    pattern=r"^(?P<pre>" + DMESG_X + DMESG_TIMES + DMESG_PREFIX + ")",
     continuation=True,
     # `[   12.345678] ` alone, most lines: settled by the cheap pattern. A line it misses goes
     # to the full one when it starts like some prefix: a facility name, ISO digits, `[`, `<`.

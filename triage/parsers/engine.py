@@ -619,10 +619,11 @@ def process_block(
     if fmt.separator_tag and is_sep.any():
         tag_col = pc.if_else(pa.array(is_sep[sel]), fmt.separator_tag, tag_col)
     level = pa.nulls(m, pa.int8())
-    if "pri" in f:
-        pri = _cast(columns.empty_to_null(f["pri"]), pa.int64())
-        if pri.null_count < m:
-            level = pc.cast(pc.bit_wise_and(pri, 7), pa.int8())
+    for group in ("pri", "hpri"):  # the kernel's `<N>`, else a syslog header's `<PRI>`
+        if group in f:
+            pri = _cast(columns.empty_to_null(f[group]), pa.int64())
+            if pri.null_count < m:
+                level = pc.coalesce(level, pc.cast(pc.bit_wise_and(pri, 7), pa.int8()))
     if "lvl" in f:
         named = pc.cast(pc.index_in(f["lvl"], value_set=LEVEL_NAMES), pa.int8())
         level = pc.coalesce(level, named)
@@ -631,6 +632,8 @@ def process_block(
         for g in ("t_iso", "t_ctime", "t_ymd")
         if g in f and f[g].null_count < m
     ]
+    if "t_unix" in f and f["t_unix"].null_count < m:
+        stamps.append(timestamps.epoch_timestamps(f["t_unix"], f.get("f_unix")))
     bsd = None
     if "t_bsd" in f:
         from_line = body_due[sel] if fmt.header_time_group == "t_bsd" else None

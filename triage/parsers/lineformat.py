@@ -10,7 +10,9 @@ names the engine understands (any subset):
   `t_ctime` ("Mon Jan  1 12:00:00 2024", dmesg -T), `t_ymd` ("2024-01-01 12:00:00", xenconsoled);
   `f_bsd` / `f_iso` carry the fractional second digits of the layout they follow;
 - `mono` (seconds since boot, "12.345678"), `pri` (the `<N>` syslog priority), `lvl` (a level
-  name as `dmesg -x` prints it), `host`, `tag`, `pid`, `caller` (`T123`/`C1`, dropped from text).
+  name as `dmesg -x` prints it), `hpri` (an RFC 5424 header's `<PRI>`, the level when the
+  message has no `<N>`), `host`, `tag`, `pid`, `caller` (`T123`/`C1`, dropped from text);
+  `t_unix` / `f_unix` (seconds since the epoch and their fraction, journalctl short-unix).
 
 Patterns are RE2 (pyarrow.compute) syntax: no look-around, no back-references, and no counted
 repetition such as `\\S{1,255}`: RE2 unrolls it, and submatch extraction became 3× slower.

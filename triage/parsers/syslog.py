@@ -1,4 +1,5 @@
-"""RFC 3164 syslog files (`/var/log/messages`, `kern.log`) and rsyslog's RFC 3339 file format.
+"""RFC 3164 syslog files (`/var/log/messages`, `kern.log`), rsyslog's RFC 3339 file format and
+RFC 5424 lines.
 
 Only kernel lines are kept, plus the few other programs whose lines tell a hang from a quiet
 system: the syslog daemons' own start/stop/MARK lines and klogd. Kernel lines may carry the inner
@@ -58,8 +59,27 @@ RFC3164 = LineFormat(
     body_fast=KERNEL_BODY_FAST,
 )
 
+#: RFC 5424 (rsyslog's RSYSLOG_SyslogProtocol23Format, syslog-ng's syslog-protocol files):
+#: `<PRI>1 TIME HOST APP PROCID MSGID SD MSG`, `-` for an absent field. It shares the RFC 3339
+#: time, so it is the same kind; APP is the tag, PROCID is not kept (the kernel has none).
+RFC5424_VERSION = r"(?:<(?P<hpri>\d+)>1 )?"
+#: a tag then either the RFC 3164 colon (`kernel:`, `sshd[12]:`) or RFC 5424's PROCID, MSGID
+#: and structured data (`kernel - - - `, `app 12 ID47 [x@1 a="b"] `); optional as a whole
+RFC3339_TAG = (
+    r"(?:(?P<tag>[^\s:\[\]]+)(?:\[(?P<pid>\d+)\]: ?|: ?"
+    r"| (?:\d+|-) \S+ (?:-|(?:\[[^\]]*\])+)(?: |$)))?"
+)
+
 RFC3339 = LineFormat(
     kind=KIND_SYSLOG_RFC3339,
-    pattern=r"^(?P<pre>" + ISO_TIME + r" (?P<host>\S+) " + SYSLOG_TAG + KERNEL_PREFIX + ")",
+    pattern=(
+        r"^(?P<pre>"
+        + RFC5424_VERSION
+        + ISO_TIME
+        + r" (?P<host>\S+) "
+        + RFC3339_TAG
+        + KERNEL_PREFIX
+        + ")"
+    ),
     keep=SYSLOG_KEEP,
 )

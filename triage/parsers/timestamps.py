@@ -207,6 +207,20 @@ def to_timestamps(parts: TimeParts, year: np.ndarray | None = None) -> pa.Array:
     return pa.array(micros, type=pa.int64(), mask=~valid).cast(TS)
 
 
+def epoch_timestamps(secs: pa.Array, frac: pa.Array | None = None) -> pa.Array:
+    """Timestamp array (TS) of seconds since the epoch (digit strings, "" where absent) and
+    their fraction digits: `journalctl -o short-unix`, whose wall clock is UTC."""
+    n = len(secs)
+    digits = pc.binary_length(secs).to_numpy(zero_copy_only=False)
+    valid = np.nan_to_num(digits, nan=0).astype(np.int64) > 0
+    if not valid.any():
+        return pa.nulls(n, TS)
+    whole = pc.cast(pc.if_else(pa.array(valid), secs, "0"), pa.int64()).to_numpy()
+    valid &= whole < (230 * 365 * 86400)  # as for the other layouts: before 2200
+    micros = whole * US + _fraction_us(frac, n)
+    return pa.array(micros, type=pa.int64(), mask=~valid).cast(TS)
+
+
 def merge_timestamps(columns: list[pa.Array], n: int) -> pa.Array:
     """First non-null timestamp per row across the layouts a format allows."""
     if not columns:

@@ -61,9 +61,22 @@ LINE_SHAPES: tuple[tuple[str, bytes], ...] = (
     ),
     ("xencons", rb"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\] "),
     ("journal_mono", rb"\[\s*\d+\.\d{6}\] [\w.-]+ (?:kernel|[\w.@-]+\[\d+\]): "),
-    ("dmesg_ts", rb"(?:<\d{1,3}>)?\[\s*\d+\.\d+\](?: ?\[\s*[TC]\d+\])?(?: |$)"),
-    ("dmesg_T", rb"\[[A-Z][a-z]{2} " + _MON + rb" [ \d]\d \d\d:\d\d:\d\d \d{4}\] "),
-    ("dmesg_iso", rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{6}[+-]\d{4} "),
+    (
+        "rfc5424",
+        rb"<\d{1,3}>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) \S+ \S+ \S+ \S+ [-\[]",
+    ),
+    # `dmesg`, `dmesg -d` (the delta since the message before, in angle brackets), `-r`;
+    # util-linux 2.39+ prints the caller id (`[  T123] `) after the time
+    (
+        "dmesg_ts",
+        rb"(?:<\d{1,3}>)?\[\s*\d+\.\d+(?: <\s*\d+\.\d+>)?\](?: ?\[\s*[TC]\d+\])?(?: |$)",
+    ),
+    (
+        "dmesg_T",
+        rb"\[[A-Z][a-z]{2} " + _MON + rb" [ \d]\d \d\d:\d\d:\d\d \d{4}(?: <\s*\d+\.\d+>)?\][ \[]",
+    ),
+    # `--time-format iso`: older util-linux prints the zone as `+0100`, newer as `+01:00`
+    ("dmesg_iso", rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{6}[+-]\d\d:?\d\d "),
     (
         "dmesg_x",
         rb"(?:kern|user|mail|daemon|auth|syslog|lpr|news|local\d)\s*:"
@@ -71,8 +84,15 @@ LINE_SHAPES: tuple[tuple[str, bytes], ...] = (
     ),
     ("dmesg_pri", rb"<[0-7]>"),
     ("rfc3339", rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) \S+ " + _TAG),
-    ("journal_short0", _MON + rb" 0\d \d\d:\d\d:\d\d \S+ " + _TAG),
+    ("journal_short0", _MON + rb" 0\d \d\d:\d\d:\d\d(?:\.\d{6})? \S+ " + _TAG),
     ("syslog", _MON + rb" [ \d]\d \d\d:\d\d:\d\d \S+ (?:" + _TAG + rb"|last message repeated)"),
+    # journalctl -o short-precise, short-full (weekday, date, time, zone), short-unix
+    ("journal_precise", _MON + rb" [ \d]\d \d\d:\d\d:\d\d\.\d{6} \S+ " + _TAG),
+    (
+        "journal_full",
+        rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [\w+-]+ \S+ " + _TAG,
+    ),
+    ("journal_unix", rb"\d{9,11}\.\d{6} \S+ " + _TAG),
     ("crash_bt", rb"PID:\s+\d+\s+TASK:\s+[0-9a-f]+\s+CPU:\s+\S+\s+COMMAND:"),
     ("crash_prompt", rb"crash(?:64)?> "),
     (
@@ -153,11 +173,22 @@ KIND_RULES: tuple[KindRule, ...] = (
     ),
     KindRule(
         KIND_JOURNAL,
-        {"journal_mono": 1.0, "journal_short0": 1.0, "syslog": 0.9, "journal_sep": 1.0},
+        {
+            "journal_mono": 1.0,
+            "journal_short0": 1.0,
+            "journal_precise": 1.0,
+            "journal_full": 1.0,
+            "journal_unix": 1.0,
+            "syslog": 0.9,
+            "journal_sep": 1.0,
+        },
         (("journal_sep", 1, 1.0),),
     ),
-    KindRule(KIND_SYSLOG, {"syslog": 1.0, "syslog_xapi": 0.5, "journal_short0": 0.9}),
-    KindRule(KIND_SYSLOG_RFC3339, {"rfc3339": 1.0}),
+    KindRule(
+        KIND_SYSLOG,
+        {"syslog": 1.0, "syslog_xapi": 0.5, "journal_short0": 0.9, "journal_precise": 0.9},
+    ),
+    KindRule(KIND_SYSLOG_RFC3339, {"rfc3339": 1.0, "rfc5424": 1.0}),
     KindRule(
         KIND_DMESG,
         {
