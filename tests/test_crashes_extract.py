@@ -385,6 +385,50 @@ def test_a_dense_run_of_headers_reads_each_row_once(monkeypatch):
     assert reads < 20 * len(rows)
 
 
+def test_a_flood_of_reports_marks_each_row_once(monkeypatch):
+    """Every report reads the 750 rows after its header (syzkaller's view of its extent); what
+    a row means to that reading is worked out once per row, not once per report over it."""
+    module = sys.modules["triage.crashes.extract"]
+    calls = 0
+    marks = module._marks
+
+    def counted(context, message):
+        nonlocal calls
+        calls += 1
+        return marks(context, message)
+
+    monkeypatch.setattr(module, "_marks", counted)
+    report = (
+        "BUG: scheduling while atomic: swapper/1/0/0x10000100\n"
+        "Modules linked in: xen_netfront\n"
+        "Pid: 0, comm: swapper/1 Not tainted 3.2.0-4-amd64 #1 Debian 3.2.57-3\n"
+        "Call Trace:\n"
+        " <IRQ>  [<ffffffff8134c6c5>] ? __schedule+0x75/0x5f0\n"
+        " [<ffffffff8100d055>] ? xen_force_evtchn_callback+0x9/0xa\n"
+    )
+    text = report * 500
+    crashes = crashes_of(text)
+    assert len(crashes) == 500
+    assert {c.title for c in crashes} == {"BUG: scheduling while atomic in corrupted"}
+    assert calls <= 2 * text.count("\n")
+
+
+def test_stack_header_split_over_two_lines_is_no_stack_header():
+    """The whole-text search that skips absent stack headers finds " backtrace:" after a
+    newline, which no single line has; the per-line reading still decides."""
+    from triage.crashes.titles import check_corrupted, describe, rules
+
+    kind = next(k for k in rules.KINDS if k.name == "kernel-bug")
+    text = "kernel BUG at mm/slab.c:2931!\n backtrace:\n"
+    desc = describe(text, kind)
+    split = check_corrupted(desc.title, text, desc.format)
+    assert split == check_corrupted(desc.title, text.replace("\n backtrace:", "\nx"), desc.format)
+    # the header on a line of its own (a byte before it on that line) is one
+    assert split != check_corrupted(
+        desc.title, text.replace(" backtrace", "  backtrace"), desc.format
+    )
+
+
 def test_header_naming_its_own_task_is_not_message_text():
     text = (
         "BUG: KASAN: slab-out-of-bounds in rds_cong_queue_updates+0x4d3/0x4f0\n"

@@ -144,12 +144,15 @@ class _Window:
         self.text = lines.column("text")
         self.tag = lines.column("tag") if tags else None
         self.cache: dict[int, tuple[str, str]] = {}
+        #: per row, what `_cut` asks of it (`_MARK_*` bits): worked out once per row, not once
+        #: per report whose 750 rows it falls in (a flooded console has a report every few rows)
+        self.marks: dict[int, int] = {}
 
     def load(self, start: int, stop: int) -> None:
-        missing = [i for i in range(start, stop) if i not in self.cache]
+        missing = set(range(start, stop)).difference(self.cache)  # in C: a report's 750 rows
         if not missing:
             return
-        a, b = missing[0], missing[-1] + 1
+        a, b = min(missing), max(missing) + 1
         texts = self.text.slice(a, b - a).to_pylist()
         tags = self.tag.slice(a, b - a).to_pylist() if self.tag is not None else [None] * (b - a)
         for offset, (text, tag) in enumerate(zip(texts, tags, strict=False)):
@@ -157,11 +160,46 @@ class _Window:
             if not context and tag and _TAG_CALLER.match(tag):
                 context = tag
             self.cache[a + offset] = (context, message)
+            self.marks[a + offset] = _marks(context, message)
 
     def get(self, row: int) -> tuple[str, str]:
         if row not in self.cache:
             self.load(row, min(self.n, row + 64))
         return self.cache[row]
+
+    def keep(self, rows: range) -> None:
+        """Forget every row outside `rows` (`get` reads a forgotten row again)."""
+        self.cache = {k: v for k, v in self.cache.items() if k in rows}
+        self.marks = {k: v for k, v in self.marks.items() if k in rows}
+
+
+_MARK_HANGUP = 1  # the console went away: the report may be cut short
+_MARK_QUESTIONABLE = 2  # a `? frame` (or unreliable) line of a CPU/task: not the report's own
+_MARK_NO_LOCKDEP = 4  # "Disabling lock debugging": noise within a report
+_MARK_NMI = 8  # "Sending NMI from CPU": other CPUs' backtraces belong to the report
+_MARK_STOP = 16  # a panic or a lockdep splat: the report's own lines end there
+
+
+def _marks(context: str, message: str) -> int:
+    mark = 0
+    if any(h in message for h in rules.CONSOLE_HANGUP):
+        mark |= _MARK_HANGUP
+    if (
+        context
+        and "<EOI>" not in message
+        and (_QUESTIONABLE_PREFIX.search(message) is not None or message.endswith(" (unreliable)"))
+    ):
+        mark |= _MARK_QUESTIONABLE
+    if "Disabling lock debugging due to kernel taint" in message:
+        mark |= _MARK_NO_LOCKDEP
+    if "Sending NMI from CPU" in message:
+        mark |= _MARK_NMI
+    if (
+        "Kernel panic - not syncing" in message
+        or "WARNING: possible circular locking dependency detected" in message
+    ):
+        mark |= _MARK_STOP
+    return mark
 
 
 def candidate_rows(lines: pa.Table) -> np.ndarray:
@@ -290,8 +328,9 @@ def _cut(window: _Window, report: _Report, boot_col: pa.ChunkedArray | None) -> 
                 limit = start + offset
                 break
     window.load(start, limit)
+    cache, marks = window.cache, window.marks  # every row of [start, limit) is loaded
     context = report.context
-    oops_message = window.get(start)[1]
+    oops_message = cache[start][1]
     min_lines = (
         MIN_LINES_BEFORE_PANIC_KMSAN if "BUG: KMSAN:" in oops_message else MIN_LINES_BEFORE_PANIC
     )
@@ -303,32 +342,23 @@ def _cut(window: _Window, report: _Report, boot_col: pa.ChunkedArray | None) -> 
     count = 0
     skip_rest = cpu_traceback = console_lost = False
     for row in range(start, limit):
-        ctx, message = window.get(row)
+        ctx, message = cache[row]
+        mark = marks[row]
         first = row == start
-        if any(h in message for h in rules.CONSOLE_HANGUP):
+        if mark & _MARK_HANGUP:
             console_lost = True
-        questionable = (
-            bool(ctx)
-            and "<EOI>" not in message
-            and (
-                _QUESTIONABLE_PREFIX.search(message) is not None
-                or message.endswith(" (unreliable)")
-            )
-        )
         if not first and (
-            questionable or (ctx != context and not (cpu_traceback and ctx.startswith("C")))
+            mark & _MARK_QUESTIONABLE
+            or (ctx != context and not (cpu_traceback and ctx.startswith("C")))
         ):
             continue
         count += 1
         skip = skip_rest
-        if "Disabling lock debugging due to kernel taint" in message:
+        if mark & _MARK_NO_LOCKDEP:
             skip = True
-        elif "Sending NMI from CPU" in message:
+        elif mark & _MARK_NMI:
             cpu_traceback = True
-        elif count > min_lines and (
-            "Kernel panic - not syncing" in message
-            or "WARNING: possible circular locking dependency detected" in message
-        ):
+        elif count > min_lines and mark & _MARK_STOP:
             skip_rest = skip = True
         if not first and skip:
             continue
@@ -500,8 +530,9 @@ def extract_reports(lines: pa.Table, source_id: str, boots: list[Boot]) -> list[
             out.append(build_crash(lines, window, report, cut, source_id, boots))
         except Exception as exc:  # one odd report must not lose the others
             out.append(_fallback_crash(lines, window, report, source_id, exc))
-        # Windows of earlier reports are not needed again: keep memory bounded.
+        # Windows of earlier reports are not needed again: keep memory bounded. Rows far
+        # ahead go too (the hits of a flooded log are all over it, and kept they made this
+        # trim run after every report); `get` reads them again when their turn comes.
         if len(window.cache) > 4 * MAX_REPORT_LINES:
-            keep_from = report.start
-            window.cache = {k: v for k, v in window.cache.items() if k >= keep_from}
+            window.keep(range(report.start, report.start + 2 * MAX_REPORT_LINES))
     return out

@@ -327,7 +327,14 @@ def check_corrupted(title: str, text: str, fmt: Format | None) -> str:
     lines = text.split("\n")
     has_trace = False
     for start in _STACK_START:
-        first = next((i for i, line in enumerate(lines) if start.search(line)), None)
+        # One search of the whole text first: a match within a line is a match of the text, so
+        # none there is none in any line, and the first line's match is at or after the text's
+        # (a flooded console has hundreds of reports of 750 lines, most lacking most headers).
+        found_at = start.search(text)
+        if found_at is None:
+            continue
+        from_line = text.count("\n", 0, found_at.start())
+        first = next((i for i in range(from_line, len(lines)) if start.search(lines[i])), None)
         if first is None:
             continue
         weak = start.pattern == rules.WEAK_STACK_START
