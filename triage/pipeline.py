@@ -189,12 +189,16 @@ def process_sources(
     keep: str = "all",
     limits: Limits = DEFAULT_LIMITS,
     system_map: str | None = None,
+    groups: list[int] | None = None,
 ) -> list[SourceResult]:
     """`process_source(src, facts, ..., sha256=known)` of each (src, facts, known) in order.
 
     The same rows, made faster for many small logs: their bytes are parsed in shared engine
     calls (`parsers.parse_many`), which a folder of thousands of small files spends most of its
     parse time on otherwise. Everything else stays per source, and never raises either.
+
+    `groups` (one key per item: the unit it belongs to) lets the rows of neighbouring small
+    logs of one group be held as one table (`_compact_lines`); without it each keeps its own.
     """
     results: list[SourceResult | None] = [None] * len(items)
     pending: list[tuple[int, bytes]] = []
@@ -218,15 +222,59 @@ def process_sources(
             continue
         pending.append((i, data))
         held += len(data)
-        if held >= _PENDING_BYTES:
+        if held >= _PENDING_BYTES or len(pending) >= _PENDING_ITEMS:
             _analyse_packed(results, pending, items, signatures, keep, limits)
+            _compact_lines(results, [i for i, _ in pending], groups)
             pending, held = [], 0
     _analyse_packed(results, pending, items, signatures, keep, limits)
+    _compact_lines(results, [i for i, _ in pending], groups)
     return [r for r in results if r is not None]
+
+
+#: results with fewer rows than this are gathered (see `_compact_lines`)
+COMPACT_ROWS = 4096
+
+
+def _compact_lines(
+    results: list[SourceResult | None], done: list[int], groups: list[int] | None
+) -> None:
+    """Hold the rows of each run of neighbouring results of one group in one table.
+
+    Every Arrow table, even a slice, carries some 7 KB of column objects; the 20,000 members
+    of one archive are one unit, held whole until its part is written, and their tables took
+    140 MB. The run's first result holds the run's rows and the others the shared empty table:
+    the part writes its results' rows in order, so it writes the same rows in the same order.
+    Only results next to each other in `results` are joined, never across a group."""
+    if groups is None or len(done) < 2:
+        return
+    run: list[SourceResult] = []
+
+    def flush() -> None:
+        if len(run) > 1:
+            tables = [r.lines for r in run]
+            schema = tables[0].schema
+            if all(t.schema.equals(schema) for t in tables):
+                run[0].lines = pa.concat_tables(tables).combine_chunks()
+                for r in run[1:]:
+                    r.lines = empty_lines()
+        run.clear()
+
+    previous = -2
+    for i in done:
+        result = results[i]
+        small = result is not None and 0 < result.lines.num_rows < COMPACT_ROWS
+        if not small or i != previous + 1 or groups[i] != groups[previous]:
+            flush()
+        if small:
+            run.append(result)  # type: ignore[arg-type]
+        previous = i
+    flush()
 
 
 #: bytes of small logs read ahead before their packed parse (bounds the memory they hold)
 _PENDING_BYTES = 16 << 20
+#: and their number: each parsed log is a table of its own until `_compact_lines` joins them
+_PENDING_ITEMS = 2048
 
 
 def _analyse_packed(

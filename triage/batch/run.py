@@ -139,11 +139,16 @@ def _known_digest(unit: Unit, src: SourceFile) -> str:
 
 
 def _process_jobs(
-    jobs: list[tuple[SourceFile, list[Fact] | None, str]], sigset: Any, opts: RunOptions
+    jobs: list[tuple[SourceFile, list[Fact] | None, str]],
+    sigset: Any,
+    opts: RunOptions,
+    groups: list[int] | None = None,
 ) -> list[Any]:
     from triage import pipeline
 
-    return pipeline.process_sources(jobs, sigset, opts.keep, opts.limits, opts.system_map)
+    return pipeline.process_sources(
+        jobs, sigset, opts.keep, opts.limits, opts.system_map, groups=groups
+    )
 
 
 def _finish_unit(
@@ -334,7 +339,8 @@ def _process_staged(staged: list[_Staged], opts: RunOptions) -> dict[int, list[A
     if not jobs:
         return {id(st): [] for st in staged}
     start = time.perf_counter()
-    results = _process_jobs(jobs, staged[0].sigset, opts)
+    units = [k for k, st in enumerate(staged) for _ in st.jobs]  # rows never change unit
+    results = _process_jobs(jobs, staged[0].sigset, opts, units)
     per_job = (time.perf_counter() - start) / len(jobs)
     out: dict[int, list[Any]] = {}
     at = 0
