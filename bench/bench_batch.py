@@ -3,7 +3,8 @@
     python bench/bench_batch.py                      # all figures at the default sizes
     python bench/bench_batch.py --only big,sosreports   # a subset: big, ingest, syslog, xensource,
                                                         # small, bundles (tiny), sosreports
-                                                        # (realistic), rss
+                                                        # (realistic), rss, flood (a console of
+                                                        # crash reports, an archive of 20,000 logs)
     python bench/bench_batch.py --big-mb 200 --bundles 50 --small-files 2000   # quicker
 
 Each command runs as a whole process (wall time, and peak RSS of the process tree from wait4),
@@ -443,6 +444,37 @@ def _logs_mb(folder: Path) -> float:
     return round(total / 2**20, 1)
 
 
+def bench_flood(work: Path, size_mb: int, members: int, repeat: int) -> dict:
+    """Inputs whose cost is in their count of things, not their bytes: a console that is
+    nothing but soft lockup reports (`triage scan` against `grep -E -c` of the anchors), and
+    an archive of many tiny logs (time and peak RSS)."""
+    log = work / f"flood-{size_mb}mb.log"
+    count_file = work / f"flood-{size_mb}mb.reports"
+    if not log.exists() or not count_file.exists():
+        count_file.write_text(str(synth.flooded_console(log, size_mb << 20)))
+    reports = int(count_file.read_text())
+    out = work / "ds-flood"
+    scan = timed(scan_cmd(log, out, force=True, extra=["-j", "1"]), repeat)
+    grep = timed(["grep", "-E", "-c", anchors_union("ere"), str(log)], repeat)
+    archive = synth.ensure(
+        work / f"members-{members}.tar.gz", lambda p: synth.member_archive(p, members)
+    )
+    many = timed(scan_cmd(archive, work / "ds-members", force=True, extra=["-j", "1"]), repeat)
+    return {
+        "flood_mb": size_mb,
+        "flood_reports": reports,
+        "flood_scan_s": scan.seconds,
+        "flood_reports_per_s": reports / scan.seconds,
+        "flood_peak_rss_mb": scan.peak_rss_mb,
+        "flood_grep_E_s": grep.seconds,
+        "flood_scan_vs_grep": grep.seconds / scan.seconds,
+        "archive_members": members,
+        "archive_scan_s": many.seconds,
+        "archive_members_per_s": members / many.seconds,
+        "archive_peak_rss_mb": many.peak_rss_mb,
+    }
+
+
 def bench_rss(work: Path, size_mb: int) -> dict:
     log = synth.ensure(
         work / f"console-{size_mb}mb.log", lambda p: synth.console_log(p, size_mb << 20)
@@ -482,7 +514,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--work", default="/tmp/triage-bench")
-    ap.add_argument("--only", default="big,ingest,syslog,xensource,small,bundles,sosreports,rss")
+    ap.add_argument(
+        "--only", default="big,ingest,syslog,xensource,small,bundles,sosreports,rss,flood"
+    )
     ap.add_argument("--big-mb", type=int, default=1024)
     ap.add_argument("--ingest-mb", type=int, default=500)
     ap.add_argument("--syslog-mb", type=int, default=500)
@@ -490,6 +524,8 @@ def main() -> None:
     ap.add_argument("--rss-mb", type=int, default=5120)
     ap.add_argument("--small-files", type=int, default=10_000)
     ap.add_argument("--bundles", type=int, default=200)
+    ap.add_argument("--flood-mb", type=int, default=8)
+    ap.add_argument("--members", type=int, default=20_000)
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
@@ -517,6 +553,8 @@ def main() -> None:
             )
     if "rss" in only:
         results["peak_rss"] = bench_rss(work, args.rss_mb)
+    if "flood" in only:
+        results["flood"] = bench_flood(work, args.flood_mb, args.members, args.repeat)
     dest = HERE / "results" / "batch.json"
     dest.parent.mkdir(exist_ok=True)
     # sections measured by an earlier `--only` run stay; the ones measured now replace theirs

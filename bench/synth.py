@@ -89,6 +89,33 @@ def console_log(path: Path, size: int, crashes: int = 4, seed: int = 7) -> Path:
     return path
 
 
+def flooded_console(path: Path, size: int) -> int:
+    """A console log of about `size` bytes that is nothing but soft lockup reports, back to
+    back (a guest stuck for days prints one every 20 seconds or so); the number of reports."""
+    reports, t = 0, 0.0
+    with open(path, "w", encoding="ascii", newline="\n") as fh:
+        fh.write(f"[    0.000000] {BANNER}\n")
+        while fh.tell() < size:
+            t += 20.0
+            fh.write("".join(f"[{t + i * 1e-4:12.6f}] {line}\n" for i, line in enumerate(CRASH)))
+            reports += 1
+    return reports
+
+
+def member_archive(path: Path, count: int) -> Path:
+    """A tar.gz of `count` tiny syslogs, one per folder: a collection of many hosts' logs."""
+    with tarfile.open(path, "w:gz") as tar:
+        for i in range(count):
+            data = "".join(
+                f"{bsd_time(1245061265 + i + k)} web{i % 50:02d} kernel: {NOISE[(i + k) % 12]}\n"
+                for k in range(5)
+            ).encode()
+            info = tarfile.TarInfo(f"logs/host{i:05d}/messages")
+            info.size, info.mtime = len(data), 1245061265
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
 def syslog_log(path: Path, size: int, crashes: int = 4, seed: int = 19) -> Path:
     """A host's `/var/log/messages` of about `size` bytes: kernel lines among daemon lines, a
     few soft lockups, over a New Year (year-less times, so the year is worked out per line)."""

@@ -18,6 +18,7 @@ from functools import cache
 
 from triage.crashes import rules
 from triage.crashes.rules import PARSE, Format, Kind, Stack
+from triage.parsers.literals import required_literals
 
 # Reasons a report is marked corrupted (Crash.corrupted_reason).
 NO_FRAMES = "no usable frame in the stack trace"
@@ -51,6 +52,12 @@ _FRAME_LINES = tuple(re.compile(rules.expand(p)) for p in rules.FRAME_LINE)
 _OLD_FRAMES = re.compile(rules.OLD_X86_64_FRAMES)
 _BARE_FRAME = re.compile(rules.expand(rules.BARE_FRAME))
 _STACK_START = tuple(re.compile(p) for p in rules.STACK_START)
+#: per stack header, literals one of which each of its matches holds (None: unknown): a text
+#: without any is searched no further
+_STACK_START_NEEDS = tuple(
+    (req.literals if req and not req.caseless else None)
+    for req in (required_literals(p) for p in rules.STACK_START)
+)
 _STACK_START_ANY = re.compile("|".join(f"(?:{p})" for p in rules.STACK_START))
 _CORRUPTED_LINES = tuple(re.compile(p) for p in rules.CORRUPTED_LINES)
 _QUESTIONABLE = re.compile(rules.QUESTIONABLE_FRAME)
@@ -325,14 +332,17 @@ def check_corrupted(title: str, text: str, fmt: Format | None) -> str:
     if fmt is None or fmt.no_stack:
         return ""
     lines = text.split("\n")
-    has_trace = False
-    for start in _STACK_START:
+    has_trace = any_header = False
+    for start, needs in zip(_STACK_START, _STACK_START_NEEDS, strict=True):
         # One search of the whole text first: a match within a line is a match of the text, so
         # none there is none in any line, and the first line's match is at or after the text's
         # (a flooded console has hundreds of reports of 750 lines, most lacking most headers).
+        if needs is not None and not any(lit in text for lit in needs):
+            continue
         found_at = start.search(text)
         if found_at is None:
             continue
+        any_header = True
         from_line = text.count("\n", 0, found_at.start())
         first = next((i for i in range(from_line, len(lines)) if start.search(lines[i])), None)
         if first is None:
@@ -360,7 +370,7 @@ def check_corrupted(title: str, text: str, fmt: Format | None) -> str:
             has_trace = True
         elif not weak:
             return TRACE_EMPTY
-    if not has_trace and not _STACK_START_ANY.search(text):
+    if not has_trace and not any_header:  # (no header matched the text: `_STACK_START_ANY`)
         has_trace = len(_bare_lines(lines)) >= 2  # an old dump_stack(): frames, no keyword
     return "" if has_trace else NO_TRACE
 
