@@ -117,6 +117,8 @@ def test_dmesg_delta_caller_and_iso_zone_forms():
         b"[Mon Mar  4 10:00:08 2024] [   T1194] WARNING: CPU: 2 PID: 1194 at x.c:1\n"
         b"[Mon Mar  4 10:00:09 2024][  C3] RIP: 0010:xfrm_state_fini+0x440/0x5c0\n"
         b"2024-03-04T10:00:10,000250+01:00 usb 1-1: new device\n"
+        b"[Mar 4 10:01] xen_net: Xen virtual ethernet driver.\n"
+        b"[  +0.000250] eth0: no IPv6 routers present\n"
     )
     t = rows(parse_bytes(data, "dmesg"))
     assert t[0]["mono"] == pytest.approx(5.123456) and t[0]["text"] == "e1000: eth0 NIC Link is Up"
@@ -126,6 +128,11 @@ def test_dmesg_delta_caller_and_iso_zone_forms():
     assert t[3]["text"] == "RIP: 0010:xfrm_state_fini+0x440/0x5c0"
     assert t[4]["timestamp"] == datetime(2024, 3, 4, 10, 0, 10, 250)
     assert t[4]["text"] == "usb 1-1: new device"
+    assert [r["text"] for r in t[5:]] == [
+        "xen_net: Xen virtual ethernet driver.",
+        "eth0: no IPv6 routers present",
+    ]
+    assert t[5]["timestamp"] is None and t[6]["mono"] is None  # dmesg -e: no time of its own
 
 
 def test_journal_short_precise_full_and_unix():

@@ -1,7 +1,7 @@
 """A kernel report gives the same crash whichever tool printed it, in whichever mode.
 
 Support engineers get the kernel's messages as `dmesg` printed them (plain, `-r`, `-x`, `-T`,
-`-d`, `--time-format iso`, with caller ids), as journalctl printed them (short, short-precise,
+`-d`, `-e`, `--time-format iso`, with caller ids), as journalctl printed them (short, short-precise,
 short-full, short-unix, short-monotonic, short-iso-precise) or as a syslog daemon wrote them in
 RFC 5424. Each form of the public corpora's timestamped kernel lines must be detected as its
 kind and yield the first crash title of the plain `[seconds] message` form.
@@ -67,6 +67,21 @@ def _with_delta(fmt: Callable[[int, int, float], str]) -> Callable[[list[Record]
     return render
 
 
+def _relative(recs: list[Record]) -> list[str]:
+    """`dmesg -e`: the minute when it is not that of the message before, else the delta."""
+    out, before, minute = [], 0.0, ""
+    for s, us, _, text in recs:
+        now = s + us / 1e6
+        if _at(s).strftime("%b%e %H:%M") != minute:
+            minute = _at(s).strftime("%b%e %H:%M")
+            out.append(f"[{minute}] {text}")
+        else:
+            delta = now - before
+            out.append((f"[  {delta:+8.6f}] " if delta < 10 else f"[ {delta:+9.6f}] ") + text)
+        before = now
+    return out
+
+
 def _each(fmt: Callable[[int, int, str], str]) -> Callable[[list[Record]], list[str]]:
     return lambda recs: [fmt(s, us, c or "T1") + text for s, us, c, text in recs]
 
@@ -81,6 +96,7 @@ FORMS: dict[str, tuple[Callable[[list[Record]], list[str]], str]] = {
     "dmesg -T, caller id": (_each(lambda s, us, c: f"[{_ctime(s)}] [{c:>7}] "), KIND_DMESG),
     "dmesg -d": (_with_delta(lambda s, us, d: f"[{s:5d}.{us:06d} <{d:12.6f}>] "), KIND_DMESG),
     "dmesg -T -d": (_with_delta(lambda s, us, d: f"[{_ctime(s)} <{d:12.6f}>] "), KIND_DMESG),
+    "dmesg -e": (_relative, KIND_DMESG),
     "dmesg --time-format iso": (
         _each(lambda s, us, c: f"{_at(s):%Y-%m-%dT%H:%M:%S},{us:06d}+01:00 "),
         KIND_DMESG,

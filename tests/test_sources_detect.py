@@ -86,6 +86,7 @@ DMESG_FORMS = {
     "ctime_caller": b"[Mon Mar  4 10:00:%02d 2024] [    T%d] ",  # util-linux 2.39+, caller id
     "ctime_caller_glued": b"[Mon Mar  4 10:00:%02d 2024][    T%d] ",
     "iso_colon_zone": b"2024-03-04T10:00:%02d,%06d+01:00 ",  # newer --time-format iso
+    "reltime": b"[  +%d.%06d] ",  # dmesg -e, within a minute
 }
 JOURNAL_FORMS = {
     "short-precise": b"Mar  4 10:00:%02d.%06d web07 kernel: ",

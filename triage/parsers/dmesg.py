@@ -1,4 +1,5 @@
-"""`dmesg` output in its common forms: plain, `[ts]`, `-r` (`<N>`), `-T`, `--time-format iso`, `-x`.
+"""`dmesg` output in its common forms: plain, `[ts]`, `-r` (`<N>`), `-T`, `-d`, `-e`,
+`--time-format iso`, `-x`.
 
 `-x` prints `kern  :warn  : ` before the time; `-r` prints `<facility*8+level>`; `-T` replaces the
 printk time with a ctime string that is wrong after suspend, so we keep it as the line timestamp but
@@ -15,10 +16,13 @@ DMESG_X = (
     r"(?:(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|res0|res1|res2|res3"
     r"|local[0-7]) *:(?P<lvl>emerg|alert|crit|err|warn|notice|info|debug) *: )?"
 )
-#: `-T`, also with `-d` (`[Fri Nov 27 10:09:20 2026 <    0.000123>]`), or `--time-format iso`
+#: `-T`, also with `-d` (`[Fri Nov 27 10:09:20 2026 <    0.000123>]`), `--time-format iso`, or
+#: `-e`/`-H`: `[Nov27 10:09]` when the minute changes, else `[  +0.000123]` since the message
+#: before (no time a line can be given: the prefix is removed, the time left empty)
 DMESG_TIMES = (
     r"(?:\[(?P<t_ctime>[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-3]\d [0-2]\d:[0-5]\d:[0-6]\d \d{4})"
     r"(?: <\s*\d+\.\d+>)?\] ?"
+    r"|\[(?:[A-Z][a-z]{2}[ 0-3]\d [0-2]\d:[0-5]\d|\s*\+\d+\.\d+)\] ?"
     r"|(?P<t_iso>\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\d)(?:[.,](?P<f_iso>\d+))?"
     r"(?:Z|[+-]\d\d:?\d\d)? )?"
 )

@@ -75,6 +75,8 @@ LINE_SHAPES: tuple[tuple[str, bytes], ...] = (
         "dmesg_T",
         rb"\[[A-Z][a-z]{2} " + _MON + rb" [ \d]\d \d\d:\d\d:\d\d \d{4}(?: <\s*\d+\.\d+>)?\][ \[]",
     ),
+    # `-e` (`-H`): the minute when it changes, else the time since the message before
+    ("dmesg_rel", rb"\[(?:" + _MON + rb"[ \d]\d \d\d:\d\d|\s*\+\d+\.\d{6})\] "),
     # `--time-format iso`: older util-linux prints the zone as `+0100`, newer as `+01:00`
     ("dmesg_iso", rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{6}[+-]\d\d:?\d\d "),
     (
@@ -194,6 +196,7 @@ KIND_RULES: tuple[KindRule, ...] = (
         {
             "dmesg_ts": 1.0,
             "dmesg_T": 1.0,
+            "dmesg_rel": 1.0,
             "dmesg_iso": 1.0,
             "dmesg_x": 1.0,
             "dmesg_pri": 1.0,
