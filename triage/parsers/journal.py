@@ -26,7 +26,7 @@ BOOT_SEPARATOR = r"^-- (?:Boot [0-9a-f]{32}|Reboot) --$"
 
 #: short-full: the weekday, the date and time, and the zone's abbreviation (`UTC`, `CET`, `+03`)
 FULL_TIME = (
-    r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) "
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) "
     r"(?P<t_ymd>\d{4}-[01]\d-[0-3]\d [0-2]\d:[0-5]\d:[0-6]\d)(?:\.(?P<f_ymd>\d+))? [\w+-]+"
 )
 
@@ -37,7 +37,7 @@ FORMAT = LineFormat(
         + BSD_TIME
         + "|"
         + ISO_TIME
-        + r"|\[\s*(?P<mono>\d+\.\d+)\]"
+        + r"|\[\s*(?P<mono>\d+\.\d+)\]|"
         + FULL_TIME
         + r"|(?P<t_unix>\d+)\.(?P<f_unix>\d+)) (?P<host>\S+) "
         + SYSLOG_TAG
