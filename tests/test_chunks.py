@@ -437,7 +437,7 @@ def test_a_compressed_syslog_over_a_new_year_streamed_gets_the_years_it_gets_who
     monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 4096)
     (gz,) = [s for s in sources.walk([str(packed)], DEFAULT_LIMITS) if isinstance(s, SourceFile)]
     src = SourceFile(**{**_src(plain, "syslog").__dict__, "mtime": 1_266_000_000.0})
-    gz = SourceFile(**{**gz.__dict__, "kind": "syslog", "year_hint": None})
+    gz = SourceFile(**{**gz.__dict__, "kind": "syslog", "year_hint": None, "year_from": ""})
     for keep in ("relevant", "all"):
         whole = _rows(pipeline.process_source(src, [], sigset, keep, large_source_bytes=1 << 40))
         res = pipeline.process_source(gz, [], sigset, keep)

@@ -186,8 +186,9 @@ def test_sources_processed_together_match_each_alone(
         years = lines["a/messages-20240103"].column("timestamp").to_pylist()
         assert (years[0].year, years[-1].year) == (2023, 2024)
         assert lines["f/2.log"].num_rows == 1  # its header-less head is dropped
-        for name in ("f/1.log", "f/2.log", "f/3.log"):
-            assert {t.year for t in lines[name].column("timestamp").to_pylist()} == {2009}
+        # written in June 2009: its January is 2009's, its December 2008's
+        for name, year in (("f/1.log", 2008), ("f/2.log", 2009), ("f/3.log", 2008)):
+            assert {t.year for t in lines[name].column("timestamp").to_pylist()} == {year}
         assert lines["c/dmesg.1"].column("flags").to_pylist()[0] == 0  # not a continuation
 
 
@@ -320,15 +321,26 @@ def test_the_last_dated_line_found_from_the_end_is_the_last_one_found_from_the_s
 
     from triage.parsers import engine, timestamps
 
-    def from_start(tail: bytes) -> int:
+    def from_start(tail: bytes) -> tuple[int, int] | None:
         found = list(engine._BSD_AT_LINE.finditer(tail))
-        return timestamps.month_of(found[-1].group(1)) if found else 0
+        month = timestamps.month_of(found[-1].group(1)) if found else 0
+        return (month, int(found[-1].group(2))) if month else None
 
     rnd = random.Random(3)
-    pieces = [b"\n", b"\n\n", b"x", b" ", b"\r\n", b"Jan  1 10:", b"Dec 31 23:", b"Feb 3 1:"]
+    pieces = [
+        b"\n",
+        b"\n\n",
+        b"x",
+        b" ",
+        b"\r\n",
+        b"Jan  1 10:",
+        b"Dec 31 23:",
+        b"Feb 3 1:",
+        b"Abc 12 10:",
+    ]
     for _ in range(5000):
         tail = b"".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 16)))
-        assert engine._last_bsd_month(tail) == from_start(tail), tail
+        assert engine._last_bsd_day(tail) == from_start(tail), tail
 
 
 def test_years_of_rows_of_many_files_are_those_each_file_gets_alone() -> None:

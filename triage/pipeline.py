@@ -1340,7 +1340,7 @@ def _process_large_log(
     result.sha256 = known_sha256 or found.sha256
     if found.more:
         result.errors.append(cap_error(src, limits))
-    wraps = months.wraps() if months is not None else 0
+    wraps = months.wraps(src) if months is not None else 0
     finish_windows(result, found.segments, found.lines, facts, signatures, limits, wraps)
     return wraps
 
@@ -1703,7 +1703,7 @@ def wraps_of(src: SourceFile, limits: Limits) -> int:
 
     try:
         size = src.size if src.size >= 0 else os.path.getsize(src.disk_path)
-        return sampled_wraps_file(src.disk_path, min(size, limits.max_file_bytes))
+        return sampled_wraps_file(src.disk_path, min(size, limits.max_file_bytes), src=src)
     except OSError:  # the pass that reads it says why, as a row
         return 0
 

@@ -19,7 +19,8 @@ ANSI escapes, NULs and other control bytes are removed (FLAG_CONTROL_STRIPPED); 
 UTF-8 are written `\\xNN` with literal backslashes doubled in that line (FLAG_INVALID_UTF8,
 reversible with `cleanup.unescape`); lines longer than `limits.max_line_bytes` are cut
 (FLAG_TRUNCATED). Timestamps are the log's wall-clock time with any UTC offset dropped; year-less
-syslog takes `SourceFile.year_hint` (else the file's mtime year) as the year of its last line.
+syslog takes `SourceFile.year_hint` (else the file's mtime year) as the year of its last line, or
+the year before when that line's day is later in the year than `year_from` (`engine.end_shift`).
 
 Plug-ins: a module for another kind calls `register(kind, func)` at import time with
 `func(src, data, limits) -> ParseResult`; `_PLUGIN_MODULES` names the module to import the first
@@ -167,8 +168,8 @@ def parse(
     src: SourceFile, data: bytes, limits: Limits = DEFAULT_LIMITS, wraps: int | None = None
 ) -> ParseResult:
     """All lines of one source. Never raises: a failure becomes an ErrorRecord, with the lines
-    parsed before it kept and the result marked partial. `wraps`: the New Years a year-less
-    log spans, when `data` is only part of it (see `engine.iter_format`)."""
+    parsed before it kept and the result marked partial. `wraps`: the New Years from a year-less
+    log's first line to `year_end(src)`, when `data` is only part of it (`engine.sampled_wraps`)."""
     return _parse(src, data, limits, src.source_id, wraps)
 
 
@@ -271,7 +272,7 @@ def _parse_packed(
                 data=data,
                 source_id=src.source_id,
                 year_end=year_end(src),
-                wraps=sampled_wraps(data) if wants_wraps else 0,
+                wraps=sampled_wraps(data, src=src) if wants_wraps else 0,
             )
             for src, data in items
         ]

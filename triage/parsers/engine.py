@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import BinaryIO, TypeVar
 
 import numpy as np
@@ -774,16 +774,21 @@ def year_end(src: SourceFile | None) -> int:
     return datetime.now().year
 
 
-_BSD_AT_LINE = re.compile(rb"\n([A-Z][a-z]{2}) [ 0-3]\d [0-2]\d:")
+_BSD_AT_LINE = re.compile(rb"\n([A-Z][a-z]{2}) ([ 0-3]\d) [0-2]\d:")
 
 
-def sampled_wraps(data: bytes | memoryview, step: int = 1 << 20) -> int:
-    """New Years a year-less log spans, from the month of one line per MiB (and both ends)."""
+def sampled_wraps(
+    data: bytes | memoryview, step: int = 1 << 20, src: SourceFile | None = None
+) -> int:
+    """New Years from a year-less log's first line to the year `year_end(src)` gives: those it
+    spans, from the month of one line per MiB (and both ends), and `end_shift`."""
     mv = memoryview(data)
-    return _sampled_wraps(lambda pos, n: bytes(mv[pos : pos + n]), len(mv), step)
+    return _sampled_wraps(lambda pos, n: bytes(mv[pos : pos + n]), len(mv), step, src)
 
 
-def sampled_wraps_file(path: str, size: int, step: int = 1 << 20) -> int:
+def sampled_wraps_file(
+    path: str, size: int, step: int = 1 << 20, src: SourceFile | None = None
+) -> int:
     """`sampled_wraps` of the first `size` bytes of the file at `path`, read where it looks:
     a log too large to hold gets the years it would get whole."""
     with open(path, "rb") as fh:
@@ -792,7 +797,38 @@ def sampled_wraps_file(path: str, size: int, step: int = 1 << 20) -> int:
             fh.seek(pos)
             return fh.read(max(0, min(n, size - pos)))
 
-        return _sampled_wraps(read, size, step)
+        return _sampled_wraps(read, size, step, src)
+
+
+#: how many days a log's last line may come after the date its year is taken from: time zones
+#: (an mtime is read in UTC, lines are local), `dateyesterday` rotation names, clocks set late
+AFTER_DAYS = 7
+
+
+def end_shift(src: SourceFile | None, last: tuple[int, int] | None) -> int:
+    """Years from the one the log's last line (`last`: month, day) is of to `year_end(src)`.
+
+    That year is of a date the log was written before (`year_from`: its rotation, its file's
+    mtime, the bundle's collection). The last line is of the latest date no more than
+    `AFTER_DAYS` after it, as clocks and time zones differ. A log rotated on 2 January whose
+    last line is of 30 December ends the year before; a file stamped 31 December in UTC whose
+    last line is of 1 January, in a zone ahead, ends the year after."""
+    if src is None or not src.year_from or not last:
+        return 0
+    try:
+        ref = date.fromisoformat(src.year_from)
+    except ValueError:
+        return 0
+    month, day = last
+    latest = ref + timedelta(days=AFTER_DAYS)
+    for year in (ref.year + 1, ref.year, ref.year - 1):
+        try:
+            when = date(year, month, day)
+        except ValueError:  # 29 February of a year without one, or no date at all
+            continue
+        if when <= latest:
+            return year_end(src) - year
+    return 0
 
 
 class MonthSamples:
@@ -823,26 +859,28 @@ class MonthSamples:
         self.tail = (self.tail + bytes(chunk[-self.WINDOW :]))[-self.WINDOW :]
         self.size = end
 
-    def wraps(self) -> int:
+    def wraps(self, src: SourceFile | None = None) -> int:
         def read(pos: int, n: int) -> bytes:
             if pos in self.windows:
                 return bytes(self.windows[pos][:n])
             return self.tail[len(self.tail) - (self.size - pos) :][:n]  # the tail, read last
 
-        return _sampled_wraps(read, self.size, self.step)
+        return _sampled_wraps(read, self.size, self.step, src)
 
 
-def _sampled_wraps(read: Callable[[int, int], bytes], size: int, step: int) -> int:
+def _sampled_wraps(
+    read: Callable[[int, int], bytes], size: int, step: int, src: SourceFile | None
+) -> int:
     months = [month_near(read(0, 4096))]  # a journal's first line is its "-- Logs begin"
     for pos in range(step, size, step):
         m = _BSD_AT_LINE.search(read(pos, 4096))
         if m:
             months.append(timestamps.month_of(m.group(1)))
     start = max(0, size - 4096)
-    last = _last_bsd_month(read(start, size - start))
+    last = _last_bsd_day(read(start, size - start))
     if last:
-        months.append(last)
-    return timestamps.count_wraps([m for m in months if m])
+        months.append(last[0])
+    return timestamps.count_wraps([m for m in months if m]) + end_shift(src, last)
 
 
 def month_near(data: bytes) -> int:
@@ -854,17 +892,19 @@ def month_near(data: bytes) -> int:
     return timestamps.month_of(m.group(1)) if m else 0
 
 
-def _last_bsd_month(tail: bytes) -> int:
-    """The month of the last `_BSD_AT_LINE` match in `tail` (0: none), looked for from the
-    end. A match holds one newline, its first byte, so matches start at distinct newlines
-    and the last one is at the last newline where the pattern matches."""
+def _last_bsd_day(tail: bytes) -> tuple[int, int] | None:
+    """The month and day of the last `_BSD_AT_LINE` match in `tail` (None: none, or no month
+    there), looked for from the end. A match holds one newline, its first byte, so matches
+    start at distinct newlines and the last one is at the last newline where the pattern
+    matches."""
     end = len(tail)
     while (pos := tail.rfind(b"\n", 0, end)) >= 0:
         m = _BSD_AT_LINE.match(tail, pos)
         if m:
-            return timestamps.month_of(m.group(1))
+            month = timestamps.month_of(m.group(1))
+            return (month, int(m.group(2))) if month else None
         end = pos
-    return 0
+    return None
 
 
 def default_workers() -> int:
@@ -886,14 +926,14 @@ def iter_format(
     """Tables of LINES_SCHEMA, one per block, in file order (of LINES_VIEW_SCHEMA with
     `text_view`: the text as views into the blocks, for a writer that copies it anyway).
 
-    Year-less times end in the source's year after `wraps` New Years: by default those sampled
+    Year-less times start `wraps` years before `year_end(src)`: by default the New Years sampled
     from `source` when it is bytes, none for a stream (whose caller gives those it sampled:
     `sampled_wraps_file`, `MonthSamples`). With a `cut`, the parse starts from `cut.start`
     instead, and says in it how it ended once the last table is out."""
     if isinstance(source, bytes | bytearray | memoryview):
         head = bytes(memoryview(source)[: 1 << 16])
         if wraps is None:
-            wraps = sampled_wraps(source) if "t_bsd" in fmt.groups else 0
+            wraps = sampled_wraps(source, src=src) if "t_bsd" in fmt.groups else 0
     else:
         head = _peek(source)
     sep = line_separator(head)

@@ -14,6 +14,7 @@ streaming an archive, and decide once the bundle layout (and so the role) is kno
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import re
 from collections import Counter
@@ -412,6 +413,8 @@ class Analysis:
     dump: str | None = None
     lines: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    #: the date (ISO) a journalctl export's first line says the journal ends on, if it has one
+    journal_end: str = ""
 
     @property
     def empty(self) -> bool:
@@ -536,7 +539,28 @@ def analyze(head: bytes) -> Analysis:
         counts["other_mixed"] = counts.pop("other")
     a.lines = n
     a.counts = counts
+    if counts.get("journal_sep"):
+        a.journal_end = journal_end(lines[0])
     return a
+
+
+#: journalctl's first line before systemd 250: `-- Logs begin at Thu 2019-10-03 10:28:13 CEST,
+#: end at Thu 2019-10-03 14:59:03 CEST. --`, from 246 `-- Journal begins at …, ends at … --`
+_JOURNAL_SPAN = re.compile(
+    rb"-- (?:Logs begin at|Journal begins at) .*?, ends? at [A-Z][a-z]{2} (\d{4}-\d\d-\d\d) "
+)
+
+
+def journal_end(line: bytes) -> str:
+    """The date a journalctl export's header `line` says the journal ends on ("" if it is no
+    such header, or no date): the date, in the log's own time, of no line before it."""
+    m = _JOURNAL_SPAN.match(line)
+    if not m:
+        return ""
+    try:
+        return _dt.date.fromisoformat(m.group(1).decode()).isoformat()
+    except ValueError:
+        return ""
 
 
 #: kernel markers that programs print too: a head whose bare kernel lines are two or more, all

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
 from triage.limits import Limits
-from triage.model import LOG_KINDS, ErrorRecord, SourceFile
+from triage.model import KIND_JOURNAL, LOG_KINDS, ErrorRecord, SourceFile
 from triage.sources import kept
 from triage.sources import layouts as L
 from triage.sources.archives import Archive, Member
@@ -830,6 +830,7 @@ def _source_file(
     truncated = any(
         ("sos_strings/" in n and n.endswith(".tailed")) or n in truncated_paths for n in group
     )
+    year_from = _year_from(path, it, kind, mine, c.top_name)
     return SourceFile(
         disk_path=it.disk_path,
         members=it.members,
@@ -842,18 +843,25 @@ def _source_file(
         role=role,
         vm_name=vm_name,
         truncated=bool(truncated),
-        year_hint=_year_hint(path, it.mtime, mine, c.top_name),
+        year_hint=year_from.year if year_from else None,
+        year_from=year_from.isoformat() if year_from else "",
         depth=len(it.members),
     )
 
 
-def _year_hint(path: str, mtime: float | None, roots: list[L.Root], top_name: str) -> int | None:
-    """The year at the end of the file: rotation date, else a trustworthy mtime, else the
-    bundle's collection date. An mtime later than the collection date is a copy's, not the
-    log's, so the collection date wins then."""
+def _year_from(
+    path: str, it: _Item, kind: str, roots: list[L.Root], top_name: str
+) -> _dt.date | None:
+    """A date the file was written before, whose year is that of its end (or the year before,
+    `engine.end_shift`): the end of the journal a journalctl export says it covers, its
+    rotation date, else a trustworthy mtime, else the bundle's collection date. An mtime later
+    than the collection date is a copy's, not the log's, so the collection date wins then."""
+    ends = it.analysis.journal_end if it.analysis is not None and kind == KIND_JOURNAL else ""
+    if ends:
+        return _dt.date.fromisoformat(ends)
     rot = L.rotation_of(path)
     if rot.date is not None:
-        return rot.date.year
+        return rot.date
     root_date = None
     for root in reversed(roots):
         name = root.path.rstrip("/").rsplit("/", 1)[-1] if root.path else top_name
@@ -863,16 +871,14 @@ def _year_hint(path: str, mtime: float | None, roots: list[L.Root], top_name: st
     if root_date is None:
         root_date = L.date_in_name(top_name.rsplit("/", 1)[-1])
     mdate = None
-    if mtime and mtime > 0:
+    if it.mtime and it.mtime > 0:
         try:
-            mdate = _dt.datetime.fromtimestamp(mtime, tz=_dt.UTC).date()
+            mdate = _dt.datetime.fromtimestamp(it.mtime, tz=_dt.UTC).date()
         except (OverflowError, OSError, ValueError):
             mdate = None
     if mdate and (root_date is None or mdate <= root_date + _dt.timedelta(days=2)):
-        return mdate.year
-    if root_date:
-        return root_date.year
-    return None
+        return mdate
+    return root_date
 
 
 def _rotation_ranks(sfs: list[SourceFile], paths: list[str]) -> dict[str, int]:

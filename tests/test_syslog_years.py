@@ -1,0 +1,141 @@
+"""The year of a log whose lines have none (RFC 3164 syslog, journalctl short): the year of a
+date the log was written before, or the year before when its last line's day comes later in
+the year than that date, whichever way the file is read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+
+import triage
+from triage import pipeline
+from triage.batch import units as units_mod
+from triage.model import SourceFile
+from triage.parsers import engine
+from triage.sources import walk
+from triage.sources.detect import journal_end
+
+
+def _syslog(days: list[tuple[str, int]], per_day: int) -> bytes:
+    """`per_day` kernel lines for each (month, day), in order, about 100 bytes each."""
+    out = []
+    for month, day in days:
+        for i in range(per_day):
+            hh, mm, ss = 12 + i // 3600 % 12, i // 60 % 60, i % 60
+            out.append(
+                f"{month} {day:2d} {hh:02d}:{mm:02d}:{ss:02d} web07 kernel: e1000: eth0 NIC Link "
+                f"is Up 1000 Mbps Full Duplex, Flow Control: None ({i})\n"
+            )
+    return "".join(out).encode()
+
+
+def _years(out: str) -> list[tuple[int, int]]:
+    """(year, month) of each line's time, in file order."""
+    lines = triage.open_dataset(out).lines.sort_values("lineno")
+    return [(t.year, t.month) for t in lines["timestamp"]]
+
+
+def _runs(values: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return [v for i, v in enumerate(values) if i == 0 or values[i - 1] != v]
+
+
+#: (how the file is read, its bytes as stored, what to set to read it so)
+WAYS = ["packed", "gzip", "streamed", "chunked"]
+
+
+def _ingest(way: str, path: Path, data: bytes, out: Path, mp: pytest.MonkeyPatch) -> str:
+    if way == "gzip":
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+    jobs = 1
+    if way in ("streamed", "chunked"):
+        assert len(data) > 300 << 10
+        mp.setattr(pipeline, "LARGE_SOURCE_BYTES", 256 << 10)
+    if way == "chunked":
+        mp.setattr(units_mod, "CHUNK_SOURCE_BYTES", 256 << 10)
+        jobs = 2
+    return str(triage.ingest([str(path)], out=str(out), jobs=jobs).out)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_log_rotated_in_january_that_ends_in_december_is_of_the_year_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
+    (tmp_path / "in").mkdir()
+    data = _syslog([("Dec", 29), ("Dec", 30)], 1600 if way in ("streamed", "chunked") else 20)
+    out = _ingest(way, tmp_path / "in" / "messages-20240102", data, tmp_path / "ds", monkeypatch)
+    assert _runs(_years(out)) == [(2023, 12)]
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_log_over_new_year_rotated_after_it_keeps_both_years(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
+    (tmp_path / "in").mkdir()
+    data = _syslog([("Dec", 30), ("Jan", 1)], 1600 if way in ("streamed", "chunked") else 20)
+    out = _ingest(way, tmp_path / "in" / "messages-20240102", data, tmp_path / "ds", monkeypatch)
+    assert _runs(_years(out)) == [(2023, 12), (2024, 1)]
+
+
+def test_a_file_stamped_on_new_years_eve_in_utc_can_end_on_new_years_day(tmp_path: Path) -> None:
+    """Its lines are in local time, a zone ahead: the last is of the year after the mtime's."""
+    log = tmp_path / "messages"
+    log.write_bytes(_syslog([("Dec", 31), ("Jan", 1)], 10))
+    stamp = dt.datetime(2023, 12, 31, 23, 30, tzinfo=dt.UTC).timestamp()
+    os.utime(log, (stamp, stamp))
+    assert _runs(_years(str(triage.ingest([str(log)], out=str(tmp_path / "ds")).out))) == [
+        (2023, 12),
+        (2024, 1),
+    ]
+
+
+JOURNAL_HEAD = (
+    b"-- Logs begin at Mon 2024-01-15 09:00:01 UTC, end at Mon 2024-01-15 10:12:44 UTC. --\n"
+)
+
+
+def test_a_journal_export_is_of_the_year_its_header_says_whatever_its_mtime(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "journalctl_--no-pager"
+    body = _syslog([("Jan", 15)], 30).replace(b"web07 kernel", b"web07 kernel")
+    log.write_bytes(JOURNAL_HEAD + body)
+    stamp = dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp()
+    os.utime(log, (stamp, stamp))
+    (src,) = [s for s in walk([str(log)]) if isinstance(s, SourceFile)]
+    assert (src.kind, src.year_hint, src.year_from) == ("journal", 2024, "2024-01-15")
+    out = str(triage.ingest([str(log)], out=str(tmp_path / "ds")).out)
+    assert set(_years(out)) == {(2024, 1)}
+
+
+def test_journal_headers_of_each_systemd_give_the_end_date() -> None:
+    assert journal_end(JOURNAL_HEAD.rstrip()) == "2024-01-15"
+    newer = (
+        b"-- Journal begins at Sat 2023-12-30 08:00:00 CET, ends at Tue 2024-01-02 11:12:13 CET. --"
+    )
+    assert journal_end(newer) == "2024-01-02"
+    assert journal_end(b"-- Boot 0123456789abcdef0123456789abcdef --") == ""
+    assert (
+        journal_end(b"-- Logs begin at Mon 2024-01-15 09:00:01 UTC, end at Mon 2024-13-45 x") == ""
+    )
+
+
+def test_the_last_day_is_the_latest_date_no_more_than_a_week_after_the_reference() -> None:
+    def shift(ref: str, last: tuple[int, int]) -> int:
+        src = SourceFile(disk_path="", year_hint=int(ref[:4]), year_from=ref)
+        return engine.end_shift(src, last)
+
+    assert shift("2024-01-02", (12, 30)) == 1  # rotated after New Year
+    assert shift("2024-01-02", (1, 2)) == 0
+    assert shift("2024-06-10", (6, 17)) == 0  # a week of clocks and zones
+    assert shift("2024-06-10", (6, 18)) == 1  # later in the year: last year's
+    assert shift("2023-12-31", (1, 1)) == -1  # the next year's first day, a zone ahead
+    assert shift("2025-03-01", (2, 29)) == 1  # the last 29 February: 2024
+    assert shift("2024-03-01", (2, 29)) == 0
+    assert engine.end_shift(SourceFile(disk_path="", year_hint=2024), (12, 30)) == 0
