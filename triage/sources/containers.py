@@ -20,7 +20,7 @@ from triage.sources.archives import Archive, TarArchive, ZipArchive
 from triage.sources.decompress import DecompressedStream, open_decompressed
 from triage.sources.detect import HEAD_BYTES
 from triage.sources.errors import SourceError
-from triage.sources.magic import compression_of, is_tar, is_zip
+from triage.sources.magic import UTF16_BOMS, compression_of, is_tar, is_zip, text_encoding_of
 
 #: a zip nested in a compressed stream is read into memory up to this size: zip readers seek
 #: to the central directory at the end and back, which would re-decompress the outer stream
@@ -67,17 +67,24 @@ def peek(fh: BinaryIO, n: int) -> bytes:
 
 
 def probe(fh: BinaryIO, cheap: bool, limits: Limits, label: str = "") -> Layer:
-    """Look at the first bytes: zip, tar, compressed tar, compressed file or plain file."""
+    """Look at the first bytes: zip, tar, compressed tar, compressed file or plain file. UTF-16
+    text is a "compressed" file too: its stream is read as UTF-8."""
     raw_head = peek(fh, HEAD_BYTES)
     if is_zip(raw_head):
         return Layer("archive", fh, cheap, raw_head, raw_head, archive_kind="zip")
-    fmt = compression_of(raw_head)
+    fmt = compression_of(raw_head) or text_encoding_of(raw_head)
     if fmt:
         dfh, stream = open_decompressed(fh, fmt, limits, label)
         head = peek(dfh, HEAD_BYTES)
+        streams = [stream]
+        encoding = None if fmt in UTF16_BOMS.values() else text_encoding_of(head)
+        if encoding:  # a compressed UTF-16 log: both in one step
+            dfh, inner = open_decompressed(dfh, encoding, limits, label)
+            head = peek(dfh, HEAD_BYTES)
+            streams.append(inner)
         if is_tar(head):
-            return Layer("archive", dfh, False, head, raw_head, fmt, "tar", [stream])
-        return Layer("compressed", dfh, False, head, raw_head, fmt, streams=[stream])
+            return Layer("archive", dfh, False, head, raw_head, fmt, "tar", streams)
+        return Layer("compressed", dfh, False, head, raw_head, fmt, streams=streams)
     if is_tar(raw_head):
         return Layer("archive", fh, cheap, raw_head, raw_head, archive_kind="tar")
     return Layer("plain", fh, cheap, raw_head, raw_head)

@@ -11,6 +11,7 @@ output/input ratio is checked against `Limits.max_ratio` once `ratio_floor_bytes
 from __future__ import annotations
 
 import bz2
+import codecs
 import io
 import lzma
 import zlib
@@ -37,11 +38,17 @@ class _Codec:
 
     eof: bool = False
     unused_data: bytes = b""
+    #: a stream with no end of its own (text to transcode) ends where its input does: `finish`
+    ends_with_input = False
 
     def feed(self, data: bytes, most: int = 0) -> bytes:  # pragma: no cover - interface
         """Decompress `data` (after what is held back); at most `most` bytes out when the
         codec can stop early (0: `OUT_CHUNK`)."""
         raise NotImplementedError
+
+    def finish(self) -> bytes:
+        """What is held back once the input ended (`ends_with_input` codecs)."""
+        return b""
 
     @property
     def needs_input(self) -> bool:  # pragma: no cover - interface
@@ -120,6 +127,40 @@ class _ZstdCodec(_Codec):
         return self._d.unused_data + self._buf
 
 
+class _Utf16Codec(_Codec):
+    """UTF-16 text to UTF-8, its byte order mark dropped. Lossless: a lone surrogate is kept
+    (as the bytes UTF-8 would give it, which the parsers treat as any invalid UTF-8), and an
+    odd last byte is passed on as it is. The text ends where its input does."""
+
+    ends_with_input = True
+
+    def __init__(self, fmt: str) -> None:
+        self._d = codecs.getincrementaldecoder(fmt.replace("utf-16", "utf-16-"))("surrogatepass")
+        self._bom = True
+        self._buf = b""
+
+    def feed(self, data: bytes, most: int = 0) -> bytes:  # output ≤ 1.5× its input
+        data, self._buf = self._buf + data, b""
+        if self._bom:
+            if len(data) < 2:
+                self._buf = data
+                return b""
+            self._bom = False
+            if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                data = data[2:]
+        return self._d.decode(data).encode("utf-8", "surrogatepass")
+
+    def finish(self) -> bytes:
+        try:
+            return self._buf + self._d.decode(b"", final=True).encode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            return self._buf + self._d.getstate()[0]
+
+    @property
+    def needs_input(self) -> bool:
+        return True
+
+
 def _new_codec(fmt: str) -> _Codec:
     if fmt == "gzip":
         return _ZlibCodec()
@@ -129,6 +170,8 @@ def _new_codec(fmt: str) -> _Codec:
         return _StdCodec(lzma.LZMADecompressor(format=lzma.FORMAT_XZ))
     if fmt == "zstd":
         return _ZstdCodec()
+    if fmt in ("utf-16le", "utf-16be"):
+        return _Utf16Codec(fmt)
     raise ValueError(f"unknown compression {fmt}")
 
 
@@ -194,6 +237,12 @@ class DecompressedStream(io.RawIOBase):
                     continue
                 if self._codec.needs_input:
                     data = self._raw.read(IN_CHUNK)
+                    if not data and self._codec.ends_with_input:
+                        out, self._codec = self._codec.finish(), None
+                        if out:
+                            self._pending = memoryview(out)
+                            return True
+                        return False
                     if not data:
                         self._fail(
                             f"truncated-{self.fmt}",

@@ -1,4 +1,5 @@
-"""Container and compression formats recognised from their first bytes, never from a suffix.
+"""Container, compression and text encoding formats recognised from their first bytes, never
+from a suffix.
 
 Bundles get renamed by mail gateways and ticket systems (`report.tar.bz2.txt`, `messages.gz`
 that is plain text), so the name only ever serves as a tie-break elsewhere.
@@ -39,6 +40,39 @@ def compression_of(head: bytes) -> str | None:
     if head[:3] == b"BZh" and head[3:4].isdigit():
         return "bzip2"
     return None
+
+
+#: UTF-16 text (a log saved on Windows: PowerShell's `>` and `Out-File`, Notepad's "Unicode")
+#: is read as UTF-8 through the same layer as a compressed file: byte order mark → encoding
+UTF16_BOMS = {b"\xff\xfe": "utf-16le", b"\xfe\xff": "utf-16be"}
+#: a head without a byte order mark is UTF-16 when, over this many bytes at least, nearly every
+#: byte of one parity is NUL and nearly every byte of the other is printable ASCII
+_UTF16_SAMPLE = 512
+
+
+def text_encoding_of(head: bytes) -> str | None:
+    """ "utf-16le" or "utf-16be" for UTF-16 text, else None (UTF-8, Latin-1 and ASCII are read
+    as they are). A UTF-32 byte order mark (`FF FE 00 00`) is not UTF-16's."""
+    if head[:4] == b"\xff\xfe\x00\x00":
+        return None
+    enc = UTF16_BOMS.get(head[:2])
+    if enc:
+        return enc
+    sample = head[: _UTF16_SAMPLE * 2]
+    if len(sample) < 64 or b"\x00" not in sample:  # most heads: one scan in C
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for text, zeros, enc in ((even, odd, "utf-16le"), (odd, even, "utf-16be")):
+        if zeros.count(0) >= 0.95 * len(zeros) and _printable(text) >= 0.9 * len(text):
+            return enc
+    return None
+
+
+_NOT_PRINTABLE = bytes(range(0, 9)) + bytes(range(14, 32)) + bytes(range(127, 256))
+
+
+def _printable(data: bytes) -> int:
+    return len(data.translate(None, _NOT_PRINTABLE))
 
 
 def is_zip(head: bytes) -> bool:
