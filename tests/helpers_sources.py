@@ -130,6 +130,10 @@ def compress(data: bytes, fmt: str) -> bytes:
         return lzma.compress(data)
     if fmt == "zst":
         return zstandard.ZstdCompressor().compress(data)
+    if fmt == "lz4":
+        import lz4.frame
+
+        return lz4.frame.compress(data)
     return data
 
 

@@ -169,12 +169,33 @@ def test_rotated_messages_compressed_every_way_detected_by_magic(tmp_path: Path)
     write(logs / "messages.5.bz2", compress(SYSLOG, "bz2"))
     # wrong suffix: content is xz, name says gz
     write(logs / "messages.6.gz", compress(SYSLOG, "xz"))
+    write(logs / "messages.7.lz4", compress(SYSLOG, "lz4"))
     srcs, errs = _split(list(walk([str(logs)])))
     assert not errs
-    assert [s.rotation for s in srcs] == [6, 5, 4, 3, 2, 1, 0]
+    assert [s.rotation for s in srcs] == [7, 6, 5, 4, 3, 2, 1, 0]
     assert all(s.kind == "syslog" and s.role == "messages" for s in srcs)
     for s in srcs:
         assert read_bytes(s).data == SYSLOG, s.path
+
+
+def test_formats_triage_cannot_read_are_named_in_errors_and_the_walk_goes_on(
+    tmp_path: Path,
+) -> None:
+    logs = tmp_path / "logs"
+    write(logs / "messages", SYSLOG)
+    write(logs / "messages.1.Z", b"\x1f\x9d\x90" + bytes(range(200)))  # compress(1)
+    write(logs / "bundle.7z", b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(200))
+    whole = compress(SYSLOG * 2000, "lz4")
+    write(logs / "cut.lz4", whole[: len(whole) // 2])  # a truncated upload
+    srcs, errs = _split(list(walk([str(logs)])))
+    got = {e.path.replace("!", "/").rsplit("/", 1)[-1]: (e.error_class, e.message) for e in errs}
+    assert got["messages.1.Z"][0] == got["bundle.7z"][0] == "unsupported-compression"
+    assert "compress (.Z) data" in got["messages.1.Z"][1] and "7-Zip" in got["bundle.7z"][1]
+    assert [s.path.rsplit("/", 1)[-1] for s in srcs] == ["cut.lz4", "messages"]
+    cut = read_bytes(srcs[0])  # the blocks before the cut
+    assert len(SYSLOG) * 100 < len(cut.data) < len(SYSLOG) * 2000
+    assert (SYSLOG * 2000).startswith(cut.data)
+    assert [e.error_class for e in cut.errors] == ["truncated-lz4"]
 
 
 def test_nested_tar_in_zip_in_tar_gz(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def _listed(items: list) -> list[tuple]:
     ]
 
 
-@pytest.mark.parametrize("compression", ["gz", "bz2", "xz", "zst"])
+@pytest.mark.parametrize("compression", ["gz", "bz2", "xz", "zst", "lz4"])
 def test_members_read_from_kept_bytes_are_those_read_from_the_archive(
     tmp_path: Path, compression: str
 ) -> None:

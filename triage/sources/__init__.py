@@ -20,7 +20,8 @@ Conventions (the contract other stages rely on):
 - `path` is the "/"-separated path inside the bundle (for a symlinked file: the path that gives
   it a role, e.g. sos's `var/log/messages` rather than `sos_strings/…/var.log.messages.tailed`).
   For a loose file named directly, `path` is the path as given, so `display` shows it once.
-- `members` is the reopen chain: one entry per archive member, `""` for a decompression step;
+- `members` is the reopen chain: one entry per archive member, `""` for a decompression step
+  (gzip, bzip2, xz, zstd, lz4) or a UTF-16 file read as UTF-8;
   `depth == len(members)`, and nothing deeper than `limits.max_depth` is opened.
 - Links are followed only inside their bundle; each linked file is yielded once.
 - Kinds come from content (`detect.py`); an empty file is `unknown` with no error; binary data
@@ -29,8 +30,8 @@ Conventions (the contract other stages rely on):
 - Every problem is an `ErrorRecord` (stage "sources") with one of these classes: missing,
   unreadable, broken-link, link-outside-bundle, link-loop, special-file, path-traversal,
   too-many-members, max-depth, archive-contains-itself, decompression-bomb, bad-zip,
-  corrupt-tar, truncated-archive, truncated-<gzip|xz|bzip2|zstd>, corrupt-<fmt>, encrypted,
-  unsupported-compression, limit-file-bytes, limit-total-bytes, corrupt-member, corrupt-read.
+  corrupt-tar, truncated-archive, truncated-<gzip|xz|bzip2|zstd|lz4>, corrupt-<fmt>, encrypted,
+  unsupported-compression (.Z, lzip, lzop, 7-Zip, RAR), limit-file-bytes, limit-total-bytes, corrupt-member, corrupt-read.
   Unreadable input cannot be simulated with chmod when running as root; tests use a broken
   symlink and a directory put where a file was.
 - `open_binary` yields the real file for loose files (mmap works), a `BufferedReader` over a

@@ -20,7 +20,14 @@ from triage.sources.archives import Archive, TarArchive, ZipArchive
 from triage.sources.decompress import DecompressedStream, open_decompressed
 from triage.sources.detect import HEAD_BYTES
 from triage.sources.errors import SourceError
-from triage.sources.magic import UTF16_BOMS, compression_of, is_tar, is_zip, text_encoding_of
+from triage.sources.magic import (
+    UTF16_BOMS,
+    compression_of,
+    is_tar,
+    is_zip,
+    text_encoding_of,
+    unsupported_of,
+)
 
 #: a zip nested in a compressed stream is read into memory up to this size: zip readers seek
 #: to the central directory at the end and back, which would re-decompress the outer stream
@@ -72,6 +79,12 @@ def probe(fh: BinaryIO, cheap: bool, limits: Limits, label: str = "") -> Layer:
     raw_head = peek(fh, HEAD_BYTES)
     if is_zip(raw_head):
         return Layer("archive", fh, cheap, raw_head, raw_head, archive_kind="zip")
+    unsupported = unsupported_of(raw_head)
+    if unsupported:
+        raise SourceError(
+            "unsupported-compression",
+            f"{unsupported} data, which triage cannot read; unpack it and pass what it holds",
+        )
     fmt = compression_of(raw_head) or text_encoding_of(raw_head)
     if fmt:
         dfh, stream = open_decompressed(fh, fmt, limits, label)

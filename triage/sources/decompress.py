@@ -15,7 +15,7 @@ import codecs
 import io
 import lzma
 import zlib
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
@@ -80,9 +80,9 @@ class _ZlibCodec(_Codec):
 
 
 class _StdCodec(_Codec):
-    """bz2 and lzma share the same incremental API, including `max_length`."""
+    """bz2, lzma and lz4.frame share the same incremental API, including `max_length`."""
 
-    def __init__(self, d: bz2.BZ2Decompressor | lzma.LZMADecompressor) -> None:
+    def __init__(self, d: Any) -> None:
         self._d = d
 
     def feed(self, data: bytes, most: int = 0) -> bytes:
@@ -98,7 +98,7 @@ class _StdCodec(_Codec):
 
     @property
     def unused_data(self) -> bytes:  # type: ignore[override]
-        return self._d.unused_data
+        return self._d.unused_data or b""  # lz4.frame: None when nothing followed the frame
 
 
 class _ZstdCodec(_Codec):
@@ -170,12 +170,25 @@ def _new_codec(fmt: str) -> _Codec:
         return _StdCodec(lzma.LZMADecompressor(format=lzma.FORMAT_XZ))
     if fmt == "zstd":
         return _ZstdCodec()
+    if fmt == "lz4":
+        import lz4.frame  # only when an lz4 file is met: most runs never do
+
+        return _StdCodec(lz4.frame.LZ4FrameDecompressor())
     if fmt in ("utf-16le", "utf-16be"):
         return _Utf16Codec(fmt)
     raise ValueError(f"unknown compression {fmt}")
 
 
-_CODEC_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError, zstandard.ZstdError)
+#: what a codec raises on damaged data (lz4.frame raises RuntimeError)
+_CODEC_ERRORS = (
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+    EOFError,
+    ValueError,
+    RuntimeError,
+    zstandard.ZstdError,
+)
 
 
 class DecompressedStream(io.RawIOBase):

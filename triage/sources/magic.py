@@ -15,6 +15,16 @@ COMPRESSION_MAGIC: dict[str, tuple[bytes, ...]] = {
     "bzip2": (b"BZh",),
     "xz": (b"\xfd7zXZ\x00",),
     "zstd": (b"\x28\xb5\x2f\xfd",),
+    "lz4": (b"\x04\x22\x4d\x18",),  # the frame format (`lz4`, logrotate's compressext .lz4)
+}
+
+#: formats recognised but not read: the file is named in an error row, not skipped unseen
+UNSUPPORTED_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "compress (.Z)": (b"\x1f\x9d",),
+    "lzip": (b"LZIP\x00", b"LZIP\x01"),
+    "lzop": (b"\x89LZO\x00\r\n\x1a\n",),
+    "7-Zip": (b"7z\xbc\xaf\x27\x1c",),
+    "RAR": (b"Rar!\x1a\x07",),
 }
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -73,6 +83,14 @@ _NOT_PRINTABLE = bytes(range(0, 9)) + bytes(range(14, 32)) + bytes(range(127, 25
 
 def _printable(data: bytes) -> int:
     return len(data.translate(None, _NOT_PRINTABLE))
+
+
+def unsupported_of(head: bytes) -> str | None:
+    """The name of a compression or archive format triage recognises but cannot read."""
+    for name, magics in UNSUPPORTED_MAGIC.items():
+        if head.startswith(magics):
+            return name
+    return None
 
 
 def is_zip(head: bytes) -> bool:
