@@ -183,6 +183,27 @@ def test_journal_short_monotonic_and_boot_separators():
     assert t[2]["timestamp"] == datetime(2024, 1, 1, 12, 0, 0)
 
 
+def test_kmsg_records_give_level_and_time_and_their_properties_continue_them():
+    """/dev/kmsg (`cat /dev/kmsg`, extended netconsole): `PRI,SEQ,MICROSECONDS,FLAG;text`."""
+    from triage.sources import detect
+
+    data = (
+        b"6,1042,5123456,-;e1000: eth0 NIC Link is Up\n"
+        b" SUBSYSTEM=net\n"
+        b" DEVICE=n2\n"
+        b"12,1043,5200000,-;BUG: unable to handle kernel NULL pointer dereference at 08\n"
+        b"1,1044,5200100,c;Oops: 0000 [#1] SMP\n"
+        b"4,1045,5200200,-,caller=T512;RIP: 0010:[<ffffffffa01b2c3d>] xfs_iflush_cluster+0x1ad\n"
+    )
+    assert detect(data) == "dmesg"
+    t = rows(parse_bytes(data, "dmesg"))
+    assert [r["level"] for r in t] == [6, None, None, 4, 1, 4]
+    assert t[0]["mono"] == pytest.approx(5.123456) and t[0]["text"] == "e1000: eth0 NIC Link is Up"
+    assert t[1]["text"] == " SUBSYSTEM=net" and t[1]["flags"] & FLAG_CONTINUATION
+    assert t[3]["mono"] == pytest.approx(5.2) and t[3]["text"].startswith("BUG: unable")
+    assert t[5]["text"].startswith("RIP: 0010:") and t[5]["timestamp"] is None
+
+
 def test_vmcore_dmesg_legacy_ring_and_continuations():
     data = (
         b"ng a partial first record\n"

@@ -1,7 +1,7 @@
 """A kernel report gives the same crash whichever tool printed it, in whichever mode.
 
 Support engineers get the kernel's messages as `dmesg` printed them (plain, `-r`, `-x`, `-T`,
-`-d`, `-e`, `--time-format iso`, with caller ids), as journalctl printed them (short, short-precise,
+`-d`, `-e`, `--time-format iso`, with caller ids), as /dev/kmsg gives them, as journalctl printed them (short, short-precise,
 short-full, short-unix, short-monotonic, short-iso-precise) or as a syslog daemon wrote them in
 RFC 5424. Each form of the public corpora's timestamped kernel lines must be detected as its
 kind and yield the first crash title of the plain `[seconds] message` form.
@@ -82,6 +82,17 @@ def _relative(recs: list[Record]) -> list[str]:
     return out
 
 
+def _kmsg(recs: list[Record]) -> list[str]:
+    """/dev/kmsg records (`cat /dev/kmsg`, extended netconsole): level, sequence number,
+    microseconds, flag; a device's properties follow some as ` KEY=VALUE` lines."""
+    out = []
+    for seq, (s, us, _, text) in enumerate(recs, start=1042):
+        out.append(f"4,{seq},{s * 1_000_000 + us},-;{text}")
+        if seq % 5 == 0:
+            out += [" SUBSYSTEM=pci", " DEVICE=+pci:0000:00:03.0"]
+    return out
+
+
 def _each(fmt: Callable[[int, int, str], str]) -> Callable[[list[Record]], list[str]]:
     return lambda recs: [fmt(s, us, c or "T1") + text for s, us, c, text in recs]
 
@@ -97,6 +108,7 @@ FORMS: dict[str, tuple[Callable[[list[Record]], list[str]], str]] = {
     "dmesg -d": (_with_delta(lambda s, us, d: f"[{s:5d}.{us:06d} <{d:12.6f}>] "), KIND_DMESG),
     "dmesg -T -d": (_with_delta(lambda s, us, d: f"[{_ctime(s)} <{d:12.6f}>] "), KIND_DMESG),
     "dmesg -e": (_relative, KIND_DMESG),
+    "/dev/kmsg": (_kmsg, KIND_DMESG),
     "dmesg --time-format iso": (
         _each(lambda s, us, c: f"{_at(s):%Y-%m-%dT%H:%M:%S},{us:06d}+01:00 "),
         KIND_DMESG,

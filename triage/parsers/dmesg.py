@@ -1,5 +1,5 @@
 """`dmesg` output in its common forms: plain, `[ts]`, `-r` (`<N>`), `-T`, `-d`, `-e`,
-`--time-format iso`, `-x`.
+`--time-format iso`, `-x`; and the kernel's /dev/kmsg records.
 
 `-x` prints `kern  :warn  : ` before the time; `-r` prints `<facility*8+level>`; `-T` replaces the
 printk time with a ctime string that is wrong after suspend, so we keep it as the line timestamp but
@@ -28,9 +28,11 @@ DMESG_TIMES = (
 )
 
 #: the kernel prefix as dmesg prints it: with `-d`, the printk time is followed by the delta
-#: since the message before (`[    1.234567 <    0.000123>] `)
+#: since the message before (`[    1.234567 <    0.000123>] `). A /dev/kmsg record (`cat
+#: /dev/kmsg`, extended netconsole) has its own: `PRI,SEQ,MICROSECONDS,FLAG[,...];`, then
+#: ` KEY=VALUE` lines of device properties, which read as continuation lines
 DMESG_PREFIX = (
-    r"(?:<(?P<pri>\d+)>)?"
+    r"(?:<(?P<pri>\d+)>|(?P<kpri>\d{1,3}),\d{1,20},(?P<mono_us>\d{1,20}),[-c+][^;]*;)?"
     r"(?:\[\s*(?P<mono>\d+\.\d+)(?: <\s*\d+\.\d+>)?\] ?)?"
     r"(?:\[\s*(?P<caller>[TC]\d+)\] ?)?"
 )

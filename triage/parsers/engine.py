@@ -619,7 +619,7 @@ def process_block(
     if fmt.separator_tag and is_sep.any():
         tag_col = pc.if_else(pa.array(is_sep[sel]), fmt.separator_tag, tag_col)
     level = pa.nulls(m, pa.int8())
-    for group in ("pri", "hpri"):  # the kernel's `<N>`, else a syslog header's `<PRI>`
+    for group in ("pri", "kpri", "hpri"):  # the kernel's `<N>` or kmsg's, else syslog's `<PRI>`
         if group in f:
             pri = _cast(columns.empty_to_null(f[group]), pa.int64())
             if pri.null_count < m:
@@ -655,6 +655,9 @@ def process_block(
         mono = f["mono"]
         if not pa.types.is_floating(mono.type):
             mono = _cast(columns.empty_to_null(mono), pa.float64())
+    if "mono_us" in f and f["mono_us"].null_count < m:  # /dev/kmsg: whole microseconds
+        micros = _cast(columns.empty_to_null(f["mono_us"]), pa.int64())
+        mono = pc.coalesce(mono, pc.divide(pc.cast(micros, pa.float64()), 1e6))
     table = pa.Table.from_arrays(
         [
             _constant_strings(source_id, m),

@@ -80,6 +80,8 @@ LINE_SHAPES: tuple[tuple[str, bytes], ...] = (
     ("dmesg_rel", rb"\[(?:" + _MON + rb"[ \d]\d \d\d:\d\d|\s*\+\d+\.\d{6})\] "),
     # `--time-format iso`: older util-linux prints the zone as `+0100`, newer as `+01:00`
     ("dmesg_iso", rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{6}[+-]\d\d:?\d\d "),
+    # /dev/kmsg records (`cat /dev/kmsg`, extended netconsole): `PRI,SEQ,MICROSECONDS,FLAG;`
+    ("dmesg_kmsg", rb"\d{1,3},\d{1,20},\d{1,20},[-c+][^;]*;"),
     (
         "dmesg_x",
         rb"(?:kern|user|mail|daemon|auth|syslog|lpr|news|local\d)\s*:"
@@ -199,6 +201,7 @@ KIND_RULES: tuple[KindRule, ...] = (
             "dmesg_T": 1.0,
             "dmesg_rel": 1.0,
             "dmesg_iso": 1.0,
+            "dmesg_kmsg": 1.0,
             "dmesg_x": 1.0,
             "dmesg_pri": 1.0,
             "kernel_plain": 0.8,
