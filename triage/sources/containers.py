@@ -21,11 +21,11 @@ from triage.sources.decompress import DecompressedStream, open_decompressed
 from triage.sources.detect import HEAD_BYTES
 from triage.sources.errors import SourceError
 from triage.sources.magic import (
-    UTF16_BOMS,
+    COMPRESSION_MAGIC,
     compression_of,
     is_tar,
     is_zip,
-    text_encoding_of,
+    text_form_of,
     unsupported_of,
 )
 
@@ -75,7 +75,8 @@ def peek(fh: BinaryIO, n: int) -> bytes:
 
 def probe(fh: BinaryIO, cheap: bool, limits: Limits, label: str = "") -> Layer:
     """Look at the first bytes: zip, tar, compressed tar, compressed file or plain file. UTF-16
-    text is a "compressed" file too: its stream is read as UTF-8."""
+    text and a journal JSON export are "compressed" files too: read as UTF-8 text, and as the
+    text journalctl prints."""
     raw_head = peek(fh, HEAD_BYTES)
     if is_zip(raw_head):
         return Layer("archive", fh, cheap, raw_head, raw_head, archive_kind="zip")
@@ -85,13 +86,13 @@ def probe(fh: BinaryIO, cheap: bool, limits: Limits, label: str = "") -> Layer:
             "unsupported-compression",
             f"{unsupported} data, which triage cannot read; unpack it and pass what it holds",
         )
-    fmt = compression_of(raw_head) or text_encoding_of(raw_head)
+    fmt = compression_of(raw_head) or text_form_of(raw_head)
     if fmt:
         dfh, stream = open_decompressed(fh, fmt, limits, label)
         head = peek(dfh, HEAD_BYTES)
         streams = [stream]
-        encoding = None if fmt in UTF16_BOMS.values() else text_encoding_of(head)
-        if encoding:  # a compressed UTF-16 log: both in one step
+        encoding = text_form_of(head) if fmt in COMPRESSION_MAGIC else None
+        if encoding:  # a compressed UTF-16 log or JSON export: both in one step
             dfh, inner = open_decompressed(dfh, encoding, limits, label)
             head = peek(dfh, HEAD_BYTES)
             streams.append(inner)

@@ -21,7 +21,8 @@ import zstandard
 
 from triage.limits import Limits
 from triage.sources.errors import DecompressionBomb
-from triage.sources.magic import COMPRESSION_MAGIC
+from triage.sources.journal_json import JournalJsonCodec
+from triage.sources.magic import COMPRESSION_MAGIC, JOURNAL_JSON
 
 IN_CHUNK = 64 * 1024
 OUT_CHUNK = 1024 * 1024
@@ -176,6 +177,8 @@ def _new_codec(fmt: str) -> _Codec:
         return _StdCodec(lz4.frame.LZ4FrameDecompressor())
     if fmt in ("utf-16le", "utf-16be"):
         return _Utf16Codec(fmt)
+    if fmt == JOURNAL_JSON:
+        return JournalJsonCodec()  # type: ignore[return-value]
     raise ValueError(f"unknown compression {fmt}")
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import struct
 
+from triage.sources.journal_json import is_journal_json
+
 #: compression format → leading magic bytes
 COMPRESSION_MAGIC: dict[str, tuple[bytes, ...]] = {
     "gzip": (b"\x1f\x8b",),
@@ -58,6 +60,16 @@ UTF16_BOMS = {b"\xff\xfe": "utf-16le", b"\xfe\xff": "utf-16be"}
 #: a head without a byte order mark is UTF-16 when, over this many bytes at least, nearly every
 #: byte of one parity is NUL and nearly every byte of the other is printable ASCII
 _UTF16_SAMPLE = 512
+
+
+#: a journal exported as JSON, read as the text journalctl prints (`journal_json.py`)
+JOURNAL_JSON = "journal-json"
+
+
+def text_form_of(head: bytes) -> str | None:
+    """A text stream read through a conversion: UTF-16 (`text_encoding_of`) or a journal
+    JSON export, else None."""
+    return text_encoding_of(head) or (JOURNAL_JSON if is_journal_json(head) else None)
 
 
 def text_encoding_of(head: bytes) -> str | None:
