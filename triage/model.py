@@ -104,8 +104,9 @@ class SourceFile:
 
     @property
     def display(self) -> str:
-        """`bundle!member` as engineers write it; a loose file is just its path."""
-        if not self.members:  # a loose file, possibly found inside a folder the user named
+        """`bundle!member` as engineers write it; a loose file is just its path, compressed
+        or not (its members are all decompression steps, "")."""
+        if not any(self.members):  # a loose file, possibly found inside a folder the user named
             if self.path and self.bundle and self.path != self.bundle:
                 return posixpath.join(self.bundle, self.path)
             return self.path or self.bundle or self.disk_path

@@ -17,6 +17,7 @@ import datetime as _dt
 import io
 import json
 import os
+import posixpath
 import stat
 import tarfile
 import zipfile
@@ -488,7 +489,7 @@ def _folder_entry(
     heads: Heads | None = None,
 ) -> _Item | _Probe | None:
     """The item of one folder entry; a regular file's head is read later (`_probe_all`)."""
-    shown = display(root, rel)
+    shown = posixpath.join(root, rel)  # a file on disk: named by its path
     try:
         if entry.is_symlink():
             target = os.path.realpath(entry.path)
