@@ -32,7 +32,8 @@ Conventions (the contract other stages rely on):
   unreadable, broken-link, link-outside-bundle, link-loop, special-file, path-traversal,
   too-many-members, max-depth, archive-contains-itself, decompression-bomb, bad-zip,
   corrupt-tar, truncated-archive, truncated-<gzip|xz|bzip2|zstd|lz4>, corrupt-<fmt>, encrypted,
-  unsupported-compression (.Z, lzip, lzop, 7-Zip, RAR), limit-file-bytes, limit-total-bytes, corrupt-member, corrupt-read.
+  unsupported-compression (.Z, lzip, lzop, 7-Zip, RAR), limit-file-bytes, limit-total-bytes,
+  corrupt-member, corrupt-read.
   Unreadable input cannot be simulated with chmod when running as root; tests use a broken
   symlink and a directory put where a file was.
 - `open_binary` yields the real file for loose files (mmap works), a `BufferedReader` over a
