@@ -73,8 +73,8 @@ def text_form_of(head: bytes) -> str | None:
 
 
 def text_encoding_of(head: bytes) -> str | None:
-    """ "utf-16le" or "utf-16be" for UTF-16 text, else None (UTF-8, Latin-1 and ASCII are read
-    as they are). A UTF-32 byte order mark (`FF FE 00 00`) is not UTF-16's."""
+    """The encoding of UTF-16 text, "utf-16le" or "utf-16be", else None (UTF-8, Latin-1 and
+    ASCII are read as they are). A UTF-32 byte order mark (`FF FE 00 00`) is not UTF-16's."""
     if head[:4] == b"\xff\xfe\x00\x00":
         return None
     enc = UTF16_BOMS.get(head[:2])
