@@ -16,7 +16,8 @@ import hashlib
 from typing import Any
 
 from triage.sources import KnownHead
-from triage.sources.detect import Analysis, rules_digest
+from triage.sources.containers import rules_digest
+from triage.sources.detect import Analysis
 
 #: the manifest's key for the entry
 ENTRY = "heads"

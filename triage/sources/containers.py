@@ -162,3 +162,23 @@ def close_all(closers: list[object]) -> None:
     for c in reversed(closers):
         with contextlib.suppress(Exception):
             c.close()  # type: ignore[attr-defined]
+
+
+def rules_digest() -> str:
+    """A hash of what a head is read by: how `probe` unwraps it (magic, decompression, the text
+    conversions) and how `detect.analyze` classifies it, so that a head read by other rules
+    (another version of triage) is read again, not taken as known."""
+    import hashlib
+    import importlib
+    from pathlib import Path
+
+    from triage.sources.detect import LINE_SHAPES, MAX_LINES
+    from triage.version import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    for name in ("containers", "detect", "magic", "decompress", "journal_json"):
+        try:
+            h.update(Path(importlib.import_module(f"triage.sources.{name}").__file__).read_bytes())
+        except (OSError, TypeError):  # no source beside the code: the shapes stand for it
+            h.update(repr((HEAD_BYTES, MAX_LINES, LINE_SHAPES)).encode())
+    return h.hexdigest()[:16]

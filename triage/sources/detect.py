@@ -627,31 +627,6 @@ _ORDER = {rule.kind: i for i, rule in enumerate(KIND_RULES)}
 
 
 @functools.cache
-def rules_digest() -> str:
-    """A hash of what `analyze` reads a head by, and of what `containers.probe` unwraps it by
-    (magic, decompression, the text conversions), so that a head read by other rules (another
-    version of triage) is read again, not taken as known."""
-    import hashlib
-    from pathlib import Path
-
-    from triage.sources import containers, decompress, journal_json, magic
-    from triage.version import __version__
-
-    h = hashlib.sha256(__version__.encode())
-    for module in (
-        __file__,
-        magic.__file__,
-        containers.__file__,
-        decompress.__file__,
-        journal_json.__file__,
-    ):
-        try:
-            h.update(Path(module).read_bytes())
-        except (OSError, TypeError):  # no source beside the code: the shapes stand for it
-            h.update(repr((HEAD_BYTES, MAX_LINES, LINE_SHAPES)).encode())
-    return h.hexdigest()[:16]
-
-
 def detect(head: bytes, role: str = "") -> str:
     """Convenience: `decide(analyze(head), role)`."""
     return decide(analyze(head), role)
