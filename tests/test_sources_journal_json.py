@@ -1,6 +1,7 @@
-"""A journal exported as JSON (`journalctl -o json`, `json-seq`, `json-sse`) is read as the text
-`journalctl -o short-iso-precise` prints: its kernel entries keep their level, printk time and
-wall-clock time, each entry is the line of its number in the export, and nothing is dropped."""
+"""A journal exported as JSON (`journalctl -o json`, `json-seq`, `json-sse`, `json-pretty`) is
+read as the text `journalctl -o short-iso-precise` prints: its kernel entries keep their level,
+printk time and wall-clock time, each entry is the line of its number in the export, and
+nothing is dropped."""
 
 from __future__ import annotations
 
@@ -90,6 +91,25 @@ def test_an_export_reads_as_the_text_journalctl_prints(
         b"2024-03-04T10:00:00.002000+00:00 web07 sshd[812]: first line",
         b" second line",
     ]
+
+
+def test_a_pretty_export_reads_as_one_line_per_entry(tmp_path: Path) -> None:
+    """`-o json-pretty` spreads an entry over lines; it reads as the same text, an entry a line,
+    and an entry cut off at the end passes as it is."""
+    entries = [json.loads(line) for line in _export().splitlines()]
+    pretty = b"".join(
+        (json.dumps(e, indent="\t", separators=(",", " : ")) + "\n").encode() for e in entries
+    )
+    compact = tmp_path / "compact.json"
+    compact.write_bytes(_export())
+    path = tmp_path / "pretty.json"
+    path.write_bytes(pretty)
+    assert read_bytes(_only(path)).data == read_bytes(_only(compact)).data
+    cut = pretty[: pretty.rindex(b'"MESSAGE"')]
+    path.write_bytes(cut)
+    text = read_bytes(_only(path)).data
+    assert text.startswith(read_bytes(_only(compact)).data.rsplit(b"\n", 2)[0])
+    assert text.endswith(cut[cut.rindex(b"\n{") + 1 :])
 
 
 def test_the_crash_of_an_export_is_found_at_its_entry(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
-"""A journal exported as JSON (`journalctl -o json`, `-o json-seq`, `-o json-sse`), read as the
-text `journalctl -o short-iso-precise` prints from the same entries.
+"""A journal exported as JSON (`journalctl -o json`, `json-seq`, `json-sse`, `json-pretty`),
+read as the text `journalctl -o short-iso-precise` prints from the same entries.
 
 Support teams ask for `journalctl -o json` when they want every field; the kernel's entries are
-in it all the same. Each entry becomes one line, so line numbers are those of the export:
+in it all the same. Each entry becomes one line, so line numbers are those of the export (of
+json-pretty, whose entries span lines: the entry's number):
 `2024-03-04T10:00:00.123456+00:00 host tag[pid]: message`, the time from
 `__REALTIME_TIMESTAMP` in UTC. A kernel entry keeps its level and printk time the way klogd
 wrote them into syslog (`kernel: <4>[   12.345678] message`), so the RFC 3339 syslog parser reads
@@ -22,6 +23,8 @@ _PREFIXES = ("\x1e", "data: ")  # json-seq's record separator, json-sse's event 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 #: a line without its end after this many bytes is not waited for
 MAX_ENTRY_BYTES = 16 << 20
+#: a json-pretty entry (from a `{` line to a `}` line) longer than this is not one
+MAX_PRETTY_LINES = 4096
 
 
 def is_journal_json(head: bytes) -> bool:
@@ -30,6 +33,9 @@ def is_journal_json(head: bytes) -> bool:
     if first.startswith(b"data: "):
         first = first[6:]
     line = first.split(b"\n", 1)[0]
+    if line.strip() == b"{":  # json-pretty: the first entry runs to its `}` line
+        end = first.find(b"\n}")
+        line = first if end < 0 else first[:end]
     return line.startswith(b"{") and all(mark in line for mark in _MARKS)
 
 
@@ -42,6 +48,7 @@ class JournalJsonCodec:
 
     def __init__(self) -> None:
         self._rest = b""
+        self._open: list[bytes] = []  # the lines of a json-pretty entry not yet closed
 
     @property
     def needs_input(self) -> bool:
@@ -54,18 +61,42 @@ class JournalJsonCodec:
             self._rest = b""
             return data
         self._rest = data[cut:]
-        return _lines(data[:cut])
+        return self._lines(data[:cut])
 
     def finish(self) -> bytes:
         rest, self._rest = self._rest, b""
-        return _lines(rest + b"\n")[:-1] if rest else b""
+        out = self._lines(rest + b"\n") if rest else b""
+        out += b"".join(line + b"\n" for line in self._open)  # a cut entry, as it was
+        self._open = []
+        return out[:-1] if rest else out
+
+    def _lines(self, data: bytes) -> bytes:
+        out = []
+        for raw in data.split(b"\n")[:-1]:
+            if self._open:
+                self._open.append(raw)
+                if raw.strip() == b"}":
+                    out.append(_pretty_entry(self._open))
+                    self._open = []
+                elif len(self._open) > MAX_PRETTY_LINES:  # not an entry: as it is
+                    out.extend(self._open)
+                    self._open = []
+            elif raw.strip() == b"{":
+                self._open = [raw]
+            else:
+                out.append(_entry_line(raw))
+        return b"".join(line + b"\n" for line in out)
 
 
-def _lines(data: bytes) -> bytes:
-    out = []
-    for raw in data.split(b"\n")[:-1]:
-        out.append(_entry_line(raw))
-    return b"".join(line + b"\n" for line in out)
+def _pretty_entry(lines: list[bytes]) -> bytes:
+    """One json-pretty entry (its lines from `{` to `}`) as one line, or its lines as they
+    are when they are not an entry."""
+    raw = b"\n".join(lines)
+    try:
+        entry = json.loads(raw.decode("utf-8", "surrogateescape"))
+    except ValueError:
+        return raw
+    return _as_text(entry).encode("utf-8", "surrogateescape") if isinstance(entry, dict) else raw
 
 
 def _entry_line(raw: bytes) -> bytes:
