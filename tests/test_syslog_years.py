@@ -64,24 +64,23 @@ def _ingest(way: str, path: Path, data: bytes, out: Path, mp: pytest.MonkeyPatch
     return str(triage.ingest([str(path)], out=str(out), jobs=jobs).out)
 
 
-@pytest.mark.parametrize("way", WAYS)
-def test_a_log_rotated_in_january_that_ends_in_december_is_of_the_year_before(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
-) -> None:
-    (tmp_path / "in").mkdir()
-    data = _syslog([("Dec", 29), ("Dec", 30)], 1600 if way in LARGE else 20)
-    out = _ingest(way, tmp_path / "in" / "messages-20240102", data, tmp_path / "ds", monkeypatch)
-    assert _runs(_years(out)) == [(2023, 12)]
+#: (days the log covers, the (year, month) runs its lines get) for a log rotated on 2 January
+ROTATED = {
+    "ends in December: the year before": ([("Dec", 29), ("Dec", 30)], [(2023, 12)]),
+    "over New Year: both years": ([("Dec", 30), ("Jan", 1)], [(2023, 12), (2024, 1)]),
+}
 
 
+@pytest.mark.parametrize("case", list(ROTATED))
 @pytest.mark.parametrize("way", WAYS)
-def test_a_log_over_new_year_rotated_after_it_keeps_both_years(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
+def test_a_log_rotated_in_january_gets_the_years_its_days_were_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str, case: str
 ) -> None:
+    days, want = ROTATED[case]
     (tmp_path / "in").mkdir()
-    data = _syslog([("Dec", 30), ("Jan", 1)], 1600 if way in LARGE else 20)
+    data = _syslog(days, 1600 if way in LARGE else 20)
     out = _ingest(way, tmp_path / "in" / "messages-20240102", data, tmp_path / "ds", monkeypatch)
-    assert _runs(_years(out)) == [(2023, 12), (2024, 1)]
+    assert _runs(_years(out)) == want
 
 
 def test_a_file_stamped_on_new_years_eve_in_utc_can_end_on_new_years_day(tmp_path: Path) -> None:
