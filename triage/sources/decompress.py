@@ -21,7 +21,7 @@ import zstandard
 
 from triage.limits import Limits
 from triage.sources.errors import DecompressionBomb
-from triage.sources.journal_json import JournalJsonCodec
+from triage.sources.journal_json import ExportLines
 from triage.sources.magic import COMPRESSION_MAGIC, JOURNAL_JSON
 
 IN_CHUNK = 64 * 1024
@@ -162,6 +162,41 @@ class _Utf16Codec(_Codec):
         return True
 
 
+class _LineCodec(_Codec):
+    """Text converted a line at a time by `lines` (`convert` of whole lines, `end` for what it
+    holds at the end). A line is passed on unconverted once it grows past `MAX_LINE_BYTES`
+    without its end."""
+
+    ends_with_input = True
+    MAX_LINE_BYTES = 16 << 20
+
+    def __init__(self, lines: ExportLines) -> None:
+        self._lines = lines
+        self._rest = b""
+
+    def feed(self, data: bytes, most: int = 0) -> bytes:
+        data = self._rest + data
+        cut = data.rfind(b"\n") + 1
+        if not cut and len(data) > self.MAX_LINE_BYTES:
+            self._rest = b""
+            return data
+        self._rest = data[cut:]
+        return _joined(self._lines.convert(data[:cut].split(b"\n")[:-1]))
+
+    def finish(self) -> bytes:
+        rest, self._rest = self._rest, b""
+        out = _joined(self._lines.convert([rest]) if rest else []) + _joined(self._lines.end())
+        return out[:-1] if rest else out  # the last line had no end
+
+    @property
+    def needs_input(self) -> bool:
+        return True
+
+
+def _joined(lines: list[bytes]) -> bytes:
+    return b"".join(line + b"\n" for line in lines)
+
+
 def _new_codec(fmt: str) -> _Codec:
     if fmt == "gzip":
         return _ZlibCodec()
@@ -178,7 +213,7 @@ def _new_codec(fmt: str) -> _Codec:
     if fmt in ("utf-16le", "utf-16be"):
         return _Utf16Codec(fmt)
     if fmt == JOURNAL_JSON:
-        return JournalJsonCodec()  # type: ignore[return-value]
+        return _LineCodec(ExportLines())
     raise ValueError(f"unknown compression {fmt}")
 
 

@@ -21,8 +21,6 @@ from typing import Any
 _MARKS = (b'"__REALTIME_TIMESTAMP"', b'"__MONOTONIC_TIMESTAMP"')
 _PREFIXES = ("\x1e", "data: ")  # json-seq's record separator, json-sse's event field
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-#: a line without its end after this many bytes is not waited for
-MAX_ENTRY_BYTES = 16 << 20
 #: a json-pretty entry (from a `{` line to a `}` line) longer than this is not one
 MAX_PRETTY_LINES = 4096
 
@@ -32,47 +30,26 @@ def is_journal_json(head: bytes) -> bool:
     first = head.lstrip(b"\x1e \t\r\n")
     if first.startswith(b"data: "):
         first = first[6:]
-    line = first.split(b"\n", 1)[0]
+    if first[:1] != b"{":  # every other head, at the cost of a byte: this runs on each file
+        return False
+    end = first.find(b"\n")
+    line = first if end < 0 else first[:end]
     if line.strip() == b"{":  # json-pretty: the first entry runs to its `}` line
         end = first.find(b"\n}")
         line = first if end < 0 else first[:end]
     return line.startswith(b"{") and all(mark in line for mark in _MARKS)
 
 
-class JournalJsonCodec:
-    """The stream codec (`decompress.py`): export bytes in, text lines out."""
-
-    ends_with_input = True
-    eof = False
-    unused_data = b""
+class ExportLines:
+    """Whole lines of an export in, lines of text out, in order (`decompress.py` streams the
+    bytes and cuts them at line ends). A json-pretty entry is held until its `}` line."""
 
     def __init__(self) -> None:
-        self._rest = b""
         self._open: list[bytes] = []  # the lines of a json-pretty entry not yet closed
 
-    @property
-    def needs_input(self) -> bool:
-        return True
-
-    def feed(self, data: bytes, most: int = 0) -> bytes:
-        data = self._rest + data
-        cut = data.rfind(b"\n") + 1
-        if not cut and len(data) > MAX_ENTRY_BYTES:  # no entry is this long: pass it on
-            self._rest = b""
-            return data
-        self._rest = data[cut:]
-        return self._lines(data[:cut])
-
-    def finish(self) -> bytes:
-        rest, self._rest = self._rest, b""
-        out = self._lines(rest + b"\n") if rest else b""
-        out += b"".join(line + b"\n" for line in self._open)  # a cut entry, as it was
-        self._open = []
-        return out[:-1] if rest else out
-
-    def _lines(self, data: bytes) -> bytes:
+    def convert(self, lines: list[bytes]) -> list[bytes]:
         out = []
-        for raw in data.split(b"\n")[:-1]:
+        for raw in lines:
             if self._open:
                 self._open.append(raw)
                 if raw.strip() == b"}":
@@ -85,7 +62,12 @@ class JournalJsonCodec:
                 self._open = [raw]
             else:
                 out.append(_entry_line(raw))
-        return b"".join(line + b"\n" for line in out)
+        return out
+
+    def end(self) -> list[bytes]:
+        """The lines held when the export ends: an entry cut off, as it was."""
+        held, self._open = self._open, []
+        return held
 
 
 def _pretty_entry(lines: list[bytes]) -> bytes:
