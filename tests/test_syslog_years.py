@@ -104,7 +104,7 @@ def test_a_journal_export_is_of_the_year_its_header_says_whatever_its_mtime(
     tmp_path: Path,
 ) -> None:
     log = tmp_path / "journalctl_--no-pager"
-    body = _syslog([("Jan", 15)], 30).replace(b"web07 kernel", b"web07 kernel")
+    body = _syslog([("Jan", 15)], 30)
     log.write_bytes(JOURNAL_HEAD + body)
     stamp = dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp()
     os.utime(log, (stamp, stamp))
