@@ -198,6 +198,15 @@ def test_formats_triage_cannot_read_are_named_in_errors_and_the_walk_goes_on(
     assert [e.error_class for e in cut.errors] == ["truncated-lz4"]
 
 
+def test_damaged_lz4_keeps_the_blocks_before_the_damage(tmp_path: Path) -> None:
+    whole = compress(SYSLOG * 2000, "lz4")
+    path = write(tmp_path / "messages.1.lz4", whole[:2000] + bytes(5000) + whole[7000:])
+    (src,) = _split(list(walk([str(path)])))[0]
+    got = read_bytes(src)
+    assert got.data and (SYSLOG * 2000).startswith(got.data)
+    assert [e.error_class for e in got.errors] == ["corrupt-lz4"]
+
+
 def test_nested_tar_in_zip_in_tar_gz(tmp_path: Path) -> None:
     inner = tar_bytes(
         {"host/var/log/dmesg": DMESG_HEAD, "host/var/log/messages.1.gz": gzip.compress(SYSLOG)}

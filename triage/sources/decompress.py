@@ -102,6 +102,21 @@ class _StdCodec(_Codec):
         return self._d.unused_data or b""  # lz4.frame: None when nothing followed the frame
 
 
+class _Lz4Codec(_StdCodec):
+    """lz4.frame, whose damaged data raises RuntimeError: told apart from a bug as ValueError."""
+
+    def __init__(self) -> None:
+        import lz4.frame  # only when an lz4 file is met: most runs never do
+
+        super().__init__(lz4.frame.LZ4FrameDecompressor())
+
+    def feed(self, data: bytes, most: int = 0) -> bytes:
+        try:
+            return super().feed(data, most)
+        except RuntimeError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class _ZstdCodec(_Codec):
     def __init__(self) -> None:
         self._d = zstandard.ZstdDecompressor().decompressobj()
@@ -207,9 +222,7 @@ def _new_codec(fmt: str) -> _Codec:
     if fmt == "zstd":
         return _ZstdCodec()
     if fmt == "lz4":
-        import lz4.frame  # only when an lz4 file is met: most runs never do
-
-        return _StdCodec(lz4.frame.LZ4FrameDecompressor())
+        return _Lz4Codec()
     if fmt in ("utf-16le", "utf-16be"):
         return _Utf16Codec(fmt)
     if fmt == JOURNAL_JSON:
@@ -217,16 +230,7 @@ def _new_codec(fmt: str) -> _Codec:
     raise ValueError(f"unknown compression {fmt}")
 
 
-#: what a codec raises on damaged data (lz4.frame raises RuntimeError)
-_CODEC_ERRORS = (
-    zlib.error,
-    lzma.LZMAError,
-    OSError,
-    EOFError,
-    ValueError,
-    RuntimeError,
-    zstandard.ZstdError,
-)
+_CODEC_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError, zstandard.ZstdError)
 
 
 class DecompressedStream(io.RawIOBase):
