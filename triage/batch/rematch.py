@@ -179,28 +179,27 @@ def _lines_by_source(fs: Any, old: str, entry: dict) -> Iterator[tuple[str, Any]
     lines lie together, so only one source is held at a time."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     from triage.model import LINES_SCHEMA
+    from triage.store.parquet_read import iter_parquet_batches
 
     current, pieces = None, []
     for name in entry.get("files", {}).get("lines", []):
-        with fs.open(posixpath.join(old, name), "rb") as fh:
-            for batch in pq.ParquetFile(fh).iter_batches(batch_size=1 << 16):
-                table = pa.Table.from_batches([batch]).cast(LINES_SCHEMA)
-                ids = table.column("source_id")
-                # the rows where the source changes, then one slice per run of the same source
-                starts = [0]
-                if table.num_rows > 1:
-                    changed = pc.not_equal(ids.slice(1), ids.slice(0, table.num_rows - 1))
-                    starts += [int(i) + 1 for i in pc.indices_nonzero(changed).to_pylist()]
-                for a, b in zip(starts, [*starts[1:], table.num_rows], strict=True):
-                    sid = ids[a].as_py()
-                    if sid != current and pieces:
-                        yield current, pa.concat_tables(pieces)
-                        pieces = []
-                    current = sid
-                    pieces.append(table.slice(a, b - a))
+        for batch in iter_parquet_batches(fs, posixpath.join(old, name), 1 << 16):
+            table = pa.Table.from_batches([batch]).cast(LINES_SCHEMA)
+            ids = table.column("source_id")
+            # the rows where the source changes, then one slice per run of the same source
+            starts = [0]
+            if table.num_rows > 1:
+                changed = pc.not_equal(ids.slice(1), ids.slice(0, table.num_rows - 1))
+                starts += [int(i) + 1 for i in pc.indices_nonzero(changed).to_pylist()]
+            for a, b in zip(starts, [*starts[1:], table.num_rows], strict=True):
+                sid = ids[a].as_py()
+                if sid != current and pieces:
+                    yield current, pa.concat_tables(pieces)
+                    pieces = []
+                current = sid
+                pieces.append(table.slice(a, b - a))
     if pieces:
         yield current, pa.concat_tables(pieces)
 

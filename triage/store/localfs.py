@@ -56,6 +56,12 @@ class LocalFS:
             os.unlink(path)
 
 
+def is_local(fs: Any) -> bool:
+    """Whether `fs` reads and writes the local disk (ours, or fsspec's "file" filesystem)."""
+    proto = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
+    return "file" in proto or "local" in proto
+
+
 def filesystem(url: str) -> tuple[Any, str]:
     """(filesystem, root path) for a dataset at `url`: a local path, or an fsspec URL."""
     if "://" in url:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from triage import model
 from triage.model import SCHEMA_VERSION, TABLE_NAMES
+from triage.store.parquet_read import read_parquet
 from triage.version import __version__
 
 if TYPE_CHECKING:
@@ -61,13 +62,11 @@ def read_part_table(
 ) -> pa.Table:
     """One table of a part, whatever files the entry lists for it (none when it is empty)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     schema = model.TABLES[name]
     pieces = []
     for f in entry.get("files", {}).get(name, [f"{name}.parquet"]):
-        with fs.open(posixpath.join(part_dir, f), "rb") as fh:
-            pieces.append(pq.read_table(fh).cast(schema))
+        pieces.append(read_parquet(fs, posixpath.join(part_dir, f)).cast(schema))
     return pa.concat_tables(pieces) if pieces else model.empty_table(schema)
 
 

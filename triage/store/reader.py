@@ -12,12 +12,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from triage.model import TABLES, empty_table
 from triage.store import snapshot
 from triage.store.localfs import filesystem
 from triage.store.manifest import MANIFEST, PARTS, read_manifest
+from triage.store.parquet_read import read_parquet
 
 if TYPE_CHECKING:  # pandas is imported when a frame is asked for: a batch run never needs it
     import pandas as pd
@@ -73,8 +73,7 @@ class Dataset:
             schema = TABLES[name]
             parts = []
             for f in self.files(name):
-                with self.fs.open(f, "rb") as fh:
-                    parts.append(pq.read_table(fh, columns=schema.names).cast(schema))
+                parts.append(read_parquet(self.fs, f, schema.names).cast(schema))
             self._arrow[name] = pa.concat_tables(parts) if parts else empty_table(schema)
         return self._arrow[name]
 

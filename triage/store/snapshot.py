@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from triage.model import TABLE_NAMES
+from triage.store.parquet_read import read_parquet
 
 if TYPE_CHECKING:  # Arrow loads where tables are built: opening a writer, whose sweep
     # removes stale snapshots, needs none, and the caller of a pool imports it while the
@@ -48,10 +49,7 @@ def read_table(
     fs: fsspec.AbstractFileSystem, root: str, meta: dict[str, Any], name: str
 ) -> pa.Table:
     """One snapshot table, with its `_part` column."""
-    import pyarrow.parquet as pq
-
-    with fs.open(table_path(root, meta, name), "rb") as fh:
-        return pq.read_table(fh)
+    return read_parquet(fs, table_path(root, meta, name))
 
 
 def tagged_schema(name: str) -> pa.Schema:

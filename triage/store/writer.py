@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from triage import model
 from triage.model import TABLE_NAMES, ErrorRecord, Fact
 from triage.store import matchinputs
+from triage.store.localfs import is_local
 from triage.store.manifest import (
     PARTS,
     TMP_PREFIX,
@@ -260,7 +261,7 @@ def write_part(
         files["lines"].append(name)
         rows = (
             pq.ParquetFile(posixpath.join(tmp, name)).metadata.num_rows
-            if _local(fs)
+            if is_local(fs)
             else _remote_rows(fs, posixpath.join(tmp, name))
         )
         counts["lines"] += rows
@@ -349,7 +350,7 @@ def write_rematched_part(
 
 def _link(fs: fsspec.AbstractFileSystem, src: str, dest: str) -> None:
     """`dest` as a second name of `src` where the filesystem has hard links, else a copy."""
-    if _local(fs):
+    if is_local(fs):
         try:
             os.link(src, dest)
             return
@@ -432,18 +433,13 @@ def _kept_rows(table: pa.Table, ids: pa.Array, paths: pa.Array) -> pa.Array:
 def _adopt(fs: fsspec.AbstractFileSystem, spill: str, dest: str) -> None:
     """Move a worker's local spill file into the part: renamed when the dataset is on the
     same local filesystem (a 5 GB log's lines are not copied again), else uploaded."""
-    if _local(fs):
+    if is_local(fs):
         import shutil
 
         shutil.move(spill, dest)  # a rename, or a copy across filesystems
         return
     fs.put_file(spill, dest)
     os.unlink(spill)
-
-
-def _local(fs: fsspec.AbstractFileSystem) -> bool:
-    proto = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
-    return "file" in proto or "local" in proto
 
 
 def _remote_rows(fs: fsspec.AbstractFileSystem, path: str) -> int:
