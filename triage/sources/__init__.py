@@ -21,8 +21,8 @@ Conventions (the contract other stages rely on):
   it a role, e.g. sos's `var/log/messages` rather than `sos_strings/…/var.log.messages.tailed`).
   For a loose file named directly, `path` is the path as given, so `display` shows it once.
 - `members` is the reopen chain: one entry per archive member, `""` for a decompression step
-  (gzip, bzip2, xz, zstd, lz4), a UTF-16 file read as UTF-8 or a journal JSON export read as
-  text (`journal_json.py`);
+  (gzip, bzip2, xz, zstd, lz4), a UTF-16 file read as UTF-8 or a journal JSON, export or
+  verbose dump read as text (`journal_formats.py`);
   `depth == len(members)`, and nothing deeper than `limits.max_depth` is opened.
 - Links are followed only inside their bundle; each linked file is yielded once.
 - Kinds come from content (`detect.py`); an empty file is `unknown` with no error; binary data

@@ -75,8 +75,8 @@ def peek(fh: BinaryIO, n: int) -> bytes:
 
 def probe(fh: BinaryIO, cheap: bool, limits: Limits, label: str = "") -> Layer:
     """Look at the first bytes: zip, tar, compressed tar, compressed file or plain file. UTF-16
-    text and a journal JSON export are "compressed" files too: read as UTF-8 text, and as the
-    text journalctl prints."""
+    text and a journal in a structured form (JSON, export, verbose) are "compressed" files too:
+    read as UTF-8 text, and as the text journalctl prints."""
     raw_head = peek(fh, HEAD_BYTES)
     if is_zip(raw_head):
         return Layer("archive", fh, cheap, raw_head, raw_head, archive_kind="zip")
@@ -92,7 +92,7 @@ def probe(fh: BinaryIO, cheap: bool, limits: Limits, label: str = "") -> Layer:
         head = peek(dfh, HEAD_BYTES)
         streams = [stream]
         encoding = text_form_of(head) if fmt in COMPRESSION_MAGIC else None
-        if encoding:  # a compressed UTF-16 log or JSON export: both in one step
+        if encoding:  # a compressed UTF-16 log or journal export: both in one step
             dfh, inner = open_decompressed(dfh, encoding, limits, label)
             head = peek(dfh, HEAD_BYTES)
             streams.append(inner)
@@ -176,7 +176,7 @@ def rules_digest() -> str:
     from triage.version import __version__
 
     h = hashlib.sha256(__version__.encode())
-    for name in ("containers", "detect", "magic", "decompress", "journal_json"):
+    for name in ("containers", "detect", "magic", "decompress", "journal_formats"):
         try:
             h.update(Path(importlib.import_module(f"triage.sources.{name}").__file__).read_bytes())
         except (OSError, TypeError):  # no source beside the code: the shapes stand for it

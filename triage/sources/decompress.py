@@ -20,9 +20,9 @@ from typing import Any, BinaryIO
 import zstandard
 
 from triage.limits import Limits
+from triage.sources import journal_formats
 from triage.sources.errors import DecompressionBomb
-from triage.sources.journal_json import ExportLines
-from triage.sources.magic import COMPRESSION_MAGIC, JOURNAL_JSON
+from triage.sources.magic import COMPRESSION_MAGIC
 
 IN_CHUNK = 64 * 1024
 OUT_CHUNK = 1024 * 1024
@@ -185,7 +185,7 @@ class _LineCodec(_Codec):
     ends_with_input = True
     MAX_LINE_BYTES = 16 << 20
 
-    def __init__(self, lines: ExportLines) -> None:
+    def __init__(self, lines: journal_formats.LineConverter) -> None:
         self._lines = lines
         self._rest = b""
 
@@ -225,8 +225,8 @@ def _new_codec(fmt: str) -> _Codec:
         return _Lz4Codec()
     if fmt in ("utf-16le", "utf-16be"):
         return _Utf16Codec(fmt)
-    if fmt == JOURNAL_JSON:
-        return _LineCodec(ExportLines())
+    if fmt in journal_formats.FORMS:
+        return _LineCodec(journal_formats.converter_for(fmt))
     raise ValueError(f"unknown compression {fmt}")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from triage.sources.journal_json import is_journal_json
+from triage.sources import journal_formats
 
 #: compression format → leading magic bytes
 COMPRESSION_MAGIC: dict[str, tuple[bytes, ...]] = {
@@ -62,14 +62,10 @@ UTF16_BOMS = {b"\xff\xfe": "utf-16le", b"\xfe\xff": "utf-16be"}
 _UTF16_SAMPLE = 512
 
 
-#: a journal exported as JSON, read as the text journalctl prints (`journal_json.py`)
-JOURNAL_JSON = "journal-json"
-
-
 def text_form_of(head: bytes) -> str | None:
-    """A text stream read through a conversion: UTF-16 (`text_encoding_of`) or a journal
-    JSON export, else None."""
-    return text_encoding_of(head) or (JOURNAL_JSON if is_journal_json(head) else None)
+    """A text stream read through a conversion: UTF-16 (`text_encoding_of`) or a journal in
+    one of journalctl's structured forms (`journal_formats.py`), else None."""
+    return text_encoding_of(head) or journal_formats.form_of(head)
 
 
 def text_encoding_of(head: bytes) -> str | None:
