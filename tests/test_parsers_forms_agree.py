@@ -2,7 +2,7 @@
 
 Support engineers get the kernel's messages as `dmesg` printed them (plain, `-r`, `-x`, `-T`,
 `-d`, `-e`, `--time-format iso`, with caller ids), as /dev/kmsg gives them, as journalctl printed them (short, short-precise,
-short-full, short-unix, short-monotonic, short-iso-precise) or as a syslog daemon wrote them in
+short-full, short-unix, short-monotonic, short-delta, short-iso-precise) or as a syslog daemon wrote them in
 RFC 5424. Each form of the public corpora's timestamped kernel lines must be detected as its
 kind and yield the first crash title of the plain `[seconds] message` form.
 """
@@ -115,6 +115,10 @@ FORMS: dict[str, tuple[Callable[[list[Record]], list[str]], str]] = {
     ),
     "journalctl -o short-monotonic": (
         _each(lambda s, us, c: f"[{s:5d}.{us:06d}] vm1 kernel: "),
+        KIND_JOURNAL,
+    ),
+    "journalctl -o short-delta": (
+        _with_delta(lambda s, us, d: f"[{s:5d}.{us:06d} <{d:12.6f}>] vm1 kernel: "),
         KIND_JOURNAL,
     ),
     "journalctl -o short-precise": (

@@ -1,6 +1,6 @@
-"""`journalctl` text output: short (default), short-precise, short-monotonic, short-iso,
-short-iso-precise, short-full (`Fri 2026-11-27 10:00:00 UTC`) and short-unix (seconds since
-the epoch, UTC).
+"""`journalctl` text output: short (default), short-precise, short-monotonic, short-delta
+(`[  523.456789 <    0.000123>]`), short-iso, short-iso-precise, short-full
+(`Fri 2026-11-27 10:00:00 UTC`) and short-unix (seconds since the epoch, UTC).
 
 journalctl pads the day with a zero (`Jan 01`) and prints `-- Boot <id> --` (older versions
 `-- Reboot --`) between boots; those separators are kept as lines tagged `journal` so boot
@@ -37,7 +37,7 @@ FORMAT = LineFormat(
         + BSD_TIME
         + "|"
         + ISO_TIME
-        + r"|\[\s*(?P<mono>\d+\.\d+)\]|"
+        + r"|\[\s*(?P<mono>\d+\.\d+)(?: <\s*\d+\.\d+>)?\]|"
         + FULL_TIME
         + r"|(?P<t_unix>\d+)\.(?P<f_unix>\d+)) (?P<host>\S+) "
         + SYSLOG_TAG

@@ -61,7 +61,12 @@ LINE_SHAPES: tuple[tuple[str, bytes], ...] = (
         rb"-- (?:Logs begin at |Journal begins at |Boot [0-9a-f]{32} --|No entries --|Reboot --)",
     ),
     ("xencons", rb"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\] "),
-    ("journal_mono", rb"\[\s*\d+\.\d{6}\] [\w.-]+ (?:kernel|[\w.@-]+\[\d+\]): "),
+    # journalctl -o short-monotonic, and short-delta (the time since the entry before, in
+    # angle brackets, as `dmesg -d` prints it)
+    (
+        "journal_mono",
+        rb"\[\s*\d+\.\d{6}(?: <\s*\d+\.\d{6}>)?\] [\w.-]+ (?:kernel|[\w.@-]+\[\d+\]): ",
+    ),
     (
         "rfc5424",
         rb"<\d{1,3}>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) \S+ \S+ \S+ \S+ [-\[]",
