@@ -155,6 +155,23 @@ def test_a_pretty_export_reads_as_one_line_per_entry(tmp_path: Path) -> None:
     assert text.endswith(cut[cut.rindex(b"\n{") + 1 :])
 
 
+def test_an_export_saved_as_utf16_reads_as_the_same_text(tmp_path: Path) -> None:
+    """Unwrapping goes on while what it gives is converted text: UTF-16, then JSON (`Out-File`
+    of `journalctl -o json` in PowerShell), gzip'ed or not."""
+    want_path = tmp_path / "journal.json"
+    want_path.write_bytes(_export())
+    want = read_bytes(_only(want_path)).data
+    utf16 = b"\xff\xfe" + _export().decode("utf-8", "surrogateescape").encode(
+        "utf-16-le", "surrogatepass"
+    )
+    for name, data in (("u16.json", utf16), ("u16.json.gz", gzip.compress(utf16))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        src = _only(path)
+        assert src.kind == "syslog-rfc3339"
+        assert read_bytes(src).data == want
+
+
 @pytest.mark.parametrize("form", [JSON, EXPORT, VERBOSE])
 def test_the_crash_of_an_export_is_found_at_its_entry(tmp_path: Path, form: str) -> None:
     data = {JSON: _export(), EXPORT: _export_form(_entries())}.get(form)

@@ -21,7 +21,6 @@ from triage.sources.decompress import DecompressedStream, open_decompressed
 from triage.sources.detect import HEAD_BYTES
 from triage.sources.errors import SourceError
 from triage.sources.magic import (
-    COMPRESSION_MAGIC,
     compression_of,
     is_tar,
     is_zip,
@@ -90,12 +89,14 @@ def probe(fh: BinaryIO, cheap: bool, limits: Limits, label: str = "") -> Layer:
     if fmt:
         dfh, stream = open_decompressed(fh, fmt, limits, label)
         head = peek(dfh, HEAD_BYTES)
-        streams = [stream]
-        encoding = text_form_of(head) if fmt in COMPRESSION_MAGIC else None
-        if encoding:  # a compressed UTF-16 log or journal export: both in one step
-            dfh, inner = open_decompressed(dfh, encoding, limits, label)
+        streams, done = [stream], {fmt}
+        # what it unwraps to may be converted text again: a gzip'ed UTF-16 log, a journal
+        # export saved as UTF-16; each step is one more stream, no format twice
+        while (inner := text_form_of(head)) and inner not in done:
+            done.add(inner)
+            dfh, more = open_decompressed(dfh, inner, limits, label)
             head = peek(dfh, HEAD_BYTES)
-            streams.append(inner)
+            streams.append(more)
         if is_tar(head):
             return Layer("archive", dfh, False, head, raw_head, fmt, "tar", streams)
         return Layer("compressed", dfh, False, head, raw_head, fmt, streams=streams)
