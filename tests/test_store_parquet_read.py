@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from triage.store.localfs import LocalFS
-from triage.store.parquet_read import iter_parquet_batches, read_parquet
+from triage.store.parquet_read import iter_parquet_batches, parquet_rows, read_parquet
 
 
 class _Tracked(bytes):
@@ -99,6 +99,7 @@ def test_a_remote_file_is_freed_on_the_thread_that_reads_it(wide: tuple[str, pa.
         got = pa.Table.from_batches(list(iter_parquet_batches(fs, path, 3_000)))
         assert got.equals(table)
         assert read_parquet(fs, path, ["c3"]).column_names == ["c3"]
+        assert parquet_rows(fs, path) == table.num_rows
     assert fs.freed_on  # the reads did go through the Python file
     assert set(fs.freed_on) == {threading.current_thread().name}
 
@@ -108,3 +109,4 @@ def test_a_local_file_is_read_by_arrow_itself(wide: tuple[str, pa.Table]) -> Non
     assert read_parquet(_NoOpenFS(), path).equals(table)
     assert read_parquet(_NoOpenFS(), path, ["c0", "c7"]).column_names == ["c0", "c7"]
     assert sum(b.num_rows for b in iter_parquet_batches(_NoOpenFS(), path, 3_000)) == 20_000
+    assert parquet_rows(_NoOpenFS(), path) == 20_000

@@ -32,6 +32,12 @@ def read_parquet(fs: Any, path: str, columns: list[str] | None = None) -> pa.Tab
         return pf.read(columns=columns, use_threads=threads)
 
 
+def parquet_rows(fs: Any, path: str) -> int:
+    """The number of rows of the Parquet file at `path` on `fs` (its footer alone is read)."""
+    with _opened(fs, path) as (pf, _):
+        return pf.metadata.num_rows
+
+
 def iter_parquet_batches(fs: Any, path: str, batch_size: int) -> Iterator[pa.RecordBatch]:
     """The rows of the Parquet file at `path` on `fs`, `batch_size` at a time."""
     with _opened(fs, path) as (pf, threads):

@@ -33,6 +33,7 @@ from triage.store.manifest import (
     total_counts,
     write_manifest,
 )
+from triage.store.parquet_read import parquet_rows
 from triage.version import __version__
 
 if TYPE_CHECKING:  # pyarrow, fsspec and the snapshot load where rows are written or read:
@@ -239,8 +240,6 @@ def write_part(
     part of the dataset until a writer commits the returned entry to the manifest. The small
     tables are also put in `tables_out` when given (for the commit's snapshot).
     """
-    import pyarrow.parquet as pq
-
     from triage.store import snapshot
 
     units = [part] if isinstance(part, PartData) else list(part)
@@ -259,11 +258,7 @@ def write_part(
         name = f"lines-{n}.parquet"
         _adopt(fs, spill, posixpath.join(tmp, name))
         files["lines"].append(name)
-        rows = (
-            pq.ParquetFile(posixpath.join(tmp, name)).metadata.num_rows
-            if is_local(fs)
-            else _remote_rows(fs, posixpath.join(tmp, name))
-        )
+        rows = parquet_rows(fs, posixpath.join(tmp, name))
         counts["lines"] += rows
         unit_counts[i]["lines"] += rows
     inputs = (
@@ -440,13 +435,6 @@ def _adopt(fs: fsspec.AbstractFileSystem, spill: str, dest: str) -> None:
         return
     fs.put_file(spill, dest)
     os.unlink(spill)
-
-
-def _remote_rows(fs: fsspec.AbstractFileSystem, path: str) -> int:
-    import pyarrow.parquet as pq
-
-    with fs.open(path, "rb") as fh:
-        return pq.ParquetFile(fh).metadata.num_rows
 
 
 def write_part_to(
