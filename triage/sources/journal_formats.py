@@ -149,11 +149,10 @@ class _Entries:
             self.fields[key] = value.decode("utf-8", "surrogateescape")
 
     def close(self) -> list[bytes]:
-        fields, raw = self.fields, self.raw
-        self.fields, self.raw = {}, []
-        if not raw:
-            return []
-        if "__REALTIME_TIMESTAMP" not in fields:
+        """The entry as one line (its lines as they are when it has no time), forgetting it."""
+        fields = self.fields
+        raw = self.drop()
+        if not raw or "__REALTIME_TIMESTAMP" not in fields:
             return raw
         return [_as_text(fields).encode("utf-8", "surrogateescape")]
 
