@@ -218,17 +218,17 @@ def test_a_large_log_read_for_its_facts_is_not_parsed_again_for_its_lines(monkey
     monkeypatch.setattr(
         xensource, "parse_lines", lambda *a, **k: calls.append(a[1:]) or real(*a, **k)
     )
-    xensource.parse_for_facts(src.source_id, data, 2021)
+    xensource.parse_for_facts(src, data)
     assert parse(src, data, DEFAULT_LIMITS).lines.to_pylist() == alone
     assert len(calls) == 1, "the facts' parse served the lines"
     # served once; a cap shorter than a line, or other bytes, are parsed anew
     parse(src, data, DEFAULT_LIMITS)
-    xensource.parse_for_facts(src.source_id, data, 2021)
+    xensource.parse_for_facts(src, data)
     capped = parse(src, data, DEFAULT_LIMITS.override(max_line_bytes=60))
     assert any(r["flags"] & 1 for r in capped.lines.to_pylist())
-    xensource.parse_for_facts(src.source_id, data, 2021)
+    xensource.parse_for_facts(src, data)
     parse(src, data + b"one more line\n", DEFAULT_LIMITS)
-    xensource.parse_for_facts(src.source_id, data, 2021)
+    xensource.parse_for_facts(src, data)
     xensource.forget()
     parse(src, data, DEFAULT_LIMITS)
     assert len(calls) == 8  # 4 for facts, 4 for lines: all but the first served anew

@@ -212,14 +212,13 @@ def test_the_new_years_counted_for_the_facts_serve_the_lines_unless_the_log_chan
     path = tmp_path / "xensource.log"
     path.write_bytes(_log())
     src = _src(path)
-    year = xensource.year_of(src)
     counted = []
     real = xensource.month_runs
     monkeypatch.setattr(xensource, "month_runs", lambda *a: counted.append(1) or real(*a))
 
     def facts_then_lines() -> dict:
         with open(path, "rb") as fh:
-            xensource.read_for_facts(fh, year, src.source_id)
+            xensource.read_for_facts(fh, src)
         return _rows(pipeline.process_source(src, [], sigset, "all", large_source_bytes=1))
 
     first = facts_then_lines()
@@ -228,7 +227,7 @@ def test_the_new_years_counted_for_the_facts_serve_the_lines_unless_the_log_chan
     assert counted == [1]
     # written between the two passes: older months first, so that the New Years move
     with open(path, "rb") as fh:
-        xensource.read_for_facts(fh, year, src.source_id)
+        xensource.read_for_facts(fh, src)
     path.write_bytes(_log().replace(b"Nov ", b"Mar "))
     again = _rows(pipeline.process_source(src, [], sigset, "all", large_source_bytes=1))
     assert counted == [1, 1], "counted again"

@@ -340,7 +340,7 @@ def test_the_last_dated_line_found_from_the_end_is_the_last_one_found_from_the_s
     ]
     for _ in range(5000):
         tail = b"".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 16)))
-        assert engine._last_bsd_day(tail) == from_start(tail), tail
+        assert engine.last_bsd_day(tail) == from_start(tail), tail
 
 
 def test_years_of_rows_of_many_files_are_those_each_file_gets_alone() -> None:

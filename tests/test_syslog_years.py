@@ -139,3 +139,62 @@ def test_the_last_day_is_the_latest_date_no_more_than_a_week_after_the_reference
     assert shift("2025-03-01", (2, 29)) == 1  # the last 29 February: 2024
     assert shift("2024-03-01", (2, 29)) == 0
     assert engine.end_shift(SourceFile(disk_path="", year_hint=2024), (12, 30)) == 0
+
+
+def _xensource(days: list[tuple[str, int]], per_day: int) -> bytes:
+    """A xensource.log of XenServer 6.1+ (syslog header, no year) over `days`, with one audit
+    line a day, the start of VM web01, which the facts date."""
+    out = []
+    for month, day in days:
+        for i in range(per_day):
+            stamp = f"{month} {day:2d} 10:{i // 60 % 60:02d}:{i % 60:02d}"
+            out.append(
+                f"{stamp} xs13 xapi: [debug|xs13|50 |dispatch:VM.start D:{i:012x}|api_effect] "
+                f"task {i} done\n"
+            )
+        out.append(
+            f"{month} {day:2d} 11:00:00 xs13 xapi: [debug|xs13|50 |VM.start R:{day:012x}|audit] "
+            "VM.start: VM = '814c8b22-d896-bc76-a421-7afce8e8a538 (web01)'\n"
+        )
+    return "".join(out).encode()
+
+
+@pytest.mark.parametrize("way", ["whole", "gzip", "streamed", "gzip-streamed"])
+@pytest.mark.parametrize("case", list(ROTATED))
+def test_a_rotated_xensource_log_gets_the_years_its_days_were_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str, case: str
+) -> None:
+    """As syslog: a status report's `xensource.log.1`, last written on 2 January, whose last
+    line is of 30 December, ends the year before. Its lines and the events its facts date
+    (read on their own pass) agree, read whole or in blocks, compressed or not."""
+    from triage.parsers import xensource
+
+    days, want = ROTATED[case]
+    folder = tmp_path / "bug-report-20240102093000" / "var" / "log"
+    folder.mkdir(parents=True)
+    data = _xensource(days, 2000 if way.endswith("streamed") else 30)
+    path = folder / ("xensource.log.1.gz" if way.startswith("gzip") else "xensource.log.1")
+    path.write_bytes(gzip.compress(data) if way.startswith("gzip") else data)
+    stamp = dt.datetime(2024, 1, 2, 8, 0, tzinfo=dt.UTC).timestamp()
+    os.utime(path, (stamp, stamp))
+    if way.endswith("streamed"):
+        assert len(data) > 300 << 10
+        monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 64 << 10)
+        monkeypatch.setattr(xensource, "STREAM_BYTES", 64 << 10)
+        monkeypatch.setattr(xensource, "BLOCK_BYTES", 64 << 10)
+    read = []
+    for name in ("read_for_facts", "read_log"):
+        real = getattr(xensource, name)
+        spy = lambda *a, real=real, name=name: read.append(name) or real(*a)  # noqa: E731
+        monkeypatch.setattr(xensource, name, spy)
+    out = str(
+        triage.ingest([str(tmp_path / "bug-report-20240102093000")], out=str(tmp_path / "ds")).out
+    )
+    assert read == (["read_for_facts", "read_log"] if way.endswith("streamed") else [])
+    assert _runs(_years(out)) == want
+    facts = triage.open_dataset(out).facts
+    started = facts[facts["key"] == "vm.event.start"]["time"]
+    assert len(started) == len(days)
+    assert sorted((t.year, t.month) for t in started) == [
+        want[0] if m == "Dec" else want[-1] for m, _ in days
+    ]

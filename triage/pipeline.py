@@ -1378,8 +1378,7 @@ def _large_xensource(
     head: list[pa.Table] = []  # the lines `relevant_lines` may keep of a plain boot: its first
 
     def tables(fh: Any) -> Iterator[pa.Table]:
-        year = xensource.year_of(src)
-        for block, parsed in xensource.read_log(fh, year, limits.max_line_bytes, src.source_id):
+        for block, parsed in xensource.read_log(fh, src, limits.max_line_bytes):
             table = parsed.table
             if literals.matches_somewhere(table.column("text"), patterns):
                 raise _NotQuiet

@@ -406,19 +406,8 @@ def _xen_info(
         _host_fact(b, src, "host.nr_cpus", info.nr_cpus.value, info.nr_cpus.lineno)
 
 
-def _year_hint(src: SourceFile) -> int | None:
-    if src.year_hint:
-        return src.year_hint
-    m = STATUS_REPORT_RE.search(src.bundle + "/" + src.path)
-    if m:
-        return int(m.group("ts")[:4])
-    if src.mtime:
-        return datetime.fromtimestamp(src.mtime).year
-    return None
-
-
 def _xensource(b: _Bundle, src: SourceFile, data: bytes, errors: list[ErrorRecord]) -> None:
-    parsed = xensource.parse_for_facts(src.source_id, data, _year_hint(src))
+    parsed = xensource.parse_for_facts(src, data)
     _xensource_events(b, src, parsed, parsed.table.num_rows, data.endswith(b"\n"), errors)
 
 
@@ -439,7 +428,7 @@ def _xensource_streamed(
                     return
                 del head
                 fh.seek(0)
-            parsed, totals = xensource.read_for_facts(fh, _year_hint(src), src.source_id)
+            parsed, totals = xensource.read_for_facts(fh, src)
     except Exception as exc:
         errors.append(
             _err(src, "unreadable", f"could not be read for facts: {type(exc).__name__}: {exc}")

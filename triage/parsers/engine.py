@@ -809,10 +809,11 @@ AFTER_DAYS = 7
 
 
 def end_shift(src: SourceFile | None, last: tuple[int, int] | None) -> int:
-    """Years from the one the log's last line (`last`: month, day) is of to `year_end(src)`.
+    """Years from the one the log's last line (`last`: month, day) is of to `year_end(src)`:
+    -1, 0 or 1.
 
     That year is of a date the log was written before (`year_from`: its rotation, its file's
-    mtime, the bundle's collection). The last line is of the latest date no more than
+    mtime, the bundle's collection; the walker sets `year_hint` to its year). The last line is of the latest date no more than
     `AFTER_DAYS` after it, as clocks and time zones differ. A log rotated on 2 January whose
     last line is of 30 December ends the year before; a file stamped 31 December in UTC whose
     last line is of 1 January, in a zone ahead, ends the year after."""
@@ -830,7 +831,7 @@ def end_shift(src: SourceFile | None, last: tuple[int, int] | None) -> int:
         except ValueError:  # 29 February of a year without one, or no date at all
             continue
         if when <= latest:
-            return year_end(src) - year
+            return ref.year - year
     return 0
 
 
@@ -880,7 +881,7 @@ def _sampled_wraps(
         if m:
             months.append(timestamps.month_of(m.group(1)))
     start = max(0, size - 4096)
-    last = _last_bsd_day(read(start, size - start))
+    last = last_bsd_day(read(start, size - start))
     if last:
         months.append(last[0])
     return timestamps.count_wraps([m for m in months if m]) + end_shift(src, last)
@@ -895,11 +896,13 @@ def month_near(data: bytes) -> int:
     return timestamps.month_of(m.group(1)) if m else 0
 
 
-def _last_bsd_day(tail: bytes) -> tuple[int, int] | None:
+def last_bsd_day(tail: bytes, line_start: bool = False) -> tuple[int, int] | None:
     """The month and day of the last `_BSD_AT_LINE` match in `tail` (None: none, or no month
     there), looked for from the end. A match holds one newline, its first byte, so matches
     start at distinct newlines and the last one is at the last newline where the pattern
-    matches."""
+    matches. `line_start`: `tail` starts a line (a whole log), which may be that one."""
+    if line_start:
+        tail = b"\n" + tail
     end = len(tail)
     while (pos := tail.rfind(b"\n", 0, end)) >= 0:
         m = _BSD_AT_LINE.match(tail, pos)

@@ -34,10 +34,11 @@ from triage.model import (
     KIND_XENSOURCE,
     LINES_SCHEMA,
     ErrorRecord,
+    SourceFile,
 )
 from triage.parsers import columns, timestamps
 from triage.parsers.blocks import Block, iter_blocks
-from triage.parsers.engine import in_order
+from triage.parsers.engine import end_shift, in_order, last_bsd_day
 
 # The bracket header shared by all eras (level | host | "tid tname" | task | brand).
 _BRACKET = (
@@ -86,12 +87,13 @@ def _key(source_id: str, data: bytes, year_hint: int | None) -> tuple[object, ..
     return (source_id, len(data), zlib.crc32(data), year_hint)
 
 
-def parse_for_facts(source_id: str, data: bytes, year_hint: int | None) -> XsLines:
-    """`parse_lines(data, year_hint)`, kept (when large) for `parse` of the same bytes."""
-    parsed = parse_lines(data, year_hint)
+def parse_for_facts(src: SourceFile, data: bytes) -> XsLines:
+    """`parse_lines` of `src`'s bytes `data`, kept (when large) for `parse` of the same bytes."""
+    year = LogEnd.of(data).year(src)
+    parsed = parse_lines(data, year)
     _KEPT.clear()
     if len(data) >= KEEP_BYTES:
-        _KEPT[_key(source_id, data, year_hint)] = parsed
+        _KEPT[_key(src.source_id, data, year)] = parsed
     return parsed
 
 
@@ -255,6 +257,52 @@ def _clock(ts: pa.Array) -> timestamps.TimeParts:
 def _months(parts: timestamps.TimeParts) -> np.ndarray:
     """The month of each time as floats, NaN where there is no valid time."""
     return np.where(parts.valid, parts.month, np.nan)
+
+
+_BUG_REPORT_YEAR_RE = re.compile(r"bug-report-(\d{4})\d{10}")
+
+
+def year_of(src: SourceFile) -> int | None:
+    """The year of a date the log was written before: the walker's (rotation, trusted mtime,
+    collection date), else the status report's name, else the file's mtime."""
+    if src.year_hint:
+        return int(src.year_hint)
+    m = _BUG_REPORT_YEAR_RE.search(f"{src.bundle}/{src.path}")
+    if m:
+        return int(m.group(1))
+    return datetime.fromtimestamp(src.mtime).year if src.mtime else None
+
+
+#: the end of a log its last line with a syslog time is looked for in
+TAIL_BYTES = 1 << 16
+
+
+class LogEnd:
+    """The last bytes of a log, fed whole or block by block, for the year of its last line.
+
+    That is `year_of(src)`, or the year before when the line's day comes more than a week
+    after the date that year is of (`engine.end_shift`, as for syslog): a log rotated on
+    2 January whose last line is of 30 December ends the year before."""
+
+    def __init__(self) -> None:
+        self.tail = b""
+        self.size = 0
+
+    @classmethod
+    def of(cls, data: bytes | memoryview) -> LogEnd:
+        end = cls()
+        end.feed(data)
+        return end
+
+    def feed(self, data: bytes | memoryview) -> None:
+        self.size += len(data)
+        self.tail = (self.tail + bytes(data[-TAIL_BYTES:]))[-TAIL_BYTES:]
+
+    def year(self, src: SourceFile) -> int | None:
+        year = year_of(src)
+        if year is None:
+            return None
+        return year - end_shift(src, last_bsd_day(self.tail, self.size <= TAIL_BYTES))
 
 
 #: lines matched per vectorised step: bounds the regex kernels' intermediate arrays
@@ -776,12 +824,17 @@ def wraps_after(runs: list[MonthRun]) -> list[int]:
     return out
 
 
-def month_runs(fh: BinaryIO, max_line_bytes: int | None) -> list[MonthRun]:
-    """Pass 1: the `MonthRun` of each block of `fh`."""
-    return [
-        month_run(_block_bytes(b), max_line_bytes)
-        for b in iter_blocks(fh, BLOCK_BYTES, BLOCK_BYTES)
-    ]
+def month_runs(
+    fh: BinaryIO, max_line_bytes: int | None, end: LogEnd | None = None
+) -> list[MonthRun]:
+    """Pass 1: the `MonthRun` of each block of `fh`, its bytes fed to `end` as they pass."""
+    runs = []
+    for b in iter_blocks(fh, BLOCK_BYTES, BLOCK_BYTES):
+        data = _block_bytes(b)
+        if end is not None:
+            end.feed(data)
+        runs.append(month_run(data, max_line_bytes))
+    return runs
 
 
 def parse_blocks(
@@ -813,10 +866,11 @@ def _lines_in(data: bytes | bytearray | memoryview) -> int:
     return int(np.count_nonzero(buf == 10)) + int(buf[-1] != 10)
 
 
-#: the New Years after each block of the large logs `read_for_facts` read (and a checksum of
-#: the blocks), for `read_log` of the same log in the same process: its first pass then has
-#: nothing left to find. A status report's xensource.log is read for both.
-_AFTER: dict[tuple[str, int | None], tuple[list[int], int]] = {}
+#: the year of the last line and the New Years after each block of the large logs
+#: `read_for_facts` read (and a checksum of the blocks), for `read_log` of the same log in the
+#: same process: its first pass then has nothing left to find. A status report's xensource.log
+#: is read for both.
+_AFTER: dict[tuple[str, int | None], tuple[int | None, list[int], int]] = {}
 
 
 class StaleYears(Exception):
@@ -824,27 +878,29 @@ class StaleYears(Exception):
 
 
 def read_log(
-    fh: BinaryIO,
-    year_hint: int | None,
-    max_line_bytes: int | None = None,
-    source_id: str = "",
+    fh: BinaryIO, src: SourceFile, max_line_bytes: int | None = None
 ) -> Iterator[tuple[Block, XsLines]]:
-    """Both passes over a seekable `fh`: each block and its lines, as `parse_lines` of the
-    whole log gives them, in memory a block deep. The first pass is left out when
-    `read_for_facts` counted the New Years of source `source_id`; when its bytes turn out to
-    be others, StaleYears is raised after the last block."""
-    known = _AFTER.pop((source_id, year_hint), None) if source_id else None
-    after = known[0] if known else []
-    if known is None and year_hint is not None:  # without a year, no New Year to count
+    """Both passes over `src`'s seekable `fh`: each block and its lines, as `parse_lines` of
+    the whole log gives them, in memory a block deep. The first pass is left out when
+    `read_for_facts` counted the New Years of `src`; when its bytes turn out to be others,
+    StaleYears is raised after the last block."""
+    year = year_of(src)
+    known = _AFTER.pop((src.source_id, year), None)
+    after: list[int] = []
+    if known is not None:
+        year, after, _ = known
+    elif year is not None:  # without a year, no New Year to count
         start = fh.tell()
-        after = wraps_after(month_runs(fh, max_line_bytes))
+        end = LogEnd()
+        after = wraps_after(month_runs(fh, max_line_bytes, end))
+        year = end.year(src)
         fh.seek(start)
     crc = 0
-    for b, parsed in parse_blocks(fh, year_hint, max_line_bytes, after):
+    for b, parsed in parse_blocks(fh, year, max_line_bytes, after):
         if known:
             crc = zlib.crc32(b.data, crc)
         yield b, parsed
-    if known and crc != known[1]:
+    if known and crc != known[2]:
         raise StaleYears
 
 
@@ -881,9 +937,7 @@ _ANCHOR_LINE_RE = ANCHOR_RE.replace("|^", "|")
 _OLD_2010_RE = r"^\[\d{8}T"
 
 
-def read_for_facts(
-    fh: BinaryIO, year_hint: int | None, source_id: str = ""
-) -> tuple[XsLines, LogTotals]:
+def read_for_facts(fh: BinaryIO, src: SourceFile) -> tuple[XsLines, LogTotals]:
     """What the facts read of a log too large to hold, in one pass over its blocks: the rows
     `extract_events` looks at, parsed as `parse_lines` of the whole log parses them (the log's
     era and line counts with them), and the totals its error rows need.
@@ -891,7 +945,9 @@ def read_for_facts(
     Facts want a few rows of millions, so the pass matches each line against the layouts only
     to count them, and keeps the raw bytes of the lines the events' anchors may be on; those
     alone are parsed, once the New Years after each of them are known. The New Years after
-    each block are kept for `read_log` of source `source_id`."""
+    each block are kept for `read_log` of `src`."""
+    year_hint = year_of(src)
+    end = LogEnd()
     totals = LogTotals()
     crc = 0
     runs: list[MonthRun] = []
@@ -917,6 +973,7 @@ def read_for_facts(
     for b, (counts, starts, month, hits) in in_order(count, blocks):
         data = _block_bytes(b)
         crc = zlib.crc32(data, crc)
+        end.feed(data)
         bounds = np.append(starts, len(data))
         back = _new_years_after(month)
         runs.append(_run_of(month))
@@ -926,12 +983,12 @@ def read_for_facts(
         totals.add_block(b, len(starts), counts)
         line += len(starts)
     after = wraps_after(runs) if year_hint is not None else [0] * len(runs)
-    if source_id:
-        _AFTER[(source_id, year_hint)] = (after, crc)
+    year = end.year(src)
+    _AFTER[(src.source_id, year_hint)] = (year, after, crc)
     groups: dict[int, list[tuple[int, int, bytes]]] = {}
     for block, back_in_block, lineno, offset, raw in kept:
         groups.setdefault(after[block] + back_in_block, []).append((lineno, offset, raw))
-    parts = [_parse_rows(rows, year_hint, wraps) for wraps, rows in groups.items()]
+    parts = [_parse_rows(rows, year, wraps) for wraps, rows in groups.items()]
     parts.sort(key=lambda p: p.table.column("lineno")[0].as_py())
     return _joined(parts, totals.era, totals.matched), totals
 
@@ -998,23 +1055,9 @@ def _block_bytes(b: Block) -> bytes | memoryview:
 # --------------------------------------------------------------------------------------------
 # The parsers registry entry for kind "xensource"
 # --------------------------------------------------------------------------------------------
-_BUG_REPORT_YEAR_RE = re.compile(r"bug-report-(\d{4})\d{10}")
-
-
-def year_of(src: object) -> int | None:
-    hint = getattr(src, "year_hint", None)
-    if hint:
-        return int(hint)
-    m = _BUG_REPORT_YEAR_RE.search(f"{getattr(src, 'bundle', '')}/{getattr(src, 'path', '')}")
-    if m:
-        return int(m.group(1))
-    mtime = getattr(src, "mtime", None)
-    return datetime.fromtimestamp(mtime).year if mtime else None
-
-
 def parse(src, data: bytes, limits):  # type: ignore[no-untyped-def]
     """`parsers.register` entry: lines of a xensource.log, with an error row for a cut or alien file."""
-    year = year_of(src)
+    year = LogEnd.of(data).year(src)
     parsed = _kept(src.source_id, data, year, limits.max_line_bytes)
     if parsed is None:
         parsed = parse_lines(data, year, limits.max_line_bytes)
