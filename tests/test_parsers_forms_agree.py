@@ -20,6 +20,7 @@ from helpers_crashes import SYZKALLER, read_golden, syzkaller_logs
 from triage import pipeline, sources
 from triage.limits import DEFAULT_LIMITS
 from triage.model import (
+    KIND_CONSOLE,
     KIND_DMESG,
     KIND_JOURNAL,
     KIND_SYSLOG_RFC3339,
@@ -151,10 +152,10 @@ def _kind_and_title(path: Path) -> tuple[str, str | None]:
     return src.kind, titles[0] if titles else None
 
 
-def _logs() -> list[tuple[str, list[Record]]]:
-    """Every eighth syzkaller log with a crash and enough timestamped lines to tell a kind."""
+def _logs(step: int = 8) -> list[tuple[str, list[Record]]]:
+    """Every `step`th syzkaller log with a crash and enough timestamped lines to tell a kind."""
     out = []
-    for path in syzkaller_logs()[::8]:
+    for path in syzkaller_logs()[::step]:
         golden = read_golden(path)
         recs = _records(golden.log)
         if golden.title and len(recs) >= 20:
@@ -178,4 +179,26 @@ def test_every_form_gives_the_kind_and_title_of_plain_dmesg(tmp_path: Path) -> N
             if got != (kind, want):
                 wrong.append((name, form, got, (kind, want)))
     assert titled >= 0.9 * len(logs)  # the comparison is about real crashes
+    assert wrong == []
+
+
+def test_messages_without_a_time_are_read_as_a_kernel_log_with_the_same_crash(
+    tmp_path: Path,
+) -> None:
+    """`dmesg -t`, and the kernels of RHEL 4 and 5, which print no time: only the messages.
+    Many are a driver's or subsystem's (`binder: …`, `PM: …`) or lockdep's held locks, which
+    count once there is other kernel evidence; each log must be read as a kernel log (console
+    or dmesg, which parse alike) and give the plain form's first crash. All of them: few are
+    made mostly of such lines."""
+    logs = _logs(step=1)
+    wrong = []
+    for name, recs in logs:
+        plain = tmp_path / "plain.log"
+        plain.write_text("\n".join(FORMS["dmesg"][0](recs)) + "\n", errors="surrogateescape")
+        _, want = _kind_and_title(plain)
+        bare = tmp_path / "bare.log"
+        bare.write_text("\n".join(text for *_, text in recs) + "\n", errors="surrogateescape")
+        kind, title = _kind_and_title(bare)
+        if kind not in (KIND_DMESG, KIND_CONSOLE) or title != want:
+            wrong.append((name, kind, title, want))
     assert wrong == []

@@ -260,3 +260,52 @@ def test_kernel_reports_with_generic_headers_stay_kernel_logs() -> None:
         KIND_DMESG,
         KIND_CONSOLE,
     )
+
+
+#: a RHEL 5 guest's dmesg, which has no times: mostly drivers' and subsystems' own prefixes
+RHEL5_DMESG = (
+    b"Linux version 2.6.18-128.el5xen (mockbuild@builder10.centos.org) (gcc version 4.1.2 "
+    b"20080704 (Red Hat 4.1.2-44)) #1 SMP Wed Jan 21 11:12:42 EST 2009\n"
+    b"Xen reported: 2992.500 MHz processor.\n"
+    b"Initializing CPU#0\n"
+    b"PID hash table entries: 4096 (order: 12, 32768 bytes)\n"
+    b"xen_mem: Initialising balloon driver.\n"
+    b"NET: Registered protocol family 2\n"
+    b"IP route cache hash table entries: 32768 (order: 6, 262144 bytes)\n"
+    b"TCP established hash table entries: 131072 (order: 9, 2097152 bytes)\n"
+    b"audit: initializing netlink socket (disabled)\n"
+    b"type=2000 audit(1245061265.412:1): initialized\n"
+    b"io scheduler cfq registered (default)\n"
+    b"rtc: IRQ 8 is not free.\n"
+    b"i8042.c: No controller found.\n"
+    b"md: Autodetecting RAID arrays.\n"
+    b"kjournald starting.  Commit interval 5 seconds\n"
+    b"device-mapper: uevent: version 1.0.3\n"
+    b"device-mapper: ioctl: 4.11.5-ioctl (2007-12-12) initialised: dm-devel@redhat.com\n"
+    b"SELinux: initialized (dev xvda1, type ext3), uses xattr\n"
+    b"xen-vbd: registered block device major 202\n"
+    b" xvda: xvda1 xvda2\n"
+    b"netfront: Initialising virtual ethernet driver.\n"
+    b"netfront: device eth0 has flipping receive path.\n"
+    b"Adding 2097144k swap on /dev/VolGroup00/LogVol01.  Priority:-1 extents:1 "
+    b"across:2097144k\n"
+    b"EXT3 FS on dm-0, internal journal\n"
+)
+#: text with the same `word: text` shape and no line only a kernel writes
+HEADERS = (
+    b"Return-Path: <ops@example.com>\nReceived: from mail.example.com (localhost)\n"
+    b"Subject: nightly backup report\nContent-Type: text/plain; charset=utf-8\n"
+    b"Status: completed with warnings\nHost: db01.example.com\nNote: 3 files skipped\n"
+    b"Error: /srv/db/tmp: permission denied\nDuration: 2h 14m\nNext: Thu 02:00\n"
+) * 3
+
+
+def test_untimed_kernel_messages_with_their_prefixes_are_a_kernel_log() -> None:
+    # a quarter are lines only a kernel writes (banner, NET:, EXT3, ...): the rest count with them
+    assert detect(RHEL5_DMESG) in (KIND_DMESG, KIND_CONSOLE)
+
+
+def test_prefixed_lines_without_kernel_evidence_are_no_kernel_log() -> None:
+    assert detect(HEADERS) == KIND_UNKNOWN
+    # one line that reads as a kernel's among them is not a tenth
+    assert detect(HEADERS + b"ACPI: tables loaded\n" + HEADERS) == KIND_UNKNOWN

@@ -152,8 +152,16 @@ LINE_SHAPES: tuple[tuple[str, bytes], ...] = (
         rb"|SysRq : |Rebooting in \d|Kernel Offset:|end Kernel panic|Tainted: |Process \S+ \(pid"
         rb"|XENBUS|xen_|blkfront|netfront|VFS: |EXT3-fs|kjournald|Freeing initrd"
         rb"|=+$|\*\* \d+ printk messages dropped|\s*Xen: [0-9a-f]{8}|\d+MB (?:HIGH|LOW)MEM"
-        rb"|request_module|\s*(?:Read|Write) of size \d|BUG: KASAN|\s*[0-9a-f]{16}(?: [0-9a-f]{16})+\s*$)",
+        rb"|request_module|\s*(?:Read|Write) of size \d|BUG: KASAN|\s*[0-9a-f]{16}(?: [0-9a-f]{16})+\s*$"
+        # lockdep's held locks, powerpc's stack frames, the x86 unwinder's stack dump
+        rb"|\d+ locks? held by \S|Showing all locks held|\s*#\d+: +(?:[0-9a-f]+ )?\(\S"
+        rb"|\[[0-9a-f]{8,16}\] \[[0-9a-f]{8,16}\] \S|unwind stack type:"
+        rb"|\s*(?:\(ptrval\)|[0-9a-f]{16}): [0-9a-f]{16} \()",
     ),
+    # a driver's or subsystem's own prefix (pr_fmt, dev_printk): `binder: 3798:3799 ioctl …`,
+    # `sd 0:0:0:0: [sda] …`, `e1000 0000:00:03.0 eth0: …`; plain text has such lines too, so
+    # they count only in a log with kernel evidence (KindRule.supporting)
+    ("kernel_subsys", rb"[A-Za-z][\w-]{0,23}(?: [\w.:/-]{1,40})?: \S"),
     ("kv_shell", rb"[A-Z][A-Z0-9_]+='[^']*'\s*$"),
     ("kv_colon", rb"[a-z][a-z0-9_]*\s+: \S"),
     ("xml", rb"\s*<(?:\?xml|database|system-status-inventory|!DOCTYPE)"),
@@ -172,6 +180,24 @@ class KindRule:
     #: to score at all: a console log is "anything" only around real console evidence
     needs: tuple[str, ...] = ()
     needs_share: float = 0.0
+    #: weights of shapes that count only where lines only a kernel writes make up at least
+    #: `SUPPORT_SHARE` of the lines (and 2): common in kernel logs, not proof of one
+    supporting: tuple[tuple[str, float], ...] = ()
+
+
+#: the line shapes only a kernel writes
+KERNEL_EVIDENCE = (
+    "dmesg_ts",
+    "dmesg_T",
+    "dmesg_rel",
+    "dmesg_iso",
+    "dmesg_kmsg",
+    "dmesg_x",
+    "dmesg_pri",
+    "kernel_plain",
+    "xen_line",
+)
+SUPPORT_SHARE = 0.1
 
 
 KIND_RULES: tuple[KindRule, ...] = (
@@ -213,6 +239,7 @@ KIND_RULES: tuple[KindRule, ...] = (
             "xen_line": 0.8,
             "crash_frame": 0.3,
         },
+        supporting=(("kernel_subsys", 0.4),),
     ),
     KindRule(KIND_VMCORE_DMESG, {"dmesg_ts": 0.95, "dmesg_pri": 0.95, "kernel_plain": 0.75}),
     KindRule(
@@ -229,6 +256,8 @@ KIND_RULES: tuple[KindRule, ...] = (
         (("crlf", 3, 0.5), ("ansi", 1, 0.5), ("xencons", 1, 0.5), ("noise", 2, 0.3)),
         needs=("xencons", "noise", "dmesg_ts", "kernel_plain", "xen_line"),
         needs_share=0.15,
+        # as dmesg's plus the 0.1 such a line counted as `other`: console against dmesg as before
+        supporting=(("kernel_subsys", 0.5),),
     ),
     KindRule(
         KIND_CONFIG,
@@ -432,6 +461,8 @@ class Analysis:
         if self.binary or self.dump or not self.lines:
             return {}
         out: dict[str, float] = {}
+        kernel = sum(self.counts.get(k, 0) for k in KERNEL_EVIDENCE)
+        supported = kernel >= 2 and kernel >= SUPPORT_SHARE * self.lines
         for rule in KIND_RULES:
             if rule.needs:
                 evidence = sum(self.counts.get(k, 0) for k in rule.needs)
@@ -439,6 +470,8 @@ class Analysis:
                     out[rule.kind] = 0.0
                     continue
             s = sum(w * self.counts.get(k, 0) for k, w in rule.weights.items()) / self.lines
+            if supported:
+                s += sum(w * self.counts.get(k, 0) for k, w in rule.supporting) / self.lines
             for marker, at_least, bonus in rule.bonuses:
                 if self.counts.get(marker, 0) >= at_least:
                     s += bonus
@@ -541,10 +574,13 @@ def analyze(head: bytes) -> Analysis:
     if shapes.get("kernel_plain") and _one_generic_marker(matches):
         shapes["other"] += shapes.pop("kernel_plain")
     counts.update(shapes)  # type: ignore[arg-type]
-    if counts.get("other") and counts.get("dmesg_ts", 0) >= 0.2 * n:
+    untimed = counts.get("other", 0) + counts.get("kernel_subsys", 0)
+    if untimed and counts.get("dmesg_ts", 0) >= 0.2 * n:
         # lines without a timestamp among timestamped kernel lines: other programs writing to
         # the same console (dmesg output has none); in a plain file they are just unknown text
-        counts["other_mixed"] = counts.pop("other")
+        counts.pop("other", None)
+        counts.pop("kernel_subsys", None)
+        counts["other_mixed"] = untimed
     a.lines = n
     a.counts = counts
     if counts.get("journal_sep"):
