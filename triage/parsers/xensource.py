@@ -40,9 +40,10 @@ from triage.parsers import columns, timestamps
 from triage.parsers.blocks import Block, iter_blocks
 from triage.parsers.engine import end_shift, in_order, last_bsd_day
 
-# The bracket header shared by all eras (level | host | "tid tname" | task | brand).
+# The bracket header shared by all eras (level | host | "tid tname" | task | brand). The thread
+# is not captured: nothing reads it, and its two groups made the extraction a third slower.
 _BRACKET = (
-    r"\[(?P<level> *[a-z]+)\|(?P<host>[^|]*)\|(?P<tid>\d+) ?(?P<tname>[^|]*)\|"
+    r"\[(?P<level> *[a-z]+)\|(?P<host>[^|]*)\|\d+ ?[^|]*\|"
     r"(?P<task>[^|]*)\|(?P<brand>[^\]]*)\] ?(?P<msg>.*)"
 )
 #: ≤ 6.0: xapi's own time stamp ("20090615 10:21:05.123" or "20100914T14:02:05.405Z")
