@@ -364,3 +364,17 @@ def test_a_syslog_header_time_reads_as_the_syslog_parser_reads_it():
     assert got.to_pylist()[0] == datetime(2009, 6, 7, 13, 36, 44)  # Jun → Feb, Dec → Jan
     assert got.to_pylist()[-1] == datetime(2011, 1, 5, 8, 0)
     assert got.null_count == 3
+
+
+def test_the_control_byte_check_agrees_with_the_pattern_that_strips_them() -> None:
+    """`_has_control` decides whether a slice goes through the stripping patterns: it must
+    say yes exactly when `_CONTROL_RE2` has something to strip."""
+    import random
+    import re
+
+    pattern = re.compile(xensource._CONTROL_RE2.encode())
+    rnd = random.Random(5)
+    alphabet = [b"a", b" ", b"\n", b"\t", b"\r", b"\x00", b"\x1b", b"\x7f", b"\x1f", b"\x80", b"~"]
+    for _ in range(3000):
+        data = b"".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 12)))
+        assert xensource._has_control(memoryview(data)) == bool(pattern.search(data)), data

@@ -122,12 +122,6 @@ _ANSI_RE2 = (
     r"|\x1b[@-Z\\^_=>78]"
 )
 _CONTROL_RE2 = r"[\x00-\x08\x0b-\x1f\x7f]"
-#: each C0 control byte (as `_CONTROL_RE2`) to NUL, every other byte to "x": a control byte in a
-#: piece is then a NUL in its translation, which `find` finds at memchr speed (a regex scan for
-#: the class took a tenth of the parse)
-_CONTROL_TO_NUL = bytes(
-    0 if (b < 0x20 and b not in (0x09, 0x0A)) or b == 0x7F else 0x78 for b in range(256)
-)
 
 
 def split_lines(data: bytes) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -161,7 +155,7 @@ def _slice_lines(data: bytes, starts: np.ndarray, lo: int, hi: int) -> tuple[pa.
     b = int(starts[hi]) if hi < len(starts) else len(data)
     piece = memoryview(data)[a:b]
     lines, flags = _split_lines(piece, starts[lo:hi] - a)
-    if len(lines) and bytes(piece).translate(_CONTROL_TO_NUL).find(0) >= 0:
+    if len(lines) and _has_control(piece):
         dirty = pc.match_substring_regex(lines, _CONTROL_RE2)
         lines = pc.replace_substring_regex(lines, _ANSI_RE2, "")
         lines = pc.replace_substring_regex(lines, _CONTROL_RE2, "")
@@ -169,6 +163,17 @@ def _slice_lines(data: bytes, starts: np.ndarray, lo: int, hi: int) -> tuple[pa.
             dirty.to_numpy(zero_copy_only=False), FLAG_CONTROL_STRIPPED, 0
         ).astype(np.int32)
     return lines, flags
+
+
+def _has_control(piece: memoryview) -> bool:
+    """Whether `piece` holds a C0 control byte other than tab and newline, or DEL (as
+    `_CONTROL_RE2`): counted by numpy's vectorised compares, four times as fast as translating
+    a copy of it, which took a tenth of the parse (a regex scan for the class, more)."""
+    arr = np.frombuffer(piece, np.uint8)
+    low = np.count_nonzero(arr < 0x20)
+    if low:
+        low -= np.count_nonzero(arr == 0x0A) + np.count_nonzero(arr == 0x09)
+    return bool(low) or bool(np.count_nonzero(arr == 0x7F))
 
 
 def _split_lines(piece: memoryview, starts: np.ndarray) -> tuple[pa.Array, np.ndarray]:
