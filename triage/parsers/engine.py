@@ -809,12 +809,12 @@ AFTER_DAYS = 7
 
 
 def end_shift(src: SourceFile | None, last: tuple[int, int] | None) -> int:
-    """Years from the one the log's last line (`last`: month, day) is of to `year_end(src)`:
-    -1, 0 or 1.
+    """Years from the one the log's last line (`last`: month, day) is of to the year of
+    `src.year_from`, which the walker makes `year_hint` and so `year_end(src)`: -1, 0 or 1.
 
-    That year is of a date the log was written before (`year_from`: its rotation, its file's
-    mtime, the bundle's collection; the walker sets `year_hint` to its year). The last line is of the latest date no more than
-    `AFTER_DAYS` after it, as clocks and time zones differ. A log rotated on 2 January whose
+    `year_from` is a date the log was written before (its rotation, its file's mtime, the
+    bundle's collection). The last line is of the latest date no more than `AFTER_DAYS` after
+    it, as clocks and time zones differ. A log rotated on 2 January whose
     last line is of 30 December ends the year before; a file stamped 31 December in UTC whose
     last line is of 1 January, in a zone ahead, ends the year after."""
     if src is None or not src.year_from or not last:

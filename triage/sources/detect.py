@@ -250,14 +250,14 @@ KIND_RULES: tuple[KindRule, ...] = (
             "dmesg_ts": 0.8,
             "kernel_plain": 0.7,
             "xen_line": 0.6,
+            "kernel_subsys": 0.1,  # as `other`, which such a line was
             "other_mixed": 1.0,
             "other": 0.1,
         },
         (("crlf", 3, 0.5), ("ansi", 1, 0.5), ("xencons", 1, 0.5), ("noise", 2, 0.3)),
         needs=("xencons", "noise", "dmesg_ts", "kernel_plain", "xen_line"),
         needs_share=0.15,
-        # as dmesg's plus the 0.1 such a line counted as `other`: console against dmesg as before
-        supporting=(("kernel_subsys", 0.5),),
+        supporting=(("kernel_subsys", 0.4),),  # as dmesg's: console against dmesg as before
     ),
     KindRule(
         KIND_CONFIG,
