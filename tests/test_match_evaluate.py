@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
 from helpers_match import fact, lines_table
 
 from triage.limits import DEFAULT_LIMITS
@@ -156,3 +158,22 @@ def test_builtin_verdicts_affected_fixed_and_out_of_scope():
     assert "fix" in got["xen-rhel/spurious-page-fault"].verdict_reason
     got = {f.signature_id for f in evaluate(sigset, _ctx(oops, release="2.6.32-431.el6.x86_64"))[0]}
     assert "xen-rhel/spurious-page-fault" not in got
+
+
+def test_a_finding_is_dated_by_the_wall_clock_only(tmp_path):
+    """Seconds since boot order a log's lines but are no time of day: a finding on a console
+    log that has only those has no first time (it read 1970-01-01 00:00:20 before); the same
+    lines with their wall-clock times date it from its first evidence line."""
+    sigset = load_signatures(
+        [_rules(tmp_path, one=("{line: {pattern: 'boom'}}", "high", ""))], builtin=False
+    )
+    ctx = _ctx(["calm", "boom here", "boom again"])
+    mono = pa.array([5.0, 20.0, 40.0], pa.float64())
+    ctx.lines = ctx.lines.set_column(ctx.lines.schema.get_field_index("mono"), "mono", mono)
+    (found,), _ = evaluate(sigset, ctx)
+    assert found.first_time is None
+    start = dt.datetime(2009, 6, 15, 10, 21, 5)
+    times = [start + dt.timedelta(seconds=s) for s in (5, 20, 40)]
+    ctx.lines = lines_table(["calm", "boom here", "boom again"], times)
+    (found,), _ = evaluate(sigset, ctx)
+    assert found.first_time == times[1]

@@ -157,7 +157,9 @@ def _any(children: list[dict[str, Any]], unit: Unit, anchor: float | None) -> Hi
 
 # ---- lines ---------------------------------------------------------------------------------
 def _time_of_rows(unit: Unit, rows: list[int]) -> float | None:
-    if not rows:
+    """The wall-clock time of the earliest of `rows` (None: none known; seconds since boot
+    order a sequence or a silence, but are no time of day)."""
+    if not rows or not unit.index.wall_clock:
         return None
     t = unit.index.times()[np.asarray(rows, dtype=np.int64)]
     t = t[~np.isnan(t)]
@@ -243,7 +245,7 @@ def _silence(spec: dict[str, Any], unit: Unit, anchor: float | None) -> Hit:
             (before, f"last line before {minutes:.0f} min of silence"),
             (wake, "output resumes after an external event" if then else "output resumes"),
         ]
-        return Hit(ok=True, rows=rows, time=float(t[g]))
+        return Hit(ok=True, rows=rows, time=float(t[g]) if unit.index.wall_clock else None)
     return Hit.no()
 
 

@@ -41,6 +41,7 @@ class LineIndex:
         )
         self._hits: dict[str, np.ndarray] = {}
         self._times: np.ndarray | None = None
+        self._wall = False
         self._texts: dict[int, str] = {}
 
     # ---- rows ------------------------------------------------------------------------------
@@ -77,11 +78,19 @@ class LineIndex:
                     ts_np = ts.to_numpy(zero_copy_only=False)
                     valid = ~pc.is_null(ts).to_numpy(zero_copy_only=False)
                     out[valid] = ts_np[valid].astype(np.float64) / 1e6
-                if "mono" in self.lines.schema.names and np.isnan(out).all():
+                self._wall = not np.isnan(out).all()
+                if "mono" in self.lines.schema.names and not self._wall:
                     mono = self.lines.column("mono").to_numpy(zero_copy_only=False)
                     out = np.asarray(mono, dtype=np.float64)
             self._times = out
         return self._times
+
+    @property
+    def wall_clock(self) -> bool:
+        """Whether `times` are the wall clock's (epoch seconds), not seconds since boot: only
+        the wall clock's say when evidence was seen, or compare with a fact's time."""
+        self.times()
+        return self._wall
 
     def datetime_of(self, row: int) -> datetime | None:
         v = self.column_value("timestamp", row)
