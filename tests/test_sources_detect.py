@@ -303,6 +303,9 @@ HEADERS = (
 def test_untimed_kernel_messages_with_their_prefixes_are_a_kernel_log() -> None:
     # a quarter are lines only a kernel writes (banner, NET:, EXT3, ...): the rest count with them
     assert detect(RHEL5_DMESG) in (KIND_DMESG, KIND_CONSOLE)
+    # and the file's role decides between the kernel kinds, as for timed lines
+    assert detect(RHEL5_DMESG, "dmesg") == KIND_DMESG
+    assert detect(RHEL5_DMESG, "vmcore-dmesg") == KIND_VMCORE_DMESG
 
 
 def test_prefixed_lines_without_kernel_evidence_are_no_kernel_log() -> None:

@@ -241,7 +241,12 @@ KIND_RULES: tuple[KindRule, ...] = (
         },
         supporting=(("kernel_subsys", 0.4),),
     ),
-    KindRule(KIND_VMCORE_DMESG, {"dmesg_ts": 0.95, "dmesg_pri": 0.95, "kernel_plain": 0.75}),
+    KindRule(
+        KIND_VMCORE_DMESG,
+        {"dmesg_ts": 0.95, "dmesg_pri": 0.95, "kernel_plain": 0.75},
+        # dmesg's in the proportion of kernel_plain's: the file's role still decides between them
+        supporting=(("kernel_subsys", 0.375),),
+    ),
     KindRule(
         KIND_CONSOLE,
         {
