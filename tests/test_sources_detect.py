@@ -312,3 +312,7 @@ def test_prefixed_lines_without_kernel_evidence_are_no_kernel_log() -> None:
     assert detect(HEADERS) == KIND_UNKNOWN
     # one line that reads as a kernel's among them is not a tenth
     assert detect(HEADERS + b"ACPI: tables loaded\n" + HEADERS) == KIND_UNKNOWN
+    # nor are generic markers, which programs print too: a type stub's level constants
+    stub = b"from typing import Dict\n\nDEBUG: int = ...\nINFO: int = ...\nSUCCESS: int = ...\n"
+    stub += b"WARNING: int = ...\nERROR: int = ...\n\nDEFAULT_TAGS: Dict[int, str] = ...\n"
+    assert detect(stub) == KIND_UNKNOWN

@@ -467,6 +467,7 @@ class Analysis:
             return {}
         out: dict[str, float] = {}
         kernel = sum(self.counts.get(k, 0) for k in KERNEL_EVIDENCE)
+        kernel -= self.counts.get("kernel_generic", 0)
         supported = kernel >= 2 and kernel >= SUPPORT_SHARE * self.lines
         for rule in KIND_RULES:
             if rule.needs:
@@ -578,6 +579,18 @@ def analyze(head: bytes) -> Analysis:
     shapes = Counter(m.lastgroup if m else "other" for m in matches)
     if shapes.get("kernel_plain") and _one_generic_marker(matches):
         shapes["other"] += shapes.pop("kernel_plain")
+    if shapes.get("kernel_plain") and shapes.get("kernel_subsys"):
+        # `WARNING: x`, `INFO: y` are kernel lines, but say too little to let prefixed lines
+        # count (a stub file's `INFO: int = ...`): KindRule.supporting leaves them out
+        generic = sum(
+            1
+            for m in matches
+            if m is not None
+            and m.lastgroup == "kernel_plain"
+            and m.group(0).startswith(_GENERIC_MARKERS)
+        )
+        if generic:
+            shapes["kernel_generic"] = generic
     counts.update(shapes)  # type: ignore[arg-type]
     untimed = counts.get("other", 0) + counts.get("kernel_subsys", 0)
     if untimed and counts.get("dmesg_ts", 0) >= 0.2 * n:
