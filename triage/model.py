@@ -236,6 +236,8 @@ class Finding:
     references: list[str] = field(default_factory=list)
     fix: str = ""
     workaround: str = ""
+    #: the wall-clock time of the first evidence (or crash); None for a log with seconds since
+    #: boot only, which say no time of day
     first_time: datetime | None = None
 
 
