@@ -265,11 +265,7 @@ def _pretty_entry(lines: list[bytes]) -> bytes:
     """One json-pretty entry (its lines from `{` to `}`) as one line, or its lines as they
     are when they are not an entry."""
     raw = b"\n".join(lines)
-    try:
-        entry = json.loads(raw.decode("utf-8", "surrogateescape"))
-    except ValueError:
-        return raw
-    return _as_text(entry).encode("utf-8", "surrogateescape") if isinstance(entry, dict) else raw
+    return _from_json(raw.decode("utf-8", "surrogateescape"), raw)
 
 
 def _entry_line(raw: bytes) -> bytes:
@@ -280,13 +276,16 @@ def _entry_line(raw: bytes) -> bytes:
             body = body[len(prefix) :]
     if not body.startswith("{"):
         return raw
+    return _from_json(body, raw)
+
+
+def _from_json(text: str, raw: bytes) -> bytes:
+    """The entry JSON `text` holds as a line of text, or `raw` when it holds none."""
     try:
-        entry = json.loads(body)
+        entry = json.loads(text)
     except ValueError:
         return raw
-    if not isinstance(entry, dict):
-        return raw
-    return _as_text(entry).encode("utf-8", "surrogateescape")
+    return _as_text(entry).encode("utf-8", "surrogateescape") if isinstance(entry, dict) else raw
 
 
 def _field(entry: dict[str, Any], name: str) -> str:
