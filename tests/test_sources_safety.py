@@ -224,3 +224,57 @@ def test_missing_unreadable_empty_and_garbage(tmp_path: Path) -> None:
     r = read_bytes(src)  # type: ignore[arg-type]
     assert r.data == b"" and [e.error_class for e in r.errors] == ["unreadable"]
     shutil.rmtree(victim)
+
+
+def _gzip_cases(body: bytes) -> dict[str, bytes]:
+    packed = gzip.compress(body)
+    flipped = bytearray(packed)
+    flipped[len(packed) // 2] ^= 0xFF  # damage mid-stream
+    bad_crc = bytearray(packed)
+    bad_crc[-6] ^= 0xFF  # the trailer's CRC
+    return {
+        "whole": packed,
+        "members": packed + gzip.compress(body[:5000]),
+        "cut": packed[: len(packed) // 2],
+        "damaged": bytes(flipped),
+        "bad-crc": bytes(bad_crc),
+        "trailing-junk": packed + b"\x00garbage",
+        "bomb": gzip.compress(body[:3000]) + _zeros_deflated(),
+    }
+
+
+def test_gzip_reads_the_same_with_either_inflater(tmp_path: Path, monkeypatch) -> None:
+    """ISA-L inflates gzip when `isal` imports, zlib otherwise: the same bytes and the same
+    error rows either way, on whole, multi-member, cut, damaged and bomb streams. Of a cut
+    stream ISA-L may hold back the last byte zlib gives (a byte of the cut last line)."""
+    from triage.sources import decompress
+
+    if decompress._gzip_inflate is zlib:
+        import pytest
+
+        pytest.skip("isal is not installed: only zlib can be tried here")
+    body = b"".join(
+        b"Mar  4 10:00:%02d web07 kernel: line %06d\n" % (i % 60, i) for i in range(20000)
+    )
+    got: dict[str, dict[str, tuple[bytes, list[str]]]] = {}
+    for name, inflater in (("isal", decompress._gzip_inflate), ("zlib", zlib)):
+        monkeypatch.setattr(decompress, "_gzip_inflate", inflater)
+        got[name] = {}
+        for case, data in _gzip_cases(body).items():
+            path = write(tmp_path / name / f"{case}.log.gz", data)
+            out = list(walk([str(path)]))
+            srcs = [o for o in out if isinstance(o, SourceFile)]
+            walk_errs = [o.error_class for o in out if isinstance(o, ErrorRecord)]
+            r = read_bytes(srcs[0]) if srcs else None
+            got[name][case] = (
+                r.data if r else b"",
+                walk_errs + ([e.error_class for e in r.errors] if r else []),
+            )
+    isal_cut, zlib_cut = got["isal"].pop("cut"), got["zlib"].pop("cut")
+    assert isal_cut[1] == zlib_cut[1] == ["truncated-gzip"]
+    assert zlib_cut[0].startswith(isal_cut[0]) and len(zlib_cut[0]) - len(isal_cut[0]) <= 1
+    assert isal_cut[0].count(b"\n") == zlib_cut[0].count(b"\n") > 1000
+    assert body.startswith(zlib_cut[0])
+    assert got["isal"] == got["zlib"]
+    assert got["zlib"]["members"][0] == body + body[:5000]
+    assert got["zlib"]["bomb"][1] == ["decompression-bomb"]

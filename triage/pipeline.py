@@ -147,12 +147,14 @@ def process_source(
             if data is None and src.size < 0 and _streamable(src, signatures, keep, threshold):
                 data = _read_small(result, limits, threshold)  # None: larger, streamed
             if data is None and _streamable(src, signatures, keep, threshold):
-                # a compressed log is inflated once for both passes (sources.shared_spools)
+                # a compressed log is inflated once for both passes (sources.shared_spools),
+                # or, when that is cheaper or there is no pass 2, as each pass reads it
+                once = keep != "all" or sources.inflates_fast(src)
                 with sources.shared_spools():
-                    wraps = _process_large_log(result, facts, signatures, limits, sha256)
+                    wraps = _process_large_log(result, facts, signatures, limits, sha256, once)
                     if wraps is not None:
                         if keep == "all" and result.status != "error":
-                            _spill_all_lines(result, limits, wraps)
+                            _spill_all_lines(result, limits, wraps, once)
                         return result
                 result = SourceResult(source=src)  # not streamable after all: read it whole
             if data is None and src.kind == KIND_XENSOURCE and not 0 <= src.size < threshold:
@@ -1308,9 +1310,11 @@ def _process_large_log(
     signatures: Any | None,
     limits: Limits,
     known_sha256: str = "",
+    once: bool = False,
 ) -> int | None:
     """The prefilter path for a large source; None when it cannot take this source, else
-    the New Years its year-less times span (sampled as it is read, for pass 2)."""
+    the New Years its year-less times span (sampled as it is read, for pass 2). `once`: no
+    pass 2 follows (`sources.open_binary`)."""
     from triage.parsers.engine import MonthSamples
 
     src = result.source
@@ -1319,7 +1323,7 @@ def _process_large_log(
         return None
     months = MonthSamples() if "t_bsd" in parsers.FORMATS[src.kind].groups else None
     try:
-        with sources.open_binary(src, limits, errors=result.errors) as fh:
+        with sources.open_binary(src, limits, errors=result.errors, once=once) as fh:
             head = _peek_head(fh)
             if b"\n" not in head and b"\r" in head:
                 return None  # a CR-only capture: lines are not what the prefilter counts
@@ -1579,17 +1583,20 @@ SPILL_PARQUET: dict[str, Any] = {
 _IDS = pa.dictionary(pa.int32(), pa.string())
 
 
-def _spill_all_lines(result: SourceResult, limits: Limits, wraps: int = 0) -> None:
+def _spill_all_lines(
+    result: SourceResult, limits: Limits, wraps: int = 0, once: bool = False
+) -> None:
     """Every line of a large source, parsed block by block into a local Parquet file.
 
     A second pass over the source (the first found boots, crashes and findings through the
     prefilter): each block gets its boot ids from the boots already known, so rows equal those
-    of the whole-file path while memory stays one block deep.
+    of the whole-file path while memory stays one block deep. `once`: a compressed source is
+    inflated again (`sources.open_binary`); its damage is a row of pass 1 already.
     """
     src = result.source
     firsts = [b.first_line for b in result.boots]
     ids = [b.boot_id for b in result.boots]
-    with sources.open_binary(src, limits) as fh:
+    with sources.open_binary(src, limits, once=once) as fh:
         path, _ = spill_lines(
             src,
             Bounded(fh, limits.max_file_bytes),

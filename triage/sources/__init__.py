@@ -4,7 +4,9 @@ Public API (used by the pipeline, batch and the CLI):
 - `walk(paths, limits) -> Iterator[SourceFile | ErrorRecord]`; with `defer_archives=True` an archive
   on disk is yielded unopened as a `DeferredArchive`, for `walk_archive()` to list later
 - `read_bytes(src, limits) -> ReadResult` (the decompressed bytes, capped, plus errors)
-- `open_binary(src, limits, errors=None)` context manager giving a seekable binary file (dumps)
+- `open_binary(src, limits, errors=None, once=False)` context manager giving a seekable binary
+  file (dumps), or with `once` a forward stream for a single pass; `inflates_fast(src)` says
+  whether a compressed loose file is cheaper to inflate again than to spool
 - `detect(head, role="") -> kind` (the content detector on its own, for tools and tests)
 - `SourceError`: what `open_binary` raises when a source cannot be opened at all
   (an `OSError`; `exc.record(path)` gives the `ErrorRecord`)
@@ -38,7 +40,8 @@ Conventions (the contract other stages rely on):
   symlink and a directory put where a file was.
 - `open_binary` yields the real file for loose files (mmap works), a `BufferedReader` over a
   window into the outer file for members stored uncompressed (tar, stored zip entries), and
-  otherwise a `SpooledTemporaryFile` (64 MiB in memory) — the only temporary storage used.
+  otherwise a `SpooledTemporaryFile` (64 MiB in memory) — the only temporary storage used —
+  unless the caller reads it `once`: then the decompressed stream itself, read as it inflates.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from triage.sources import kept as _kept
 from triage.sources import reader as _reader
 from triage.sources.detect import detect
 from triage.sources.errors import SourceError
-from triage.sources.reader import ReadResult, open_binary, shared_spools
+from triage.sources.reader import ReadResult, inflates_fast, open_binary, shared_spools
 from triage.sources.walker import DeferredArchive, Heads, KnownHead, walk_paths
 from triage.sources.walker import walk_archive as _walk_archive
 
@@ -102,6 +105,7 @@ __all__ = [
     "ReadResult",
     "SourceError",
     "detect",
+    "inflates_fast",
     "open_binary",
     "read_bytes",
     "shared_spools",
