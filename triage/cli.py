@@ -616,6 +616,9 @@ def sig_test(
 
 def main() -> None:
     """Console-script entry point: a user mistake is one line and exit 2, never a traceback."""
+    from triage.batch.process_setup import batch_gc
+
+    batch_gc()
     try:
         app()
     except KeyboardInterrupt:

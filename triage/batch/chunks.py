@@ -429,9 +429,9 @@ def _pool(executor: Executor | None, jobs: int) -> Iterator[Executor]:
     if executor is not None:
         yield executor
         return
-    from triage.batch.sigset import arrow_without_pandas
+    from triage.batch.process_setup import for_pool_worker
 
-    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=arrow_without_pandas) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=for_pool_worker) as pool:
         yield pool
 
 

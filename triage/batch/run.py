@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from triage.batch.heads import heads_entry, heads_key, known_heads
 from triage.batch.options import KEEP_MODES, ProgressEvent, RunOptions
+from triage.batch.process_setup import batch_gc, for_pool_worker
 from triage.batch.rematch import rematch_groups, rematch_pack
 from triage.batch.sigset import (
     arrow_without_pandas,
@@ -415,7 +416,7 @@ class _WarmPool:
     def __init__(self, opts: RunOptions) -> None:
         from concurrent.futures import ProcessPoolExecutor
 
-        self.pool = ProcessPoolExecutor(max_workers=opts.jobs)
+        self.pool = ProcessPoolExecutor(max_workers=opts.jobs, initializer=batch_gc)
         self._warm_args = (
             opts.signatures if opts.use_signatures else None,
             opts.limits,
@@ -655,7 +656,7 @@ def _execute(
 
     worker_opts = _picklable(opts)
     # the pool of a run that updates a dataset starts here, its workers cold
-    cold = ProcessPoolExecutor(opts.jobs, initializer=arrow_without_pandas) if not warm else None
+    cold = ProcessPoolExecutor(opts.jobs, initializer=for_pool_worker) if not warm else None
     with cold if cold is not None else nullcontext(warm) as pool:
         if huge:
             _arrow_ready(opts)

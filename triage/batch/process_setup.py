@@ -1,0 +1,34 @@
+"""The settings of the processes triage starts itself: the CLI's and its pool workers'.
+
+Python's cyclic garbage collector looks at its youngest objects every 700 allocations and, every
+hundred or so such looks, at all of them. A batch run holds a few hundred thousand long-lived
+objects (the walk's items, the signature set, the modules of Arrow and pandas) and allocates
+millions of short-lived ones, almost none of them in reference cycles: ingesting 10,000 small
+logs spent 1.2 s of its 16 s collecting, 0.9 s of it in seven full collections. Looking at the
+youngest every 50,000 allocations, and at the older generations twenty times less often than
+that, took it to 0.14 s; peak memory did not change (272 MB against 274 MB). A library caller's
+process (a notebook) keeps its own settings: only the CLI and the pools it starts call these.
+"""
+
+from __future__ import annotations
+
+import gc
+
+#: allocations between collections of the youngest generation, then collections of each
+#: generation between collections of the next
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def batch_gc() -> None:
+    """Collect as a batch process should (`GC_THRESHOLDS`): the CLI's, before its command runs,
+    and each pool worker's as it starts (a pool initializer: with a start method other than
+    fork a worker inherits none of the CLI's settings)."""
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def for_pool_worker() -> None:
+    """A cold pool worker's start: `batch_gc`, and Arrow settled without pandas."""
+    from triage.batch.sigset import arrow_without_pandas
+
+    batch_gc()
+    arrow_without_pandas()
