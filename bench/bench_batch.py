@@ -3,8 +3,10 @@
     python bench/bench_batch.py                      # all figures at the default sizes
     python bench/bench_batch.py --only big,sosreports   # a subset: big, ingest, syslog, xensource,
                                                         # small, bundles (tiny), sosreports
-                                                        # (realistic), rss, flood (a console of
-                                                        # crash reports, an archive of 20,000 logs)
+                                                        # (realistic), rss, gzip (a big log
+                                                        # compressed, against it plain), flood
+                                                        # (a console of crash reports, an
+                                                        # archive of 20,000 logs)
     python bench/bench_batch.py --big-mb 200 --bundles 50 --small-files 2000   # quicker
 
 Each command runs as a whole process (wall time, and peak RSS of the process tree from wait4),
@@ -481,16 +483,30 @@ def bench_rss(work: Path, size_mb: int) -> dict:
     )
     out = work / "ds-rss"
     t = timed(scan_cmd(log, out, force=True))
-    res = {"input_mb": size_mb, "seconds": t.seconds, "peak_rss_mb": t.peak_rss_mb}
-    # a compressed log has no size until it is read: it must be streamed all the same
-    gz_mb = min(size_mb, 1024)
+    return {"input_mb": size_mb, "seconds": t.seconds, "peak_rss_mb": t.peak_rss_mb}
+
+
+def bench_gzip(work: Path, size_mb: int, repeat: int) -> dict:
+    """A big console log compressed with gzip (no size until it is read, streamed all the
+    same) against the same log plain: `scan` (one pass) and `ingest` (two), one job, the four
+    taking turns; the seconds the compressed form adds, and peak memory."""
     plain = synth.ensure(
-        work / f"console-{gz_mb}mb.log", lambda p: synth.console_log(p, gz_mb << 20)
+        work / f"console-{size_mb}mb.log", lambda p: synth.console_log(p, size_mb << 20)
     )
-    packed = synth.ensure(work / f"console-{gz_mb}mb.log.gz", lambda p: synth.gzipped(plain, p))
-    cmd = [*TRIAGE, "ingest", str(packed), "--out", str(work / "ds-rss-gz"), "--force", "--quiet"]
-    t = timed(cmd)
-    res.update(gz_input_mb=gz_mb, gz_ingest_seconds=t.seconds, gz_peak_rss_mb=t.peak_rss_mb)
+    packed = synth.ensure(work / f"console-{size_mb}mb.log.gz", lambda p: synth.gzipped(plain, p))
+    runners: dict[str, Callable[[], Timing]] = {}
+    for name, log in (("gz", packed), ("plain", plain)):
+        out = work / f"ds-gzip-{name}"
+        runners[f"{name}_scan"] = lambda log=log, out=out: timed(scan_cmd(log, out, force=True))
+        runners[f"{name}_ingest"] = lambda log=log, out=out: timed(
+            [*TRIAGE, "ingest", str(log), "--out", str(out), "--force", "--quiet"]
+        )
+    res: dict = {"input_mb": size_mb, "gz_mb": round(packed.stat().st_size / 2**20, 1)}
+    for name, got in round_robin(runners, repeat).items():
+        res[f"{name}_s"] = min(t.seconds for t in got)
+        res[f"{name}_peak_rss_mb"] = max(t.peak_rss_mb for t in got)
+    for what in ("scan", "ingest"):
+        res[f"{what}_gz_over_plain_s"] = res[f"gz_{what}_s"] - res[f"plain_{what}_s"]
     return res
 
 
@@ -515,7 +531,8 @@ def main() -> None:
     )
     ap.add_argument("--work", default="/tmp/triage-bench")
     ap.add_argument(
-        "--only", default="big,ingest,syslog,xensource,small,bundles,sosreports,rss,flood"
+        "--only",
+        default="big,ingest,syslog,xensource,small,bundles,sosreports,rss,gzip,flood",
     )
     ap.add_argument("--big-mb", type=int, default=1024)
     ap.add_argument("--ingest-mb", type=int, default=500)
@@ -553,6 +570,8 @@ def main() -> None:
             )
     if "rss" in only:
         results["peak_rss"] = bench_rss(work, args.rss_mb)
+    if "gzip" in only:
+        results["gzip_log"] = bench_gzip(work, min(args.big_mb, 1024), args.repeat)
     if "flood" in only:
         results["flood"] = bench_flood(work, args.flood_mb, args.members, args.repeat)
     dest = HERE / "results" / "batch.json"
