@@ -577,20 +577,17 @@ def analyze(head: bytes) -> Analysis:
     table = _table_for(head.replace(b"\x00", b"") if b"\x00" in head else head)  # as the lines
     matches = [table[x[0]].match(x) for x in lines]
     shapes = Counter(m.lastgroup if m else "other" for m in matches)
-    if shapes.get("kernel_plain") and _one_generic_marker(matches):
-        shapes["other"] += shapes.pop("kernel_plain")
-    if shapes.get("kernel_plain") and shapes.get("kernel_subsys"):
-        # `WARNING: x`, `INFO: y` are kernel lines, but say too little to let prefixed lines
-        # count (a stub file's `INFO: int = ...`): KindRule.supporting leaves them out
-        generic = sum(
-            1
-            for m in matches
-            if m is not None
-            and m.lastgroup == "kernel_plain"
-            and m.group(0).startswith(_GENERIC_MARKERS)
-        )
-        if generic:
-            shapes["kernel_generic"] = generic
+    if shapes.get("kernel_plain"):
+        markers = _generic_markers(matches)
+        if len(markers) >= 2 and None not in markers and len(set(markers)) == 1:
+            # two or more bare kernel lines, all starting with one same generic marker
+            shapes["other"] += shapes.pop("kernel_plain")
+        elif shapes.get("kernel_subsys"):
+            # `WARNING: x`, `INFO: y` are kernel lines, but say too little to let prefixed
+            # lines count (a stub file's `INFO: int = ...`): KindRule.supporting leaves them out
+            generic = sum(g is not None for g in markers)
+            if generic:
+                shapes["kernel_generic"] = generic
     counts.update(shapes)  # type: ignore[arg-type]
     untimed = counts.get("other", 0) + counts.get("kernel_subsys", 0)
     if untimed and counts.get("dmesg_ts", 0) >= 0.2 * n:
@@ -633,19 +630,15 @@ def journal_end(line: bytes) -> str:
 _GENERIC_MARKERS = (b"WARNING:", b"BUG:", b"INFO:", b"=")
 
 
-def _one_generic_marker(matches: list[re.Match[bytes] | None]) -> bool:
-    """Whether the lines matched as bare kernel lines are two or more, and all start with one
-    same generic marker."""
-    first, seen = None, 0
+def _generic_markers(matches: list[re.Match[bytes] | None]) -> list[bytes | None]:
+    """For each line matched as a bare kernel line, the generic marker it starts with (None:
+    none)."""
+    out: list[bytes | None] = []
     for m in matches:
-        if m is None or m.lastgroup != "kernel_plain":
-            continue
-        text = m.group(0)
-        marker = next((g for g in _GENERIC_MARKERS if text.startswith(g)), None)
-        if marker is None or (first is not None and marker != first):
-            return False
-        first, seen = marker, seen + 1
-    return seen >= 2
+        if m is not None and m.lastgroup == "kernel_plain":
+            text = m.group(0)
+            out.append(next((g for g in _GENERIC_MARKERS if text.startswith(g)), None))
+    return out
 
 
 def decide(a: Analysis, role: str = "") -> str:
