@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from triage.model import (
     KIND_VMCORE_DMESG,
     KIND_XENSOURCE,
 )
+from triage.sources import line_local
 from triage.sources.magic import dump_format
 
 #: bytes of a file looked at for detection, and lines analysed within them
@@ -420,6 +422,53 @@ class _ShapeTable(dict[int, "re.Pattern[bytes]"]):
         rx = self[first] = _compiled_shapes(keep)
         return rx
 
+    def uniform(self, lines: list[bytes]) -> str | None:
+        """The shape of every one of `lines`, when they all have the same one and one match
+        over them joined can tell (see `line_local`); else None, and each line is matched on
+        its own."""
+        first = self[lines[0][0]].match(lines[0])
+        if first is None or first.lastgroup not in _UNIFORM_SHAPES:
+            return None
+        shape = first.lastgroup
+        check = _uniform_check(self.absent, shape, frozenset(map(_first_byte, lines)))
+        if check is None or check.fullmatch(b"\n".join(lines) + b"\n") is None:
+            return None
+        return shape
+
+
+#: the fewest lines for which `_ShapeTable.uniform` is tried first
+UNIFORM_MIN_LINES = 8
+#: the shapes a whole head may have in common: the log formats' prefixes, which come first.
+#: The free-text shapes after them are left to line-by-line matching: a head is seldom all of
+#: one of them, bare kernel lines are looked at again (`_generic_markers`), and checking them
+#: over joined lines would try the long `noise` and `kernel_plain` patterns on every line.
+_UNIFORM_SHAPES = frozenset(
+    name
+    for name, _ in LINE_SHAPES[: next(i for i, (n, _) in enumerate(LINE_SHAPES) if n == "noise")]
+)
+_first_byte = operator.itemgetter(0)
+
+
+@functools.lru_cache(maxsize=512)
+def _uniform_check(
+    absent: frozenset[str], shape: str, firsts: frozenset[int]
+) -> re.Pattern[bytes] | None:
+    """One pattern matching lines joined by newlines exactly when each has `shape`: none of
+    the shapes before it that could start such a line matches it, and `shape` does. None when
+    the patterns cannot be trusted over joined lines (`line_local`)."""
+    index = next(i for i, (name, _) in enumerate(LINE_SHAPES) if name == shape)
+    rx = line_local.confined(LINE_SHAPES[index][1])  # its matches kept within their line
+    starts = _shape_starts()
+    before = [
+        LINE_SHAPES[i][1]
+        for i in range(index)
+        if starts[i] & firsts and LINE_SHAPES[i][0] not in absent
+    ]
+    if rx is None or not all(map(line_local.joinable, before)):
+        return None
+    guards = b"".join(b"(?!" + b + b")" for b in before)
+    return re.compile(b"(?:" + guards + b"(?:" + rx + rb")[^\n]*\n)*", re.MULTILINE)
+
 
 @functools.cache
 def _shape_table(absent: frozenset[str]) -> _ShapeTable:
@@ -444,6 +493,7 @@ def _compiled_shapes(keep: tuple[int, ...]) -> re.Pattern[bytes]:
 
 _LINE_SPLIT = re.compile(rb"\r*\n|\r(?!\n)")
 _TEXT_BYTES = bytes(range(32, 127)) + b"\t\n\r\x0c\x1b\x08"
+_TEXT_OR_HIGH = _TEXT_BYTES + bytes(range(128, 256))
 
 
 @dataclass
@@ -492,7 +542,7 @@ def _looks_binary(head: bytes) -> bool:
     if sample.count(b"\x00") > len(sample) // 10:
         return True
     # UTF-8 and Latin-1 text has high bytes; only control bytes betray binary data
-    ctrl = len(sample.translate(None, _TEXT_BYTES + bytes(range(128, 256))))
+    ctrl = len(sample.translate(None, _TEXT_OR_HIGH))
     return ctrl > len(sample) // 10
 
 
@@ -575,8 +625,13 @@ def analyze(head: bytes) -> Analysis:
     # C-level loops (map, Counter) over the few lines looked at: a folder of small logs spends
     # its walk here; the counts come out in the order the shapes first occur, as before
     table = _table_for(head.replace(b"\x00", b"") if b"\x00" in head else head)  # as the lines
-    matches = [table[x[0]].match(x) for x in lines]
-    shapes = Counter(m.lastgroup if m else "other" for m in matches)
+    uniform = table.uniform(lines) if n >= UNIFORM_MIN_LINES else None
+    if uniform is not None:
+        matches = []
+        shapes = Counter({uniform: n})
+    else:
+        matches = [table[x[0]].match(x) for x in lines]
+        shapes = Counter(m.lastgroup if m else "other" for m in matches)
     if shapes.get("kernel_plain"):
         markers = _generic_markers(matches)
         if len(markers) >= 2 and None not in markers and len(set(markers)) == 1:
