@@ -251,3 +251,71 @@ def test_a_damaged_compressed_log_gives_the_rows_of_the_whole_file(
     assert taken and streamed == whole
     assert whole["status"][0] == "partial"
     assert [e["error_class"] for e in whole["errors"]] == ["truncated-gzip", "truncated"]
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_compressed_status_report_inflates_its_large_xensource_log_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: bool
+) -> None:
+    """A status report is a compressed tar (bug-report-*.tar.bz2): its large xensource.log,
+    inflated into a temporary file for its facts, is read from there again for its lines,
+    not inflated a second time. The dataset is the one of inflating it for each, damage
+    included: a report cut inside the log has the same error rows either way."""
+    import contextlib
+    import tarfile
+    import tempfile
+
+    import triage
+    from triage.batch import run as run_mod
+
+    root = "bug-report-20110131120000"
+    plain = io.BytesIO()
+    with tarfile.open(fileobj=plain, mode="w") as tar:
+        for name, data in (
+            ("etc/xensource-inventory", b"INSTALLATION_UUID='%s'\n" % UUID.encode()),
+            ("var/log/xensource.log", _log(700)),
+        ):
+            member = tarfile.TarInfo(f"{root}/{name}")
+            member.size, member.mtime = len(data), 1296475200
+            tar.addfile(member, io.BytesIO(data))
+    blob = gzip.compress(plain.getvalue())
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / f"{root}.tar.gz").write_bytes(blob[: len(blob) * 9 // 10] if cut else blob)
+    monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 1)
+    monkeypatch.setattr(xensource, "STREAM_BYTES", 1)
+    monkeypatch.setattr(xensource, "BLOCK_BYTES", 3000)
+    spooled: list[int] = []
+    real = tempfile.SpooledTemporaryFile
+    monkeypatch.setattr(
+        tempfile, "SpooledTemporaryFile", lambda *a, **k: spooled.append(1) or real(*a, **k)
+    )
+
+    def dataset(name: str) -> dict:
+        xensource.forget()
+        spooled.clear()
+        ds = triage.open_dataset(
+            triage.ingest([str(tmp_path / "in")], out=str(tmp_path / name)).out
+        )
+        return {
+            t: ds.sql(f"select * from {t} order by all")
+            for t in ("sources", "lines", "facts", "errors", "boots", "findings")
+        }
+
+    once = dataset("once")
+    assert spooled == [1], "inflated into one temporary file, read for its facts and its lines"
+
+    @contextlib.contextmanager
+    def not_shared(staged):  # each reader inflates the log again, as before
+        for st in staged:
+            if getattr(st, "spools", None):
+                st.spools.close()
+        yield
+
+    monkeypatch.setattr(run_mod, "_spools_of", not_shared)
+    twice = dataset("twice")
+    assert spooled == [1, 1]
+    for name, table in twice.items():
+        pd.testing.assert_frame_equal(once[name], table, obj=name)
+    assert cut or (len(once["lines"]) > 2000 and "vm.event.start" in set(once["facts"]["key"]))
+    damage = once["errors"][once["errors"]["path"].str.endswith("xensource.log")]
+    assert ("truncated-gzip" in set(damage["error_class"])) is cut  # the member's own row

@@ -97,11 +97,15 @@ class _Staged:
     #: (src, facts, known digest) of the sources `pipeline.process_sources` takes, in order
     jobs: list[tuple[SourceFile, list[Fact] | None, str]]
     seconds: float  # spent on the unit so far
+    #: sources the facts inflated into spools (a large xensource.log in a compressed status
+    #: report), for its jobs to read again instead of inflating them once more
+    spools: Any = None
 
 
 def _stage_unit(
     unit: Unit, opts: RunOptions, executor: Any, listings: Listings, settings: str
 ) -> _Staged:
+    from triage import sources
     from triage.batch import units as units_mod
 
     start = time.perf_counter()
@@ -119,7 +123,9 @@ def _stage_unit(
         settings_digest=settings,
         keep=opts.keep,
     )
-    facts, fact_errors = _context_facts(unit, opts.limits)
+    spools = sources.Spools(on_disk=True)  # on disk: a pack may hold several until processed
+    with sources.shared_spools(spools):
+        facts, fact_errors = _context_facts(unit, opts.limits)
     own = {s.display for s in unit.sources}
     part.facts = [f for f in facts if f.source_path in own]
     part.errors = listing_errors + [e for e in fact_errors if e.path in own]
@@ -129,7 +135,7 @@ def _stage_unit(
         if src.kind != KIND_CONFIG
         and not (executor is not None and src.size >= units_mod.CHUNK_SOURCE_BYTES)
     ]
-    return _Staged(unit, part, facts, sigset, jobs, time.perf_counter() - start)
+    return _Staged(unit, part, facts, sigset, jobs, time.perf_counter() - start, spools or None)
 
 
 def _known_digest(unit: Unit, src: SourceFile) -> str:
@@ -315,22 +321,36 @@ def _unit_parts(
             staged.append(_stage_unit(unit, opts, executor, listings, settings))
         except Exception as exc:  # one broken unit must not stop the batch
             staged.append(_broken_unit(unit, opts, exc))
-    try:
-        done = _process_staged([st for st in staged if isinstance(st, _Staged)], opts)
-    except Exception:  # a bug in the shared call: each unit alone below, failing alone
-        done = {}
-    parts = []
-    for st in staged:
-        if isinstance(st, _Staged):
-            try:
-                results = done.get(id(st))
-                if results is None:
-                    results = _process_jobs(st.jobs, st.sigset, opts)
-                st = _finish_unit(st, opts, executor, results, spill_dir)
-            except Exception as exc:
-                st = _broken_unit(st.unit, opts, exc)
-        parts.append(st)
+    with _spools_of(staged):
+        try:
+            done = _process_staged([st for st in staged if isinstance(st, _Staged)], opts)
+        except Exception:  # a bug in the shared call: each unit alone below, failing alone
+            done = {}
+        parts = []
+        for st in staged:
+            if isinstance(st, _Staged):
+                try:
+                    results = done.get(id(st))
+                    if results is None:
+                        results = _process_jobs(st.jobs, st.sigset, opts)
+                    st = _finish_unit(st, opts, executor, results, spill_dir)
+                except Exception as exc:
+                    st = _broken_unit(st.unit, opts, exc)
+            parts.append(st)
     return parts
+
+
+@contextmanager
+def _spools_of(staged: list[_Staged | PartData]) -> Iterator[None]:
+    """The spools the units' facts made, there for their jobs to read; closed afterwards."""
+    from triage import sources
+
+    held = [st.spools for st in staged if isinstance(st, _Staged) and st.spools]
+    with ExitStack() as stack:
+        for spools in held:
+            stack.callback(spools.close)
+            stack.enter_context(sources.shared_spools(spools))
+        yield
 
 
 def _process_staged(staged: list[_Staged], opts: RunOptions) -> dict[int, list[Any]]:

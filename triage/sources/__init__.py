@@ -55,7 +55,13 @@ from triage.sources import kept as _kept
 from triage.sources import reader as _reader
 from triage.sources.detect import detect
 from triage.sources.errors import SourceError
-from triage.sources.reader import ReadResult, inflates_fast, open_binary, shared_spools
+from triage.sources.reader import (
+    ReadResult,
+    Spools,
+    inflates_fast,
+    open_binary,
+    shared_spools,
+)
 from triage.sources.walker import DeferredArchive, Heads, KnownHead, walk_paths
 from triage.sources.walker import walk_archive as _walk_archive
 
@@ -104,6 +110,7 @@ __all__ = [
     "KnownHead",
     "ReadResult",
     "SourceError",
+    "Spools",
     "detect",
     "inflates_fast",
     "open_binary",

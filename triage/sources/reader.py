@@ -271,10 +271,14 @@ def open_binary(
         with open(src.disk_path, "rb") as fh:
             yield fh
         return
-    shared = _SHARED.spools
+    frames = _SHARED.frames
     key = (src.disk_path, src.members)
-    if shared is not None and key in shared:  # spooled by an earlier pass over the source
-        spool = shared[key]
+    kept = next((f.spools[key] for f in reversed(frames) if key in f.spools), None)
+    if kept is not None:  # spooled by an earlier pass over the source
+        spool, pending = kept
+        if errors is not None:  # its damage, to the first caller that collects it
+            errors.extend(pending)
+            pending.clear()
         spool.seek(0)
         yield spool
         return
@@ -292,14 +296,16 @@ def open_binary(
             return
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
         try:
-            _spool(src, fh, spool, limits, sink)
-            sink.extend(_stream_errors(src, streams))
+            found: list[ErrorRecord] = []
+            _spool(src, fh, spool, limits, found)
+            found.extend(_stream_errors(src, streams))
+            sink.extend(found)
             spool.seek(0)
-            if shared is not None:  # kept for the next pass; closed with the scope
-                shared[key] = spool  # type: ignore[assignment]
+            if frames:  # kept for the next pass; closed with the innermost scope
+                frames[-1].keep(key, spool, [] if errors is not None else found)
             yield spool  # type: ignore[misc]
         finally:
-            if shared is None:
+            if not frames:
                 spool.close()
     finally:
         close_all(closers)
@@ -318,28 +324,58 @@ def inflates_fast(src: SourceFile) -> bool:
         return False
 
 
+class Spools:
+    """Spooled sources kept for another pass (`shared_spools`), with the damage found while
+    spooling that no caller has collected yet. `on_disk`: kept spools are moved out of memory,
+    for a holder that keeps several at once."""
+
+    def __init__(self, on_disk: bool = False) -> None:
+        self.spools: dict[tuple[str, tuple[str, ...]], tuple[BinaryIO, list[ErrorRecord]]] = {}
+        self.on_disk = on_disk
+
+    def keep(
+        self, key: tuple[str, tuple[str, ...]], spool: Any, pending: list[ErrorRecord]
+    ) -> None:
+        if self.on_disk and hasattr(spool, "rollover"):
+            spool.rollover()
+        self.spools[key] = (spool, pending)
+
+    def __bool__(self) -> bool:
+        return bool(self.spools)
+
+    def close(self) -> None:
+        spools, self.spools = self.spools, {}
+        for spool, _ in spools.values():
+            spool.close()
+
+
 class _SharedSpools(threading.local):
-    spools: dict[tuple[str, tuple[str, ...]], BinaryIO] | None = None
+    def __init__(self) -> None:
+        self.frames: list[Spools] = []
 
 
 _SHARED = _SharedSpools()
 
 
 @contextlib.contextmanager
-def shared_spools() -> Iterator[None]:
+def shared_spools(holder: Spools | None = None) -> Iterator[None]:
     """Within the block, a compressed source `open_binary` inflates into a spool is inflated
     once: a later `open_binary` of it in the block (a second pass over a large log) reads the
-    same spool again. Closed, and its temporary file gone, when the block ends."""
-    if _SHARED.spools is not None:  # nested: the outer block owns them
-        yield
-        return
-    _SHARED.spools = {}
+    same spool again. Closed, and its temporary file gone, when the block ends — unless
+    `holder` is given: the spools made in the block are then kept there, for the caller to
+    hand to a later block (another `shared_spools(holder)`) and to close.
+
+    Blocks nest: a source spooled in an outer block is read again in an inner one, and an
+    inner block closes only what it spooled itself. Damage found while spooling for a caller
+    that did not collect it (`errors=None`) goes to the first later caller that does."""
+    frame = holder if holder is not None else Spools()
+    _SHARED.frames.append(frame)
     try:
         yield
     finally:
-        spools, _SHARED.spools = _SHARED.spools, None
-        for spool in spools.values():
-            spool.close()
+        _SHARED.frames.pop()  # (blocks nest: this one is the innermost)
+        if holder is None:
+            frame.close()
 
 
 def _spool(
@@ -397,4 +433,4 @@ class _Forward(io.RawIOBase):
         return 0
 
 
-__all__ = ["ReadResult", "inflates_fast", "open_binary", "read_bytes"]
+__all__ = ["ReadResult", "Spools", "inflates_fast", "open_binary", "read_bytes", "shared_spools"]
