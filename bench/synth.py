@@ -182,11 +182,13 @@ def xensource_log(path: Path, size: int, seed: int = 23) -> Path:
     return path
 
 
-def status_report(folder: Path, log: Path) -> Path:
-    """A XenServer status report (a plain tar) in `folder` holding `log` as its xensource.log."""
+def status_report(folder: Path, log: Path, compression: str = "") -> Path:
+    """A XenServer status report in `folder` holding `log` as its xensource.log: a plain tar,
+    or compressed as `xen-bugtool` leaves it (`compression="bz2"`: bug-report-*.tar.bz2)."""
     folder.mkdir(parents=True, exist_ok=True)
     root = "bug-report-20110131120000"
-    with tarfile.open(folder / f"{root}.tar", "w") as tar:
+    suffix = f".tar.{compression}" if compression else ".tar"
+    with tarfile.open(folder / f"{root}{suffix}", f"w:{compression}") as tar:
         tar.add(log, f"{root}/var/log/xensource.log")
     return folder
 

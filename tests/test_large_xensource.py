@@ -254,19 +254,26 @@ def test_a_damaged_compressed_log_gives_the_rows_of_the_whole_file(
 
 
 @pytest.mark.parametrize("cut", [False, True])
+@pytest.mark.parametrize("too_large_to_hold", [False, True])
 def test_a_compressed_status_report_inflates_its_large_xensource_log_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: bool, too_large_to_hold: bool
 ) -> None:
-    """A status report is a compressed tar (bug-report-*.tar.bz2): its large xensource.log,
-    inflated into a temporary file for its facts, is read from there again for its lines,
-    not inflated a second time. The dataset is the one of inflating it for each, damage
-    included: a report cut inside the log has the same error rows either way."""
+    """A status report is a compressed tar (bug-report-*.tar.bz2), inflated whole to list its
+    members. Its xensource.log, too large to hold, is copied into a temporary file as it
+    passes (sources/kept.py), and its facts and its lines are read from there; else the
+    temporary file its facts inflate it into serves its lines. Either way, the dataset is the
+    one of inflating it for each, damage included: a report cut inside the log (which is then
+    not kept) has the same error rows."""
     import contextlib
     import tarfile
     import tempfile
 
     import triage
     from triage.batch import run as run_mod
+    from triage.sources import kept
+
+    if too_large_to_hold:
+        monkeypatch.setattr(kept, "MEMBER_BYTES", 64 << 10)
 
     root = "bug-report-20110131120000"
     plain = io.BytesIO()
@@ -302,7 +309,11 @@ def test_a_compressed_status_report_inflates_its_large_xensource_log_once(
         }
 
     once = dataset("once")
-    assert spooled == [1], "inflated into one temporary file, read for its facts and its lines"
+    assert kept.held() == kept.held_on_disk() == 0  # what the listing kept is gone with its pack
+    if too_large_to_hold and not cut:
+        assert spooled == [], "read for its facts and its lines where the listing put it"
+    else:
+        assert spooled == [1], "inflated into one temporary file, read for its facts and lines"
 
     @contextlib.contextmanager
     def not_shared(staged):  # each reader inflates the log again, as before
@@ -312,6 +323,7 @@ def test_a_compressed_status_report_inflates_its_large_xensource_log_once(
         yield
 
     monkeypatch.setattr(run_mod, "_spools_of", not_shared)
+    monkeypatch.setattr(kept, "DISK_BYTES", 0)
     twice = dataset("twice")
     assert spooled == [1, 1]
     for name, table in twice.items():

@@ -166,8 +166,13 @@ def test_big_members_and_a_full_budget_are_not_kept_but_read_the_same(
     monkeypatch.setattr(kept, "MEMBER_BYTES", len(SYSLOG) * 2)  # messages.2 and .3: too big
     monkeypatch.setattr(kept, "TOTAL_BYTES", len(SYSLOG) * 2)  # and .1 no longer fits
     listed = sources.walk_archive(_deferred(path), DEFAULT_LIMITS, keep=True)
-    assert kept.held() == len(SYSLOG)  # messages.0 alone
+    assert kept.held() == len(SYSLOG)  # messages.0 alone in memory
+    # the members too large to hold in a temporary file each (.1 would fit, but not in budget)
+    assert kept.held_on_disk() == len(SYSLOG) * (3 + 4)
     assert _reads(listed) == expected
+    kept.forget()
+    assert kept.held() == kept.held_on_disk() == 0
+    assert _reads(listed) == expected  # read from the archive again
 
 
 def test_a_run_keeps_nothing_once_its_packs_are_done(tmp_path: Path) -> None:
@@ -175,4 +180,4 @@ def test_a_run_keeps_nothing_once_its_packs_are_done(tmp_path: Path) -> None:
     write(tmp_path / "in" / "sos.tar.xz", tar_bytes(files, links, "xz"))
     summary = triage.ingest([str(tmp_path / "in")], out=str(tmp_path / "ds"))
     assert summary.processed == 1 and summary.counts["lines"] > 0
-    assert kept.held() == 0
+    assert kept.held() == kept.held_on_disk() == 0

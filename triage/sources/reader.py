@@ -133,8 +133,13 @@ def _open_member(
     streams: list[DecompressedStream] = []
     closers: list[object] = []
     held = _kept_bytes(src, idx) if idx >= 0 and use_cache else None
+    spooled = _kept_file(src, idx) if idx >= 0 and held is None else None
     if held is not None:  # inflated when the archive was listed (kept.py)
         fh, cheap = io.BytesIO(held), True
+        rest = members[idx + 1 :]
+    elif spooled is not None:  # the same, too large to hold: in a temporary file
+        fh, cheap = spooled, True
+        closers.append(fh)
         rest = members[idx + 1 :]
     elif idx >= 0 and use_cache:
         cached = _open_container(src, idx, limits)
@@ -157,13 +162,25 @@ def _open_member(
 
 def _kept_bytes(src: SourceFile, idx: int) -> bytes | None:
     """The bytes of the archive member `src.members[idx]` kept from its listing, if any."""
-    if not kept.held():
+    key = _kept_key(src, idx)
+    return kept.get(key) if key is not None else None
+
+
+def _kept_file(src: SourceFile, idx: int) -> BinaryIO | None:
+    """A reader of the temporary file holding the archive member `src.members[idx]`, kept
+    from its listing, if any (the caller closes it)."""
+    key = _kept_key(src, idx)
+    return kept.open_file(key) if key is not None else None
+
+
+def _kept_key(src: SourceFile, idx: int) -> kept.Key | None:
+    if not kept.any_kept():
         return None
     try:
         st = os.stat(src.disk_path)
     except OSError:
         return None
-    return kept.get(kept.key_of(src.disk_path, st, src.members[: idx + 1]))
+    return kept.key_of(src.disk_path, st, src.members[: idx + 1])
 
 
 def _stream_errors(src: SourceFile, streams: list[DecompressedStream]) -> list[ErrorRecord]:
@@ -273,9 +290,9 @@ def open_binary(
         return
     frames = _SHARED.frames
     key = (src.disk_path, src.members)
-    kept = next((f.spools[key] for f in reversed(frames) if key in f.spools), None)
-    if kept is not None:  # spooled by an earlier pass over the source
-        spool, pending = kept
+    earlier = next((f.spools[key] for f in reversed(frames) if key in f.spools), None)
+    if earlier is not None:  # spooled by an earlier pass over the source
+        spool, pending = earlier
         if errors is not None:  # its damage, to the first caller that collects it
             errors.extend(pending)
             pending.clear()
@@ -286,6 +303,9 @@ def open_binary(
     try:
         if cheap and isinstance(fh, BoundedView):
             yield io.BufferedReader(fh, buffer_size=READ_CHUNK)  # type: ignore[misc]
+            return
+        if cheap and isinstance(fh, io.BufferedReader):  # kept on disk from the listing
+            yield fh  # type: ignore[misc]
             return
         if once:
             forward = _Forward(src, fh, limits, sink)

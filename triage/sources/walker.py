@@ -657,9 +657,27 @@ def _member_item(
     ancestors: tuple[_Ancestor, ...],
 ) -> _Item:
     fh, cheap = arch.open_member(m)
-    shown = display(c.bundle, m.name)
-    if c.keep is not None and not cheap and kept.room_for(m.size):
+    if c.keep is not None and not cheap and kept.room_on_disk(m.size):
+        on_disk = _kept_member_on_disk(fh, m, disk_path, c.keep, (*chain, m.name))
+        if on_disk is not None:
+            with on_disk:
+                return _member_item_from(on_disk, False, m, c, disk_path, chain, limits, ancestors)
+    elif c.keep is not None and not cheap and kept.room_for(m.size):
         fh = _kept_member(fh, m, disk_path, c.keep, (*chain, m.name))
+    return _member_item_from(fh, cheap, m, c, disk_path, chain, limits, ancestors)
+
+
+def _member_item_from(
+    fh: BinaryIO,
+    cheap: bool,
+    m: Member,
+    c: _Container,
+    disk_path: str,
+    chain: tuple[str, ...],
+    limits: Limits,
+    ancestors: tuple[_Ancestor, ...],
+) -> _Item:
+    shown = display(c.bundle, m.name)
     if m.name.endswith("sos_reports/manifest.json"):
         c.manifest = fh.read(MANIFEST_CAP)
         fh.seek(0)
@@ -709,6 +727,38 @@ def _kept_member(
         return fh
     kept.keep(kept.key_of(disk_path, st, members), data)
     return io.BytesIO(data)
+
+
+def _kept_member_on_disk(
+    fh: BinaryIO, m: Member, disk_path: str, st: os.stat_result, members: tuple[str, ...]
+) -> BinaryIO | None:
+    """`_kept_member` for a member too large to hold: copied, as the listing inflates it, into
+    a temporary file kept for the reads to come (kept.py), and read from there here. None, the
+    stream rewound, when the member is cut short, trips the bomb check or is not kept."""
+    import tempfile
+
+    key = kept.key_of(disk_path, st, members)
+    tmp = tempfile.TemporaryFile(prefix="triage-member-")  # noqa: SIM115 - kept.py closes it
+    copied = 0
+    try:
+        while copied < m.size:
+            chunk = fh.read(min(_COPY_CHUNK, m.size - copied))
+            if not chunk:
+                break
+            tmp.write(chunk)
+            copied += len(chunk)
+        tmp.flush()
+    except Exception:  # met again, and reported, by the listing as before
+        copied = -1
+    if copied != m.size or not kept.keep_file(key, tmp, copied):  # type: ignore[arg-type]
+        tmp.close()
+        fh.seek(0)
+        return None
+    return kept.open_file(key)
+
+
+#: bytes copied at a time into a member's temporary file
+_COPY_CHUNK = 1 << 20
 
 
 def _depth_error(shown: str, limits: Limits) -> ErrorRecord:
