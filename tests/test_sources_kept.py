@@ -181,3 +181,27 @@ def test_a_run_keeps_nothing_once_its_packs_are_done(tmp_path: Path) -> None:
     summary = triage.ingest([str(tmp_path / "in")], out=str(tmp_path / "ds"))
     assert summary.processed == 1 and summary.counts["lines"] > 0
     assert kept.held() == kept.held_on_disk() == 0
+
+
+def test_a_member_kept_on_disk_is_read_at_each_readers_place_and_not_after_forget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two readers of one kept temporary file do not move each other; once the pack forgot
+    it, a reader left over fails instead of reading another file."""
+    monkeypatch.setattr(kept, "MEMBER_BYTES", len(SYSLOG))
+    files = {"bundle/var/log/messages": SYSLOG * 5}
+    path = write(tmp_path / "b.tar.xz", tar_bytes(files, compression="xz"))
+    sources.walk_archive(_deferred(path), DEFAULT_LIMITS, keep=True)
+    assert kept.held_on_disk() == len(SYSLOG) * 5
+    (key,) = kept._files
+    one, two = kept.open_file(key), kept.open_file(key)
+    assert one is not None and two is not None
+    assert one.read(10) == SYSLOG[:10]
+    assert two.read() == SYSLOG * 5
+    assert one.read(5) == SYSLOG[10:15]
+    one.seek(-3, 2)
+    assert one.read() == (SYSLOG * 5)[-3:]
+    kept.forget()
+    two.seek(0)
+    with pytest.raises(ValueError):
+        two.read(1)

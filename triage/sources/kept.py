@@ -88,18 +88,19 @@ def open_file(key: Key) -> BinaryIO | None:
     if got is None:
         return None
     fh, size = got
-    return io.BufferedReader(_Pread(fh.fileno(), size), buffer_size=1 << 20)  # type: ignore[return-value]
+    return io.BufferedReader(_Pread(fh, size), buffer_size=1 << 20)  # type: ignore[return-value]
 
 
 _PREAD = hasattr(os, "pread")
 
 
 class _Pread(io.RawIOBase):
-    """A file descriptor read with `os.pread`: readers of one file share no position."""
+    """A kept file read with `os.pread`: readers of one file share no position. Reading it
+    once `forget` has closed it raises, rather than read whatever file took its descriptor."""
 
-    def __init__(self, fd: int, size: int) -> None:
+    def __init__(self, fh: BinaryIO, size: int) -> None:
         super().__init__()
-        self._fd, self._size, self._pos = fd, size, 0
+        self._file, self._size, self._pos = fh, size, 0
 
     def readable(self) -> bool:
         return True
@@ -112,7 +113,9 @@ class _Pread(io.RawIOBase):
         want = min(len(view), self._size - self._pos)
         if want <= 0:
             return 0
-        data = os.pread(self._fd, want, self._pos)
+        if self._file.closed:
+            raise ValueError("read of a kept member after its pack forgot it")
+        data = os.pread(self._file.fileno(), want, self._pos)
         view[: len(data)] = data
         self._pos += len(data)
         return len(data)
