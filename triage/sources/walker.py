@@ -13,6 +13,7 @@ that follows the walk sees a host's log in time order.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import io
 import json
@@ -657,58 +658,49 @@ def _member_item(
     ancestors: tuple[_Ancestor, ...],
 ) -> _Item:
     fh, cheap = arch.open_member(m)
-    if c.keep is not None and not cheap and kept.room_on_disk(m.size):
-        on_disk = _kept_member_on_disk(fh, m, disk_path, c.keep, (*chain, m.name))
-        if on_disk is not None:
-            with on_disk:
-                return _member_item_from(on_disk, False, m, c, disk_path, chain, limits, ancestors)
-    elif c.keep is not None and not cheap and kept.room_for(m.size):
-        fh = _kept_member(fh, m, disk_path, c.keep, (*chain, m.name))
-    return _member_item_from(fh, cheap, m, c, disk_path, chain, limits, ancestors)
-
-
-def _member_item_from(
-    fh: BinaryIO,
-    cheap: bool,
-    m: Member,
-    c: _Container,
-    disk_path: str,
-    chain: tuple[str, ...],
-    limits: Limits,
-    ancestors: tuple[_Ancestor, ...],
-) -> _Item:
-    shown = display(c.bundle, m.name)
-    if m.name.endswith("sos_reports/manifest.json"):
-        c.manifest = fh.read(MANIFEST_CAP)
-        fh.seek(0)
-    layer = probe(fh, cheap, limits, shown)
-    if layer.what == "archive":
-        members = (*chain, m.name)
-        if len(members) + 1 > limits.max_depth:  # its members would be one level deeper
-            return _Item(m.name, "error", error=_depth_error(shown, limits))
-        if _copies_ancestor(layer, ancestors):
-            return _Item(
-                m.name,
-                "error",
-                error=make_error(
-                    shown,
-                    "archive-contains-itself",
-                    "nested archive is a copy of an archive that contains it; not opened",
-                ),
+    with contextlib.ExitStack() as held:  # a member kept on disk: read from there, then closed
+        if c.keep is not None and not cheap and kept.room_on_disk(m.size):
+            on_disk = _kept_member_on_disk(fh, m, disk_path, c.keep, (*chain, m.name))
+            if on_disk is not None:
+                fh = held.enter_context(on_disk)
+        elif c.keep is not None and not cheap and kept.room_for(m.size):
+            fh = _kept_member(fh, m, disk_path, c.keep, (*chain, m.name))
+        shown = display(c.bundle, m.name)
+        if m.name.endswith("sos_reports/manifest.json"):
+            c.manifest = fh.read(MANIFEST_CAP)
+            fh.seek(0)
+        layer = probe(fh, cheap, limits, shown)
+        if layer.what == "archive":
+            members = (*chain, m.name)
+            if len(members) + 1 > limits.max_depth:  # its members would be one level deeper
+                return _Item(m.name, "error", error=_depth_error(shown, limits))
+            if _copies_ancestor(layer, ancestors):
+                return _Item(
+                    m.name,
+                    "error",
+                    error=make_error(
+                        shown,
+                        "archive-contains-itself",
+                        "nested archive is a copy of an archive that contains it; not opened",
+                    ),
+                )
+            base = m.name.rsplit("/", 1)[-1]
+            nested = _walk_archive(
+                layer, disk_path, members, shown, base, limits, ancestors, c.keep
             )
-        base = m.name.rsplit("/", 1)[-1]
-        nested = _walk_archive(layer, disk_path, members, shown, base, limits, ancestors, c.keep)
-        return _Item(m.name, "nested", nested=nested)
-    if cheap:
-        layer.note_declared_size(fh, m.size)
-    item = _file_item(layer, m.name, shown, disk_path, (*chain, m.name), m.size, m.mtime, limits)
-    if m.cut_at >= 0 and item.type == "file":
-        item.error = make_error(
-            shown,
-            "truncated-archive",
-            f"the archive ends inside this member: {m.cut_at:,} of {m.size:,} bytes present",
+            return _Item(m.name, "nested", nested=nested)
+        if cheap:
+            layer.note_declared_size(fh, m.size)
+        item = _file_item(
+            layer, m.name, shown, disk_path, (*chain, m.name), m.size, m.mtime, limits
         )
-    return item
+        if m.cut_at >= 0 and item.type == "file":
+            item.error = make_error(
+                shown,
+                "truncated-archive",
+                f"the archive ends inside this member: {m.cut_at:,} of {m.size:,} bytes present",
+            )
+        return item
 
 
 def _kept_member(
