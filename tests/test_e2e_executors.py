@@ -277,6 +277,55 @@ def test_a_run_pool_warms_its_workers_when_asked_not_before(tmp_path: Path) -> N
     assert r.stdout.split("\n")[:2] == ["(False, 0)", "(True, 1)"]
 
 
+_WARMING_BEFORE_START = """
+import multiprocessing
+import sys
+
+from triage.batch.run import RunOptions, _WarmPool
+
+
+def state():
+    from triage.batch.sigset import loaded_sets
+
+    return "triage.pipeline" in sys.modules, "pyarrow.parquet" in sys.modules, loaded_sets()
+
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method(sys.argv[1])
+    session = _WarmPool(RunOptions(jobs=2))
+    try:
+        session.after_probes()  # no head went to the pool: no worker has started
+        print(state())
+        session.warm()  # as the run does after its walk
+        print(session.submit(state).result())
+    finally:
+        session.close()
+"""
+
+
+@pytest.mark.parametrize(
+    ("method", "caller"),
+    [("fork", "(True, True, 1)"), ("forkserver", "(False, False, 0)")],
+)
+def test_a_forked_pool_whose_walk_read_every_head_inherits_the_callers_warm_up(
+    tmp_path: Path, method: str, caller: str
+) -> None:
+    """When the walk sent no head to the pool, no worker has started by `after_probes`: a
+    forked pool's caller warms up (the pipeline, what a pack imports, the signature set) and
+    its workers inherit it, instead of each warming up on its own. A pool whose workers
+    inherit nothing (forkserver, spawn) has them warm up as before, the caller staying cold."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "warming.py"
+    script.write_text(_WARMING_BEFORE_START)
+    r = subprocess.run(
+        [sys.executable, str(script), method], capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == [caller, "(True, True, 1)"]
+
+
 def test_the_caller_loads_what_it_needs_next_while_a_pool_runs(tmp_path: Path) -> None:
     """`meanwhile` (scan: the report's modules) runs once while the workers have the packs,
     and not at all in a run of one process, where nothing would overlap it."""

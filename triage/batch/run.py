@@ -429,29 +429,47 @@ class _WarmPool:
     instead of after the first pack reaches it.
 
     The walk hands the pool the heads of a large folder's files to read first, and then has
-    it warm up (`after_probes`; at once when the walk reads every head itself): the workers
-    read heads from the start, and warm up while the caller sorts what they read (10,000
-    files: about 0.8 s in the caller alone, in which warm workers had nothing to do)."""
+    it warm up (`after_probes`): the workers read heads from the start, and warm up while the
+    caller sorts what they read (10,000 files: about 0.8 s in the caller alone, in which warm
+    workers had nothing to do).
+
+    When the walk reads every head itself (a folder of a few hundred bundles), no worker has
+    started by then, and a forked pool's workers start at the first pack: the caller warms
+    up in their place, once, and each worker inherits it. Two workers warming up at once
+    took the two cores for as long as one takes alone, besides the caller's walk (200 tiny
+    bundles at -j 2, before and after taking turns: 16 % less CPU, 10 % less wall time,
+    medians of 6)."""
 
     def __init__(self, opts: RunOptions) -> None:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self.pool = ProcessPoolExecutor(max_workers=opts.jobs, initializer=batch_gc)
+        context = multiprocessing.get_context()
+        self.pool = ProcessPoolExecutor(opts.jobs, context, initializer=batch_gc)
+        self._forks = context.get_start_method() == "fork"
         self._warm_args = (
             opts.signatures if opts.use_signatures else None,
             opts.limits,
             opts.signature_key,
-            True,
         )
+        self._without_pandas = opts.without_pandas
         self._jobs = opts.jobs
+        self._started = False  # whether a task went to the pool, which started its workers
         self._warmed = False
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
         """The pool's `submit`, for the walk (which takes this for its executor)."""
+        self._started = True
         return self.pool.submit(fn, *args, **kwargs)
 
     def after_probes(self) -> None:
-        """Called by the walk once its head-reading batches are queued."""
+        """Called by the walk once its head-reading batches are queued (at once when it has
+        none for the pool): the workers warm up behind them, or the caller before them."""
+        if self._forks and not self._started and not self._warmed:
+            self._warmed = True
+            # a library caller's own code may hand pandas objects to Arrow: settled as asked
+            warm_worker(*self._warm_args, without_pandas=self._without_pandas)
+            return
         self.warm()
 
     def warm(self) -> None:
@@ -459,8 +477,9 @@ class _WarmPool:
         the first task)."""
         if not self._warmed:
             self._warmed = True
+            self._started = True
             for _ in range(self._jobs):
-                self.pool.submit(warm_worker, *self._warm_args)
+                self.pool.submit(warm_worker, *self._warm_args, without_pandas=True)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
