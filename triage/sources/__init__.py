@@ -39,9 +39,11 @@ Conventions (the contract other stages rely on):
   Unreadable input cannot be simulated with chmod when running as root; tests use a broken
   symlink and a directory put where a file was.
 - `open_binary` yields the real file for loose files (mmap works), a `BufferedReader` over a
-  window into the outer file for members stored uncompressed (tar, stored zip entries), and
-  otherwise a `SpooledTemporaryFile` (64 MiB in memory) — the only temporary storage used —
-  unless the caller reads it `once`: then the decompressed stream itself, read as it inflates.
+  window into the outer file for members stored uncompressed (tar, stored zip entries), a
+  reader of the temporary copy a listing kept of a large member of a compressed archive
+  (`kept.py`), and otherwise a `SpooledTemporaryFile` (64 MiB in memory), unless the caller
+  reads it `once`: then the decompressed stream itself, read as it inflates. Both temporary
+  files live in Python's temporary folder (`TMPDIR`), unlinked.
 """
 
 from __future__ import annotations
