@@ -93,9 +93,11 @@ import psutil
 from triage.batch.dask_exec import DaskSession
 
 def settings(dask_worker):
+    import pyarrow as pa
+
     return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"),
             sorted(dask_worker.periodic_callbacks), "pandas" in sys.modules,
-            " ".join(psutil.Process(os.getppid()).cmdline()))
+            " ".join(psutil.Process(os.getppid()).cmdline()), pa.cpu_count())
 
 if __name__ == "__main__":
     session = DaskSession("local", 2)
@@ -132,11 +134,50 @@ def test_the_cluster_of_scheduler_local_keeps_glibc_malloc_and_no_profiler(tmp_p
     servers, settings = map(ast.literal_eval, r.stdout.strip().splitlines()[-2:])
     assert len(servers) == 1 and "triage.batch.dask_exec" in servers[0], servers
     assert len(settings) == 2
-    for trim, omp, callbacks, pandas, parent in settings:
-        assert trim is None and omp == "1"
+    for trim, omp, callbacks, pandas, parent, arrow_threads in settings:
+        assert trim is None and omp == "1" and arrow_threads == 1
         assert "heartbeat" in callbacks and "profile" not in callbacks
         assert not pandas
         assert "forkserver" in parent and "'distributed'" in parent, parent
+        assert "triage.batch.forkserver_warm" in parent, parent
+
+
+_FORK_SERVER_WARM = """
+import os
+import sys
+import threading
+
+import pyarrow as pa  # what the server imports before (NumPy's and jemalloc's threads start)
+
+threads = len(os.listdir("/proc/self/task"))
+import triage.batch.forkserver_warm  # noqa: F401
+from triage.batch.sigset import loaded_sets
+
+os.environ["OMP_NUM_THREADS"] = "1"  # as a nanny sets it in each worker it starts
+print("triage.pipeline" in sys.modules, "pandas" in sys.modules, loaded_sets())
+print(threading.active_count(), len(os.listdir("/proc/self/task")) - threads, pa.cpu_count())
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc")
+def test_the_fork_server_warms_up_without_starting_threads() -> None:
+    """`--scheduler local`'s fork server warms up for the workers it forks: the pipeline and
+    the built-in signature set loaded, pandas not. It starts no thread, Arrow's pool
+    included, so that each worker forked from it sizes that pool from the environment its
+    nanny gives it (OMP_NUM_THREADS=1: one thread per worker, not one per core)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    r = subprocess.run(
+        [sys.executable, "-c", _FORK_SERVER_WARM],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["True False 1", "1 0 1"]
 
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None:
