@@ -220,10 +220,14 @@ def file_digest(
 
 
 def context_files(u: Unit) -> list[str]:
-    """The files on disk besides the unit's own whose content its rows depend on."""
-    own = {u.key}
-    paths = [s.disk_path for s in u.context] + [a.disk_path for a in u.context_archives]
-    return sorted({disk_key(p) for p in paths} - own)
+    """The files on disk besides the unit's own whose content its rows depend on. The unit's
+    own sources are on disk as its own file (`make_units` keys them so): their paths are not
+    made absolute again, once per unit of ten thousand loose logs, each of them its own
+    context."""
+    mine = {id(s) for s in u.sources}
+    paths = [s.disk_path for s in u.context if id(s) not in mine]
+    paths += [a.disk_path for a in u.context_archives]
+    return sorted({disk_key(p) for p in paths} - {u.key})
 
 
 def digest_units(
