@@ -423,9 +423,8 @@ def _probe_all(
     """Read the heads of the folder's regular files (archive or not, format): in the caller,
     or, for a large folder and a pool at hand, in the pool (and in the caller while the pool
     starts) — a tenth of a millisecond a file that would otherwise keep every worker waiting
-    for the walk of ten thousand files. An
-    executor's `after_probes`, if it has one, is called once the heads it is to read are
-    queued (or at once, when it reads none here)."""
+    for the walk of ten thousand files. An executor's `after_probes`, if it has one, is called
+    once the heads it is to read are queued (or at once, when it reads none here)."""
     deferring = defer is not None
     # the pool's owner may have work of its own for it, which is to go behind the heads it reads
     after = getattr(executor, "after_probes", None)
