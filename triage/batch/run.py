@@ -477,7 +477,6 @@ class _WarmPool:
         the first task)."""
         if not self._warmed:
             self._warmed = True
-            self._started = True
             for _ in range(self._jobs):
                 self.pool.submit(warm_worker, *self._warm_args, without_pandas=True)
 
