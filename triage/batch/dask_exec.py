@@ -168,8 +168,7 @@ def dask_setup(worker: Any) -> None:
       the kernel after nearly every large free (3x the system time, 11 % slower). The
       thresholds become those glibc's own adjustment reaches for large buffers.
     """
-    from triage.batch.sigset import signature_files_digest, warm_worker
-    from triage.limits import DEFAULT_LIMITS
+    from triage.batch.sigset import warm_for_builtin_set
 
     callbacks = getattr(worker, "periodic_callbacks", None)
     if isinstance(callbacks, dict):  # not started yet: preloads run before them
@@ -181,7 +180,7 @@ def dask_setup(worker: Any) -> None:
         _glibc_large_buffer_thresholds()
     # a worker of triage's own cluster serves only triage, which hands Arrow no pandas objects
     own = os.environ.get(_OWN_WORKER) == "1"
-    warm_worker([], DEFAULT_LIMITS, signature_files_digest([]), without_pandas=own)
+    warm_for_builtin_set(without_pandas=own)
 
 
 #: glibc's mallopt parameters, and the ceilings its dynamic adjustment reaches on 64-bit

@@ -1,7 +1,7 @@
 """Imported for its effect, by the fork server that `--scheduler local` starts
 (`dask_exec._start_fork_server`): the server warms up as a pool worker does
-(`sigset.warm_worker`: the pipeline imported, pyarrow settled without pandas, the built-in
-signature set loaded) before it forks the cluster's workers, which inherit it.
+(`sigset.warm_for_builtin_set`: the pipeline imported, pyarrow settled without pandas, the
+built-in signature set loaded) before it forks the cluster's workers, which inherit it.
 
 Each worker used to warm up on its own as it started (the preload's `dask_setup`, about 0.4 s,
 which then finds everything loaded): two at once, on two cores, while the caller was still
@@ -13,7 +13,6 @@ alone (its workers hand Arrow no pandas objects).
 
 from __future__ import annotations
 
-from triage.batch.sigset import signature_files_digest, warm_worker
-from triage.limits import DEFAULT_LIMITS
+from triage.batch.sigset import warm_for_builtin_set
 
-warm_worker([], DEFAULT_LIMITS, signature_files_digest([]), without_pandas=True)
+warm_for_builtin_set(without_pandas=True)

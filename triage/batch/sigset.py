@@ -88,6 +88,16 @@ def warm_worker(
         pass
 
 
+def warm_for_builtin_set(without_pandas: bool) -> None:
+    """`warm_worker` for the built-in signature set under the default limits: what a Dask
+    worker's preload readies (`dask_exec.dask_setup`), and what `--scheduler local`'s fork
+    server readies before it forks those workers (`forkserver_warm`). One call for both, so
+    that a worker finds the set its server loaded under the very key it asks for."""
+    from triage.limits import DEFAULT_LIMITS
+
+    warm_worker([], DEFAULT_LIMITS, signature_files_digest([]), without_pandas=without_pandas)
+
+
 class _NoPandas:
     """An import finder that has no pandas (see `arrow_without_pandas`)."""
 
