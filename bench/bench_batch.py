@@ -81,7 +81,7 @@ def scan_cmd(
 def anchors_union(dialect: str = "ere") -> str:
     """The union of every anchor the stages use, as one regex for `grep -E` ("ere") or rg."""
     from triage.match import load_signatures
-    from triage.pipeline import anchor_patterns
+    from triage.pipeline.anchors import anchor_patterns
 
     pats = anchor_patterns(load_signatures())
     conv = to_ere if dialect == "ere" else to_rg

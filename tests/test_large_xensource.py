@@ -17,6 +17,7 @@ from triage import pipeline, sources
 from triage.limits import DEFAULT_LIMITS
 from triage.model import KIND_XENSOURCE, SourceFile
 from triage.parsers import xensource
+from triage.pipeline import anchors
 
 ROOT = Path(__file__).resolve().parents[1]
 UUID = "814c8b22-d896-bc76-a421-7afce8e8a538"
@@ -61,7 +62,7 @@ def _src(path: Path, size: int | None = None) -> SourceFile:
 def _both(src: SourceFile, sigset, keep: str) -> tuple[dict, dict, bool]:
     """The rows of `src` read whole and as a large source; whether the blocks path took it."""
     taken = []
-    real = pipeline._large_xensource
+    real = pipeline.large_xensource
 
     def spy(*args, **kwargs):
         taken.append(real(*args, **kwargs))
@@ -69,7 +70,7 @@ def _both(src: SourceFile, sigset, keep: str) -> tuple[dict, dict, bool]:
 
     whole = pipeline.process_source(src, [], sigset, keep, large_source_bytes=1 << 40)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "_large_xensource", spy)
+        mp.setattr(pipeline, "large_xensource", spy)
         streamed = pipeline.process_source(src, [], sigset, keep, large_source_bytes=1)
     assert len(taken) == 1, "offered to the blocks path"
     return _rows(whole), _rows(streamed), taken[0]
@@ -94,7 +95,7 @@ def test_a_large_log_read_in_blocks_gives_the_rows_of_the_whole_file(
         assert {2010, 2019, 2020, 2021} <= years
         assert whole["line_count"] == len(whole["lines"]) > 200
     else:
-        assert 0 < len(whole["lines"]) <= pipeline.CONTEXT_LINES + 1
+        assert 0 < len(whole["lines"]) <= anchors.CONTEXT_LINES + 1
     assert [b["hostname"] for b in whole["boots"]] == ["xs13"]
 
 

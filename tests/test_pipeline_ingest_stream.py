@@ -10,6 +10,7 @@ import pytest
 import triage
 from triage import pipeline
 from triage.limits import DEFAULT_LIMITS
+from triage.pipeline import windows
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import synth
@@ -57,7 +58,7 @@ def test_streamed_ingest_with_an_over_long_line(
     log.write_bytes(b"\n".join(text))
     whole = _rows(str(triage.ingest([str(log)], out=str(tmp_path / "whole")).out))
     monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 1 << 20)
-    monkeypatch.setattr(pipeline, "STREAM_BLOCK", 200_000)
+    monkeypatch.setattr(windows, "STREAM_BLOCK", 200_000)
     streamed = _rows(str(triage.ingest([str(log)], out=str(tmp_path / "streamed")).out))
     assert len(whole["crashes"]) >= 3
     for name in ("lines", "boots", "crashes", "findings"):

@@ -11,6 +11,7 @@ import pytest
 
 from triage import pipeline
 from triage.model import SourceFile
+from triage.pipeline import anchors, windows
 from triage.prefilter import hyperscan_available
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +114,7 @@ def test_large_path_equals_in_memory(big_log: Path, sigset) -> None:
 
 def test_large_path_small_blocks(big_log: Path, sigset, monkeypatch: pytest.MonkeyPatch) -> None:
     """Windows spanning block boundaries are cut out the same."""
-    monkeypatch.setattr(pipeline, "STREAM_BLOCK", 64 * 1024 + 7)
+    monkeypatch.setattr(windows, "STREAM_BLOCK", 64 * 1024 + 7)
     src = _src(big_log)
     whole = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1 << 40)
     sparse = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1)
@@ -129,8 +130,8 @@ def test_sample_console_equal(sigset) -> None:
 
 
 def test_anchor_patterns_cover_every_stage(sigset) -> None:
-    pats = pipeline.anchor_patterns(sigset)
-    assert pipeline.MATCH_EVERYTHING not in pats
+    pats = anchors.anchor_patterns(sigset)
+    assert anchors.MATCH_EVERYTHING not in pats
     joined = "\n".join(pats)
     for needle in ("Linux version", "Boot ", "sysrq", "Kernel panic", "XENBUS: Timeout"):
         assert needle in joined
@@ -150,13 +151,13 @@ def test_anchor_patterns_cover_every_stage(sigset) -> None:
 def test_to_byte_regex_widens(pattern: str, line: bytes, hit: bool) -> None:
     import regex
 
-    out = pipeline.to_byte_regex(pattern)
+    out = anchors.to_byte_regex(pattern)
     assert out is not None
     assert bool(regex.search(out.encode(), line)) is hit
 
 
 def test_untranslatable_pattern_is_conservative() -> None:
-    assert pipeline.to_byte_regex("(unbalanced") is None
+    assert anchors.to_byte_regex("(unbalanced") is None
 
 
 @pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not installed")
@@ -166,7 +167,7 @@ def test_both_engines_keep_the_same_windows(big_log: Path, sigset, monkeypatch) 
     src = _src(big_log)
     hs = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1)
     monkeypatch.setattr(prefilter, "hyperscan_available", lambda: False)
-    monkeypatch.setattr(pipeline, "_PREFILTERS", {})
+    monkeypatch.setattr(anchors, "_PREFILTERS", {})
     rx = pipeline.process_source(src, [], sigset, "relevant", large_source_bytes=1)
     assert _summary(hs) == _summary(rx)
 
@@ -178,9 +179,9 @@ def test_one_pattern_hyperscan_refuses_spoils_no_other_anchor() -> None:
         pytest.skip("hyperscan is not installed: the regex engine takes every pattern")
     good = [r"^Linux version \d", r"Kernel panic - not syncing", r"(?i)\bsysrq\s*:"]
     refused = r"XENBUS x{1,50000}y"  # a bounded repeat too large for Hyperscan
-    pipeline.vouch_for([*good, refused])  # the set fails as a whole: checked one by one
-    assert pipeline.to_byte_regex(refused) is None
-    assert all(pipeline.to_byte_regex(p) for p in good)
+    anchors.vouch_for([*good, refused])  # the set fails as a whole: checked one by one
+    assert anchors.to_byte_regex(refused) is None
+    assert all(anchors.to_byte_regex(p) for p in good)
 
 
 def test_a_compressed_log_of_unknown_size_is_streamed_once_it_is_large(

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from triage import pipeline
 from triage.model import LINES_SCHEMA, Boot, Crash, SourceFile
+from triage.pipeline import anchors
 
 span = st.tuples(st.integers(1, 5_000_000), st.integers(0, 40))
 
@@ -31,9 +32,9 @@ def test_rows_kept_are_those_within_context_of_a_span(
     result.crashes = [Crash(f"c{i}", "", "", a, a + k) for i, (a, k) in enumerate(crashes)]
     n = max(linenos)
     ranges = [(b, b) for b in banners] + [(a, a + k) for a, k in crashes]
-    ctx = pipeline.CONTEXT_LINES
+    ctx = anchors.CONTEXT_LINES
     want = [
         ln for ln in linenos if any(max(1, a - ctx) <= ln <= min(n, b + ctx) for a, b in ranges)
     ]
-    got = pipeline.relevant_lines(table, result).column("lineno").to_pylist()
+    got = anchors.relevant_lines(table, result).column("lineno").to_pylist()
     assert got == want

@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from triage import pipeline
 from triage.limits import Limits
 from triage.model import LINES_SCHEMA, SourceFile
 from triage.parsers import FORMATS
 from triage.parsers.engine import LINES_VIEW_SCHEMA, iter_format
+from triage.pipeline import spill
 
 #: clean lines, and lines for the slow path (control bytes, invalid UTF-8, a lone CR), whose
 #: cleaned text lives in a second buffer of the block
@@ -53,7 +53,7 @@ def test_spilled_file_reads_back_as_the_plain_rows(tmp_path: Path) -> None:
     path.write_bytes(data)
     src = SourceFile(disk_path=str(path), path="console.log", kind="console", size=len(data))
     limits = Limits()
-    spilled, rows = pipeline.spill_lines(
+    spilled, rows = spill.spill_lines(
         src, io.BytesIO(data), 1, 0, [1], [src.source_id + ":0"], limits, workers=1
     )
     try:

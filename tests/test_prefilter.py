@@ -92,7 +92,7 @@ def test_a_leading_run_of_a_class_is_left_out_of_the_prefilter_form() -> None:
     pattern stays as it is."""
     import re
 
-    from triage.pipeline import _prefilter_form
+    from triage.pipeline.anchors import _prefilter_form
 
     sysrq = r"\b[\w/:.-]+\s+D\s+(?:[0-9A-Fa-f]{8}|[0-9a-f]{16})\s"
     trimmed = _prefilter_form(sysrq)

@@ -30,7 +30,7 @@ def hyperscan_available() -> bool:
 @functools.lru_cache(maxsize=16)
 def hyperscan_database(patterns: tuple[str, ...]) -> Any:
     """The Hyperscan database of `patterns` (pattern i reports id i), once per process: the
-    pipeline's check that its anchors compile (`pipeline.vouch_for`) and the prefilter then
+    pipeline's check that its anchors compile (`pipeline.anchors.vouch_for`) and the prefilter then
     scanning for them ask for the same set. Plain flags: every match end is reported, and lines
     are deduplicated by the caller. Raises `hyperscan.error` when Hyperscan refuses one."""
     from triage import hsdb

@@ -7,7 +7,7 @@ per-byte work that splits: here each worker takes one chunk of the file, cut rig
 newline. In pass 1 a chunk's worker reads the lines just before its chunk for the context of
 its first hits, and reads on past its end while a window opened in it is still open; the
 caller numbers the chunks' lines one after the other and merges their windows, which then equal
-those of one pass over the whole file (`pipeline.merge_segments`). The cheap global steps —
+those of one pass over the whole file (`pipeline.windows.merge_segments`). The cheap global steps —
 boots, crash extraction, matching — run once in the caller. In pass 2 each worker parses its
 chunk into a Parquet file of its own, with global line numbers, offsets and boot ids.
 
@@ -45,6 +45,7 @@ from triage.model import FLAG_CONTINUATION, LOG_KINDS, Fact, SourceFile, empty_l
 from triage.parsers.blocks import Bounded
 from triage.parsers.engine import Carry, Cut, iter_format, month_near, year_end
 from triage.parsers.timestamps import count_wraps, year_step
+from triage.pipeline import anchors, large, spill, windows
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def process_source_chunked(
                 chunk_bytes,
                 spill_dir,
             )
-    except pipeline.LookbehindTooLong:
+    except windows.LookbehindTooLong:
         return whole()  # lines too long to find a chunk's context: one pass reads them
     except Exception as exc:  # a bug or a dead worker must not lose the other sources
         return _failed(src, exc)
@@ -123,7 +124,7 @@ def process_source_chunked(
 class _Plan:
     """How a chunkable source is cut and parsed."""
 
-    spec: pipeline.ScanSpec
+    spec: anchors.ScanSpec
     #: for a format whose header-less lines continue the prefixed line before them (dmesg):
     #: the offset of the first prefixed line; a chunk starting after it starts continued
     first_header: int = -1
@@ -138,7 +139,7 @@ def _chunkable(
     """How to chunk `src`, or None when it cannot be."""
     if src.kind not in LOG_KINDS or src.members or not os.path.isfile(src.disk_path):
         return None
-    if not pipeline._streamable(src, signatures, keep, threshold):
+    if not anchors.streamable(src, signatures, keep, threshold):
         return None
     fmt = parsers.FORMATS[src.kind]
     try:
@@ -148,7 +149,7 @@ def _chunkable(
         return None  # process_source says why, as a row
     if b"\n" not in head[: 1 << 16] and b"\r" in head[: 1 << 16]:
         return None  # a CR-only capture: process_source reads it whole
-    spec = pipeline.scan_spec(src, signatures, limits)
+    spec = anchors.scan_spec(src, signatures, limits)
     stateful = fmt.keep is not None or "t_bsd" in fmt.groups
     if spec is None or not fmt.continuation:
         return None if spec is None else _Plan(spec, stateful=stateful)
@@ -204,10 +205,10 @@ def _process(
     # The digest thread starts first and is joined last: it hashes while the prefilter
     # compiles and both passes run, instead of holding the caller between them.
     with _digest(path, limit, sha256) as digest:
-        pipeline.compiled(plan.spec)  # workers forked from here on inherit it
+        anchors.compiled(plan.spec)  # workers forked from here on inherit it
         scans = list(pool.map(_scan_chunk, *_columns(chunks, path, plan.spec, limit)))
         if size > limits.max_file_bytes:
-            result.errors.append(pipeline.cap_error(src, limits))
+            result.errors.append(large.cap_error(src, limits))
         firsts, line_count = [], 0
         for scan in scans:  # the chunks' lines one after the other
             firsts.append(line_count + 1)
@@ -215,8 +216,8 @@ def _process(
                 seg.first_line += line_count
                 seg.last_line += line_count
             line_count += scan.lines
-        segments = pipeline.merge_segments([s.segments for s in scans])
-        pipeline.finish_windows(result, segments, line_count, facts, signatures, limits)
+        segments = windows.merge_segments([s.segments for s in scans])
+        large.finish_windows(result, segments, line_count, facts, signatures, limits)
         if keep == "all" and result.status != "error":
             _spill(result, chunks, firsts, plan, limits, pool, spill_dir)
         result.sha256 = digest()
@@ -245,7 +246,7 @@ def _spill(
     ids = [b.boot_id for b in result.boots]
     start = None
     if plan.stateful:
-        start = Carry(year_end(src) - pipeline.wraps_of(src, limits))
+        start = Carry(year_end(src) - spill.wraps_of(src, limits))
 
     def submit(i: int, carry: Carry | None) -> Future:
         c = chunks[i]
@@ -373,17 +374,17 @@ def _after_newline(fh: Any, pos: int, limit: int) -> int:
 
 
 def _columns(
-    chunks: list[Chunk], path: str, spec: pipeline.ScanSpec, limit: int
+    chunks: list[Chunk], path: str, spec: anchors.ScanSpec, limit: int
 ) -> tuple[list[Any], ...]:
     n = len(chunks)
     return ([path] * n, [spec] * n, chunks, [limit] * n)
 
 
-def _scan_chunk(path: str, spec: pipeline.ScanSpec, chunk: Chunk, limit: int) -> pipeline.Windows:
+def _scan_chunk(path: str, spec: anchors.ScanSpec, chunk: Chunk, limit: int) -> windows.Windows:
     """Pass 1 over one chunk (in a worker): its windows, lines numbered from 1 at its start."""
     with open(path, "rb") as fh:
         fh.seek(chunk.start)
-        return pipeline.scan_range(
+        return windows.scan_range(
             fh, spec, chunk.start, chunk.stop, head=chunk.head, tail=chunk.tail, limit=limit
         )
 
@@ -408,7 +409,7 @@ def _spill_chunk(
     with open(src.disk_path, "rb") as fh:
         fh.seek(chunk.start)
         reader = Bounded(fh, chunk.stop - chunk.start)
-        path, rows = pipeline.spill_lines(
+        path, rows = spill.spill_lines(
             src,
             reader,
             first_line,
@@ -447,7 +448,7 @@ def _digest(path: str, limit: int, known: str) -> Iterator[Callable[[], str]]:
     def run() -> None:
         try:
             with open(path, "rb", buffering=0) as fh:
-                view = memoryview(bytearray(pipeline.STREAM_BLOCK))  # one buffer, read into
+                view = memoryview(bytearray(windows.STREAM_BLOCK))  # one buffer, read into
                 left = limit
                 while left > 0 and (got := fh.readinto(view[: min(len(view), left)])):
                     h.update(view[:got])
