@@ -941,7 +941,7 @@ def iter_format(
         if wraps is None:
             wraps = sampled_wraps(source, src=src) if "t_bsd" in fmt.groups else 0
     else:
-        head = _peek(source)
+        head = peek_head(source)
     sep = line_separator(head)
     finisher = _Finisher(fmt, year_end(src), wraps or 0, cut.start if cut else None)
     yield from _finished(
@@ -1007,7 +1007,8 @@ def in_order(
             yield done, future.result()
 
 
-def _peek(fh: BinaryIO) -> bytes:
+def peek_head(fh: BinaryIO) -> bytes:
+    """The first 64 KiB `fh` will read, left unread (b"" when it cannot tell)."""
     peek = getattr(fh, "peek", None)
     if peek is not None:
         try:

@@ -23,6 +23,7 @@ from triage.model import (
 )
 from triage.parsers import literals
 from triage.parsers.blocks import Bounded
+from triage.parsers.engine import peek_head
 from triage.pipeline.analysis import match_and_settle, merge_format_crashes, stage_patterns
 from triage.pipeline.anchors import CONTEXT_LINES, relevant_lines, scan_spec
 from triage.pipeline.result import SourceResult
@@ -50,7 +51,7 @@ def process_large_log(
     months = MonthSamples() if "t_bsd" in parsers.FORMATS[src.kind].groups else None
     try:
         with sources.open_binary(src, limits, errors=result.errors, once=once) as fh:
-            head = _peek_head(fh)
+            head = peek_head(fh)
             if b"\n" not in head and b"\r" in head:
                 return None  # a CR-only capture: lines are not what the prefilter counts
             found = scan_range(
@@ -268,18 +269,3 @@ def finish_windows(
     result.line_count = line_count
     match_and_settle(result, lines, boots, facts, signatures, parsed)
     result.lines = relevant_lines(lines, result)
-
-
-def _peek_head(fh: Any) -> bytes:
-    peek = getattr(fh, "peek", None)
-    if peek is not None:
-        try:
-            return bytes(peek(1 << 16)[: 1 << 16])
-        except (OSError, ValueError):
-            pass
-    if fh.seekable():
-        pos = fh.tell()
-        head = fh.read(1 << 16)
-        fh.seek(pos)
-        return head
-    return b""
