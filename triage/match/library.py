@@ -91,10 +91,8 @@ class SignatureSet:
 
 def builtin_dir() -> Path | None:
     """The repository's `signatures/`, else the installed copy under sys.prefix."""
-    import triage
-
     candidates = [
-        Path(triage.__file__).resolve().parent.parent / "signatures",
+        Path(__file__).resolve().parents[2] / "signatures",  # beside triage/, from triage/match/
         Path(sys.prefix) / "share" / "triage" / "signatures",
     ]
     for c in candidates:
