@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from triage.crashes import title_stated
 from triage.model import KIND_CRASH_TOOL, LINES_SCHEMA, SourceFile
 from triage.parsers.crash_tool import (
     bt_frames_as_crash,
@@ -197,9 +198,11 @@ def test_bt_tasks_frames_and_exception() -> None:
 def test_bt_frames_as_crash() -> None:
     _, facts, tasks = parsed()
     f = {x.key: x.value for x in facts}
-    crash = bt_frames_as_crash(
+    stated = bt_frames_as_crash(
         f["crash.panic"], panic_task(tasks, facts), source_id="sid", release=f["kernel.release"]
     )
+    assert stated.title == "" and stated.fingerprint == ""  # naming it is the crashes stage's
+    crash = title_stated(stated)
     assert crash.record == "crash"
     assert crash.panicked
     assert crash.function == "tcp_sendmsg"
@@ -207,6 +210,7 @@ def test_bt_frames_as_crash() -> None:
     assert (crash.pid, crash.comm, crash.cpu) == (4711, "java", 3)
     assert crash.title  # titled by the crashes stage (or the sanitised panic string)
     assert "ffff" not in crash.title
+    assert crash.fingerprint
     assert crash.release == "2.6.18-194.26.1.el5"
     assert not crash.corrupted
     frameless = bt_frames_as_crash("Kernel panic - not syncing: Fatal exception", None)

@@ -8,6 +8,8 @@ Public API:
 - `anchor_patterns() -> list[str]` — the line patterns that can start a report or SysRq dump
   (RE2/Hyperscan-compatible, matched against the message text): a byte prefilter that keeps the
   lines around these finds every report `extract` would.
+- `title_stated(crash) -> Crash` — a crash record a format states outright (a crash-utility
+  paste's panic and bt, `parsers.crash_tool`), titled and fingerprinted as in a log.
 - `describe(text, kind)`, `sanitize_title(title)` (`triage.crashes.titles`) and the format table
   `triage.crashes.rules.KINDS` for tools that title a report they already cut out.
 """
@@ -20,9 +22,10 @@ import pyarrow as pa
 
 from triage.crashes import sysrq
 from triage.crashes.extract import extract_reports
+from triage.crashes.stated import title_stated
 from triage.model import LINES_SCHEMA, Boot, Crash
 
-__all__ = ["anchor_patterns", "extract", "extract_text"]
+__all__ = ["anchor_patterns", "extract", "extract_text", "title_stated"]
 
 
 def anchor_patterns() -> list[str]:

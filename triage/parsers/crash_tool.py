@@ -395,23 +395,23 @@ def bt_frames_as_crash(
     first_line: int = 0,
     last_line: int = 0,
 ) -> Crash:
-    """A crash record from the banner's PANIC string and the panic task's bt.
+    """A crash record from the banner's PANIC string and the panic task's bt, untitled.
 
-    The title comes from `triage.crashes` when it knows the panic string's format (so that it
-    matches titles of the same bug seen in logs); frames are the culprit frames of the bt.
+    Frames are the culprit frames of the bt. The title, type and fingerprint are the crashes
+    stage's to add (`crashes.title_stated`), as for a report read from a log, so that the two
+    name one bug alike.
     """
     frames = culprit_frames(task) if task is not None else []
-    title, ctype = _title(panic, frames)
     function = next((f.function for f in frames if f.function not in MACHINERY), "")
-    crash = Crash(
+    return Crash(
         crash_id=stable_id(source_id, "crash-tool", str(first_line), panic),
         source_id=source_id,
         boot_id="",
         first_line=first_line,
         last_line=last_line or first_line,
         record="crash",
-        type=ctype,
-        title=title,
+        type="",
+        title="",
         panicked=True,
         release=release,
         cpu=task.cpu if task else None,
@@ -424,38 +424,6 @@ def bt_frames_as_crash(
         corrupted_reason="" if frames else "no bt of the panic task in the paste",
         report=panic,
     )
-    try:
-        from triage.crashes.fingerprint import fingerprint
-
-        crash.fingerprint = fingerprint(crash.type, crash.title, crash.frames)
-    except Exception:  # the crashes stage is optional here; the record stands without it
-        crash.fingerprint = ""
-    return crash
-
-
-def _title(panic: str, frames: list[Frame]) -> tuple[str, str]:
-    """Title via the crashes stage on a synthetic report: panic line, RIP, call trace."""
-    try:
-        from triage.crashes.extract import kind_of
-        from triage.crashes.titles import describe, sanitize_title
-    except Exception:
-        return panic.strip(), "PANIC"
-    kind = kind_of(panic)
-    if kind is None:
-        return sanitize_title(panic.strip()), "PANIC"
-    lines = [panic]
-    if frames:
-        first = frames[0]
-        lines.append(
-            f"RIP: 0010:[<{first.address or '0'}>] {first.function}+{first.offset or 0:#x}/0x100"
-        )
-        lines.append("Call Trace:")
-        lines.extend(f" [<{f.address or '0'}>] {f.function}+0x0/0x100" for f in frames[1:])
-    try:
-        desc = describe("\n".join(lines) + "\n", kind)
-    except Exception:
-        return sanitize_title(panic.strip()), kind.type or "PANIC"
-    return desc.title or sanitize_title(panic.strip()), desc.type or kind.type or "PANIC"
 
 
 def parse_source(src: SourceFile, data: bytes, limits: Limits = DEFAULT_LIMITS) -> ParseResult:

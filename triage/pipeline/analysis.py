@@ -140,7 +140,8 @@ def match_and_settle(
 
 
 def merge_format_crashes(found: list[Crash], given: list[Crash]) -> list[Crash]:
-    """Add crashes a format states outright (a crash-tool bt of the panic task).
+    """Add crashes a format states outright (a crash-tool bt of the panic task), titled by
+    the crashes stage.
 
     A stated record is authoritative: it describes the panic the dump was taken for, with the
     panic task's own stack, so it replaces the crash reports read from the same paste's text
@@ -149,4 +150,5 @@ def merge_format_crashes(found: list[Crash], given: list[Crash]) -> list[Crash]:
     if not given:
         return found
     rest = [c for c in found if c.record != "crash"]
-    return sorted(rest + given, key=lambda c: c.first_line)
+    stated = [crash_stage.title_stated(c) for c in given]
+    return sorted(rest + stated, key=lambda c: c.first_line)
