@@ -13,7 +13,7 @@ from helpers_dataset import assert_same_rows as assert_same
 from helpers_dataset import dataset_rows as rows
 
 import triage
-from triage.batch import rematch, run
+from triage.batch import rematch, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,7 +150,7 @@ def _counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(len(pack))
         return real(pack, opts, out)
 
-    monkeypatch.setattr(run, "rematch_pack", counted)
+    monkeypatch.setattr(worker, "rematch_pack", counted)
     return calls
 
 

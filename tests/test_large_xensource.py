@@ -270,7 +270,7 @@ def test_a_compressed_status_report_inflates_its_large_xensource_log_once(
     import tempfile
 
     import triage
-    from triage.batch import run as run_mod
+    from triage.batch import worker as worker_mod
     from triage.sources import kept
 
     if too_large_to_hold:
@@ -323,7 +323,7 @@ def test_a_compressed_status_report_inflates_its_large_xensource_log_once(
                 st.spools.close()
         yield
 
-    monkeypatch.setattr(run_mod, "_spools_of", not_shared)
+    monkeypatch.setattr(worker_mod, "_spools_of", not_shared)
     monkeypatch.setattr(kept, "DISK_BYTES", 0)
     twice = dataset("twice")
     assert spooled == [1, 1]

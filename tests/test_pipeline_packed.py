@@ -1,7 +1,7 @@
 """Small sources parsed together give each source exactly the rows it gets alone.
 
 `pipeline.process_sources` parses small logs of one format in shared engine calls
-(`parsers/packed.py`) and `batch.run` processes the sources of a whole pack in one such call. The
+(`parsers/packed.py`) and `batch.worker` processes the sources of a whole pack in one such call. The
 files here are chosen so that what depends on the file would leak across a file boundary if it
 were computed over the concatenation: syslog years (rotation dates, mtimes, a Dec→Jan wrap at
 the end of one file and a January start of the next), header-less lines at the start of a file
