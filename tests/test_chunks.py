@@ -400,7 +400,7 @@ def test_dmesg_without_a_prefix_in_its_head_goes_whole(tmp_path: Path, sigset, p
 def test_month_samples_of_a_stream_are_those_of_the_bytes_whole() -> None:
     """A compressed log's New Years are sampled from its bytes as pass 1 reads them, in pieces
     of any size, at the places `sampled_wraps` reads a log held whole."""
-    from triage.parsers.engine import MonthSamples, sampled_wraps
+    from triage.parsers.years import MonthSamples, sampled_wraps
 
     rnd = random.Random(4)
     months = ["Oct", "Nov", "Dec", "Jan", "Feb", "Mar"]

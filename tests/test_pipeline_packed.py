@@ -319,10 +319,10 @@ def test_the_last_dated_line_found_from_the_end_is_the_last_one_found_from_the_s
     """`sampled_wraps` reads the month of a file's last dated line from its end."""
     import random
 
-    from triage.parsers import engine, timestamps
+    from triage.parsers import timestamps, years
 
     def from_start(tail: bytes) -> tuple[int, int] | None:
-        found = list(engine._BSD_AT_LINE.finditer(tail))
+        found = list(years._BSD_AT_LINE.finditer(tail))
         month = timestamps.month_of(found[-1].group(1)) if found else 0
         return (month, int(found[-1].group(2))) if month else None
 
@@ -340,7 +340,7 @@ def test_the_last_dated_line_found_from_the_end_is_the_last_one_found_from_the_s
     ]
     for _ in range(5000):
         tail = b"".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 16)))
-        assert engine.last_bsd_day(tail) == from_start(tail), tail
+        assert years.last_bsd_day(tail) == from_start(tail), tail
 
 
 def test_years_of_rows_of_many_files_are_those_each_file_gets_alone() -> None:

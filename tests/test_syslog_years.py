@@ -15,7 +15,7 @@ import triage
 from triage import pipeline
 from triage.batch import units as units_mod
 from triage.model import SourceFile
-from triage.parsers import engine
+from triage.parsers import years
 from triage.sources import walk
 from triage.sources.detect import journal_end
 
@@ -129,7 +129,7 @@ def test_journal_headers_of_each_systemd_give_the_end_date() -> None:
 def test_the_last_day_is_the_latest_date_no_more_than_a_week_after_the_reference() -> None:
     def shift(ref: str, last: tuple[int, int]) -> int:
         src = SourceFile(disk_path="", year_hint=int(ref[:4]), year_from=ref)
-        return engine.end_shift(src, last)
+        return years.end_shift(src, last)
 
     assert shift("2024-01-02", (12, 30)) == 1  # rotated after New Year
     assert shift("2024-01-02", (1, 2)) == 0
@@ -138,7 +138,7 @@ def test_the_last_day_is_the_latest_date_no_more_than_a_week_after_the_reference
     assert shift("2023-12-31", (1, 1)) == -1  # the next year's first day, a zone ahead
     assert shift("2025-03-01", (2, 29)) == 1  # the last 29 February: 2024
     assert shift("2024-03-01", (2, 29)) == 0
-    assert engine.end_shift(SourceFile(disk_path="", year_hint=2024), (12, 30)) == 0
+    assert years.end_shift(SourceFile(disk_path="", year_hint=2024), (12, 30)) == 0
 
 
 def _xensource(days: list[tuple[str, int]], per_day: int) -> bytes:

@@ -91,7 +91,7 @@ class SourceFile:
     parent_id: str = ""  # for a log carved from a dump: the dump's source_id
     year_hint: int | None = None  # for syslog without year: bundle date or rotation name
     #: the date (ISO) `year_hint` is the year of, when known: the log's last line is of no later
-    #: date, up to a week later (engine.end_shift)
+    #: date, up to a week later (parsers.years.end_shift)
     year_from: str = ""
     depth: int = 0  # archive nesting depth
 

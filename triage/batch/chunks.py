@@ -43,8 +43,9 @@ from triage.batch.units import CHUNK_SOURCE_BYTES  # noqa: F401
 from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import FLAG_CONTINUATION, LOG_KINDS, Fact, SourceFile, empty_lines
 from triage.parsers.blocks import Bounded
-from triage.parsers.engine import Carry, Cut, iter_format, month_near, year_end
+from triage.parsers.engine import Carry, Cut, iter_format
 from triage.parsers.timestamps import count_wraps, year_step
+from triage.parsers.years import month_near, year_end
 from triage.pipeline import anchors, large, spill, windows
 
 

@@ -20,7 +20,7 @@ UTF-8 are written `\\xNN` with literal backslashes doubled in that line (FLAG_IN
 reversible with `cleanup.unescape`); lines longer than `limits.max_line_bytes` are cut
 (FLAG_TRUNCATED). Timestamps are the log's wall-clock time with any UTC offset dropped; year-less
 syslog takes `SourceFile.year_hint` (else the file's mtime year) as the year of its last line, or
-the year before when that line's day is later in the year than `year_from` (`engine.end_shift`).
+the year before when that line's day is later in the year than `year_from` (`years.end_shift`).
 
 Plug-ins: a module for another kind calls `register(kind, func)` at import time with
 `func(src, data, limits) -> ParseResult`; `_PLUGIN_MODULES` names the module to import the first
@@ -59,9 +59,10 @@ from triage.model import (
 )
 from triage.parsers import blocks, console, dmesg, journal, packed, syslog, vmcore_dmesg
 from triage.parsers.blocks import line_separator
-from triage.parsers.engine import Cut, iter_format, sampled_wraps, year_end
+from triage.parsers.engine import Cut, iter_format
 from triage.parsers.lineformat import LineFormat
 from triage.parsers.sniff import sniff_kind
+from triage.parsers.years import sampled_wraps, year_end
 
 
 @dataclass
@@ -169,7 +170,7 @@ def parse(
 ) -> ParseResult:
     """All lines of one source. Never raises: a failure becomes an ErrorRecord, with the lines
     parsed before it kept and the result marked partial. `wraps`: the New Years from a year-less
-    log's first line to `year_end(src)`, when `data` is only part of it (`engine.sampled_wraps`)."""
+    log's first line to `year_end(src)`, when `data` is only part of it (`years.sampled_wraps`)."""
     return _parse(src, data, limits, src.source_id, wraps)
 
 

@@ -41,7 +41,7 @@ class Packed:
     data: bytes
     source_id: str
     year_end: int  # year of the last line, for year-less times
-    wraps: int = 0  # New Years the file spans (`engine.sampled_wraps`)
+    wraps: int = 0  # New Years the file spans (`years.sampled_wraps`)
 
 
 def parse_packed(

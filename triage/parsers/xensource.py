@@ -38,7 +38,8 @@ from triage.model import (
 )
 from triage.parsers import columns, timestamps
 from triage.parsers.blocks import Block, iter_blocks
-from triage.parsers.engine import end_shift, in_order, last_bsd_day
+from triage.parsers.engine import in_order
+from triage.parsers.years import end_shift, last_bsd_day
 
 # The bracket header shared by all eras (level | host | "tid tname" | task | brand). The thread
 # is not captured: nothing reads it, and its two groups made the extraction a third slower.
@@ -287,7 +288,7 @@ class LogEnd:
     """The last bytes of a log, fed whole or block by block, for the year of its last line.
 
     That is `year_of(src)`, or the year before when the line's day comes more than a week
-    after the date that year is of (`engine.end_shift`, as for syslog): a log rotated on
+    after the date that year is of (`years.end_shift`, as for syslog): a log rotated on
     2 January whose last line is of 30 December ends the year before."""
 
     def __init__(self) -> None:

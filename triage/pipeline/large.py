@@ -42,7 +42,7 @@ def process_large_log(
     """The prefilter path for a large source; None when it cannot take this source, else
     the New Years its year-less times span (sampled as it is read, for pass 2). `once`: no
     pass 2 follows (`sources.open_binary`)."""
-    from triage.parsers.engine import MonthSamples
+    from triage.parsers.years import MonthSamples
 
     src = result.source
     spec = scan_spec(src, signatures, limits)

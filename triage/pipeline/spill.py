@@ -164,7 +164,7 @@ def wraps_of(src: SourceFile, limits: Limits) -> int:
     fmt = parsers.FORMATS.get(src.kind)
     if fmt is None or "t_bsd" not in fmt.groups or src.members or not src.disk_path:
         return 0
-    from triage.parsers.engine import sampled_wraps_file
+    from triage.parsers.years import sampled_wraps_file
 
     try:
         size = src.size if src.size >= 0 else os.path.getsize(src.disk_path)

@@ -361,7 +361,7 @@ def scan_range(
     months: Any = None,
 ) -> Windows:
     """Pass 1 over the lines in `fh`'s bytes [start, stop), `fh` positioned at `start`; the
-    bytes read are fed to `months` (an `engine.MonthSamples`) when given.
+    bytes read are fed to `months` (a `parsers.years.MonthSamples`) when given.
 
     A range that is not the head of the file reads the lines before it for its hits' context,
     and one that is not the tail reads on (up to `limit`) while a window opened in it is open.

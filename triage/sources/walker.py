@@ -899,7 +899,7 @@ def _year_from(
     path: str, it: _Item, kind: str, roots: list[L.Root], top_name: str
 ) -> _dt.date | None:
     """A date the file was written before, whose year is that of its end (or the year before,
-    `engine.end_shift`): the end of the journal a journalctl export says it covers, its
+    `parsers.years.end_shift`): the end of the journal a journalctl export says it covers, its
     rotation date, else a trustworthy mtime, else the bundle's collection date. An mtime later
     than the collection date is a copy's, not the log's, so the collection date wins then."""
     ends = it.analysis.journal_end if it.analysis is not None and kind == KIND_JOURNAL else ""
