@@ -27,7 +27,7 @@ from triage import sources
 from triage.limits import DEFAULT_LIMITS
 from triage.model import SourceFile
 from triage.sources import kept
-from triage.sources.walker import DeferredArchive
+from triage.sources.listing import DeferredArchive
 
 
 @pytest.fixture(autouse=True)

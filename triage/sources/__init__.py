@@ -57,6 +57,7 @@ from triage.sources import kept as _kept
 from triage.sources import reader as _reader
 from triage.sources.detect import detect
 from triage.sources.errors import SourceError
+from triage.sources.listing import DeferredArchive
 from triage.sources.reader import (
     ReadResult,
     Spools,
@@ -64,7 +65,7 @@ from triage.sources.reader import (
     open_binary,
     shared_spools,
 )
-from triage.sources.walker import DeferredArchive, Heads, KnownHead, walk_paths
+from triage.sources.walker import Heads, KnownHead, walk_paths
 from triage.sources.walker import walk_archive as _walk_archive
 
 if TYPE_CHECKING:

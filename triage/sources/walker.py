@@ -14,9 +14,7 @@ that follows the walk sees a host's log in time order.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import io
-import json
 import os
 import posixpath
 import stat
@@ -27,72 +25,24 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
 from triage.limits import Limits
-from triage.model import KIND_JOURNAL, LOG_KINDS, ErrorRecord, SourceFile
+from triage.model import ErrorRecord, SourceFile
 from triage.sources import kept
 from triage.sources import layouts as L
 from triage.sources.archives import Archive, Member
 from triage.sources.containers import Layer, open_archive, probe
-from triage.sources.detect import Analysis, analyze, decide
+from triage.sources.detect import Analysis, analyze
 from triage.sources.errors import DecompressionBomb, SourceError, make_error
+from triage.sources.listing import Container, DeferredArchive, Item, Output, display, finalize
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
 
-@dataclass(frozen=True)
-class DeferredArchive:
-    """An archive on disk left unopened by a walk that defers them (`walk(defer_archives=True)`).
-
-    Listing an archive means decompressing it; a batch run hands that to the worker that will
-    process the archive anyway, and skips it altogether on a rerun when its digest is unchanged.
-    `walk_archive(disk_path, top_name)` gives exactly what the walk would have yielded for it.
-    """
-
-    disk_path: str
-    top_name: str
-    size: int
-    mtime: float
-
-
-Output = SourceFile | ErrorRecord | DeferredArchive
-
 MANIFEST_CAP = 16 * 1024 * 1024
-MAX_LINK_HOPS = 40
 #: a nested archive whose first bytes equal an enclosing archive's is a copy of itself
 SELF_COPY_MIN = 512
 #: what the tar reader says when the decompressor below it already explained the damage
 _ECHOES = frozenset({"truncated-archive", "corrupt-tar", "corrupt-archive"})
-
-
-def display(bundle: str, path: str) -> str:
-    return f"{bundle}!{path}" if path and bundle and path != bundle else (path or bundle)
-
-
-@dataclass
-class _Item:
-    name: str  # container-relative path
-    type: str  # file | link | error | nested
-    disk_path: str = ""
-    members: tuple[str, ...] = ()
-    size: int = -1
-    mtime: float | None = None
-    analysis: Analysis | None = None
-    link: str = ""
-    error: ErrorRecord | None = None
-    nested: list[Output] = field(default_factory=list)
-
-
-@dataclass
-class _Container:
-    bundle: str  # the bundle display name for everything listed here
-    top_name: str  # the container's own name (roots at the top are named by it)
-    default_layout: str
-    items: list[_Item] = field(default_factory=list)
-    dirs: set[str] = field(default_factory=set)
-    errors: list[ErrorRecord] = field(default_factory=list)
-    manifest: bytes | None = None
-    #: the stat of the archive on disk whose inflated members are kept as listed (kept.py)
-    keep: os.stat_result | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +88,7 @@ class Heads:
         self.seen[key] = head
         return head
 
-    def note(self, path: str, size: int, mtime_ns: int, item: _Item) -> None:
+    def note(self, path: str, size: int, mtime_ns: int, item: Item) -> None:
         if item.type == "file" and item.analysis is not None:
             head = KnownHead(size, mtime_ns, bool(item.members), item.analysis)
             self.seen[os.path.abspath(path)] = head
@@ -236,18 +186,18 @@ def _walk_loose_file(
         item = _known_item(known, name, path, st)
     else:
         read = _read_loose_file(path, st, limits, defer, name)
-        if not isinstance(read, _Item):
+        if not isinstance(read, Item):
             return read
         item = read
         if heads is not None:
             heads.note(path, st.st_size, st.st_mtime_ns, item)
-    c = _Container(bundle=path, top_name=path, default_layout=L.LAYOUT_FILE, items=[item])
-    return _finalize(c, loose_path=path)
+    c = Container(bundle=path, top_name=path, default_layout=L.LAYOUT_FILE, items=[item])
+    return finalize(c, loose_path=path)
 
 
 def _read_loose_file(
     path: str, st: os.stat_result, limits: Limits, defer: Known | None, name: str
-) -> _Item | list[Output]:
+) -> Item | list[Output]:
     """The item of a file named directly, from its head; what to yield instead when it is an
     archive or cannot be read."""
     try:
@@ -278,14 +228,14 @@ def _file_item(
     size: int,
     mtime: float | None,
     limits: Limits,
-) -> _Item:
+) -> Item:
     """An item for a plain or single-file-compressed stream; bombs become error items."""
     if layer.what == "compressed":
         if len(chain) + 1 > limits.max_depth:  # the inflated stream is one member deeper
-            return _Item(name, "error", error=_depth_error(shown, limits))
+            return Item(name, "error", error=_depth_error(shown, limits))
         bomb = _declared_bomb(layer, size, limits) and _confirm_bomb(layer, limits)
         if bomb:
-            return _Item(name, "error", error=make_error(shown, "decompression-bomb", bomb))
+            return Item(name, "error", error=make_error(shown, "decompression-bomb", bomb))
     return _text_item(
         name, disk_path, chain, layer.what == "compressed", size, mtime, analyze(layer.head)
     )
@@ -299,15 +249,15 @@ def _text_item(
     size: int,
     mtime: float | None,
     analysis: Analysis,
-) -> _Item:
+) -> Item:
     """The item of a readable file: a single-file compressed one is one more member ("") deep,
     its inflated size unknown."""
     if compressed:
-        return _Item(name, "file", disk_path, (*chain, ""), -1, mtime, analysis)
-    return _Item(name, "file", disk_path, chain, size, mtime, analysis)
+        return Item(name, "file", disk_path, (*chain, ""), -1, mtime, analysis)
+    return Item(name, "file", disk_path, chain, size, mtime, analysis)
 
 
-def _known_item(head: KnownHead, name: str, disk_path: str, st: os.stat_result) -> _Item:
+def _known_item(head: KnownHead, name: str, disk_path: str, st: os.stat_result) -> Item:
     """The item `_file_item` made of this file when its head was read."""
     return _text_item(name, disk_path, (), head.compressed, st.st_size, st.st_mtime, head.analysis)
 
@@ -353,7 +303,7 @@ def _walk_folder(
 ) -> list[Output]:
     root = root.rstrip(os.sep) or os.sep
     root_real = os.path.realpath(root)
-    c = _Container(bundle=root, top_name=root, default_layout=L.LAYOUT_FOLDER)
+    c = Container(bundle=root, top_name=root, default_layout=L.LAYOUT_FOLDER)
     probes: list[_Probe] = []  # regular files, probed once the tree is listed
     count = 0
     stack = [""]
@@ -379,17 +329,17 @@ def _walk_folder(
                     )
                 )
                 _probe_all(c, probes, limits, defer, executor, heads)
-                return _finalize(c)
+                return finalize(c)
             item = _folder_entry(entry, rel, root, root_real, c, subdirs, limits, defer, heads)
             if isinstance(item, _Probe):
                 item.slot = len(c.items)
                 probes.append(item)
-                c.items.append(_Item(rel, "error"))  # its place, filled by `_probe_all`
+                c.items.append(Item(rel, "error"))  # its place, filled by `_probe_all`
             elif item is not None:
                 c.items.append(item)
         stack.extend(reversed(subdirs))
     _probe_all(c, probes, limits, defer, executor, heads)
-    return _finalize(c)
+    return finalize(c)
 
 
 @dataclass
@@ -413,7 +363,7 @@ PROBE_BATCH = 256
 
 
 def _probe_all(
-    c: _Container,
+    c: Container,
     probes: list[_Probe],
     limits: Limits,
     defer: Known | None,
@@ -437,7 +387,7 @@ def _probe_all(
         futures = [executor.submit(_probe_files, b, limits, deferring) for b in batches]
         if callable(after):
             after()
-        done: dict[int, list[_Item]] = {}
+        done: dict[int, list[Item]] = {}
         # the caller takes batches from the far end only until the pool has read its first
         # (its workers may still be starting: spawned ones import the walk first), then waits.
         # Reading on beside two busy workers on two cores, it slowed them and itself: it also
@@ -456,11 +406,11 @@ def _probe_all(
             heads.note(p.path, p.size, p.mtime_ns, item)
 
 
-def _probe_files(probes: list[_Probe], limits: Limits, deferring: bool) -> list[_Item]:
+def _probe_files(probes: list[_Probe], limits: Limits, deferring: bool) -> list[Item]:
     return [_probe_file(p, limits, deferring) for p in probes]
 
 
-def _probe_file(p: _Probe, limits: Limits, deferring: bool) -> _Item:
+def _probe_file(p: _Probe, limits: Limits, deferring: bool) -> Item:
     """The item of one regular file of a folder, from its head."""
     try:
         with open(p.disk, "rb") as fh:
@@ -468,15 +418,15 @@ def _probe_file(p: _Probe, limits: Limits, deferring: bool) -> _Item:
             if layer.what == "archive":
                 if deferring:
                     deferred = DeferredArchive(p.path, p.name, p.size, p.mtime)
-                    return _Item(p.rel, "nested", nested=[deferred])
+                    return Item(p.rel, "nested", nested=[deferred])
                 nested = _walk_archive(layer, p.path, (), p.path, p.name, limits, ())
-                return _Item(p.rel, "nested", nested=nested)
+                return Item(p.rel, "nested", nested=nested)
             layer.note_declared_size(fh, p.size)
             return _file_item(layer, p.rel, p.shown, p.disk, (), p.size, p.mtime, limits)
     except SourceError as exc:
-        return _Item(p.rel, "error", error=exc.record(p.shown))
+        return Item(p.rel, "error", error=exc.record(p.shown))
     except OSError as exc:
-        return _Item(
+        return Item(
             p.rel, "error", error=make_error(p.shown, "unreadable", exc.strerror or str(exc))
         )
 
@@ -486,25 +436,25 @@ def _folder_entry(
     rel: str,
     root: str,
     root_real: str,
-    c: _Container,
+    c: Container,
     subdirs: list[str],
     limits: Limits,
     defer: Known | None = None,
     heads: Heads | None = None,
-) -> _Item | _Probe | None:
+) -> Item | _Probe | None:
     """The item of one folder entry; a regular file's head is read later (`_probe_all`)."""
     shown = posixpath.join(root, rel)  # a file on disk: named by its path
     try:
         if entry.is_symlink():
             target = os.path.realpath(entry.path)
             if not os.path.exists(target):
-                return _Item(
+                return Item(
                     rel,
                     "error",
                     error=make_error(shown, "broken-link", "symbolic link to a missing file"),
                 )
             if os.path.commonpath([target, root_real]) != root_real:
-                return _Item(
+                return Item(
                     rel,
                     "error",
                     error=make_error(
@@ -515,19 +465,19 @@ def _folder_entry(
                 )
             if os.path.isdir(target):
                 return None  # its contents are walked at their real place
-            return _Item(rel, "link", link=os.path.relpath(target, root_real).replace(os.sep, "/"))
+            return Item(rel, "link", link=os.path.relpath(target, root_real).replace(os.sep, "/"))
         if entry.is_dir(follow_symlinks=False):
             c.dirs.add(rel + "/")
             subdirs.append(rel)
             return None
         if not entry.is_file(follow_symlinks=False):
-            return _Item(
+            return Item(
                 rel, "error", error=make_error(shown, "special-file", "not a regular file; skipped")
             )
         st = entry.stat(follow_symlinks=False)
         path = os.path.join(root, rel)
         if _known_archive(defer, path, st):
-            return _Item(
+            return Item(
                 rel, "nested", nested=[DeferredArchive(path, entry.name, st.st_size, st.st_mtime)]
             )
         known = heads.take(path, st) if heads is not None else None
@@ -537,9 +487,9 @@ def _folder_entry(
             path, entry.path, rel, shown, entry.name, st.st_size, st.st_mtime, st.st_mtime_ns
         )
     except SourceError as exc:
-        return _Item(rel, "error", error=exc.record(shown))
+        return Item(rel, "error", error=exc.record(shown))
     except OSError as exc:
-        return _Item(rel, "error", error=make_error(shown, "unreadable", exc.strerror or str(exc)))
+        return Item(rel, "error", error=make_error(shown, "unreadable", exc.strerror or str(exc)))
 
 
 def _known_archive(defer: Known | None, path: str, st: os.stat_result) -> bool:
@@ -563,7 +513,7 @@ def _walk_archive(
     keep: os.stat_result | None = None,
 ) -> list[Output]:
     """List one archive (and, recursively, the archives inside it) as its own bundle."""
-    c = _Container(bundle=bundle, top_name=top_name, default_layout=L.LAYOUT_ARCHIVE, keep=keep)
+    c = Container(bundle=bundle, top_name=top_name, default_layout=L.LAYOUT_ARCHIVE, keep=keep)
     ancestors = (*ancestors, _Ancestor(layer.raw_head, layer.head))
     try:
         arch = open_archive(layer, limits)
@@ -586,19 +536,19 @@ def _walk_archive(
             cls, msg = stream.error
             c.errors = [e for e in c.errors if e.error_class not in _ECHOES]
             c.errors.append(make_error(bundle, cls, msg + "; members listed up to there"))
-    return _finalize(c)
+    return finalize(c)
 
 
 def _list_members(
     arch: Archive,
     layer: Layer,
-    c: _Container,
+    c: Container,
     disk_path: str,
     chain: tuple[str, ...],
     limits: Limits,
     ancestors: tuple[_Ancestor, ...],
 ) -> None:
-    last: _Item | None = None
+    last: Item | None = None
     try:
         for m in arch.members():
             last = _list_member(arch, m, layer, c, disk_path, chain, limits, ancestors)
@@ -614,21 +564,21 @@ def _list_member(
     arch: Archive,
     m: Member,
     layer: Layer,
-    c: _Container,
+    c: Container,
     disk_path: str,
     chain: tuple[str, ...],
     limits: Limits,
     ancestors: tuple[_Ancestor, ...],
-) -> _Item:
+) -> Item:
     """Record one member in `c` and return its item."""
     shown = display(c.bundle, m.name)
     if m.error is not None:
-        item = _Item(m.name, "error", error=m.error.record(shown))
+        item = Item(m.name, "error", error=m.error.record(shown))
     elif m.type == "dir":
         c.dirs.add(m.name + "/")
-        return _Item(m.name, "dir")
+        return Item(m.name, "dir")
     elif m.type in ("symlink", "hardlink"):
-        item = _Item(m.name, "link", link=m.link, mtime=m.mtime)
+        item = Item(m.name, "link", link=m.link, mtime=m.mtime)
     else:
         if layer.streams and layer.streams[0].tell() > limits.max_total_bytes:
             raise SourceError(
@@ -640,13 +590,13 @@ def _list_member(
         except DecompressionBomb:
             raise
         except SourceError as exc:
-            item = _Item(m.name, "error", error=exc.record(shown))
+            item = Item(m.name, "error", error=exc.record(shown))
         except tarfile.ReadError as exc:  # the archive itself ends inside this member
             raise SourceError(
                 "truncated-archive", f"archive ends inside {m.name} ({exc})"
             ) from None
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-            item = _Item(m.name, "error", error=make_error(shown, "corrupt-member", str(exc)))
+            item = Item(m.name, "error", error=make_error(shown, "corrupt-member", str(exc)))
     c.items.append(item)
     return item
 
@@ -654,12 +604,12 @@ def _list_member(
 def _member_item(
     arch: Archive,
     m: Member,
-    c: _Container,
+    c: Container,
     disk_path: str,
     chain: tuple[str, ...],
     limits: Limits,
     ancestors: tuple[_Ancestor, ...],
-) -> _Item:
+) -> Item:
     fh, cheap = arch.open_member(m)
     with contextlib.ExitStack() as held:  # a member kept on disk: read from there, then closed
         if c.keep is not None and not cheap and kept.room_on_disk(m.size):
@@ -676,9 +626,9 @@ def _member_item(
         if layer.what == "archive":
             members = (*chain, m.name)
             if len(members) + 1 > limits.max_depth:  # its members would be one level deeper
-                return _Item(m.name, "error", error=_depth_error(shown, limits))
+                return Item(m.name, "error", error=_depth_error(shown, limits))
             if _copies_ancestor(layer, ancestors):
-                return _Item(
+                return Item(
                     m.name,
                     "error",
                     error=make_error(
@@ -691,7 +641,7 @@ def _member_item(
             nested = _walk_archive(
                 layer, disk_path, members, shown, base, limits, ancestors, c.keep
             )
-            return _Item(m.name, "nested", nested=nested)
+            return Item(m.name, "nested", nested=nested)
         if cheap:
             layer.note_declared_size(fh, m.size)
         item = _file_item(
@@ -774,207 +724,4 @@ def _copies_ancestor(layer: Layer, ancestors: tuple[_Ancestor, ...]) -> bool:
     return False
 
 
-# =============================================================================================
-# decisions once a container is fully listed
-# =============================================================================================
-def _finalize(c: _Container, loose_path: str = "") -> list[Output]:
-    files = {it.name: it for it in c.items if it.type == "file"}
-    links = {it.name: it for it in c.items if it.type == "link"}
-    names = list(files) + list(links) + sorted(c.dirs)
-    roots = L.find_roots(names, c.top_name)
-    out: list[tuple[tuple, Output]] = []
-    for err in c.errors:
-        out.append((("",), err))
-
-    aliases: dict[str, list[str]] = {}
-    for name in links:
-        target, problem = _resolve(name, links, files, c.dirs)
-        if problem:
-            shown = display(c.bundle, name)
-            out.append((_sort_key(name, 0), make_error(shown, problem[0], problem[1])))
-        elif target is not None:
-            aliases.setdefault(target, []).append(name)
-
-    truncated_paths = _manifest_truncations(c.manifest, roots)
-    built: list[tuple[SourceFile, str]] = []
-    for name, it in files.items():
-        group = [name, *sorted(aliases.get(name, []))]
-        roles = {n: L.role_of(n, roots) for n in group}
-        path = name if roles[name] else next((n for n in group[1:] if roles[n]), name)
-        role = roles[path]
-        kind = decide(it.analysis or Analysis(), role)
-        sf = _source_file(c, it, path, role, kind, roots, group, truncated_paths, loose_path)
-        built.append((sf, path))
-
-    ranks = _rotation_ranks([sf for sf, _ in built], [p for _, p in built])
-    for sf, path in built:
-        rot = ranks.get(path, 0)
-        if rot:
-            sf = _replace(sf, rotation=rot)
-        out.append((_sort_key(path, rot), sf))
-    for it in c.items:
-        if it.error is not None:
-            out.append((_sort_key(it.name, 0), it.error))
-        elif it.type == "nested":
-            key = _sort_key(it.name, 0)
-            for i, o in enumerate(it.nested):
-                out.append(((*key, i), o))
-    out.sort(key=lambda pair: pair[0])
-    return [o for _, o in out]
-
-
-def _replace(sf: SourceFile, **kw: object) -> SourceFile:
-    from dataclasses import replace
-
-    return replace(sf, **kw)  # type: ignore[arg-type]
-
-
-def _resolve(
-    name: str, links: dict[str, _Item], files: dict[str, _Item], dirs: set[str]
-) -> tuple[str | None, tuple[str, str] | None]:
-    seen = {name}
-    cur = links[name].link
-    for _ in range(MAX_LINK_HOPS):
-        if cur in files:
-            return cur, None
-        if cur + "/" in dirs:
-            return None, None  # a link to a directory: its files are listed where they are
-        nxt = links.get(cur)
-        if nxt is None:
-            return None, ("broken-link", f"link target {cur} is not in the bundle")
-        if cur in seen:
-            break
-        seen.add(cur)
-        cur = nxt.link
-    return None, ("link-loop", "symbolic links form a loop; not followed")
-
-
-def _sort_key(path: str, rotation: int) -> tuple:
-    rot = L.rotation_of(path)
-    folder, _, _ = path.rpartition("/")
-    base = rot.base.rsplit("/", 1)[-1] if rot.base else path
-    return (folder, base, -rotation, path)
-
-
-def _source_file(
-    c: _Container,
-    it: _Item,
-    path: str,
-    role: str,
-    kind: str,
-    roots: list[L.Root],
-    group: list[str],
-    truncated_paths: set[str],
-    loose_path: str,
-) -> SourceFile:
-    mine = L.roots_of(path, roots)
-    bundle_roots = [r for r in mine if r.layout in L.BUNDLE_LAYOUTS]
-    layout = bundle_roots[0].layout if bundle_roots else c.default_layout
-    vm_name = L.vm_name_of(path) if role == "guest-console" else ""
-    if not bundle_roots and role == "guest-console":
-        layout = L.LAYOUT_XEN_CONSOLE
-    truncated = any(
-        ("sos_strings/" in n and n.endswith(".tailed")) or n in truncated_paths for n in group
-    )
-    year_from = _year_from(path, it, kind, mine, c.top_name)
-    return SourceFile(
-        disk_path=it.disk_path,
-        members=it.members,
-        bundle=c.bundle,
-        path=loose_path or path,
-        size=it.size,
-        mtime=it.mtime,
-        kind=kind,
-        layout=layout,
-        role=role,
-        vm_name=vm_name,
-        truncated=bool(truncated),
-        year_hint=year_from.year if year_from else None,
-        year_from=year_from.isoformat() if year_from else "",
-        depth=len(it.members),
-    )
-
-
-def _year_from(
-    path: str, it: _Item, kind: str, roots: list[L.Root], top_name: str
-) -> _dt.date | None:
-    """A date the file was written before, whose year is that of its end (or the year before,
-    `parsers.years.end_shift`): the end of the journal a journalctl export says it covers, its
-    rotation date, else a trustworthy mtime, else the bundle's collection date. An mtime later
-    than the collection date is a copy's, not the log's, so the collection date wins then."""
-    ends = it.analysis.journal_end if it.analysis is not None and kind == KIND_JOURNAL else ""
-    if ends:
-        return _dt.date.fromisoformat(ends)
-    rot = L.rotation_of(path)
-    if rot.date is not None:
-        return rot.date
-    root_date = None
-    for root in reversed(roots):
-        name = root.path.rstrip("/").rsplit("/", 1)[-1] if root.path else top_name
-        root_date = L.date_in_name(name.rsplit("/", 1)[-1])
-        if root_date:
-            break
-    if root_date is None:
-        root_date = L.date_in_name(top_name.rsplit("/", 1)[-1])
-    mdate = None
-    if it.mtime and it.mtime > 0:
-        try:
-            mdate = _dt.datetime.fromtimestamp(it.mtime, tz=_dt.UTC).date()
-        except (OverflowError, OSError, ValueError):
-            mdate = None
-    if mdate and (root_date is None or mdate <= root_date + _dt.timedelta(days=2)):
-        return mdate
-    return root_date
-
-
-def _rotation_ranks(sfs: list[SourceFile], paths: list[str]) -> dict[str, int]:
-    """0 for the live file, then 1, 2… from newest to oldest within each rotated set."""
-    groups: dict[str, list[str]] = {}
-    for sf, path in zip(sfs, paths, strict=True):
-        rot = L.rotation_of(path)
-        if rot.rotated and (sf.role or sf.kind in LOG_KINDS):
-            groups.setdefault(rot.base, []).append(path)
-    ranks: dict[str, int] = {}
-    for rotated in groups.values():
-
-        def age(p: str) -> tuple:
-            r = L.rotation_of(p)
-            return (-(r.date.toordinal() if r.date else 0), r.number if r.number is not None else 0)
-
-        for i, p in enumerate(sorted(rotated, key=age), 1):
-            ranks[p] = i
-    return ranks
-
-
-def _manifest_truncations(manifest: bytes | None, roots: list[L.Root]) -> set[str]:
-    """Paths sos says it cut (`"truncated": true` / `"tailed": true` entries), container-relative."""
-    if not manifest:
-        return set()
-    try:
-        doc = json.loads(manifest)
-    except ValueError:
-        return set()
-    sos_roots = [r.path for r in roots if r.layout == L.LAYOUT_SOSREPORT] or [""]
-    found: set[str] = set()
-
-    def visit(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("truncated") is True or node.get("tailed") is True:
-                for key in ("filepath", "dstpath", "path", "file", "files_copied"):
-                    val = node.get(key)
-                    vals = val if isinstance(val, list) else [val]
-                    for v in vals:
-                        if isinstance(v, str) and v:
-                            for root in sos_roots:
-                                found.add(root + v.lstrip("/"))
-            for v in node.values():
-                visit(v)
-        elif isinstance(node, list):
-            for v in node:
-                visit(v)
-
-    visit(doc)
-    return found
-
-
-__all__ = ["DeferredArchive", "Heads", "KnownHead", "display", "walk_archive", "walk_paths"]
+__all__ = ["Heads", "KnownHead", "walk_archive", "walk_paths"]
