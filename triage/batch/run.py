@@ -1,9 +1,9 @@
 """A run: walk the inputs, cut them into units and packs, process the packs, publish the dataset.
 
-The same pack function (`batch.worker`) runs in-process, in a process pool (`jobs > 1`) or on a Dask cluster
-(`scheduler`); workers list the archives they are given, write their own parts, and the caller
-commits them to the manifest, so a run killed at any point leaves the previous dataset intact
-(store/writer.py). The caller itself never decompresses an archive: it walks folders, digests
+The same pack function (`batch.worker`) runs in-process, in a process pool (`jobs > 1`) or on a
+Dask cluster (`scheduler`); workers list the archives they are given, write their own parts, and
+the caller commits them to the manifest, so a run killed at any point leaves the previous dataset
+intact (store/writer.py). The caller itself never decompresses an archive: it walks folders, digests
 files (reusing digests while size and mtime are unchanged) and skips what is up to date.
 """
 

@@ -5,11 +5,11 @@ run it in a process pool or on a Dask worker and cache it by content hash (DESIG
 
 A large source (`LARGE_SOURCE_BYTES` and up) is never read whole when only the lines that matter
 are kept (DESIGN.md §4, §6): it is streamed in blocks through one multi-pattern prefilter over
-`anchor_patterns()` — the union of what every stage looks at — and only windows of lines around
-the hits are parsed and analysed. Windows are generous where a stage reads ahead: a crash header
-keeps the `MAX_REPORT_LINES` the extractor may read, a SysRq line `SYSRQ_AFTER_LINES`, a boot
-banner the lines a `boot` condition counts. Crash extraction runs per window (what it would see in
-the whole table), boot segmentation and matching over the sparse table of all windows.
+`anchors.anchor_patterns()` — the union of what every stage looks at — and only windows of lines
+around the hits are parsed and analysed. Windows are generous where a stage reads ahead: a crash
+header keeps the `MAX_REPORT_LINES` the extractor may read, a SysRq line `SYSRQ_AFTER_LINES`, a
+boot banner the lines a `boot` condition counts. Crash extraction runs per window (what it would
+see in the whole table), boot segmentation and matching over the sparse table of all windows.
 
 The package's modules, in the order they build on each other:
 - `result`: `SourceResult`, what a source turns into.
