@@ -154,15 +154,17 @@ import triage.batch.forkserver_warm  # noqa: F401
 from triage.batch.sigset import loaded_sets
 
 os.environ["OMP_NUM_THREADS"] = "1"  # as a nanny sets it in each worker it starts
-print("triage.pipeline" in sys.modules, "pandas" in sys.modules, loaded_sets())
+print("triage.pipeline" in sys.modules, "triage.batch.worker" in sys.modules,
+      "pandas" in sys.modules, loaded_sets())
 print(threading.active_count(), len(os.listdir("/proc/self/task")) - threads, pa.cpu_count())
 """
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc")
 def test_the_fork_server_warms_up_without_starting_threads() -> None:
-    """`--scheduler local`'s fork server warms up for the workers it forks: the pipeline and
-    the built-in signature set loaded, pandas not. It starts no thread, Arrow's pool
+    """`--scheduler local`'s fork server warms up for the workers it forks: the pipeline, the
+    module of the task they run (`batch.worker`) and the built-in signature set loaded,
+    pandas not. It starts no thread, Arrow's pool
     included, so that each worker forked from it sizes that pool from the environment its
     nanny gives it (OMP_NUM_THREADS=1: one thread per worker, not one per core)."""
     import subprocess
@@ -177,7 +179,7 @@ def test_the_fork_server_warms_up_without_starting_threads() -> None:
         timeout=120,
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["True False 1", "1 0 1"]
+    assert r.stdout.splitlines() == ["True True False 1", "1 0 1"]
 
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None:

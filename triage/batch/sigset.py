@@ -49,13 +49,16 @@ def signature_files_digest(dirs: list[str]) -> str:
     return h.hexdigest()
 
 
-#: what a pack imports on first use besides the pipeline: the Parquet writer, the matcher,
-#: the chunking of a huge log, NumPy's masked arrays (pyarrow asks for them when it builds an
-#: array from NumPy's). A worker's first pack took 0.1 s longer than its next ones without them.
+#: what a pack imports on first use besides the pipeline: the module of the task itself
+#: (`batch.worker`, which a Dask or spawned worker otherwise imports to unpickle it), the
+#: Parquet writer, the matcher, the chunking of a huge log, NumPy's masked arrays (pyarrow
+#: asks for them when it builds an array from NumPy's). A worker's first pack took 0.1 s
+#: longer than its next ones without them.
 PACK_MODULES = (
     "numpy.ma",
     "pyarrow.parquet",
     "triage.batch.chunks",
+    "triage.batch.worker",
     "triage.match.evaluation",
     "triage.store.writer",
 )
