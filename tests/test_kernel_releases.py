@@ -6,6 +6,7 @@ import pytest
 
 from triage.kernel import (
     compare_releases,
+    family,
     is_vendor_fixed,
     parse_release,
     release_in_range,
@@ -87,6 +88,19 @@ def test_compare_ignores_only_flavour():
         ("4.15.0-20-generic", "ubuntu", "18.04", "generic", "", ""),
         ("2.6.24-19-xen", "ubuntu", "8.04", "xen", "", ""),
         ("5.0.0-rc1+", "upstream", "", "", "", ""),
+        # SLES keeps the stable version in its `-xen` kernels; Ubuntu's are `X.Y.0` (or 2.6.N)
+        ("3.0.101-63-xen", "sles", "11", "xen", "", ""),
+        # a Debian flavour that starts with a digit
+        ("3.2.0-4-686-pae", "debian", "7", "686-pae", "", "i686"),
+        ("4.9.0-8-686", "debian", "9", "686", "", "i686"),
+        # Ubuntu's releases between LTSs, and a mainline build that is none of Ubuntu's
+        ("6.2.0-1017-azure", "ubuntu", "23.04", "azure", "", ""),
+        ("4.18.0-10-generic", "ubuntu", "18.10", "generic", "", ""),
+        ("5.15.12-051512-generic", "ubuntu", "", "generic", "", ""),
+        ("4.14.186-110.268.amzn1.x86_64", "amazon", "1", "", "", "x86_64"),
+        ("4.14.173-137.229.amzn2.x86_64", "amazon", "2", "", "", "x86_64"),
+        ("6.1.55-75.123.amzn2023.x86_64", "amazon", "2023", "", "", "x86_64"),
+        ("4.1.12-124.48.6.el7uek.x86_64", "oracle", "", "", "oracle", "x86_64"),
     ],
 )
 def test_parse_release(release, distro, distro_release, flavour, vendor, arch):
@@ -104,6 +118,15 @@ def test_parse_release(release, distro, distro_release, flavour, vendor, arch):
 def test_release_between_ga_numbers_is_the_earlier_release():
     assert parse_release("2.6.18-100.el5").distro_release == "5.2"
     assert parse_release("2.6.9-4.EL").distro_release == ""  # before 4.0 GA: a beta
+
+
+def test_amazon_linux_lines_are_separate_families():
+    assert family("4.14.173-137.229.amzn2.x86_64") == "amzn2"
+    assert family("6.1.55-75.123.amzn2023.x86_64") == "amzn2023"
+    assert not release_in_range(
+        "4.14.186-110.268.amzn1.x86_64", "4.14.1-1.amzn2", "4.14.999-1.amzn2"
+    )
+    assert release_in_range("4.14.173-137.229.amzn2.x86_64", "4.14.1-1.amzn2", "")
 
 
 def test_release_in_range_is_inclusive_and_family_aware():

@@ -94,8 +94,11 @@ RHEL_GA: dict[int, list[tuple[int, str]]] = {
     ],
 }
 
-#: upstream series → distribution release, for the kernels each shipped (facts, GA kernels only)
+#: upstream series → distribution release, for the kernels each shipped (facts, GA kernels only:
+#: an Ubuntu LTS running a later release's kernel as its hardware enablement kernel is reported
+#: as the release that kernel came with)
 DEBIAN_BY_SERIES: dict[str, str] = {
+    "2.6.8": "3.1",
     "2.6.18": "4.0",
     "2.6.26": "5.0",
     "2.6.32": "6.0",
@@ -105,17 +108,48 @@ DEBIAN_BY_SERIES: dict[str, str] = {
     "4.19": "10",
     "5.10": "11",
     "6.1": "12",
+    "6.12": "13",
 }
 UBUNTU_BY_SERIES: dict[str, str] = {
+    "2.6.15": "6.06",
+    "2.6.17": "6.10",
+    "2.6.20": "7.04",
+    "2.6.22": "7.10",
     "2.6.24": "8.04",
+    "2.6.27": "8.10",
+    "2.6.28": "9.04",
+    "2.6.31": "9.10",
     "2.6.32": "10.04",
+    "2.6.35": "10.10",
+    "2.6.38": "11.04",
+    "3.0": "11.10",
     "3.2": "12.04",
+    "3.5": "12.10",
+    "3.8": "13.04",
+    "3.11": "13.10",
     "3.13": "14.04",
+    "3.16": "14.10",
+    "3.19": "15.04",
+    "4.2": "15.10",
     "4.4": "16.04",
+    "4.8": "16.10",
+    "4.10": "17.04",
+    "4.13": "17.10",
     "4.15": "18.04",
+    "4.18": "18.10",
+    "5.0": "19.04",
+    "5.3": "19.10",
     "5.4": "20.04",
+    "5.8": "20.10",
+    "5.11": "21.04",
+    "5.13": "21.10",
     "5.15": "22.04",
+    "5.19": "22.10",
+    "6.2": "23.04",
+    "6.5": "23.10",
     "6.8": "24.04",
+    "6.11": "24.10",
+    "6.14": "25.04",
 }
 SLES_BY_SERIES: dict[str, str] = {
     "2.6.5": "9",
@@ -127,4 +161,5 @@ SLES_BY_SERIES: dict[str, str] = {
     "4.4": "12",
     "5.3": "15",
     "5.14": "15",
+    "6.4": "15",
 }

@@ -105,17 +105,20 @@ REBUILD_MARKERS: list[tuple[str, str]] = [
 _ARCH_RE = re.compile(r"[.](" + "|".join(ARCHES) + r")(?=$|[.+])")
 _DEBUG_RE = re.compile(r"[.+](debug|kdump|rt)$")
 _GLUED_RE = re.compile(r"(?<=[0-9L])(" + "|".join(GLUED_FLAVOURS) + r")$")
-_DASH_RE = re.compile(r"^(\d+\.\d+[\w.+~]*-[\w.]+?)-([a-z][a-z0-9]*(?:-[a-z0-9]+)*)$")
+_DASH_RE = re.compile(r"^(\d+\.\d+[\w.+~]*-[\w.]+?)-([a-z0-9][a-z0-9]*(?:-[a-z0-9]+)*)$")
 _BASE_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 _EL_RE = re.compile(r"\.(EL|el(\d+))")
 _FC_RE = re.compile(r"\.fc(\d+)")
+#: Amazon Linux's own kernels: `.amzn1` (the Amazon Linux AMI), `.amzn2`, `.amzn2023`
+_AMZN_RE = re.compile(r"\.amzn(\d+)")
 _RELNUM_RE = re.compile(r"^\d+\.\d+[\w.]*-(\d+)")
 
 
 @dataclass(frozen=True)
 class ReleaseInfo:
     release: str
-    distro: str = ""  # rhel | centos | oracle | fedora | sles | debian | ubuntu | upstream | ""
+    #: rhel | centos | oracle | fedora | amazon | sles | debian | ubuntu | upstream | ""
+    distro: str = ""
     distro_release: str = ""  # "4.8", "5.3", "18.04", "10" ...
     flavour: str = ""  # xenU | xen | smp | PAE | hugemem | largesmp | debug | generic | ...
     vendor: str = ""  # citrix | centos-plus | oracle | ""
@@ -161,6 +164,14 @@ def _series(base: str) -> tuple[str, str]:
     return ".".join(parts[:3]), ".".join(parts[:2])
 
 
+def _ubuntu_version(base: str) -> bool:
+    """Whether `base` has the shape of an Ubuntu kernel's version: Ubuntu numbers its 2.6
+    kernels `2.6.N` and later ones `X.Y.0`, carrying stable updates in the ABI number, where
+    SLES keeps the stable version (`2.6.16.60`, `3.0.101`, `4.12.14`)."""
+    parts = base.split(".")
+    return len(parts) == 3 and (parts[0] == "2" or parts[2] == "0")
+
+
 def rhel_major(release: str) -> int | None:
     """RHEL major version of an `EL`/`elN` kernel (RHEL 3 and 4 both say `EL`)."""
     m = _EL_RE.search(release)
@@ -201,20 +212,26 @@ def parse_release(release: str) -> ReleaseInfo:
     three, two = _series(base)
     if major is not None:
         distro = next((d for rx, d in REBUILD_MARKERS if re.search(rx, release)), "rhel")
-        # Oracle's UEK has its own numbering; only RHEL-compatible kernels map to a GA
+        # Oracle's UEK has its own numbering; only RHEL-compatible kernels map to a GA (a bare
+        # major would fall inside every range of that major's minor releases)
         distro_release = "" if "uek" in release else rhel_minor(core, major)
     elif (fc := _FC_RE.search(core)) is not None:
         distro, distro_release = "fedora", fc.group(1)
+    elif (amzn := _AMZN_RE.search(core)) is not None:
+        distro, distro_release = "amazon", amzn.group(1)
     elif flavour in DASH_FLAVOURS or "+deb" in release or "-xen" in release:
         distro = DASH_FLAVOURS.get(flavour, "")
         if "+deb" in release:
             distro = "debian"
-        if flavour == "xen":  # Ubuntu `2.6.24-19-xen` vs SLES `2.6.16.60-0.21-xen`
+        # Ubuntu `2.6.24-19-xen` vs SLES `2.6.16.60-0.21-xen` and `3.0.101-63-xen`
+        if flavour == "xen":
             abi = core.rsplit("-", 1)[-1]
-            distro = "sles" if "." in abi or base.count(".") > 2 else "ubuntu"
+            distro = "sles" if "." in abi or not _ubuntu_version(base) else "ubuntu"
         table = {"debian": DEBIAN_BY_SERIES, "ubuntu": UBUNTU_BY_SERIES, "sles": SLES_BY_SERIES}
         by_series = table.get(distro, {})
         distro_release = by_series.get(three) or by_series.get(two, "")
+        if distro == "ubuntu" and not _ubuntu_version(base):
+            distro_release = ""  # a mainline build (`5.15.12-051512-generic`), not Ubuntu's own
     elif vendor == "citrix" or re.match(r"^\d+\.\d+(?:\.\d+)*(?:-rc\d+)?\+?\d*$", core):
         distro = "upstream" if vendor != "citrix" else ""
     return ReleaseInfo(
@@ -236,6 +253,8 @@ def family(release: str) -> str:
         return f"el{major}"
     if info.distro == "fedora":
         return f"fc{info.distro_release}"
+    if info.distro == "amazon":  # Amazon Linux 1, 2 and 2023 are separate lines
+        return f"amzn{info.distro_release}"
     return info.distro or "unknown"
 
 

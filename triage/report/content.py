@@ -31,6 +31,7 @@ DISTRO_NAMES = {
     "oracle": "Oracle Linux",
     "scientific": "Scientific Linux",
     "fedora": "Fedora",
+    "amazon": "Amazon Linux",
     "sles": "SLES",
     "opensuse": "openSUSE",
     "debian": "Debian",
