@@ -200,13 +200,26 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None
 
 
 def test_scheduler_local_starts_its_own_cluster_with_the_same_rows(
-    serial: dict, tmp_path: Path
+    serial: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`--scheduler local`: the run starts (from a fork server) and stops its own LocalCluster."""
+    """`--scheduler local`: the run starts (from a fork server) and stops its own LocalCluster,
+    of a worker per core when the caller does not say how many."""
     pytest.importorskip("dask.distributed")
+    from triage.batch.dask_exec import DaskSession
+
+    workers: list[int] = []
+    close = DaskSession.close
+
+    def count_then_close(self: DaskSession) -> None:  # the real cluster's workers, as it ends
+        self._thread.join()
+        workers.append(len(self.client.scheduler_info()["workers"]))
+        close(self)
+
+    monkeypatch.setattr(DaskSession, "close", count_then_close)
     out = str(tmp_path / "ds")
-    summary = triage.scan(INPUTS, out=out, scheduler="local", jobs=2)
+    summary = triage.scan(INPUTS, out=out, scheduler="local")
     assert summary.processed == summary.units > 1
+    assert workers == [os.cpu_count() or 1]
     got = rows(out)
     for name, df in serial.items():
         assert got[name].equals(df), name

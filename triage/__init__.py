@@ -16,6 +16,7 @@ from triage.lazy import lazy_attributes
 from triage.version import __version__
 
 if TYPE_CHECKING:
+    from triage.batch.options import RunOptions
     from triage.batch.run import RunSummary
     from triage.store import Dataset, open_dataset
 
@@ -29,18 +30,26 @@ def scan(paths: str | list[str], out: str | None = None, **options: Any) -> RunS
     """Scan logs, dumps and bundles: crashes plus signature findings, keeping only relevant lines.
 
     Options are those of `triage.batch.run.RunOptions` (signatures, jobs, scheduler, force,
-    limits, system_map, keep, progress). Without `out` the dataset goes to a temporary folder.
+    limits, system_map, keep, progress). Without `out` the dataset goes to a temporary folder;
+    without `jobs` the run takes one worker, or one per core with `scheduler="local"`.
     """
-    from triage.batch.run import RunOptions, run
+    from triage.batch.run import run
 
-    return run(_as_list(paths), out, RunOptions(keep=options.pop("keep", "relevant"), **options))
+    return run(_as_list(paths), out, _options(options, "relevant"))
 
 
 def ingest(paths: str | list[str], out: str, **options: Any) -> RunSummary:
     """Build the dataset keeping every kernel line (signatures are matched too unless disabled)."""
-    from triage.batch.run import RunOptions, run
+    from triage.batch.run import run
 
-    return run(_as_list(paths), out, RunOptions(keep=options.pop("keep", "all"), **options))
+    return run(_as_list(paths), out, _options(options, "all"))
+
+
+def _options(options: dict[str, Any], keep: str) -> RunOptions:
+    from triage.batch.options import RunOptions, default_jobs
+
+    jobs = default_jobs(options.pop("jobs", None), options.get("scheduler"))
+    return RunOptions(keep=options.pop("keep", keep), jobs=jobs, **options)
 
 
 def _as_list(paths: str | list[str]) -> list[str]:

@@ -174,7 +174,7 @@ def _run(
     out: str | None,
     keep: str,
     signatures: list[Path],
-    jobs: int,
+    jobs: int | None,
     scheduler: str | None,
     force: bool,
     limits: list[str],
@@ -183,11 +183,13 @@ def _run(
     use_signatures: bool = True,
     meanwhile: Callable[[], None] | None = None,
 ) -> Any:
+    from triage.batch.options import default_jobs
     from triage.batch.run import RunOptions, run
     from triage.match import SignatureError
     from triage.store.lock import DatasetBusy
 
     names = _check_paths(paths)
+    jobs = default_jobs(jobs, scheduler)
     if jobs < 1:
         raise fail("--jobs must be at least 1")
     lim = _parse_limits(limits)
@@ -307,7 +309,15 @@ SigOpt = Annotated[
     list[Path],
     typer.Option("--signatures", "-s", help="A directory of extra signatures (repeatable)."),
 ]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        help="Worker processes [default: 1; with --scheduler local, one per core].",
+        show_default=False,
+    ),
+]
 SchedOpt = Annotated[
     str | None,
     typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786), or 'local'."),
@@ -333,7 +343,7 @@ def scan(
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at least this confident.")
     ] = FailOn.low,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = None,
     scheduler: SchedOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="Redo sources that are unchanged.")
@@ -384,7 +394,7 @@ def ingest(
     no_signatures: Annotated[
         bool, typer.Option("--no-signatures", help="Do not match signatures.")
     ] = False,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = None,
     scheduler: SchedOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="Redo sources that are unchanged.")

@@ -3,6 +3,7 @@ and the workers (which get a copy without the caller's callbacks) agree on."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -12,11 +13,20 @@ from triage.limits import DEFAULT_LIMITS, Limits
 KEEP_MODES = ("all", "relevant")
 
 
+def default_jobs(jobs: int | None, scheduler: str | None) -> int:
+    """The workers of a run whose caller did not say: one, except on the cluster `--scheduler
+    local` starts, whose only use is to spread the work over this machine's cores (a cluster
+    of one worker is slower than none)."""
+    if jobs is not None:
+        return jobs
+    return (os.cpu_count() or 1) if scheduler == "local" else 1
+
+
 @dataclass
 class RunOptions:
     signatures: list[str] = field(default_factory=list)  # user signature dirs (added to built-ins)
     use_signatures: bool = True
-    jobs: int = 1
+    jobs: int = 1  # (the API and the command line default it with `default_jobs`)
     scheduler: str | None = None  # Dask scheduler address, "local" for a LocalCluster
     force: bool = False
     keep: str = "relevant"
