@@ -481,6 +481,208 @@ def _matches(strings: pa.Array, pattern: str) -> np.ndarray:
     )
 
 
+@dataclass
+class _Rows:
+    """A block's rows once its dirty lines are cleaned (`_clean_rows`): one row per clean
+    physical line, one or more per dirty one (a lone CR splits a line), in line order.
+    A row's bytes are `buffers[buf_index[r]][s[r]:e[r]]` (buffer 0, the block, when
+    `buf_index` is None)."""
+
+    row_of: np.ndarray  # each row's physical line in the block
+    s: np.ndarray
+    e: np.ndarray
+    flags: np.ndarray
+    buf_index: np.ndarray | None
+    buffers: list[np.ndarray]
+    fields: dict[str, pa.Array]  # the format's groups, per row
+    body_due: np.ndarray  # rows whose body stage is still to run (`_extract`)
+
+    def texts(self, rows: np.ndarray, pre_len: np.ndarray | None, view: bool = False) -> pa.Array:
+        """The rows' text: after the prefix (`pre_len`), or whole (None)."""
+        st = self.s[rows] + (pre_len[rows] if pre_len is not None else 0)
+        bi = None if self.buf_index is None else self.buf_index[rows]
+        return columns.slices_to_strings(self.buffers, st, self.e[rows], bi, view=view)
+
+
+def _clean_rows(
+    fmt: LineFormat,
+    buf: np.ndarray,
+    starts: np.ndarray,
+    ce: np.ndarray,
+    truncated: np.ndarray,
+    dirty: np.ndarray,
+) -> _Rows:
+    """The block's rows, with the few dirty lines (control bytes, lone CR, invalid UTF-8)
+    cleaned in Python (`cleanup.clean_line`) into a second buffer and parsed again there."""
+    offsets = np.empty(len(starts) + 1, np.int64)
+    offsets[:-1] = starts
+    offsets[-1] = len(buf)
+    fields, body_due = _extract(fmt, _as_lines(buf, offsets), [buf], starts)
+    flags = np.where(truncated, FLAG_TRUNCATED, 0).astype(np.int32)
+    n_lines = len(starts)
+    if not len(dirty):
+        row_of = np.arange(n_lines, dtype=np.int64)
+        return _Rows(row_of, starts, ce, flags, None, [buf, _EMPTY], fields, body_due)
+    pieces: list[bytes] = []
+    prow: list[int] = []
+    pflags: list[int] = []
+    raw = buf.data
+    for r in dirty.tolist():
+        line = bytes(raw[starts[r] : ce[r]])
+        if truncated[r]:
+            line = trim_partial_utf8(line)
+        for text, f in clean_line(line):
+            pieces.append(text)
+            prow.append(r)
+            pflags.append(f | int(flags[r]))
+    dlens = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+    doff = np.zeros(len(pieces) + 1, np.int64)
+    np.cumsum(dlens, out=doff[1:])
+    dbuf = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+    dfields, dbody = _extract(fmt, _as_lines(dbuf, doff), [dbuf], doff[:-1])
+    clean = np.ones(n_lines, dtype=bool)
+    clean[dirty] = False
+    keep_idx = np.flatnonzero(clean)
+    row_of = np.concatenate([keep_idx, np.array(prow, np.int64)])
+    order = np.argsort(row_of, kind="stable")
+    take = pa.array(order)
+    mask = pa.array(clean)
+    return _Rows(
+        row_of=row_of[order],
+        s=np.concatenate([starts[keep_idx], doff[:-1]])[order],
+        e=np.concatenate([ce[keep_idx], doff[1:]])[order],
+        flags=np.concatenate([flags[keep_idx], np.array(pflags, np.int32)])[order],
+        buf_index=np.concatenate([np.zeros(len(keep_idx), np.int8), np.ones(len(pieces), np.int8)])[
+            order
+        ],
+        buffers=[buf, dbuf],
+        fields={
+            k: pa.concat_arrays([v.filter(mask), dfields[k]]).take(take) for k, v in fields.items()
+        },
+        body_due=np.concatenate([body_due[keep_idx], dbody])[order],
+    )
+
+
+@dataclass
+class _Fate:
+    """Which rows a block keeps and how they hang together (`_fate`)."""
+
+    keep: np.ndarray  # per row
+    cont: np.ndarray  # per row: continues the row before (no prefix of its own)
+    lead_mask: np.ndarray  # per row: before its segment's first decisive row
+    is_sep: np.ndarray  # per row: a separator line (journal `-- Boot`)
+    tail: bool | None  # the state the block leaves to the next one
+
+
+def _fate(
+    fmt: LineFormat,
+    rows: _Rows,
+    header: np.ndarray,
+    pre_len: np.ndarray,
+    seg_first: np.ndarray | None,
+) -> _Fate:
+    """Keep/continuation state: a format with a `KeepRule` keeps the rows its tags (or
+    untagged texts) decide, with the header-less rows after them; a continuation format keeps
+    every row and marks the header-less ones. Rows before the first decisive row of their
+    segment are left to the blocks (or state) before (`lead_mask`)."""
+    n = len(rows.row_of)
+    is_sep = np.zeros(n, dtype=bool)
+    keep = np.ones(n, dtype=bool)
+    cont = np.zeros(n, dtype=bool)
+    lead_mask = np.zeros(n, dtype=bool)
+    tail: bool | None = None
+    if fmt.keep is not None:
+        rule = fmt.keep
+        if rule.separator:
+            cand = np.flatnonzero(~header)
+            if len(cand):
+                is_sep[cand] = _matches(rows.texts(cand, None), rule.separator)
+        tag = rows.fields["tag"]
+        keep_dec = pc.fill_null(pc.is_in(tag, value_set=pa.array(sorted(rule.tags))), False)
+        keep_dec = keep_dec.to_numpy(zero_copy_only=False) & header
+        if rule.untagged:
+            cand = np.flatnonzero(header & (columns.lengths(tag) == 0))
+            if len(cand):
+                keep_dec[cand] = _matches(rows.texts(cand, pre_len), rule.untagged)
+        keep_dec |= is_sep
+        decisive = header | is_sep
+        last = np.maximum.accumulate(np.where(decisive, np.arange(n), -1)) if n else rows.row_of
+        lead_mask = last < _segment_start(rows.row_of, seg_first)
+        keep = np.where(lead_mask, True, keep_dec[np.maximum(last, 0)])
+        cont = ~decisive
+        if n and last[-1] >= 0:
+            tail = bool(keep_dec[last[-1]])
+    elif fmt.continuation:
+        last = np.maximum.accumulate(np.where(header, np.arange(n), -1)) if n else rows.row_of
+        lead_mask = last < _segment_start(rows.row_of, seg_first)
+        cont = ~header & ~lead_mask
+        if header.any():
+            tail = True
+    return _Fate(keep, cont, lead_mask, is_sep, tail)
+
+
+def _levels(f: dict[str, pa.Array], m: int) -> pa.Array:
+    """The kernel's `<N>` or kmsg's priority, else syslog's `<PRI>`, else a named level."""
+    level = pa.nulls(m, pa.int8())
+    for group in ("pri", "kpri", "hpri"):
+        if group in f:
+            pri = _cast(columns.empty_to_null(f[group]), pa.int64())
+            if pri.null_count < m:
+                level = pc.coalesce(level, pc.cast(pc.bit_wise_and(pri, 7), pa.int8()))
+    if "lvl" in f:
+        named = pc.cast(pc.index_in(f["lvl"], value_set=LEVEL_NAMES), pa.int8())
+        level = pc.coalesce(level, named)
+    return level
+
+
+def _times(
+    fmt: LineFormat,
+    f: dict[str, pa.Array],
+    m: int,
+    rows: _Rows,
+    sel: np.ndarray,
+) -> tuple[pa.Array, timestamps.TimeParts | None]:
+    """The rows' absolute times, and the parts of their year-less (BSD syslog) times, whose
+    year the blocks are settled with in order."""
+    stamps = [  # a layout no row has (most blocks of a console) parses to nulls: skipped
+        timestamps.to_timestamps(timestamps.parse_parts(f[g], g[2:], f.get("f_" + g[2:])))
+        for g in ("t_iso", "t_ctime", "t_ymd")
+        if g in f and f[g].null_count < m
+    ]
+    if "t_unix" in f and f["t_unix"].null_count < m:
+        stamps.append(timestamps.epoch_timestamps(f["t_unix"], f.get("f_unix")))
+    bsd = None
+    if "t_bsd" in f:
+        from_line = rows.body_due[sel] if fmt.header_time_group == "t_bsd" else None
+        if from_line is None or not from_line.all():
+            bsd = timestamps.parse_parts(f["t_bsd"], "bsd", f.get("f_bsd"))
+        if from_line is not None:
+            # header-stage rows: the time is the line's first bytes, read straight from the block
+            bi = None if rows.buf_index is None else rows.buf_index[sel]
+            mat = _gather(rows.buffers, bi, rows.s[sel], timestamps.width("bsd"))
+            line_parts = timestamps.parse_matrix(mat, from_line, "bsd")
+            # every row from the line (the usual case): nothing of the group's parse is used
+            bsd = (
+                line_parts
+                if from_line.all()
+                else timestamps.merge_parts(bsd, line_parts, from_line)
+            )
+    return (timestamps.merge_timestamps(stamps, m) if stamps else pa.nulls(m, TS)), bsd
+
+
+def _monotonic(f: dict[str, pa.Array], m: int) -> pa.Array:
+    """Seconds since boot: printk's `[ 12.345678]`, or /dev/kmsg's whole microseconds."""
+    mono = pa.nulls(m, pa.float64())
+    if "mono" in f:
+        mono = f["mono"]
+        if not pa.types.is_floating(mono.type):
+            mono = _cast(columns.empty_to_null(mono), pa.float64())
+    if "mono_us" in f and f["mono_us"].null_count < m:
+        micros = _cast(columns.empty_to_null(f["mono_us"]), pa.int64())
+        mono = pc.coalesce(mono, pc.divide(pc.cast(micros, pa.float64()), 1e6))
+    return mono
+
+
 def process_block(
     fmt: LineFormat,
     block: Block,
@@ -509,176 +711,59 @@ def process_block(
     if split is None and not block.long_line and n_lines:
         n_sep = n_lines - int(buf[-1] != sepb)
     dirty = _dirty_rows(buf, starts, ce, sepb, top, n_sep) if n_lines else np.zeros(0, np.int64)
+    rows = _clean_rows(fmt, buf, starts, ce, truncated, dirty)
+    pre_len = _pre_lengths(rows.fields["pre"])
+    fate = _fate(fmt, rows, pre_len > 0, pre_len, seg_first)
 
-    offsets = np.empty(n_lines + 1, np.int64)
-    offsets[:-1] = starts
-    offsets[-1] = len(buf)
-    fields, body_due = _extract(fmt, _as_lines(buf, offsets), [buf], starts)
-    row_of = np.arange(n_lines, dtype=np.int64)
-    s, e = starts, ce
-    flags = np.where(truncated, FLAG_TRUNCATED, 0).astype(np.int32)
-    buf_index = None
-    dbuf = _EMPTY
-    if len(dirty):
-        pieces: list[bytes] = []
-        prow: list[int] = []
-        pflags: list[int] = []
-        raw = buf.data
-        for r in dirty.tolist():
-            line = bytes(raw[starts[r] : ce[r]])
-            if truncated[r]:
-                line = trim_partial_utf8(line)
-            for text, f in clean_line(line):
-                pieces.append(text)
-                prow.append(r)
-                pflags.append(f | int(flags[r]))
-        dlens = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
-        doff = np.zeros(len(pieces) + 1, np.int64)
-        np.cumsum(dlens, out=doff[1:])
-        dbuf = np.frombuffer(b"".join(pieces), dtype=np.uint8)
-        dfields, dbody = _extract(fmt, _as_lines(dbuf, doff), [dbuf], doff[:-1])
-        clean = np.ones(n_lines, dtype=bool)
-        clean[dirty] = False
-        keep_idx = np.flatnonzero(clean)
-        row_of = np.concatenate([keep_idx, np.array(prow, np.int64)])
-        order = np.argsort(row_of, kind="stable")
-        row_of = row_of[order]
-        s = np.concatenate([starts[keep_idx], doff[:-1]])[order]
-        e = np.concatenate([ce[keep_idx], doff[1:]])[order]
-        flags = np.concatenate([flags[keep_idx], np.array(pflags, np.int32)])[order]
-        buf_index = np.concatenate(
-            [np.zeros(len(keep_idx), np.int8), np.ones(len(pieces), np.int8)]
-        )[order]
-        body_due = np.concatenate([body_due[keep_idx], dbody])[order]
-        take = pa.array(order)
-        mask = pa.array(clean)
-        fields = {
-            k: pa.concat_arrays([v.filter(mask), dfields[k]]).take(take) for k, v in fields.items()
-        }
-    buffers = [buf, dbuf]
-    n = len(row_of)
-    pre_len = _pre_lengths(fields["pre"])
-    header = pre_len > 0
-
-    def texts(rows: np.ndarray, from_message: bool = True, view: bool = False) -> pa.Array:
-        st = s[rows] + (pre_len[rows] if from_message else 0)
-        return columns.slices_to_strings(
-            buffers, st, e[rows], None if buf_index is None else buf_index[rows], view=view
-        )
-
-    is_sep = np.zeros(n, dtype=bool)
-    keep = np.ones(n, dtype=bool)
-    cont = np.zeros(n, dtype=bool)
-    lead_mask = np.zeros(n, dtype=bool)
-    tail: bool | None = None
-    if fmt.keep is not None:
-        rule = fmt.keep
-        if rule.separator:
-            cand = np.flatnonzero(~header)
-            if len(cand):
-                is_sep[cand] = _matches(texts(cand, from_message=False), rule.separator)
-        tag = fields["tag"]
-        keep_dec = pc.fill_null(pc.is_in(tag, value_set=pa.array(sorted(rule.tags))), False)
-        keep_dec = keep_dec.to_numpy(zero_copy_only=False) & header
-        if rule.untagged:
-            cand = np.flatnonzero(header & (columns.lengths(tag) == 0))
-            if len(cand):
-                keep_dec[cand] = _matches(texts(cand), rule.untagged)
-        keep_dec |= is_sep
-        decisive = header | is_sep
-        last = np.maximum.accumulate(np.where(decisive, np.arange(n), -1)) if n else row_of
-        lead_mask = last < _segment_start(row_of, seg_first)
-        keep = np.where(lead_mask, True, keep_dec[np.maximum(last, 0)])
-        cont = ~decisive
-        if n and last[-1] >= 0:
-            tail = bool(keep_dec[last[-1]])
-    elif fmt.continuation:
-        last = np.maximum.accumulate(np.where(header, np.arange(n), -1)) if n else row_of
-        lead_mask = last < _segment_start(row_of, seg_first)
-        cont = ~header & ~lead_mask
-        if header.any():
-            tail = True
-
-    sel = np.flatnonzero(keep)
-    lead = int(np.count_nonzero(lead_mask[sel]))
-    flags = flags[sel] | np.where(cont[sel], FLAG_CONTINUATION, 0).astype(np.int32)
+    sel = np.flatnonzero(fate.keep)
+    lead = int(np.count_nonzero(fate.lead_mask[sel]))
+    flags = rows.flags[sel] | np.where(fate.cont[sel], FLAG_CONTINUATION, 0).astype(np.int32)
     m = len(sel)
-    if m == n:  # every row kept (sel is 0..n-1): nothing to gather
-        f = dict(fields)
+    if m == len(rows.row_of):  # every row kept (sel is 0..n-1): nothing to gather
+        f = dict(rows.fields)
     else:
         take = pa.array(sel)
-        f = {k: v.take(take) for k, v in fields.items()}
+        f = {k: v.take(take) for k, v in rows.fields.items()}
     if fmt.header:
 
-        def first_byte(rows: np.ndarray) -> np.ndarray:
-            bi = None if buf_index is None else buf_index[rows]
-            return _byte_at(buffers, bi, s[rows] + pre_len[rows], e[rows])
+        def first_byte(at: np.ndarray) -> np.ndarray:
+            bi = None if rows.buf_index is None else rows.buf_index[at]
+            return _byte_at(rows.buffers, bi, rows.s[at] + pre_len[at], rows.e[at])
 
-        _body_stage(fmt, f, pre_len, body_due, sel, texts, first_byte)
+        def texts(at: np.ndarray, from_message: bool = True, view: bool = False) -> pa.Array:
+            return rows.texts(at, pre_len if from_message else None, view)
+
+        _body_stage(fmt, f, pre_len, rows.body_due, sel, texts, first_byte)
     tag_col = columns.empty_to_null(f["tag"]) if "tag" in f else pa.nulls(m, pa.string())
-    if fmt.separator_tag and is_sep.any():
-        tag_col = pc.if_else(pa.array(is_sep[sel]), fmt.separator_tag, tag_col)
-    level = pa.nulls(m, pa.int8())
-    for group in ("pri", "kpri", "hpri"):  # the kernel's `<N>` or kmsg's, else syslog's `<PRI>`
-        if group in f:
-            pri = _cast(columns.empty_to_null(f[group]), pa.int64())
-            if pri.null_count < m:
-                level = pc.coalesce(level, pc.cast(pc.bit_wise_and(pri, 7), pa.int8()))
-    if "lvl" in f:
-        named = pc.cast(pc.index_in(f["lvl"], value_set=LEVEL_NAMES), pa.int8())
-        level = pc.coalesce(level, named)
-    stamps = [  # a layout no row has (most blocks of a console) parses to nulls: skipped
-        timestamps.to_timestamps(timestamps.parse_parts(f[g], g[2:], f.get("f_" + g[2:])))
-        for g in ("t_iso", "t_ctime", "t_ymd")
-        if g in f and f[g].null_count < m
-    ]
-    if "t_unix" in f and f["t_unix"].null_count < m:
-        stamps.append(timestamps.epoch_timestamps(f["t_unix"], f.get("f_unix")))
-    bsd = None
-    if "t_bsd" in f:
-        from_line = body_due[sel] if fmt.header_time_group == "t_bsd" else None
-        if from_line is None or not from_line.all():
-            bsd = timestamps.parse_parts(f["t_bsd"], "bsd", f.get("f_bsd"))
-        if from_line is not None:
-            # header-stage rows: the time is the line's first bytes, read straight from the block
-            bi = None if buf_index is None else buf_index[sel]
-            mat = _gather(buffers, bi, s[sel], timestamps.width("bsd"))
-            line_parts = timestamps.parse_matrix(mat, from_line, "bsd")
-            # every row from the line (the usual case): nothing of the group's parse is used
-            bsd = (
-                line_parts
-                if from_line.all()
-                else timestamps.merge_parts(bsd, line_parts, from_line)
-            )
-    mono = pa.nulls(m, pa.float64())
-    if "mono" in f:
-        mono = f["mono"]
-        if not pa.types.is_floating(mono.type):
-            mono = _cast(columns.empty_to_null(mono), pa.float64())
-    if "mono_us" in f and f["mono_us"].null_count < m:  # /dev/kmsg: whole microseconds
-        micros = _cast(columns.empty_to_null(f["mono_us"]), pa.int64())
-        mono = pc.coalesce(mono, pc.divide(pc.cast(micros, pa.float64()), 1e6))
+    if fmt.separator_tag and fate.is_sep.any():
+        tag_col = pc.if_else(pa.array(fate.is_sep[sel]), fmt.separator_tag, tag_col)
+    stamps, bsd = _times(fmt, f, m, rows, sel)
     table = pa.Table.from_arrays(
         [
             _constant_strings(source_id, m),
-            pa.array(row_of[sel], pa.int64()),
-            pa.array(block.offset + starts[row_of[sel]], pa.int64()),
-            timestamps.merge_timestamps(stamps, m) if stamps else pa.nulls(m, TS),
-            mono,
+            pa.array(rows.row_of[sel], pa.int64()),
+            pa.array(block.offset + starts[rows.row_of[sel]], pa.int64()),
+            stamps,
+            _monotonic(f, m),
             columns.empty_to_null(f["host"]) if "host" in f else pa.nulls(m, pa.string()),
             tag_col,
             _cast(columns.empty_to_null(f["pid"]), pa.int64())
             if "pid" in f
             else pa.nulls(m, pa.int64()),
-            level,
+            _levels(f, m),
             pa.nulls(m, pa.string()),
             pa.array(flags, pa.int32()),
-            texts(sel, view=text_view),
+            rows.texts(sel, pre_len, view=text_view),
         ],
         schema=LINES_VIEW_SCHEMA if text_view else LINES_SCHEMA,
     )
     return BlockOutput(
-        table=table, n_lines=n_lines, lead=lead, tail=tail, bsd=bsd, lead_rows=lead_mask[sel]
+        table=table,
+        n_lines=n_lines,
+        lead=lead,
+        tail=fate.tail,
+        bsd=bsd,
+        lead_rows=fate.lead_mask[sel],
     )
 
 
