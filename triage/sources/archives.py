@@ -228,8 +228,12 @@ class TarArchive(Archive):
     def _open_info(self, ti: tarfile.TarInfo) -> tuple[BinaryIO, bool]:
         if not ti.isreg():
             raise SourceError("not-a-file", f"member {ti.name} is not a regular file")
-        if self._cheap and not ti.issparse():
-            return BoundedView(self._fh, ti.offset_data, ti.size), True  # type: ignore[return-value]
+        if not ti.issparse():
+            # a member's data is one run of the archive's bytes. Over a decompressed stream
+            # too, rather than `extractfile`, whose reads raise when the stream ends early
+            # and drop the bytes they got: a truncated upload kept no line of its last member
+            view = BoundedView(self._fh, ti.offset_data, ti.size)
+            return view, self._cheap  # type: ignore[return-value]
         fh = self._tar.extractfile(ti)
         if fh is None:
             raise SourceError("not-a-file", f"member {ti.name} has no data")
