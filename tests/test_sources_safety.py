@@ -17,7 +17,7 @@ from helpers_sources import DMESG_HEAD, SYSLOG, tar_bytes, write, zip_bytes
 
 from triage.limits import DEFAULT_LIMITS
 from triage.model import ErrorRecord, SourceFile
-from triage.sources import read_bytes, walk
+from triage.sources import Heads, read_bytes, walk
 
 ZEROS = 200 * 1024 * 1024  # 200 MB of zeros: compresses ~1000x
 
@@ -243,6 +243,34 @@ def test_a_cut_member_of_a_compressed_tar_keeps_every_byte_before_the_damage(
         assert expect.startswith(got.data), fmt
         assert len(expect) - len(got.data) < 64, (fmt, len(got.data), len(expect))
         assert [e.error_class for e in got.errors] == [f"truncated-{name}"]
+
+
+def test_a_compressed_file_cut_before_its_first_block_is_a_row_and_an_error(
+    tmp_path: Path,
+) -> None:
+    """Cut before anything inflates (inside bzip2's first block, up to 900 kB; a gzip's
+    header): no byte to read, so no read says why. The walk does, beside the source's row,
+    at the top and inside an archive, and again on a rerun (no head is kept for it)."""
+    body = b"".join(
+        b"Mar  4 10:00:%02d web07 kernel: line %06d\n" % (i % 60, i) for i in range(9000)
+    )
+    cut_bz2 = bz2.compress(body)[:4000]
+    cut_gz = gzip.compress(body)[:20]
+    inner = tar_bytes({"a/messages.bz2": cut_bz2})
+    paths = [
+        write(tmp_path / "messages.bz2", cut_bz2),
+        write(tmp_path / "kern.log.gz", cut_gz),
+        write(tmp_path / "bundle.tar", inner),
+    ]
+    heads = Heads(known={})
+    for _ in range(2):
+        out = list(walk([str(p) for p in paths], DEFAULT_LIMITS, heads=heads))
+        srcs = [o for o in out if isinstance(o, SourceFile)]
+        errs = [o for o in out if isinstance(o, ErrorRecord)]
+        assert sorted(s.display for s in srcs) == sorted(e.path for e in errs)
+        assert _classes(errs) == ["truncated-bzip2", "truncated-bzip2", "truncated-gzip"]
+        assert all("ends early" in e.message and "\n" not in e.message for e in errs)
+        heads = Heads(known=heads.seen)
 
 
 def test_missing_unreadable_empty_and_garbage(tmp_path: Path) -> None:

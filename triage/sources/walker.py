@@ -89,7 +89,7 @@ class Heads:
         return head
 
     def note(self, path: str, size: int, mtime_ns: int, item: Item) -> None:
-        if item.type == "file" and item.analysis is not None:
+        if item.type == "file" and item.analysis is not None and item.error is None:
             head = KnownHead(size, mtime_ns, bool(item.members), item.analysis)
             self.seen[os.path.abspath(path)] = head
 
@@ -236,9 +236,16 @@ def _file_item(
         bomb = _declared_bomb(layer, size, limits) and _confirm_bomb(layer, limits)
         if bomb:
             return Item(name, "error", error=make_error(shown, "decompression-bomb", bomb))
-    return _text_item(
+    item = _text_item(
         name, disk_path, chain, layer.what == "compressed", size, mtime, analyze(layer.head)
     )
+    if layer.what == "compressed" and not layer.head:
+        # cut before its first whole block (a bzip2 block is up to 900 kB): no byte to read,
+        # so no read will say why. Said here, with the source's row (else left unexplained)
+        cut = next((s.error for s in layer.streams if s.error), None)
+        if cut is not None:
+            item.error = make_error(shown, *cut)
+    return item
 
 
 def _text_item(
