@@ -159,6 +159,25 @@ def test_kdump_directory_and_guest_console(tmp_path: Path) -> None:
         assert fh.read(8) == b"KDUMP   " and hasattr(fh, "fileno")
 
 
+def test_hourly_dateext_rotations_rank_newest_first(tmp_path: Path) -> None:
+    """logrotate's `dateformat -%Y%m%d%H` names a day's several files by hour: the newest
+    hour is rotation 1, as the newest day is, and the walk lists them oldest first."""
+    logs = tmp_path / "logs"
+    write(logs / "messages", SYSLOG)
+    for hour in ("04", "08", "12"):
+        write(logs / f"messages-20240105{hour}", SYSLOG)
+    write(logs / "messages-2024010422.gz", compress(SYSLOG, "gz"))
+    srcs, errs = _split(list(walk([str(logs)])))
+    assert not errs
+    assert [(Path(s.path).name, s.rotation) for s in srcs] == [
+        ("messages-2024010422.gz", 4),
+        ("messages-2024010504", 3),
+        ("messages-2024010508", 2),
+        ("messages-2024010512", 1),
+        ("messages", 0),
+    ]
+
+
 def test_rotated_messages_compressed_every_way_detected_by_magic(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     write(logs / "messages", SYSLOG)

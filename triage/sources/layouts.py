@@ -172,6 +172,7 @@ class Rotation:
     number: int | None
     date: _dt.date | None
     rotated: bool
+    hour: int = 0  # of an hourly `dateext` name (`messages-2024010512`)
 
 
 def find_roots(names: list[str], top_name: str = "") -> list[Root]:
@@ -217,7 +218,8 @@ def rotation_of(path: str) -> Rotation:
         return Rotation(path, None, None, False)
     stripped = m.group("base")
     full = f"{head}/{stripped}" if head else stripped
-    return Rotation(full, number, date, number is not None or date is not None)
+    hour = int(m.group("date")[8:] or 0) if date is not None else 0
+    return Rotation(full, number, date, number is not None or date is not None, hour)
 
 
 def _parse_compact_date(text: str) -> _dt.date | None:

@@ -231,7 +231,8 @@ def _rotation_ranks(sfs: list[SourceFile], paths: list[str]) -> dict[str, int]:
 
         def age(p: str) -> tuple:
             r = L.rotation_of(p)
-            return (-(r.date.toordinal() if r.date else 0), r.number if r.number is not None else 0)
+            day = r.date.toordinal() if r.date else 0
+            return (-day, -r.hour, r.number if r.number is not None else 0)
 
         for i, p in enumerate(sorted(rotated, key=age), 1):
             ranks[p] = i
