@@ -58,9 +58,12 @@ def test_syslog_rhel53_inner_printk_time_and_kernel_only():
         b"Mar  2 10:11:14 web01 syslogd 1.4.1: restart.\n"
         b"Mar  2 10:31:14 web01 -- MARK --\n"
         b"Mar  2 10:31:15 web01 klogd: <4>EFLAGS: 00010202\n"
+        b"Mar  2 10:40:02 web01 exiting on signal 15\n"  # sysklogd stopping: no tag
+        b"Mar  2 10:40:03 web01 crond[881]: exiting on signal 15\n"
     )
     t = rows(parse_bytes(data, "syslog", year_hint=2009))
-    assert [r["lineno"] for r in t] == [1, 3, 4, 5, 6]  # sshd dropped
+    assert [r["lineno"] for r in t] == [1, 3, 4, 5, 6, 7]  # sshd and crond dropped
+    assert t[5]["text"] == "exiting on signal 15" and t[5]["tag"] is None
     first = t[0]
     assert first["host"] == "web01" and first["tag"] == "kernel" and first["pid"] is None
     assert first["mono"] == pytest.approx(1234.56789)
@@ -165,6 +168,21 @@ def test_rfc5424_header_tag_and_level():
     assert (t[0]["host"], t[0]["tag"], t[0]["level"]) == ("web07", "kernel", 4)
     assert t[0]["mono"] == pytest.approx(12.5) and t[0]["text"] == "BUG: x"
     assert t[1]["level"] == 3 and t[1]["text"] == "EXT4-fs error"  # the message's own <N> wins
+
+
+def test_rfc5424_byte_order_mark_is_not_text():
+    """MSG-UTF8 is a BOM, then the text (RFC 5424 §6.4): a frame behind one still reads as a
+    frame, and its printk time as the time."""
+    bom = "\ufeff".encode()
+    data = (
+        b"<4>1 2024-01-05T10:00:15.9Z web01 kernel - - - "
+        + bom
+        + b" [<ffffffff8b1c5a41>] write_cache_pages+0x251/0x4d0\n"
+        b"<4>1 2024-01-05T10:00:16Z web01 kernel - - - " + bom + b"[   12.500000] BUG: x\n"
+    )
+    t = rows(parse_bytes(data, "syslog-rfc3339"))
+    assert t[0]["text"] == " [<ffffffff8b1c5a41>] write_cache_pages+0x251/0x4d0"
+    assert t[1]["text"] == "BUG: x" and t[1]["mono"] == pytest.approx(12.5)
 
 
 def test_journal_short_monotonic_and_boot_separators():

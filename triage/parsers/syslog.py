@@ -34,9 +34,12 @@ KEEP_TAGS = frozenset(
         "init",
     }
 )
-#: tag-less messages kept: syslogd's MARK, "last message repeated" (a repeated kernel line) and
-#: sysklogd's own `syslogd 1.4.1: restart.` (its version takes the place of a tag)
-KEEP_UNTAGGED = r"^(?:-- MARK --|last message repeated \d+ times?|syslogd [\d.]+: )"
+#: tag-less messages kept: syslogd's MARK, "last message repeated" (a repeated kernel line),
+#: sysklogd's own `syslogd 1.4.1: restart.` (its version takes the place of a tag) and its
+#: `exiting on signal 15` as it stops (no tag at all: with the restart, a clean reboot's mark)
+KEEP_UNTAGGED = (
+    r"^(?:-- MARK --|last message repeated \d+ times?|syslogd [\d.]+: |exiting on signal \d+$)"
+)
 
 SYSLOG_KEEP = KeepRule(tags=KEEP_TAGS, untagged=KEEP_UNTAGGED)
 
@@ -64,10 +67,11 @@ RFC3164 = LineFormat(
 #: time, so it is the same kind; APP is the tag, PROCID is not kept (the kernel has none).
 RFC5424_VERSION = r"(?:<(?P<hpri>\d+)>1 )?"
 #: a tag then either the RFC 3164 colon (`kernel:`, `sshd[12]:`) or RFC 5424's PROCID, MSGID
-#: and structured data (`kernel - - - `, `app 12 ID47 [x@1 a="b"] `); optional as a whole
+#: and structured data (`kernel - - - `, `app 12 ID47 [x@1 a="b"] `); optional as a whole.
+#: RFC 5424's MSG may start with a byte order mark saying it is UTF-8 (§6.4): prefix, not text
 RFC3339_TAG = (
     r"(?:(?P<tag>[^\s:\[\]]+)(?:\[(?P<pid>\d+)\]: ?|: ?"
-    r"| (?:\d+|-) \S+ (?:-|(?:\[[^\]]*\])+)(?: |$)))?"
+    r"| (?:\d+|-) \S+ (?:-|(?:\[[^\]]*\])+)(?: |$)" + "\ufeff?" + r"))?"
 )
 
 RFC3339 = LineFormat(
