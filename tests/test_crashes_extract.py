@@ -10,6 +10,7 @@ import sys
 import time
 
 import pyarrow as pa
+import pytest
 from helpers_crashes import crashes_of, lines_table
 
 from triage.crashes import extract, extract_text
@@ -215,6 +216,57 @@ def test_rhel50_soft_lockup_old_header_reads_frames_after_eoi():
     c = _one(RHEL50_SOFT_LOCKUP)
     assert c.title == "BUG: soft lockup in umount"
     assert c.cpu == 1
+
+
+#: A Xen PV guest's idle vCPU (RHEL 5): RIP in the hypercall stub, the trace ends at cpu_idle
+#: (cpu_bringup_and_idle jumps to it); CPU 0's goes on into start_kernel. 2.6.18 prints a blank
+#: line before "Call Trace:"; consoles captured from xvc0 end lines in CRLF.
+RHEL5_XEN_IDLE_LOCKUP = """\
+Linux version 2.6.18-348.el5xen (mockbuild@x86-022.build.eng.bos.redhat.com) (gcc version 4.1.2 20080704 (Red Hat 4.1.2-54)) #1 SMP Wed Nov 28 21:31:28 EST 2012
+BUG: soft lockup - CPU#{cpu} stuck for 10s! [swapper:0]
+CPU {cpu}:
+Modules linked in: xennet xenblk ext3 jbd dm_mod
+Pid: 0, comm: swapper Not tainted 2.6.18-348.el5xen #1
+RIP: e030:[<ffffffff802063aa>]  [<ffffffff802063aa>] hypercall_page+0x3aa/0x1000
+RSP: e02b:ffff88003f8b5ef0  EFLAGS: 00000246
+RAX: 0000000000000000 RBX: 0000000000000001 RCX: ffffffff802063aa
+RDX: 0000000000000000 RSI: 0000000000000001 RDI: 0000000000000000
+RBP: 0000000000000001 R08: ffff88003f8b4000 R09: 0000000000000000
+R10: 0000000000000000 R11: 0000000000000246 R12: 0000000000000000
+R13: 0000000000000000 R14: 0000000000000000 R15: 0000000000000000
+FS:  00002b8f4b1e6f50(0000) GS:ffffffff80639080(0000) knlGS:0000000000000000
+CS:  e033 DS: 0000 ES: 0000
+{blank}Call Trace:
+ [<ffffffff8026f4f1>] raw_safe_halt+0x84/0xa8
+ [<ffffffff8026ca88>] xen_idle+0x38/0x4a
+ [<ffffffff8024af6c>] cpu_idle+0x8a/0xab
+{bottom}
+"""
+_CPU0_BOTTOM = """\
+ [<ffffffff80648b09>] start_kernel+0x220/0x225
+ [<ffffffff806481e5>] _sinittext+0x1e5/0x1eb
+"""
+
+
+@pytest.mark.parametrize("eol", ["\r\n", "\n"], ids=["crlf", "lf"])
+@pytest.mark.parametrize("blank", ["\n", ""], ids=["blank", "no-blank"])
+@pytest.mark.parametrize("cpu", [1, 0])
+def test_xen_idle_soft_lockup_stalls_in_the_idle_loop(eol, blank, cpu):
+    bottom = _CPU0_BOTTOM if cpu == 0 else ""
+    text = RHEL5_XEN_IDLE_LOCKUP.format(cpu=cpu, blank=blank, bottom=bottom).replace("\n", eol)
+    crashes = [c for c in extract_text(text, "s") if c.record == "crash"]
+    assert len(crashes) == 1, [c.title for c in crashes]
+    c = crashes[0]
+    assert c.title == "BUG: soft lockup in cpu_idle"
+    assert not c.corrupted, c.corrupted_reason
+    assert c.function == "cpu_idle"
+    assert [f.function for f in c.frames][:4] == [
+        "hypercall_page",
+        "raw_safe_halt",
+        "xen_idle",
+        "cpu_idle",
+    ]
+    assert c.release == "2.6.18-348.el5xen" and c.cpu == cpu
 
 
 def test_hung_task_names_what_it_waits_in():

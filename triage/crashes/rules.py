@@ -159,8 +159,7 @@ STALL_ANCHORS = (
     "^accept$", "kernel_accept", "^sock_do_ioctl", "^sock_ioctl", "^compat_sock_ioctl",
     "^nfnetlink_rcv_msg", "^rtnetlink_rcv_msg", "^netlink_dump",
     "^(sys_)?(socketpair|connect|ioctl)", "__do_fault", "do_page_fault", "^page_fault$",
-    "__fput", "task_work_run", "exit_to_usermode", "smp_call_function", "tasklet_action",
-    "tasklet_hi_action",
+    "__fput", "task_work_run", "exit_to_usermode", "tasklet_action", "tasklet_hi_action",
     # Pre-NAPI-rework kernels (2.6.x): the NET_RX softirq calls the driver's poll directly.
     "^net_rx_action$",
     # 2.6.x syscall and kernel-thread entry points (x86_64, i386).
@@ -168,6 +167,13 @@ STALL_ANCHORS = (
     "^sysenter_past_esp$", "^sysenter_do_call$", "^ia32_sysenter_target$", "^child_rip$",
     "^kernel_thread_helper$",
 )  # fmt: skip
+#: Anchors that name the stall themselves, not by the frame above them (they are anchors too).
+#: smp_call_function: the CPU waits there for another one, whoever called it. ^cpu_idle$: the
+#: idle loop of 2.6.x-3.9 kernels (do_idle's predecessor); a stall in it is an idle stall
+#: whatever idle routine sits above it (xen_idle, mwait_idle, default_idle). Below it there is
+#: often no anchor: Xen PV guests print nothing (cpu_bringup_and_idle jumps to it), CPU 0 shows
+#: start_kernel, so without this an idle CPU's complete trace was taken for a truncated one.
+STALL_SELF_ANCHORS = ("smp_call_function", "^cpu_idle$")
 
 #: Hung tasks block in generic waits; these anchors group hangs by what they wait for.
 HANG_ANCHORS = {

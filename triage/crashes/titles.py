@@ -62,7 +62,8 @@ _STACK_START_ANY = re.compile("|".join(f"(?:{p})" for p in rules.STACK_START))
 _CORRUPTED_LINES = tuple(re.compile(p) for p in rules.CORRUPTED_LINES)
 _QUESTIONABLE = re.compile(rules.QUESTIONABLE_FRAME)
 _CORRUPTED_TITLE = re.compile(rules.CORRUPTED_TITLE)
-_STALL_ANCHORS = re.compile("|".join(rules.STALL_ANCHORS))
+_STALL_ANCHORS = re.compile("|".join(rules.STALL_ANCHORS + rules.STALL_SELF_ANCHORS))
+_STALL_SELF_ANCHORS = re.compile("|".join(rules.STALL_SELF_ANCHORS))
 
 
 @dataclass
@@ -107,11 +108,12 @@ def _strip_prefix(name: str) -> str:
 
 
 def _stall_frame(frames: list[str]) -> int:
-    """Index of the frame just above the first dispatcher (syscall entry, softirq, kthread)."""
+    """Index of the frame just above the first dispatcher (syscall entry, softirq, kthread),
+    or of the dispatcher itself when it names the stall (`rules.STALL_SELF_ANCHORS`)."""
     prev = 0
     for i, name in enumerate(frames):
         if _STALL_ANCHORS.search(name):
-            return i if "smp_call_function" in name else prev
+            return i if _STALL_SELF_ANCHORS.search(name) else prev
         prev = i
     return -1
 
