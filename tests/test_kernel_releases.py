@@ -101,6 +101,10 @@ def test_compare_ignores_only_flavour():
         ("4.14.173-137.229.amzn2.x86_64", "amazon", "2", "", "", "x86_64"),
         ("6.1.55-75.123.amzn2023.x86_64", "amazon", "2023", "", "", "x86_64"),
         ("4.1.12-124.48.6.el7uek.x86_64", "oracle", "", "", "oracle", "x86_64"),
+        # RHEL's realtime kernels: the rt patch level inside the release, or `+rt` (RHEL 9)
+        ("4.18.0-372.9.1.rt7.166.el8.x86_64", "rhel", "8.6", "rt", "", "x86_64"),
+        ("3.10.0-1160.rt56.1131.el7.x86_64", "rhel", "7.9", "rt", "", "x86_64"),
+        ("5.14.0-362.8.1.el9_3.x86_64+rt", "rhel", "9.3", "rt", "", "x86_64"),
     ],
 )
 def test_parse_release(release, distro, distro_release, flavour, vendor, arch):

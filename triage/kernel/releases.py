@@ -104,6 +104,9 @@ REBUILD_MARKERS: list[tuple[str, str]] = [
 
 _ARCH_RE = re.compile(r"[.](" + "|".join(ARCHES) + r")(?=$|[.+])")
 _DEBUG_RE = re.compile(r"[.+](debug|kdump|rt)$")
+#: RHEL 7/8's realtime kernels carry the rt patch level inside the release:
+#: `3.10.0-1160.rt56.1131.el7`, `4.18.0-372.9.1.rt7.166.el8` (RHEL 9 says `+rt` at the end)
+_RT_RE = re.compile(r"\.rt\d+\.\d+\.el\d")
 _GLUED_RE = re.compile(r"(?<=[0-9L])(" + "|".join(GLUED_FLAVOURS) + r")$")
 _DASH_RE = re.compile(r"^(\d+\.\d+[\w.+~]*-[\w.]+?)-([a-z0-9][a-z0-9]*(?:-[a-z0-9]+)*)$")
 _BASE_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
@@ -144,6 +147,8 @@ def split_flavour(release: str) -> tuple[str, str, str]:
         if m and not _DASH_RE.match(core):
             flavour = m.group(1)
             core = core[: m.start()]
+    if not flavour and _RT_RE.search(core):
+        flavour = "rt"
     if not flavour:
         m = _DASH_RE.match(core)
         if m and (m.group(2) in DASH_FLAVOURS or m.group(2) in ("xen", "smp", "debug", "kdump")):
