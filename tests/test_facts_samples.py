@@ -85,6 +85,23 @@ def test_guest_logs_are_linked_to_their_vm_and_say_how(run):
     }
 
 
+def test_a_console_log_named_by_the_vm_uuid_is_linked_to_that_vm(tmp_path):
+    """xenconsoled names a console log after the domain's name, which a toolstack may set to
+    the VM's uuid rather than its name_label: the uuid names the VM as surely."""
+    import shutil
+
+    case = tmp_path / "case"
+    case.mkdir()
+    shutil.copy(f"{SAMPLES}/case-xs01/bug-report-20090615103000.tar.bz2", case)
+    guest = case / f"guest-{RHEL47}.log"
+    shutil.copy(f"{SAMPLES}/case-xs01/guest-rhel47vm.log", guest)
+    sources, read = sources_of(case)
+    facts, errors = bundle_facts(sources, read)
+    linked = [(f.subject_id, f.value) for f in facts if f.key == "link.source"]
+    assert linked == [(RHEL47, str(guest))]
+    assert not [e for e in errors if e.error_class.startswith("guest-")]
+
+
 def test_sosreport_and_kdump_facts(run):
     facts, _, _, _ = run
     web = "web07.example.com"

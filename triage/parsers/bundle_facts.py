@@ -608,14 +608,15 @@ def _syslog_hostname(data: bytes) -> str:
 
 
 def _candidates(hosts: Iterable[_Bundle], name: str, by_host: bool) -> list[tuple[_Bundle, _Vm]]:
-    """VMs whose name_label is `name`; a host name also matches on its first label (web07.x → web07)."""
+    """VMs whose name_label is `name`, or whose uuid is (a console log named by the domain's
+    uuid rather than its name); a host name also matches on its first label (web07.x → web07)."""
     out = []
     names = {name.lower()}
     if by_host and "." in name:
         names.add(name.split(".", 1)[0].lower())
     for hb in hosts:
         for vm in hb.vms.values():
-            if vm.name and vm.name.lower() in names:
+            if (vm.name and vm.name.lower() in names) or vm.uuid.lower() == name.lower():
                 out.append((hb, vm))
     return out
 
