@@ -102,6 +102,27 @@ def test_a_console_log_named_by_the_vm_uuid_is_linked_to_that_vm(tmp_path):
     assert not [e for e in errors if e.error_class.startswith("guest-")]
 
 
+def test_a_loose_kdump_directory_states_its_crash_once(tmp_path):
+    """Each loose file of an unpacked /var/crash/<ip>-<date>/ is a unit of its own: the crash
+    the directory records is one fact, cited from its vmcore-dmesg.txt, not one per file."""
+    import shutil
+
+    import triage
+
+    crash = tmp_path / "var" / "crash" / "127.0.0.1-2011-03-02-14:22:31"
+    crash.mkdir(parents=True)
+    dmesg = crash / "vmcore-dmesg.txt"
+    shutil.copy(f"{SAMPLES}/var/crash/127.0.0.1-2011-03-02-14:22:31/vmcore-dmesg.txt", dmesg)
+    (crash / "kexec-dmesg.log").write_bytes(dmesg.read_bytes()[:2000])
+    (crash / "vmcore-incomplete").write_bytes(b"\0" * 4096)
+    for jobs in (1, 2):
+        out = tmp_path / f"ds{jobs}"
+        triage.ingest([str(tmp_path / "var")], out=str(out), jobs=jobs)
+        facts = triage.open_dataset(str(out)).facts
+        got = facts[facts.key == "host.kdump_crash"]
+        assert got.source_path.tolist() == [str(dmesg)], jobs
+
+
 def test_sosreport_and_kdump_facts(run):
     facts, _, _, _ = run
     web = "web07.example.com"

@@ -25,6 +25,7 @@ from typing import Any
 
 from triage.model import KIND_CONFIG, SourceFile
 from triage.sources import DeferredArchive
+from triage.sources.layouts import KDUMP_DIR_RE
 
 #: bytes hashed per read when digesting inputs
 _BLOCK = 4 * 1024 * 1024
@@ -88,10 +89,11 @@ def make_units(
         unit.sources.append(s)
     # What a loose file may learn from its folder: the bundles beside it and the loose files
     # that state facts (config kinds). Its sibling logs are not context: each links itself to
-    # a VM, so a folder of N logs costs N units of work, not N².
+    # a VM, so a folder of N logs costs N units of work, not N². The few files of one kdump
+    # directory are: the crash the directory records is stated once, by one of them.
     by_dir: dict[str, list[SourceFile]] = defaultdict(list)
     for s, key in zip(sources, keys, strict=True):
-        if s.members or s.kind == KIND_CONFIG:
+        if s.members or s.kind == KIND_CONFIG or _in_crash_dir(key):
             by_dir[os.path.dirname(key)].append(s)
     archives_by_dir: dict[str, list[DeferredArchive]] = defaultdict(list)
     for a in archives or ():
@@ -106,6 +108,10 @@ def make_units(
             ]
             u.context_archives = [a for d in up for a in archives_by_dir.get(d, ())]
     return [by_key[k] for k in sorted(by_key)]
+
+
+def _in_crash_dir(path: str) -> bool:
+    return "/crash/" in path and KDUMP_DIR_RE.search(path) is not None
 
 
 def make_packs(units: list[Unit], workers: int = 1) -> list[list[Unit]]:

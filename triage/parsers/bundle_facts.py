@@ -503,12 +503,26 @@ def _sos(
         got = sos_facts.read_date(_text(data)) if data is not None else None
         if got:
             _host_fact(b, src, "host.date", got[0].value, got[0].lineno, got[1])
-    seen_dirs: set[str] = set()
+    # one fact per kdump directory, cited from the same file whichever of its files asks
+    # (each loose file is a unit of its own, with the directory's other files as context)
+    in_dirs: dict[str, list[tuple[SourceFile, tuple[str, str, datetime | None]]]] = {}
     for src in b.sources:
-        k = sos_facts.kdump_crash_time(src.path or src.disk_path)
-        if k and k[0] not in seen_dirs:
-            seen_dirs.add(k[0])
-            _host_fact(b, src, "host.kdump_crash", k[0], None, k[2])
+        # a loose file by where it lies: its path is relative to the folder named, which may
+        # be the kdump directory's own or one below /var/crash
+        k = sos_facts.kdump_crash_time(src.path) or (
+            None if src.members else sos_facts.kdump_crash_time(src.disk_path)
+        )
+        if k:
+            in_dirs.setdefault(k[0], []).append((src, k))
+    for found in in_dirs.values():
+        src, k = min(found, key=lambda f: (_kdump_file_rank(f[0]), f[0].path or f[0].disk_path))
+        _host_fact(b, src, "host.kdump_crash", k[0], None, k[2])
+
+
+def _kdump_file_rank(src: SourceFile) -> int:
+    """The file a kdump directory's crash is cited from: its kernel log first."""
+    name = os.path.basename(src.path or src.disk_path)
+    return 0 if name == "vmcore-dmesg.txt" else 1 if name.startswith("vmcore") else 2
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from triage.parsers.xen_info import Value
+from triage.sources.layouts import KDUMP_DIR_RE
 
 
 @dataclass
@@ -113,13 +114,6 @@ def read_date(text: str) -> tuple[Value, datetime | None] | None:
         if line.strip():
             return Value("date", line.strip(), n), parse_date(line.strip())
     return None
-
-
-#: kdump's directory: /var/crash/<ip>-<YYYY-MM-DD>-<HH:MM:SS>/ (early RHEL 6/7: YYYY.MM.DD)
-KDUMP_DIR_RE = re.compile(
-    r"(?:^|/)var/crash/(?P<dir>(?P<ip>[0-9a-fA-F.:]+)-(?P<d>\d{4}[-.]\d{2}[-.]\d{2})-"
-    r"(?P<t>\d{2}:\d{2}(?::\d{2})?))/"
-)
 
 
 def kdump_crash_time(path: str) -> tuple[str, str, datetime | None] | None:
