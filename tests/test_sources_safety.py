@@ -273,6 +273,20 @@ def test_a_compressed_file_cut_before_its_first_block_is_a_row_and_an_error(
         heads = Heads(known=heads.seen)
 
 
+def test_an_archive_holding_no_file_is_said_not_silently_dropped(tmp_path: Path) -> None:
+    """An empty zip (or one of folders only) made no sources row and no error: the input
+    named left no trace in the dataset. At the top and nested, it is an error row."""
+    empty = write(tmp_path / "empty.zip", zip_bytes({}))
+    folders = write(tmp_path / "folders.zip", zip_bytes({"case/": b"", "case/logs/": b""}))
+    outer = write(
+        tmp_path / "outer.tar", tar_bytes({"a/messages": SYSLOG, "b/x.zip": zip_bytes({})})
+    )
+    srcs, errs = _run([empty, folders, outer])
+    assert [s.path for s in srcs] == ["a/messages"]
+    assert _classes(errs) == ["empty-archive"] * 3
+    assert sorted(e.path for e in errs) == sorted([str(empty), str(folders), f"{outer}!b/x.zip"])
+
+
 def test_missing_unreadable_empty_and_garbage(tmp_path: Path) -> None:
     empty = write(tmp_path / "empty.log", b"")
     garbage = write(tmp_path / "garbage.bin", os.urandom(8192))

@@ -7,6 +7,7 @@ honour `base_offset`) without copying a multi-gigabyte vmcore anywhere.
 
 from __future__ import annotations
 
+import errno
 import io
 from typing import BinaryIO
 
@@ -41,8 +42,8 @@ class BoundedView(io.RawIOBase):
             offset += self._pos
         elif whence == io.SEEK_END:
             offset += self.length
-        if offset < 0:
-            raise ValueError("negative seek position")
+        if offset < 0:  # as a file does: zipfile probes for a zip64 record this way
+            raise OSError(errno.EINVAL, "negative seek position")
         self._pos = offset
         return self._pos
 

@@ -543,6 +543,8 @@ def _walk_archive(
             cls, msg = stream.error
             c.errors = [e for e in c.errors if e.error_class not in _ECHOES]
             c.errors.append(make_error(bundle, cls, msg + "; members listed up to there"))
+    if not c.items and not c.errors:  # said, or the input leaves no trace in the dataset
+        c.errors.append(make_error(bundle, "empty-archive", "the archive holds no file"))
     return finalize(c)
 
 
