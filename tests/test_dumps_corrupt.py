@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import random
 import struct
+from pathlib import Path
 
 import pytest
 from dumpbuilder import (
@@ -246,3 +248,22 @@ def test_random_corruption_never_raises(which: str) -> None:
         assert isinstance(r, DumpResult)
         assert all(e.stage == "dumps" and e.message for e in r.errors)
         assert "dump-invalid" not in classes(r), r.errors
+
+
+def test_garbage_where_a_dump_belongs_is_an_error_row(tmp_path: Path) -> None:
+    """A kdump directory's `vmcore` with no dump magic was skipped without a word: the one
+    file a kernel engineer opens first is not silently passed over."""
+    import triage
+
+    crash = tmp_path / "in" / "var" / "crash" / "127.0.0.1-2024-01-05-10:00:00"
+    crash.mkdir(parents=True)
+    (crash / "vmcore").write_bytes(os.urandom(65536))
+    (crash / "vmcore-dmesg.txt").write_bytes(b"<0>[  100.000000] Kernel panic - not syncing: x\n")
+    out = tmp_path / "ds"
+    triage.ingest([str(tmp_path / "in")], out=str(out))
+    ds = triage.open_dataset(str(out))
+    assert ds.errors[["path", "stage", "error_class"]].values.tolist() == [
+        [str(crash / "vmcore"), "dumps", "dump-unknown-format"]
+    ]
+    status = {p.rsplit("/", 1)[-1]: st for p, st in ds.sources[["path", "status"]].values}
+    assert status == {"vmcore": "skipped", "vmcore-dmesg.txt": "ok"}

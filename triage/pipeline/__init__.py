@@ -38,6 +38,9 @@ from triage.pipeline.large import large_xensource, process_large_log
 from triage.pipeline.result import SourceResult, internal_error
 from triage.pipeline.spill import spill_all_lines
 
+#: the role of a file where a crash dump belongs (a kdump directory's `vmcore`: sources.layouts)
+DUMP_ROLE = "vmcore"
+
 __all__ = [
     "LARGE_SOURCE_BYTES",
     "SourceResult",
@@ -98,6 +101,11 @@ def process_source(
             _process_log(result, data, facts, signatures, keep, limits)
         else:
             result.status = "skipped"
+            if src.role == DUMP_ROLE:
+                # where a dump belongs, but none triage reads: said, not passed over in silence
+                from triage.dumps import not_a_dump
+
+                result.errors.append(not_a_dump(src))
     except Exception as exc:  # a bug in a stage must not lose the other sources
         result.fail(exc)
     return result
