@@ -351,3 +351,31 @@ def test_an_unchanged_rerun_leaves_the_dataset_untouched_and_loads_no_arrow(
     edited = triage.ingest([str(folder)], out=str(out))
     assert edited.processed == 1
     assert edited.counts["lines"] == first.counts["lines"] + 1
+
+
+def test_a_cut_log_is_one_errors_row_not_one_per_pass(tmp_path: Path) -> None:
+    """A xensource.log read for its facts and for its lines: the facts pass and the parse
+    each found it ends mid-line, and a compressed one's read had said its stream ended early.
+    One row (and one warning) per cut log."""
+    import gzip
+
+    from helpers_sources import XENSOURCE_NEW
+
+    log = XENSOURCE_NEW * 2000
+    plain = tmp_path / "plain" / "xensource.log"
+    plain.parent.mkdir()
+    plain.write_bytes(log[:-10])  # cut inside its last line
+    packed = gzip.compress(log)
+    cut = tmp_path / "gz" / "xensource.log.gz"
+    cut.parent.mkdir()
+    cut.write_bytes(packed[: len(packed) // 2])
+    warned: list[str] = []
+    out = tmp_path / "ds"
+    triage.ingest([str(plain.parent), str(cut.parent)], out=str(out), warn=warned.append)
+    errors = triage.open_dataset(str(out)).errors
+    got = sorted(errors[["path", "stage", "error_class"]].itertuples(index=False, name=None))
+    assert got == [
+        (str(cut), "sources", "truncated-gzip"),
+        (str(plain), "parse", "truncated"),
+    ]
+    assert len(warned) == 2

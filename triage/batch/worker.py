@@ -137,8 +137,30 @@ def _finish_unit(
     if not unit.input_digest:
         take_digests(unit, _whole_file_sha(unit, part.results))
         part.input_digest, part.context_digest = unit.input_digest, unit.context_digest
+    _one_word_per_cut(part)
     part.seconds = staged.seconds + time.perf_counter() - start
     return part
+
+
+def _one_word_per_cut(part: PartData) -> None:
+    """One errors row (and warning) for a cut source, not three: the facts pass and the
+    line parse each notice that the log ends mid-line, which the read already said when its
+    stream ended early (`truncated-gzip` …); the parse's word is kept when the read said
+    nothing (a log cut on a line boundary of its own)."""
+    cut = {
+        e.path
+        for r in part.results
+        for e in r.errors
+        if e.stage == "sources" and e.error_class.startswith(("truncated-", "corrupt-"))
+    }
+    parsed = {e.path for r in part.results for e in r.errors if e.error_class == "truncated"}
+    part.errors = [
+        e
+        for e in part.errors
+        if not (e.error_class == "truncated" and (e.path in cut or e.path in parsed))
+    ]
+    for r in part.results:
+        r.errors = [e for e in r.errors if not (e.error_class == "truncated" and e.path in cut)]
 
 
 def _whole_file_sha(unit: Unit, results: list[Any]) -> str:
