@@ -379,3 +379,39 @@ def test_unknown_file_is_an_error_row() -> None:
     assert r.errors[0].stage == "dumps"
     assert r.errors[0].message.startswith(SRC.display + ": ")
     assert r.errors[0].source_id == SRC.source_id
+
+
+@pytest.mark.parametrize("container", ["tar", "zip"])
+def test_a_dump_stored_uncompressed_in_an_archive_is_read_at_its_own_offset(
+    tmp_path: Path, container: str
+) -> None:
+    """A vmcore in a plain tar (or a stored zip entry) is read in place, through a window
+    onto the archive: its file descriptor is the archive's, which was mapped from byte 0, so
+    the dump read the archive's first bytes and was "not a recognised crash dump"."""
+    import tarfile
+    import zipfile
+
+    import triage
+
+    core, expected = build_elf("structured")
+    crash = "var/crash/127.0.0.1-2024-04-24-23:06:40/"
+    ahead = b"kdump: saving vmcore-dmesg.txt\n" * 3000  # the dump starts well inside
+    path = tmp_path / f"case.{container}"
+    if container == "tar":
+        with tarfile.open(path, "w") as tar:
+            for name, data in ((crash + "kexec-dmesg.log", ahead), (crash + "vmcore", core)):
+                ti = tarfile.TarInfo(name)
+                ti.size = len(data)
+                tar.addfile(ti, io.BytesIO(data))
+    else:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+            zf.writestr(crash + "kexec-dmesg.log", ahead)
+            zf.writestr(crash + "vmcore", core)
+    out = tmp_path / "ds"
+    triage.ingest([str(path)], out=str(out))
+    ds = triage.open_dataset(str(out))
+    assert ds.errors.empty
+    kinds = dict(ds.sources[["path", "kind"]].values)
+    assert kinds[crash + "vmcore"] == "dump" and kinds[crash + "vmcore#dmesg"] == "vmcore-dmesg"
+    dmesg = ds.sources.set_index("path").line_count[crash + "vmcore#dmesg"]
+    assert dmesg == expected.count(b"\n")

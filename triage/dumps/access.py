@@ -13,6 +13,8 @@ import mmap
 import os
 from typing import BinaryIO, Protocol
 
+from triage.sources.views import BoundedView
+
 #: no single structure read from a dump may exceed this (log buffers are ≤ 2 GiB in the kernel,
 #: and nothing we read whole is near that); it stops `read(off, huge)` allocations.
 MAX_READ = 512 * 1024 * 1024
@@ -46,10 +48,17 @@ class DumpFile:
         self._fh = fh
         self._map: mmap.mmap | None = None
         self.size = _size_of(fh)
+        # a window onto a real file (a vmcore in an uncompressed tar) maps that file: its
+        # bytes start `base_offset` into it
+        window = _window(fh)
+        self._start = window.base_offset if window is not None else 0
         try:
             fd = fh.fileno()
             if self.size > 0:
                 self._map = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+                if len(self._map) < self._start + self.size:  # the file shrank since
+                    self._map.close()
+                    self._map = None
         except (OSError, ValueError, io.UnsupportedOperation, AttributeError):
             self._map = None
 
@@ -64,7 +73,8 @@ class DumpFile:
                 f"needs bytes {offset:#x}..{offset + length:#x} but the file ends at {self.size:#x}",
             )
         if self._map is not None:
-            return self._map[offset : offset + length]
+            at = self._start + offset
+            return self._map[at : at + length]
         self._fh.seek(offset)
         data = self._fh.read(length)
         if len(data) != length:
@@ -73,7 +83,9 @@ class DumpFile:
 
     def buffer(self) -> memoryview | None:
         """The whole file as a zero-copy view when mmapped (for chunked scans), else None."""
-        return memoryview(self._map) if self._map is not None else None
+        if self._map is None:
+            return None
+        return memoryview(self._map)[self._start : self._start + self.size]
 
     def close(self) -> None:
         if self._map is not None:
@@ -83,7 +95,16 @@ class DumpFile:
             self._map = None
 
 
+def _window(fh: BinaryIO) -> BoundedView | None:
+    """The window onto an outer file that `fh` reads (`sources.open_binary` buffers one)."""
+    raw = fh.raw if isinstance(fh, io.BufferedReader) else fh
+    return raw if isinstance(raw, BoundedView) else None
+
+
 def _size_of(fh: BinaryIO) -> int:
+    window = _window(fh)
+    if window is not None:  # its file descriptor is the whole outer file's
+        return window.length
     try:
         return os.fstat(fh.fileno()).st_size
     except (OSError, ValueError, io.UnsupportedOperation, AttributeError):
