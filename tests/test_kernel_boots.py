@@ -148,3 +148,30 @@ def test_boots_of_many_plain_sources_are_those_each_gets_alone(kind: str) -> Non
         assert by_name["majority"][0][0].hostname == "web07"
         assert by_name["headless"][0][0].start_time is not None
     assert by_name["clocked"] is None and by_name["empty"] is None
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [b"-- Reboot --", b"-- Boot 4f3c2a1b9d8e4f6a8b7c6d5e4f3a2b1c --"],
+)
+def test_short_monotonic_journal_separator_and_clock_restart_are_one_reboot(separator: bytes):
+    """`journalctl -o short-monotonic`: the separator, then the new boot's clock from 0; one cut
+    at the separator, as `-o short` of the same journal gives."""
+    data = (
+        b"-- Logs begin at Fri 2024-01-05 10:00:00 UTC, end at Sat 2024-01-06 08:00:30 UTC. --\n"
+        b"[    0.000000] web01 kernel: Linux version 3.10.0-1160.el7.x86_64"
+        b" (mockbuild@kbuilder.bsys.centos.org) (gcc version 4.8.5 20150623 (Red Hat 4.8.5-44)"
+        b" (GCC) ) #1 SMP Wed Oct 14 17:02:59 UTC 2020\n"
+        b"[   12.345678] web01 kernel: XFS (dm-0): Mounting V5 Filesystem\n"
+        b"[ 3600.500000] web01 kernel: BUG: soft lockup - CPU#1 stuck for 22s!"
+        b" [kworker/1:1:1234]\n" + separator + b"\n"
+        b"[    0.000000] web01 kernel: Linux version 4.18.0-513.5.1.el8_9.x86_64"
+        b" (mockbuild@x86-vm-08.build.eng.bos.redhat.com) (gcc version 8.5.0 20210514"
+        b" (Red Hat 8.5.0-20) (GCC)) #1 SMP Fri Sep 29 05:21:10 EDT 2023\n"
+        b"[   30.000000] web01 kernel: INFO: task jbd2/dm-0-8:512 blocked for more than"
+        b" 120 seconds.\n"
+    )
+    lines = parse_bytes(data, "journal", "m")
+    boots, _ = segment_boots(lines, "m")
+    assert [(b.first_line, b.last_line) for b in boots] == [(2, 4), (5, 7)]
+    assert [b.release for b in boots] == ["3.10.0-1160.el7.x86_64", "4.18.0-513.5.1.el8_9.x86_64"]

@@ -112,8 +112,12 @@ def _boundaries(
     banners = np.flatnonzero(banner)
     seps = np.flatnonzero(_mask(text, SEPARATOR, possible))
     restarts, previous = _restarts(mono)
+    # a banner or a journal separator between a restart and the last clocked line before it
+    # already opened the boot the restart is in (`-o short-monotonic`: `-- Reboot --`, then
+    # `[    0.000000] ... Linux version`)
+    opened = np.union1d(banners, seps)
     explained = [
-        bool(np.any((banners > p) & (banners < r))) for r, p in zip(restarts, previous, strict=True)
+        bool(np.any((opened > p) & (opened < r))) for r, p in zip(restarts, previous, strict=True)
     ]
     starts = sorted(
         set(seps.tolist()) | {int(r) for r, e in zip(restarts, explained, strict=True) if not e}
