@@ -175,3 +175,112 @@ def test_short_monotonic_journal_separator_and_clock_restart_are_one_reboot(sepa
     boots, _ = segment_boots(lines, "m")
     assert [(b.first_line, b.last_line) for b in boots] == [(2, 4), (5, 7)]
     assert [b.release for b in boots] == ["3.10.0-1160.el7.x86_64", "4.18.0-513.5.1.el8_9.x86_64"]
+
+
+RHEL7_BANNER = (
+    b"Linux version 3.10.0-1160.el7.x86_64 (mockbuild@kbuilder.bsys.centos.org) (gcc version"
+    b" 4.8.5 20150623 (Red Hat 4.8.5-44) (GCC) ) #1 SMP Wed Oct 14 17:02:59 UTC 2020"
+)
+RHEL5_BANNER = (
+    b"Linux version 2.6.18-398.el5xen (mockbuild@builder17.centos.org) (gcc version 4.1.2"
+    b" 20080704 (Red Hat 4.1.2-55)) #1 SMP Tue Sep 16 21:31:50 EDT 2014"
+)
+
+
+def _spans(data: bytes, kind: str) -> list[tuple[int, int, str]]:
+    boots, _ = segment_boots(parse_bytes(data, kind, "p", year_hint=2024), "p")
+    return [(b.first_line, b.last_line, b.release) for b in boots]
+
+
+def test_syslog_cgroup_lines_before_the_banner_open_its_boot():
+    """RHEL 7 messages without a printk clock: cgroup_init_early's lines come before the banner
+    and are the new boot's, not the end of the one before."""
+    head = (
+        b"Jan  4 23:50:01 web01 kernel: e1000: eth0 NIC Link is Up 1000 Mbps Full Duplex,"
+        b" Flow Control: RX\n"
+    )
+    boot = (
+        b"Jan  5 10:00:00 web01 kernel: Initializing cgroup subsys cpuset\n"
+        b"Jan  5 10:00:00 web01 kernel: Initializing cgroup subsys cpu\n"
+        b"Jan  5 10:00:00 web01 kernel: Initializing cgroup subsys cpuacct\n"
+        b"Jan  5 10:00:00 web01 kernel: " + RHEL7_BANNER + b"\n"
+        b"Jan  5 10:00:00 web01 kernel: Command line: BOOT_IMAGE=/vmlinuz-3.10.0-1160.el7.x86_64"
+        b" root=/dev/mapper/centos-root ro\n"
+    )
+    release = "3.10.0-1160.el7.x86_64"
+    assert _spans(head + boot, "syslog") == [(1, 1, ""), (2, 6, release)]
+    # a file that starts at the boot: one boot, not a boot of the cgroup lines before it
+    assert _spans(boot, "syslog") == [(1, 5, release)]
+
+
+def test_syslog_sysklogd_start_opens_the_boot_but_not_a_rotation_restart():
+    """RHEL 5: sysklogd's restart and klogd's start precede the ring buffer it copies out; a
+    restart of a log rotation days before is the old boot's."""
+    data = (
+        b"Jun  7 04:02:04 db03 syslogd 1.4.1: restart.\n"
+        b"Jun  8 11:20:45 db03 sshd[8113]: Accepted publickey for oper from 10.20.3.7 port 50718"
+        b" ssh2\n"
+        b"Jun  9 10:16:22 db03 syslogd 1.4.1: restart.\n"
+        b"Jun  9 10:16:22 db03 kernel: klogd 1.4.1, log source = /proc/kmsg started.\n"
+        b"Jun  9 10:16:22 db03 kernel: " + RHEL5_BANNER + b"\n"
+        b"Jun  9 10:16:22 db03 kernel: BIOS-provided physical RAM map:\n"
+    )
+    assert _spans(data, "syslog") == [(1, 1, ""), (3, 6, "2.6.18-398.el5xen")]
+
+
+def test_console_bootdata_line_is_its_boots():
+    """RHEL 5 x86_64 prints `Bootdata ok` before the banner: no boot of that line alone at the
+    start, and the second boot's is not the end of the first."""
+    boot = (
+        b"Bootdata ok (command line is ro root=/dev/VolGroup00/LogVol00 console=xvc0)\r\n"
+        + RHEL5_BANNER
+        + b"\r\n"
+        b"Command line: ro root=/dev/VolGroup00/LogVol00 console=xvc0\r\n"
+        b"BUG: soft lockup - CPU#1 stuck for 10s! [swapper:0]\r\n"
+        b"\r\n"
+        b"Restarting system.\r\n"
+    )
+    spans = _spans(boot + boot, "console")
+    assert [(a, b) for a, b, _ in spans] == [(1, 6), (7, 12)]
+    assert {r for *_, r in spans} == {"2.6.18-398.el5xen"}
+
+
+def test_xenconsoled_logfile_opened_is_not_a_boot():
+    data = (
+        b"[2024-01-05 10:00:00] Logfile Opened\r\n"
+        b"[2024-01-05 10:00:01] " + RHEL5_BANNER + b"\r\n"
+        b"[2024-01-05 10:00:01] Command line: ro root=/dev/VolGroup00/LogVol00 console=xvc0\r\n"
+        b"[2024-01-05 10:05:00] BUG: soft lockup - CPU#0 stuck for 10s! [swapper:0]\r\n"
+    )
+    assert _spans(data, "console") == [(1, 4, "2.6.18-398.el5xen")]
+
+
+def test_lead_in_stops_at_other_lines_and_later_clocks():
+    """Only a run of known pre-banner lines right before the banner moves: an ordinary line, or
+    a line whose printk clock is later than the banner's, ends it."""
+    data = (
+        b"[ 4000.000000] Initializing cgroup subsys cpuset\n"  # a clock far past the banner's
+        b"[    0.000000] " + RHEL7_BANNER + b"\n"
+        b"[    1.000000] x86/fpu: xstate_offset[2]:  576, xstate_sizes[2]:  256\n"
+    )
+    assert [(a, b) for a, b, _ in _spans(data, "dmesg")] == [(1, 1), (2, 3)]
+    data = (
+        b"Bootdata ok (command line is ro root=/dev/VolGroup00/LogVol00 console=xvc0)\n"
+        b"Xen reported: 2666.760 MHz processor.\n" + RHEL5_BANNER + b"\n"
+    )
+    assert [(a, b) for a, b, _ in _spans(data, "console")] == [(1, 2), (3, 3)]
+
+
+def test_syslog_with_printk_clock_rsyslog_start_opens_the_restarted_boot():
+    """Debian 7 messages: rsyslog's start lines, then the ring buffer from `[    0.000000]`."""
+    data = (
+        b"Mar  3 09:00:00 deb7 kernel: [86400.123456] e1000: eth0 NIC Link is Down\n"
+        b"Mar  3 09:05:10 deb7 kernel: imklog 5.8.11, log source = /proc/kmsg started.\n"
+        b'Mar  3 09:05:10 deb7 rsyslogd: [origin software="rsyslogd" swVersion="5.8.11"'
+        b' x-pid="2001" x-info="http://www.rsyslog.com"] start\n'
+        b"Mar  3 09:05:10 deb7 kernel: [    0.000000] Initializing cgroup subsys cpuset\n"
+        b"Mar  3 09:05:10 deb7 kernel: [    0.000000] Linux version 3.2.0-4-amd64"
+        b" (debian-kernel@lists.debian.org) (gcc version 4.6.3 (Debian 4.6.3-14) ) #1 SMP"
+        b" Debian 3.2.54-2\n"
+    )
+    assert _spans(data, "syslog") == [(1, 1, ""), (2, 5, "3.2.0-4-amd64")]

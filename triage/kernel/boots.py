@@ -2,8 +2,9 @@
 
 A source (console capture, messages, journal) often spans several boots. A new boot starts at a
 `Linux version ` banner, where the printk clock restarts near zero, and at journalctl's
-`-- Boot <id> --` separators. Candidates are found with vectorised filters; only the few boundary
-rows are looked at in Python. The banner's `(user@host)` is the BUILD host, so the machine's name
+`-- Boot <id> --` separators; the lines a boot prints just before its banner (`PRE_BANNER`: early
+kernel lines, a syslog daemon starting, xenconsoled opening the log) open it too. Candidates are
+found with vectorised filters; only the few boundary rows are looked at in Python. The banner's `(user@host)` is the BUILD host, so the machine's name
 comes from the syslog host column or a getty `host login:` prompt instead.
 """
 
@@ -42,6 +43,40 @@ BANNER_MERGE_ROWS = 200
 #: a banner later than this in the printk clock is a quoted /proc/version, not a boot
 BANNER_MAX_MONO = 60.0
 
+#: what a boot prints in its first moments, before its `Linux version` banner, where a log without
+#: a printk clock (syslog, a console without printk.time) shows it: a run of these right before a
+#: banner or a clock restart opens that boot, not the one before (message text, from its start)
+PRE_BANNER: list[str] = [
+    # the kernel ahead of start_kernel's banner
+    r"Initializing cgroup subsys \w+$",  # cgroup_init_early, 2.6.24-3.x (RHEL 6, 7)
+    r"Bootdata ok \(command line is ",  # x86_64 copy_bootdata, 2.6.x (RHEL 4, 5)
+    r"Booting Linux on physical CPU ",  # arm/arm64 smp_setup_processor_id
+    r"microcode: microcode updated early to revision ",  # x86 early load (RHEL 8+)
+    # the x86 decompressor on a serial console
+    r"(?:Dec|Unc)ompressing Linux\.\.\. ",
+    r"Booting the kernel\.$",
+    r"early console in (?:extract_kernel|decompress_kernel|setup code)$",
+    # syslog daemons starting, just before they copy the kernel's ring buffer out
+    r"syslogd [\d.]+: restart\.$",  # sysklogd (RHEL 4, 5)
+    r"(?:sys|k)logd startup succeeded$",  # RHEL 4 initscripts
+    r"(?:klogd|imklog) [^\s,]+, log source = \S+ started\.$",  # klogd, rsyslog's imklog
+    r"Inspecting /boot/System\.map",  # klogd without -x loading symbols (Debian)
+    r"Loaded \d+ symbols from ",
+    r"Symbols match kernel version ",
+    r"No module symbols loaded",
+    r"Cannot find map file\.$",
+    r"\[origin software=\"rsyslogd\" [^\]]*\] start$",
+    r"syslog-ng starting up",
+    r"(?:sys|k)logd started: BusyBox ",
+    # xenconsoled --timestamp opening a guest's console log
+    r"Logfile Opened$",
+]
+#: at most this many rows (and blank ones among them) are taken into a boot ahead of its banner
+PRE_BANNER_ROWS = 32
+#: and only those logged within this many seconds of it (a log with times)
+PRE_BANNER_SECONDS = 60.0
+
+_PRE_BANNER_RE = re.compile("|".join(f"(?:{p})" for p in PRE_BANNER))
 _BANNER_RE = re.compile(r"Linux version (\S+)(?: \(([^)@]*)@([^)\s]*)\))?")
 #: the banner's build host names who built a RHEL-family kernel, which the release cannot say
 BUILD_HOST_DISTRO: list[tuple[str, str]] = [
@@ -97,14 +132,20 @@ def _early_start(mono: np.ndarray, banner: int) -> int:
 
 
 def _boundaries(
-    text: pa.Array, mono: np.ndarray, possible: set[str] | None = None
+    text: pa.Array,
+    mono: np.ndarray,
+    possible: set[str] | None = None,
+    times: pa.Array | None = None,
 ) -> tuple[list[int], np.ndarray]:
     """Sorted first rows of boots (row 0 always), and the banner rows.
 
     One boot, one cut: a banner is not a second cut when a clock restart or a journal separator
     opened its boot shortly before (RHEL 6/7 print `Initializing cgroup subsys` at [0.000000]
-    before the banner), and a restart is not a second cut when a banner without a clock came
-    between it and the last clocked line.
+    before the banner), and a restart is not a second cut when a banner without a clock or a
+    journal separator came between it and the last clocked line. Each cut but a separator then
+    moves back over the `PRE_BANNER` lines right before it (`_lead_in`): where no clock says
+    so, the lines a boot prints ahead of its banner are still that boot's, and a cut that
+    reaches the one before it makes no boot of its own.
     """
     n = len(text)
     banner = _mask(text, BANNER, possible)
@@ -130,7 +171,39 @@ def _boundaries(
             continue
         cuts.add(_early_start(mono, b))
     cuts.add(0)
-    return sorted(c for c in cuts if 0 <= c < n), banners
+    ordered = sorted(c for c in cuts if 0 <= c < n)
+    # a boot's lines ahead of its banner or clock restart (`PRE_BANNER`) are that boot's; a
+    # separator is its boot's first line already
+    sep_set = set(seps.tolist())
+    moved = [
+        c if c in sep_set else _lead_in(text, mono, times, c, floor)
+        for floor, c in zip([0, *ordered], ordered, strict=False)
+    ]
+    return sorted(set(moved)), banners
+
+
+def _lead_in(
+    text: pa.Array, mono: np.ndarray, times: pa.Array | None, start: int, floor: int
+) -> int:
+    """First row of the boot that `start` opens: the run of `PRE_BANNER` lines right before it
+    (blank lines among them too), not past `floor` (the boot before's first row), nor past a
+    line whose printk clock is later than `start`'s, nor one logged long before it."""
+    at = mono[start]
+    when = times[start].as_py() if times is not None else None
+    first = start
+    for r in range(start - 1, max(floor, start - PRE_BANNER_ROWS) - 1, -1):
+        if not np.isnan(mono[r]) and not (mono[r] <= at + RESTART_DROP / 2):
+            break
+        line = text[r].as_py() or ""
+        if not line.strip():
+            continue
+        if not _PRE_BANNER_RE.match(line):
+            break
+        then = times[r].as_py() if times is not None else None
+        if when and then and abs((when - then).total_seconds()) > PRE_BANNER_SECONDS:
+            break
+        first = r
+    return first
 
 
 def _hints(
@@ -179,7 +252,9 @@ def segment_boots(
         # small sources), without the passes that would each find nothing
         cuts, banners, hints = [0], np.zeros(0, np.int64), [_Hints()]
     else:
-        cuts, banners = _boundaries(text, mono, possible)
+        cuts, banners = _boundaries(
+            text, mono, possible, columns.one_array(lines.column("timestamp"))
+        )
         cut_arr = np.array(cuts, np.int64)
         rows_boot = np.searchsorted(cut_arr, np.arange(n), side="right") - 1
         hints = _hints(text, rows_boot, len(cuts), possible)
