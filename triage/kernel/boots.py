@@ -4,8 +4,9 @@ A source (console capture, messages, journal) often spans several boots. A new b
 `Linux version ` banner, where the printk clock restarts near zero, and at journalctl's
 `-- Boot <id> --` separators; the lines a boot prints just before its banner (`PRE_BANNER`: early
 kernel lines, a syslog daemon starting, xenconsoled opening the log) open it too. Candidates are
-found with vectorised filters; only the few boundary rows are looked at in Python. The banner's `(user@host)` is the BUILD host, so the machine's name
-comes from the syslog host column or a getty `host login:` prompt instead.
+found with vectorised filters; only the few boundary rows are looked at in Python. The banner's
+`(user@host)` is the BUILD host, so the machine's name comes from the syslog host column or a
+getty `host login:` prompt instead.
 """
 
 from __future__ import annotations
