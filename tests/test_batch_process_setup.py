@@ -1,11 +1,18 @@
-"""The garbage-collector settings of triage's own processes, and only of those."""
+"""The settings of triage's own processes, and only of those: the garbage collector, and pool
+workers that end with the run that started them."""
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
+import subprocess
+import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import pytest
 
 import triage
 from triage.batch.process_setup import GC_THRESHOLDS, batch_gc, for_pool_worker
@@ -42,3 +49,62 @@ def test_the_cli_process_collects_as_a_batch_process() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(GC_THRESHOLDS)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl and /proc are Linux's")
+def test_a_killed_run_takes_its_workers_and_its_lock_with_it(tmp_path: Path) -> None:
+    """SIGKILL of a `-j 2` run left its pool workers waiting for work forever, holding the
+    dataset's lock through the descriptor they inherited: every later run was told another one
+    was writing. Now they end with it, and the next run writes."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    line = b"Mar  4 10:00:00 web07 kernel: eth0: link up, 1000Mbps, full-duplex\n"
+    for i in range(4000):
+        (logs / f"host{i:04}.log").write_bytes(line * 200)
+    out = tmp_path / "ds"
+    cmd = [sys.executable, "-m", "triage.cli", "ingest", str(logs), "--out", str(out)]
+    run = subprocess.Popen([*cmd, "--quiet", "-j", "2"])
+    deadline = time.monotonic() + 60
+    while len(_children(run.pid)) < 2 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(run.pid)
+    assert run.poll() is None and len(workers) >= 2, "the run ended before its pool started"
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [w for w in workers if Path(f"/proc/{w}/stat").exists()]
+    assert not left, "workers outlived the run"
+    again = subprocess.run([*cmd, "--quiet"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_process_forked_while_a_lock_is_held_has_no_copy_of_it(tmp_path: Path) -> None:
+    from triage.store import lock
+
+    with lock.writing(str(tmp_path)):
+        (fd,) = lock._HELD
+        pid = os.fork()
+        if pid == 0:  # the child: its copy of the descriptor is closed
+            try:
+                os.fstat(fd)
+            except OSError:
+                os._exit(0)
+            os._exit(1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        os.fstat(fd)  # the parent's is open, the lock held

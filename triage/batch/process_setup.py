@@ -14,6 +14,7 @@ process (a notebook) keeps its own settings: only the CLI and the pools it start
 from __future__ import annotations
 
 import gc
+import os
 
 #: allocations between collections of the youngest generation, then collections of each
 #: generation between collections of the next
@@ -27,9 +28,46 @@ def batch_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def warm_pool_worker() -> None:
+    """A forked pool worker's start (it inherited the rest): `batch_gc`, and `die_with_parent`."""
+    batch_gc()
+    die_with_parent()
+
+
 def for_pool_worker() -> None:
-    """A cold pool worker's start: `batch_gc`, and Arrow settled without pandas."""
+    """A cold pool worker's start: `batch_gc`, Arrow settled without pandas, and
+    `die_with_parent`."""
     from triage.batch.sigset import arrow_without_pandas
 
     batch_gc()
+    die_with_parent()
     arrow_without_pandas()
+
+
+#: Linux's prctl option that has the kernel signal a process when its parent ends
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """End this pool worker when the process that started it ends, however it ends.
+
+    A pool's workers wait for work from their parent; one killed (SIGKILL, the OOM killer, a
+    closed terminal) left them waiting forever, orphans holding memory and the inherited
+    descriptors. Linux only; elsewhere the pool's own shutdown is all there is."""
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it ended before the request
+        os._exit(1)

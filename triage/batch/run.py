@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from triage.batch.heads import heads_entry, heads_key, known_heads
 from triage.batch.options import KEEP_MODES, ProgressEvent, RunOptions
-from triage.batch.process_setup import batch_gc, for_pool_worker
+from triage.batch.process_setup import for_pool_worker, warm_pool_worker
 from triage.batch.rematch import rematch_groups
 from triage.batch.sigset import arrow_without_pandas, signature_files_digest, warm_worker
 from triage.batch.units import digest_units, make_packs, make_units
@@ -121,7 +121,7 @@ class _WarmPool:
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context()
-        self.pool = ProcessPoolExecutor(opts.jobs, context, initializer=batch_gc)
+        self.pool = ProcessPoolExecutor(opts.jobs, context, initializer=warm_pool_worker)
         self._forks = context.get_start_method() == "fork"
         self._warm_args = (
             opts.signatures if opts.use_signatures else None,

@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 LOCK_FILE = ".lock"
@@ -64,9 +64,28 @@ def writing(out: str) -> Iterator[Lease | None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise _busy(out) from None
+        _HELD.add(fd)
         yield None
     finally:
+        _HELD.discard(fd)
         os.close(fd)
+
+
+#: the descriptors of the flocks this process holds
+_HELD: set[int] = set()
+
+
+def _drop_inherited() -> None:
+    """In a process forked while a lock was held (a pool worker): its copy of the descriptor
+    would keep the flock after the run that took it ended (killed, say), and every later run
+    of the dataset would be told another one is writing it. Closing a copy releases nothing."""
+    for fd in _HELD:
+        with suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited)
 
 
 class Lease:
