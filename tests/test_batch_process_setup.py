@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
+from helpers_procs import children
 
 import triage
 from triage.batch.process_setup import GC_THRESHOLDS, batch_gc, for_pool_worker
@@ -51,19 +52,6 @@ def test_the_cli_process_collects_as_a_batch_process() -> None:
     assert out.stdout.strip() == str(GC_THRESHOLDS)
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry.name))
-    return out
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl and /proc are Linux's")
 def test_a_killed_run_takes_its_workers_and_its_lock_with_it(tmp_path: Path) -> None:
     """SIGKILL of a `-j 2` run left its pool workers waiting for work forever, holding the
@@ -78,9 +66,9 @@ def test_a_killed_run_takes_its_workers_and_its_lock_with_it(tmp_path: Path) -> 
     cmd = [sys.executable, "-m", "triage.cli", "ingest", str(logs), "--out", str(out)]
     run = subprocess.Popen([*cmd, "--quiet", "-j", "2"])
     deadline = time.monotonic() + 60
-    while len(_children(run.pid)) < 2 and run.poll() is None and time.monotonic() < deadline:
+    while len(children(run.pid)) < 2 and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    workers = _children(run.pid)
+    workers = children(run.pid)
     assert run.poll() is None and len(workers) >= 2, "the run ended before its pool started"
     run.kill()
     run.wait()

@@ -6,12 +6,14 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers_procs import children, in_group
 
 import triage
 
@@ -322,3 +324,76 @@ def test_ingest_of_all_corpora_completes(tmp_path: Path) -> None:
     assert len(ds.sources) == len(files)
     assert ds.sources["kind"].notna().all() and (ds.sources["kind"] != "").all()
     assert len(ds.crashes) > 500
+
+
+def _many_logs(folder: Path, count: int) -> Path:
+    folder.mkdir()
+    line = b"Mar  4 10:00:00 web07 kernel: eth0: link up, 1000Mbps, full-duplex\n"
+    for i in range(count):
+        (folder / f"host{i:04}.log").write_bytes(line * 200)
+    return folder
+
+
+def _run_on_a_terminal(cmd: list[str], cwd: Path, cols: int = 160) -> str:
+    """What a run prints on stderr when stderr is a terminal (the progress bar shows)."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": str(cols), "TERM": "xterm"}
+    proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=slave, env=env)  # fmt: skip
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            got = os.read(master, 65536)
+        except OSError:  # the terminal's other end closed
+            break
+        if not got:
+            break
+        chunks.append(got)
+    proc.wait(timeout=300)
+    os.close(master)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_the_progress_bar_counts_inputs_and_keeps_warnings_on_their_own_lines(
+    tmp_path: Path,
+) -> None:
+    """The bar showed bytes twice and no count of inputs, and a warning printed while it
+    showed ran on into its line."""
+    logs = _many_logs(tmp_path / "logs", 3000)
+    (logs / "empty.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    out = tmp_path / "ds"
+    cmd = [sys.executable, "-m", "triage.cli", "ingest", str(logs), "--out", str(out)]
+    shown = _run_on_a_terminal(cmd, tmp_path)
+    assert "/3,001 inputs" in shown
+    lines = shown.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    plain = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", x) for x in lines]
+    warned = [x for x in plain if "triage: warning:" in x]
+    assert warned and all(x.startswith("triage: warning:") for x in warned), warned
+
+
+def test_ctrl_c_stops_a_pool_run_with_one_line(tmp_path: Path) -> None:
+    """Ctrl-C reaches the workers too: each printed its own traceback, and the run said
+    nothing of its own. Now one line, status 130, and no worker left behind."""
+    import signal
+    import time
+
+    logs = _many_logs(tmp_path / "logs", 4000)
+    cmd = [sys.executable, "-m", "triage.cli", "ingest", str(logs), "--out", str(tmp_path / "ds")]
+    proc = subprocess.Popen([*cmd, "-j", "2"], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # into the walk or the packs
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err == "triage: interrupted\n"
+    deadline = time.monotonic() + 10
+    while in_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not in_group(proc.pid), "processes of the run outlived it"

@@ -210,10 +210,10 @@ def test_scheduler_local_starts_its_own_cluster_with_the_same_rows(
     workers: list[int] = []
     close = DaskSession.close
 
-    def count_then_close(self: DaskSession) -> None:  # the real cluster's workers, as it ends
-        self._thread.join()
+    def count_then_close(self: DaskSession, interrupted: bool = False) -> None:
+        self._thread.join()  # the real cluster's workers, as it ends
         workers.append(len(self.client.scheduler_info()["workers"]))
-        close(self)
+        close(self, interrupted)
 
     monkeypatch.setattr(DaskSession, "close", count_then_close)
     out = str(tmp_path / "ds")

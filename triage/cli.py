@@ -120,12 +120,14 @@ def _parse_limits(items: list[str]) -> Any:
 
 
 class _Progress:
-    """A progress bar on stderr for runs that take more than a moment."""
+    """A progress bar on stderr for runs that take more than a moment: inputs (bundles and
+    loose files) and bytes done, rate and time left. Warnings go above it (`say`), not into
+    its line."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
-        self._bar = None
-        self._task = None
+        self._bar: Any = None
+        self._task: Any = None
 
     def __call__(self, ev: Any) -> None:
         if not self.enabled:
@@ -135,7 +137,6 @@ class _Progress:
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
-                MofNCompleteColumn,
                 Progress,
                 TextColumn,
                 TimeRemainingColumn,
@@ -145,7 +146,7 @@ class _Progress:
             self._bar = Progress(
                 TextColumn("[bold]triage"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                TextColumn("{task.fields[inputs]} inputs"),
                 DownloadColumn(),
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
@@ -153,18 +154,31 @@ class _Progress:
                 transient=True,
             )
             self._bar.start()
-            self._task = self._bar.add_task("units", total=max(ev.bytes_total, 1))
-        self._bar.update(self._task, completed=ev.bytes_done, total=max(ev.bytes_total, 1))
+            self._task = self._bar.add_task("units", total=max(ev.bytes_total, 1), inputs="")
+        self._bar.update(
+            self._task,
+            completed=ev.bytes_done,
+            total=max(ev.bytes_total, 1),
+            inputs=f"{ev.units_done:,}/{ev.units_total:,}",
+        )
+
+    def say(self, line: str) -> None:
+        """One line on stderr: above the bar while it shows."""
+        if self._bar is not None:
+            self._bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            typer.echo(line, err=True)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
+            self._bar = None
 
 
-def _warn_printer(quiet: bool) -> Any:
+def _warn_printer(quiet: bool, progress: _Progress) -> Any:
     def warn(msg: str) -> None:
         if not quiet:
-            typer.echo(f"triage: warning: {msg}", err=True)
+            progress.say(f"triage: warning: {msg}")
 
     return warn
 
@@ -207,7 +221,7 @@ def _run(
         limits=lim,
         system_map=str(system_map) if system_map else None,
         progress=progress,
-        warn=_warn_printer(quiet),
+        warn=_warn_printer(quiet, progress),
         meanwhile=meanwhile,
         without_pandas=True,  # the command hands Arrow no pandas objects, report included
     )
@@ -631,10 +645,9 @@ def main() -> None:
     batch_gc()
     try:
         app()
-    except KeyboardInterrupt:
-        typer.echo("triage: interrupted", err=True)
-        sys.exit(130)
-    except SystemExit as done:
+    except KeyboardInterrupt:  # what was committed stays; workers end with this process
+        _leave(INTERRUPTED)
+    except SystemExit as done:  # typer turns Ctrl-C into exit status 130, silently
         _leave(done.code)
     except BrokenPipeError:
         # `triage scan … | head`: the reader went away; that is not an error of ours
@@ -650,11 +663,17 @@ def main() -> None:
         sys.exit(2)
 
 
+#: the exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it)
+INTERRUPTED = 130
+
+
 def _leave(code: object) -> None:
     """End the process once the command is done: its files are closed, its pool and cluster
     shut down, its output flushed here. Tearing down the interpreter (every module of pandas,
     Arrow and the pipeline) would take a quarter of a second more, after the work, and most
     of a rerun that finds nothing to do."""
+    if code == INTERRUPTED:  # what was committed stays; workers end with this process
+        print("triage: interrupted", file=sys.stderr)
     if code is None:
         status = 0
     elif isinstance(code, int):

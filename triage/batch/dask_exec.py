@@ -9,6 +9,7 @@ so the session starts in a thread first thing and the two overlap.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -110,7 +111,7 @@ class DaskSession:
                 result = ("", {}, [lost(pack, "dask task failed", exc)], {})
             yield pack, result
 
-    def close(self) -> None:
+    def close(self, interrupted: bool = False) -> None:
         self._thread.join()
         if self.client is not None:
             self.client.close()
@@ -180,6 +181,14 @@ def dask_setup(worker: Any) -> None:
         _glibc_large_buffer_thresholds()
     # a worker of triage's own cluster serves only triage, which hands Arrow no pandas objects
     own = os.environ.get(_OWN_WORKER) == "1"
+    if own:  # and ends with it: Ctrl-C is the caller's to handle (it closes the cluster)
+        import logging
+        import signal
+
+        with contextlib.suppress(ValueError):  # not the main thread: left as it is
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # the packs a closing cluster cancels are no news: the caller says it was interrupted
+        logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
     warm_for_builtin_set(without_pandas=own)
 
 

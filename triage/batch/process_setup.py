@@ -29,19 +29,33 @@ def batch_gc() -> None:
 
 
 def warm_pool_worker() -> None:
-    """A forked pool worker's start (it inherited the rest): `batch_gc`, and `die_with_parent`."""
+    """A forked pool worker's start (it inherited the rest): `batch_gc`, `die_with_parent`
+    and `quiet_interrupt`."""
     batch_gc()
     die_with_parent()
+    quiet_interrupt()
 
 
 def for_pool_worker() -> None:
-    """A cold pool worker's start: `batch_gc`, Arrow settled without pandas, and
-    `die_with_parent`."""
+    """A cold pool worker's start: `batch_gc`, Arrow settled without pandas, `die_with_parent`
+    and `quiet_interrupt`."""
     from triage.batch.sigset import arrow_without_pandas
 
     batch_gc()
     die_with_parent()
+    quiet_interrupt()
     arrow_without_pandas()
+
+
+def quiet_interrupt() -> None:
+    """Ctrl-C reaches every process of the terminal's foreground group: a worker leaves it to
+    its caller, which stops the run with one line ("triage: interrupted"), not a traceback a
+    worker (20 lines each). The worker ends with its caller (`die_with_parent`), or after its
+    pack when the caller, a library's, goes on; what it wrote then is never committed. (Ending
+    at the signal could cut its result in half on the pipe the caller reads.)"""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 #: Linux's prctl option that has the kernel signal a process when its parent ends

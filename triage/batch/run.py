@@ -80,12 +80,16 @@ def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
         session = DaskSession(opts.scheduler, opts.jobs)
     elif opts.jobs > 1 and _fresh_batch(paths, out, opts):
         session = _WarmPool(opts)
+    interrupted = False
     try:
         with ExitStack() as held:  # the dataset's write lock, once the run is about to write
             return _run(paths, out, opts, session, held)
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
         if session is not None:
-            session.close()
+            session.close(interrupted)
 
 
 def _fresh_batch(paths: list[str], out: str | None, opts: RunOptions) -> bool:
@@ -156,8 +160,10 @@ class _WarmPool:
             for _ in range(self._jobs):
                 self.pool.submit(warm_worker, *self._warm_args, without_pandas=True)
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, interrupted: bool = False) -> None:
+        """Shut the pool down: after its running packs, or at once when the run was
+        interrupted (its workers, deaf to Ctrl-C, end with the process or after their pack)."""
+        self.pool.shutdown(wait=not interrupted, cancel_futures=True)
 
 
 def _run(
