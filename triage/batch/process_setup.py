@@ -82,6 +82,12 @@ def die_with_parent() -> None:
         return
     import multiprocessing
 
+    # (a fork server's child is signalled when the server ends, which it does with its caller)
     parent = multiprocessing.parent_process()
-    if parent is not None and os.getppid() != parent.pid:  # it ended before the request
-        os._exit(1)
+    if parent is not None and os.getppid() != parent.pid:
+        try:
+            os.kill(parent.pid, 0)
+        except ProcessLookupError:  # the caller ended before the request was made
+            os._exit(1)
+        except OSError:
+            pass
