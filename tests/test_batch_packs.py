@@ -379,3 +379,26 @@ def test_a_cut_log_is_one_errors_row_not_one_per_pass(tmp_path: Path) -> None:
         (str(plain), "parse", "truncated"),
     ]
     assert len(warned) == 2
+
+
+def test_a_rerun_that_finds_the_same_unreadable_input_writes_nothing(tmp_path: Path) -> None:
+    """A dangling link (or a FIFO) in a folder rerun every night: the run says so again, and
+    leaves the dataset as the last run wrote it. It rewrote it every time, and a dataset one
+    may only read could not be rerun at all. A new unreadable input still commits."""
+    folder = _folder(tmp_path / "logs", count=3)
+    os.symlink(tmp_path / "nowhere", folder / "dangling.log")
+    out = tmp_path / "ds"
+    first = triage.ingest([str(folder)], out=str(out))
+    assert [e.error_class for e in first.errors] == ["broken-link"]
+    manifest = (out / "manifest.json").read_bytes()
+    again = triage.ingest([str(folder)], out=str(out))
+    assert again.processed == 0 and [e.error_class for e in again.errors] == ["broken-link"]
+    assert (out / "manifest.json").read_bytes() == manifest
+    os.symlink(tmp_path / "elsewhere", folder / "dangling2.log")
+    triage.ingest([str(folder)], out=str(out))
+    errors = triage.open_dataset(str(out)).errors
+    assert sorted(errors.path.map(os.path.basename)) == ["dangling.log", "dangling2.log"]
+    os.unlink(folder / "dangling.log")
+    os.unlink(folder / "dangling2.log")
+    triage.ingest([str(folder)], out=str(out))
+    assert triage.open_dataset(str(out)).errors.empty
