@@ -402,3 +402,17 @@ def test_a_rerun_that_finds_the_same_unreadable_input_writes_nothing(tmp_path: P
     os.unlink(folder / "dangling2.log")
     triage.ingest([str(folder)], out=str(out))
     assert triage.open_dataset(str(out)).errors.empty
+
+
+def test_a_dataset_inside_the_folder_it_reads_does_not_read_itself(tmp_path: Path) -> None:
+    """`triage ingest case/ --out case/ds`: the dataset's own files became inputs, more of
+    them each run, and no rerun was ever unchanged."""
+    folder = _folder(tmp_path / "case", count=3)
+    out = folder / "ds"
+    counts = []
+    for _ in range(3):
+        s = triage.ingest([str(folder)], out=str(out))
+        counts.append((s.counts["sources"], s.processed))
+    assert counts == [(3, 3), (3, 0), (3, 0)]
+    paths = triage.open_dataset(str(out)).sources.path
+    assert not paths.str.startswith("ds/").any()

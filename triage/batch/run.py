@@ -193,6 +193,7 @@ def _run(
     walk_errors: list[ErrorRecord] = []
     # (a pool runs for a folder only, whose walk has it warm its workers: see _WarmPool)
     pool = session if isinstance(session, _WarmPool) else None
+    own_dir = _own_folder_among(str(out), paths)
     for item in sources.walk(
         paths,
         opts.limits,
@@ -201,6 +202,8 @@ def _run(
         executor=pool,
         heads=walk_heads,
     ):
+        if own_dir and _inside(os.path.abspath(_disk_path(item)), own_dir):
+            continue  # the dataset's own files, in a folder it was asked to read
         if isinstance(item, ErrorRecord):
             walk_errors.append(item)
             warn(item.message)
@@ -305,6 +308,26 @@ def _run(
     summary.snapshot_id = (committed.get("snapshot") or {}).get("id", "")
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _disk_path(item: SourceFile | ErrorRecord | DeferredArchive) -> str:
+    return item.path if isinstance(item, ErrorRecord) else item.disk_path
+
+
+def _own_folder_among(out: str, paths: list[str]) -> str:
+    """The dataset's folder (absolute) when one of the inputs holds it, else "": a dataset
+    written into the folder it reads would read its own files as inputs, more each run."""
+    if "://" in out:
+        return ""
+    own = os.path.abspath(out)
+    return own if any(_inside(own, os.path.abspath(p)) for p in paths) else ""
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether `path` lies in (or is) `folder`, both absolute; "" is no folder."""
+    if not folder or not path:
+        return False
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _open_writer(
