@@ -231,3 +231,51 @@ def test_a_writer_that_lost_its_lease_publishes_nothing(tmp_path: Path) -> None:
     with pytest.raises(DatasetBusy):
         writer.commit({})
     assert calls == [1] and not (tmp_path / "ds" / "manifest.json").exists()
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def test_a_damaged_snapshot_is_only_a_copy_of_the_parts(tmp_path: Path) -> None:
+    """A truncated snapshot file made the report say "0 findings" (an unreadable table read as
+    empty) and the next run that reused the snapshot stop with an internal error. Reads go
+    to the parts instead, the next commit rebuilds the snapshot from them, and a damaged part
+    is one line naming the file, not an empty table."""
+    import subprocess
+    import sys
+
+    import triage
+
+    out = tmp_path / "ds"
+    triage.ingest([str(SAMPLES)], out=str(out))
+    want = len(open_dataset(str(out)).findings)
+    assert want > 0
+    (snap,) = (out / "snapshots").iterdir()
+    (snap / "findings.parquet").write_bytes(b"PAR1" + bytes(96))
+    ds = open_dataset(str(out))
+    assert len(ds.findings) == want
+    assert ds.sql("select count(*) as n from findings").n[0] == want
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "x.log").write_bytes((SAMPLES / "rhel47-xenU-console.log").read_bytes())
+    triage.ingest([str(SAMPLES), str(extra)], out=str(out))  # reuses the damaged snapshot
+    (snap,) = (out / "snapshots").iterdir()
+    ds = open_dataset(str(out))
+    assert ds.files("findings") == [str(snap / "findings.parquet")]
+    assert len(ds.findings) >= want
+    # a damaged part: the report and the query name it in one line, exit 2
+    part = next(p for p in (out / "parts").iterdir() if (p / "findings.parquet").exists())
+    (part / "findings.parquet").write_bytes(b"garbage")
+    (snap / "findings.parquet").unlink()
+    for cmd in (
+        ["report", str(out), "--format", "json"],
+        ["query", str(out), "select * from findings"],
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "triage.cli", *cmd], capture_output=True, text=True
+        )
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.count("\n") == 1 and "findings.parquet" in r.stderr, r.stderr
+    r = subprocess.run([sys.executable, "-m", "triage.cli", "query", str(out), "select count(*) from boots"],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr

@@ -656,6 +656,11 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("TRIAGE_DEBUG"):
             raise
+        from triage.store import DatasetError
+
+        if isinstance(exc, DatasetError):  # a damaged dataset: its file named, in one line
+            typer.echo(f"triage: error: {exc}", err=True)
+            _leave(2)
         typer.echo(
             f"triage: internal error: {type(exc).__name__}: {exc} (set TRIAGE_DEBUG=1 for a traceback)",
             err=True,

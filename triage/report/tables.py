@@ -76,8 +76,9 @@ def read_tables(ds: Any) -> dict[str, Columns]:
                 out[name] = Columns(table(name))
             else:
                 out[name] = Columns(getattr(ds, name, None))
-        except Exception:  # an unreadable table reports as empty, as a missing one does
+        except KeyError:  # a table the object does not have reports as empty
             out[name] = Columns()
+        # an unreadable one is not: "0 findings" from a damaged dataset would be a lie
     return out
 
 

@@ -8,6 +8,7 @@ current one (snapshot.py), `lines` always from the parts.
 from __future__ import annotations
 
 import posixpath
+import re
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,10 @@ class DatasetError(Exception):
     """The path is not a readable triage dataset."""
 
 
+#: what reading a damaged or vanished Parquet file raises (pyarrow's errors subclass these)
+_UNREADABLE = (OSError, ValueError, DatasetError)
+
+
 class Dataset:
     """A triage dataset opened for reading.
 
@@ -44,6 +49,7 @@ class Dataset:
         self.manifest: dict[str, Any] = manifest
         self._arrow: dict[str, pa.Table] = {}
         self._duck = None
+        self._unreadable: dict[str, str] = {}  # tables no view could be made of, and why
 
     # -- tables ------------------------------------------------------------------------------
     def _snapshot(self, name: str) -> dict[str, Any] | None:
@@ -59,6 +65,9 @@ class Dataset:
         meta = self._snapshot(name)
         if meta is not None:
             return [snapshot.table_path(self.root, meta, name)]
+        return self._part_files(name)
+
+    def _part_files(self, name: str) -> list[str]:
         parts = self.manifest.get("parts", {})
         return [
             posixpath.join(self.root, PARTS, pid, f)
@@ -67,15 +76,33 @@ class Dataset:
         ]
 
     def table(self, name: str) -> pa.Table:
+        """Table `name`, read whole. A snapshot file that cannot be read (damaged, or removed
+        by a commit since this dataset was opened) is only a copy: the parts are read instead.
+        A part that cannot be read is a `DatasetError` naming it, never an empty table."""
         if name not in TABLES:
             raise KeyError(f"no table {name!r}; tables: {', '.join(TABLES)}")
         if name not in self._arrow:
-            schema = TABLES[name]
-            parts = []
-            for f in self.files(name):
-                parts.append(read_parquet(self.fs, f, schema.names).cast(schema))
-            self._arrow[name] = pa.concat_tables(parts) if parts else empty_table(schema)
+            try:
+                self._arrow[name] = self._read(self.files(name), name)
+            except _UNREADABLE:
+                if self._snapshot(name) is None:
+                    raise
+                self._arrow[name] = self._read(self._part_files(name), name)
         return self._arrow[name]
+
+    def _read(self, files: list[str], name: str) -> pa.Table:
+        schema = TABLES[name]
+        parts = []
+        for f in files:
+            try:
+                parts.append(read_parquet(self.fs, f, schema.names).cast(schema))
+            except _UNREADABLE as exc:
+                said = (str(exc).splitlines() or [""])[0]
+                raise DatasetError(
+                    f"{self.path}: {f} cannot be read ({type(exc).__name__}: {said}); "
+                    "a run with --force writes the dataset again"
+                ) from exc
+        return pa.concat_tables(parts) if parts else empty_table(schema)
 
     def frame(self, name: str) -> pd.DataFrame:
         import pandas as pd
@@ -99,23 +126,55 @@ class Dataset:
             con = duckdb.connect()
             local = self.fs.protocol in ("file", "local") or "file" in self.fs.protocol
             for name in TABLES:
-                files = self.files(name)
-                if files and local:
-                    listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-                    cols = ", ".join(f'"{c}"' for c in TABLES[name].names)
-                    con.execute(
-                        f"CREATE VIEW {name} AS SELECT {cols} "
-                        f"FROM read_parquet([{listing}], union_by_name=true)"
-                    )
-                else:
-                    con.register(f"_arrow_{name}", self.table(name))
-                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM _arrow_{name}")
+                try:
+                    self._view(con, name, local)
+                except (duckdb.Error, *_UNREADABLE) as exc:
+                    # a table that cannot be read fails the queries that name it, not all
+                    said = (str(exc).splitlines() or [""])[0]
+                    self._unreadable[name] = f"{type(exc).__name__}: {said}"
             self._duck = con
         return self._duck
 
+    def _view(self, con: Any, name: str, local: bool) -> None:
+        """The view of table `name`: over its snapshot file, else (that file damaged or
+        gone) over its parts."""
+        import duckdb
+
+        files = self.files(name)
+        if not (files and local):
+            con.register(f"_arrow_{name}", self.table(name))
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM _arrow_{name}")
+            return
+        cols = ", ".join(f'"{c}"' for c in TABLES[name].names)
+        for listed in (files, self._part_files(name)):
+            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in listed)
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {name} AS SELECT {cols} "
+                    f"FROM read_parquet([{listing}], union_by_name=true)"
+                )
+                con.execute(f"SELECT * FROM {name} LIMIT 0")
+                return
+            except duckdb.Error:
+                if listed is not files or self._snapshot(name) is None:
+                    raise
+
     def sql(self, query: str) -> pd.DataFrame:
         """Run DuckDB SQL over the dataset; every table is a view of the same name."""
-        return self.connection().execute(query).df()
+        import duckdb
+
+        con = self.connection()
+        try:
+            return con.execute(query).df()
+        except duckdb.Error:
+            named = [t for t in self._unreadable if re.search(rf"\b{t}\b", query)]
+            if named:
+                t = named[0]
+                raise DatasetError(
+                    f"{self.path}: table {t} cannot be read ({self._unreadable[t]}); "
+                    "a run with --force writes the dataset again"
+                ) from None
+            raise
 
     # -- helpers for recurring questions ------------------------------------------------------
     def unexplained_crashes(self) -> pd.DataFrame:

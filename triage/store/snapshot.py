@@ -92,6 +92,12 @@ def rebuild(
 
     old_ok = bool(old) and fs.exists(posixpath.join(root, SNAPSHOTS, old["id"]))
     reused = set(old.get("part_ids", [])) & set(parts) if old_ok and old else set()
+    prev: dict[str, pa.Table] = {}
+    if reused and old:
+        try:
+            prev = {name: read_table(fs, root, old, name) for name in SNAPSHOT_TABLES}
+        except (OSError, ValueError):  # a damaged snapshot: its parts' rows read again
+            reused = set()
     missing = [pid for pid in sorted(parts) if pid not in reused and pid not in fresh]
     from_disk = _read_parts(fs, posixpath.join(root, PARTS), parts, missing)
     snap_id = uuid.uuid4().hex[:16]
@@ -100,10 +106,10 @@ def rebuild(
     for name in SNAPSHOT_TABLES:
         full = tagged_schema(name)
         pieces = []
-        if reused and old:
-            prev = read_table(fs, root, old, name)
-            keep = pc.is_in(prev.column(PART_COLUMN), value_set=pa.array(sorted(reused)))
-            pieces.append(prev.filter(keep).cast(full))
+        if reused:
+            had = prev[name]
+            keep = pc.is_in(had.column(PART_COLUMN), value_set=pa.array(sorted(reused)))
+            pieces.append(had.filter(keep).cast(full))
         for pid in sorted(parts):
             if pid in reused:
                 continue
