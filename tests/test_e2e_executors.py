@@ -432,3 +432,25 @@ def test_a_caller_that_hands_arrow_no_pandas_ingests_without_importing_it(tmp_pa
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
     )
     assert r.stdout.split() == ["True", "False", "True"]
+
+
+def test_two_runs_with_their_own_clusters_at_once_say_nothing_of_ports(tmp_path: Path) -> None:
+    """Each `--scheduler local` cluster served a dashboard on port 8787: a second run at the
+    same time printed a UserWarning that the port was taken, and took another."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("dask.distributed")
+
+    def start(i: int) -> subprocess.Popen[str]:
+        out = str(tmp_path / f"ds{i}")
+        cmd = ["ingest", *INPUTS, "--out", out, "--scheduler", "local", "-j", "2", "--quiet"]
+        return subprocess.Popen(
+            [sys.executable, "-m", "triage.cli", *cmd], stderr=subprocess.PIPE, text=True
+        )
+
+    runs = [start(0), start(1)]
+    for run in runs:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+        assert "8787" not in err and "Warning" not in err, err

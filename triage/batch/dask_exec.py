@@ -73,6 +73,9 @@ class DaskSession:
                         processes=True,
                         # workers get ready as they start, while the caller walks
                         preload=[__name__],
+                        # its scheduler's web server on any free port: 8787, taken by an
+                        # earlier run's cluster or anyone's, printed a warning and took another
+                        dashboard_address=":0",
                     )
                 self.client = Client(self.cluster)
             else:
