@@ -13,8 +13,6 @@ import mmap
 import os
 from typing import BinaryIO, Protocol
 
-from triage.sources.views import BoundedView
-
 #: no single structure read from a dump may exceed this (log buffers are ≤ 2 GiB in the kernel,
 #: and nothing we read whole is near that); it stops `read(off, huge)` allocations.
 MAX_READ = 512 * 1024 * 1024
@@ -95,10 +93,18 @@ class DumpFile:
             self._map = None
 
 
-def _window(fh: BinaryIO) -> BoundedView | None:
-    """The window onto an outer file that `fh` reads (`sources.open_binary` buffers one)."""
+class _Window(Protocol):
+    """A window onto bytes of an outer file (`sources.views.BoundedView`)."""
+
+    base_offset: int
+    length: int
+
+
+def _window(fh: BinaryIO) -> _Window | None:
+    """The window onto an outer file that `fh` reads, if it is one (buffered, as
+    `sources.open_binary` hands it): what has a `base_offset` and a `length`."""
     raw = fh.raw if isinstance(fh, io.BufferedReader) else fh
-    return raw if isinstance(raw, BoundedView) else None
+    return raw if hasattr(raw, "base_offset") and hasattr(raw, "length") else None
 
 
 def _size_of(fh: BinaryIO) -> int:
