@@ -397,3 +397,16 @@ def test_ctrl_c_stops_a_pool_run_with_one_line(tmp_path: Path) -> None:
     while in_group(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not in_group(proc.pid), "processes of the run outlived it"
+
+
+def test_a_compressed_source_row_gives_its_inflated_size(tmp_path: Path) -> None:
+    """The walk does not know a compressed file's inflated size (-1); once it is read whole,
+    its row gives it, as a plain file's gives its size on disk."""
+    import gzip
+
+    folder = SAMPLES / "rhel53-guest"
+    out = tmp_path / "ds"
+    triage.ingest([str(folder)], out=str(out))
+    sizes = dict(triage.open_dataset(str(out)).sources[["path", "size"]].values)
+    assert sizes["messages.2.gz"] == len(gzip.decompress((folder / "messages.2.gz").read_bytes()))
+    assert sizes["messages"] == (folder / "messages").stat().st_size

@@ -217,6 +217,7 @@ def _taken(result: SourceResult, read: sources.ReadResult) -> bytes:
         result.status = "partial"
         result.error = read.errors[0].message
     result.sha256 = hashlib.sha256(read.data).hexdigest()
+    result.content_size = len(read.data)
     return read.data
 
 

@@ -45,6 +45,9 @@ class SourceResult:
     #: the facts the signatures were (or, without a set, would have been) matched with: what
     #: matching a later set against the rows kept needs besides them (`triage.store.matchinputs`)
     match_facts: list[Fact] | None = None
+    #: the bytes of content read, when the source was read whole: the size its row gives a
+    #: compressed source, whose inflated size the walk does not know
+    content_size: int = -1
 
     def source_row(self) -> dict[str, Any]:
         s = self.source
@@ -59,7 +62,7 @@ class SourceResult:
             "rotation": s.rotation,
             "vm_name": s.vm_name,
             "parent_id": s.parent_id,
-            "size": s.size,
+            "size": s.size if s.size >= 0 else self.content_size,
             "sha256": self.sha256,
             "mtime": datetime.fromtimestamp(s.mtime) if s.mtime else None,
             "truncated": s.truncated,
