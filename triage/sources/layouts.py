@@ -113,12 +113,12 @@ ROLE_TABLE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("any", "uname", ("**/uname_-a",)),
 )
 
-#: logrotate names: numeric (messages.1), dateext (messages-20240101[HH]), then compression
 #: kdump's directory: /var/crash/<ip>-<YYYY-MM-DD>-<HH:MM:SS>/ (early RHEL 6/7: YYYY.MM.DD)
 KDUMP_DIR_RE = re.compile(
     r"(?:^|/)var/crash/(?P<dir>(?P<ip>[0-9a-fA-F.:]+)-(?P<d>\d{4}[-.]\d{2}[-.]\d{2})-"
     r"(?P<t>\d{2}:\d{2}(?::\d{2})?))/"
 )
+#: logrotate names: numeric (messages.1), dateext (messages-20240101[HH]), then compression
 ROTATION_RE = re.compile(
     r"^(?P<base>.+?)(?:\.(?P<n>\d{1,4})|-(?P<date>\d{8}(?:\d\d)?))?"
     r"(?P<z>\.(?:gz|xz|bz2|zst|lz4|Z))?$"
