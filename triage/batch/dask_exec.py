@@ -115,6 +115,8 @@ class DaskSession:
             yield pack, result
 
     def close(self, interrupted: bool = False) -> None:
+        """Close the client and the cluster it started; the same whether or not the run was
+        interrupted (its workers ignore Ctrl-C, closing ends them: `dask_setup`)."""
         self._thread.join()
         if self.client is not None:
             self.client.close()

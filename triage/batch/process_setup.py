@@ -37,13 +37,11 @@ def warm_pool_worker() -> None:
 
 
 def for_pool_worker() -> None:
-    """A cold pool worker's start: `batch_gc`, Arrow settled without pandas, `die_with_parent`
-    and `quiet_interrupt`."""
+    """A cold pool worker's start: a forked one's (`warm_pool_worker`), and Arrow settled
+    without pandas."""
     from triage.batch.sigset import arrow_without_pandas
 
-    batch_gc()
-    die_with_parent()
-    quiet_interrupt()
+    warm_pool_worker()
     arrow_without_pandas()
 
 

@@ -174,22 +174,19 @@ def _facts(src: SourceFile, col: Collected) -> list[Fact]:
 def not_a_dump(src: SourceFile) -> ErrorRecord:
     """The errors row of a file where a dump belongs (a kdump directory's `vmcore`) that is
     none of the dump formats triage reads."""
-    return ErrorRecord(
-        path=src.display,
-        stage=STAGE,
-        error_class="dump-unknown-format",
-        message=f"{src.display}: named as a crash dump, but not one triage reads (no dump magic)",
-        source_id=src.source_id,
-    )
+    message = "named as a crash dump, but not one triage reads (no dump magic)"
+    return _record(src, "dump-unknown-format", message)
 
 
 def _error(result: DumpResult, src: SourceFile, error_class: str, message: str) -> None:
-    result.errors.append(
-        ErrorRecord(
-            path=src.display,
-            stage=STAGE,
-            error_class=error_class,
-            message=f"{src.display}: {message}",
-            source_id=src.source_id,
-        )
+    result.errors.append(_record(src, error_class, message))
+
+
+def _record(src: SourceFile, error_class: str, message: str) -> ErrorRecord:
+    return ErrorRecord(
+        path=src.display,
+        stage=STAGE,
+        error_class=error_class,
+        message=f"{src.display}: {message}",
+        source_id=src.source_id,
     )

@@ -244,6 +244,7 @@ def segment_boots(
     text = columns.one_array(lines.column("text"))
     mono_col = columns.one_array(lines.column("mono"))
     mono = _floats(mono_col)
+    ts = columns.one_array(lines.column("timestamp"))
     if possible is None:
         possible = _possible(text)
     rows_boot = None
@@ -253,14 +254,11 @@ def segment_boots(
         # small sources), without the passes that would each find nothing
         cuts, banners, hints = [0], np.zeros(0, np.int64), [_Hints()]
     else:
-        cuts, banners = _boundaries(
-            text, mono, possible, columns.one_array(lines.column("timestamp"))
-        )
+        cuts, banners = _boundaries(text, mono, possible, ts)
         cut_arr = np.array(cuts, np.int64)
         rows_boot = np.searchsorted(cut_arr, np.arange(n), side="right") - 1
         hints = _hints(text, rows_boot, len(cuts), possible)
     lineno = lines.column("lineno").to_numpy()
-    ts = columns.one_array(lines.column("timestamp"))
     hosts = columns.one_array(lines.column("host"))
     boots: list[Boot] = []
     ends = [*cuts[1:], n]
