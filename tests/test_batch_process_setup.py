@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers_procs import children
+from helpers_procs import children, many_logs
 
 import triage
 from triage.batch.process_setup import GC_THRESHOLDS, batch_gc, for_pool_worker
@@ -57,11 +57,7 @@ def test_a_killed_run_takes_its_workers_and_its_lock_with_it(tmp_path: Path) -> 
     """SIGKILL of a `-j 2` run left its pool workers waiting for work forever, holding the
     dataset's lock through the descriptor they inherited: every later run was told another one
     was writing. Now they end with it, and the next run writes."""
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    line = b"Mar  4 10:00:00 web07 kernel: eth0: link up, 1000Mbps, full-duplex\n"
-    for i in range(4000):
-        (logs / f"host{i:04}.log").write_bytes(line * 200)
+    logs = many_logs(tmp_path / "logs", 4000)
     out = tmp_path / "ds"
     cmd = [sys.executable, "-m", "triage.cli", "ingest", str(logs), "--out", str(out)]
     run = subprocess.Popen([*cmd, "--quiet", "-j", "2"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers_procs import children, in_group
+from helpers_procs import children, in_group, many_logs
 
 import triage
 
@@ -326,14 +326,6 @@ def test_ingest_of_all_corpora_completes(tmp_path: Path) -> None:
     assert len(ds.crashes) > 500
 
 
-def _many_logs(folder: Path, count: int) -> Path:
-    folder.mkdir()
-    line = b"Mar  4 10:00:00 web07 kernel: eth0: link up, 1000Mbps, full-duplex\n"
-    for i in range(count):
-        (folder / f"host{i:04}.log").write_bytes(line * 200)
-    return folder
-
-
 def _run_on_a_terminal(cmd: list[str], cwd: Path, cols: int = 160) -> str:
     """What a run prints on stderr when stderr is a terminal (the progress bar shows)."""
     import pty
@@ -362,7 +354,7 @@ def test_the_progress_bar_counts_inputs_and_keeps_warnings_on_their_own_lines(
 ) -> None:
     """The bar showed bytes twice and no count of inputs, and a warning printed while it
     showed ran on into its line."""
-    logs = _many_logs(tmp_path / "logs", 3000)
+    logs = many_logs(tmp_path / "logs", 3000)
     (logs / "empty.zip").write_bytes(b"PK\x05\x06" + bytes(18))
     out = tmp_path / "ds"
     cmd = [sys.executable, "-m", "triage.cli", "ingest", str(logs), "--out", str(out)]
@@ -380,7 +372,7 @@ def test_ctrl_c_stops_a_pool_run_with_one_line(tmp_path: Path) -> None:
     import signal
     import time
 
-    logs = _many_logs(tmp_path / "logs", 4000)
+    logs = many_logs(tmp_path / "logs", 4000)
     cmd = [sys.executable, "-m", "triage.cli", "ingest", str(logs), "--out", str(tmp_path / "ds")]
     proc = subprocess.Popen([*cmd, "-j", "2"], stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # fmt: skip
