@@ -68,7 +68,62 @@ def test_replacing_a_unit_drops_its_old_part(tmp_path: Path) -> None:
         w.commit({pid: entry})
     ds = open_dataset(out)
     assert list(ds.boots["release"]) == ["2.6.9-89.ELxenU"]
-    assert len(os.listdir(tmp_path / "ds" / "parts")) == 1
+    # the old part is retired, not deleted: a reader of the manifest before may still read it
+    (live,) = ds.manifest["parts"]
+    (old,) = set(os.listdir(tmp_path / "ds" / "parts")) - {live}
+    assert ds.manifest["retired"][f"parts/{old}"] > 0
+
+
+def _commit_release(w: DatasetWriter, release: str) -> None:
+    pid, entry = w.write_part(
+        PartData(unit="/logs/a", input_digest=release, results=[_result("a.log", release)])
+    )
+    w.commit({pid: entry})
+
+
+def test_a_reader_opened_before_a_commit_still_reads_what_it_opened(tmp_path: Path) -> None:
+    """A notebook opens a dataset, then a batch run replaces its parts: the notebook's tables
+    and queries are still those of the dataset it opened, until the retired files expire."""
+    out = str(tmp_path / "ds")
+    w = DatasetWriter(out)
+    _commit_release(w, "2.6.9-78.ELxenU")
+    before = open_dataset(out)
+    _commit_release(w, "2.6.9-89.ELxenU")  # drops the part and the snapshot `before` names
+    assert list(before.boots["release"]) == ["2.6.9-78.ELxenU"]
+    assert before.sql("SELECT title FROM crashes")["title"].tolist() == [
+        "BUG: soft lockup in netif_poll"
+    ]
+    assert before.sql("SELECT count(*) AS n FROM lines")["n"][0] == 0
+    assert list(open_dataset(out).boots["release"]) == ["2.6.9-89.ELxenU"]
+
+
+def test_retired_files_are_deleted_by_a_commit_after_their_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retired parts and snapshots go once their time is up (disk is not kept forever), and a
+    reader that outlived them is told the dataset was rewritten, not that it is damaged."""
+    from triage.store import retention
+
+    out = tmp_path / "ds"
+    w = DatasetWriter(str(out))
+    _commit_release(w, "2.6.9-78.ELxenU")
+    stale = open_dataset(str(out))
+    (first,) = stale.manifest["parts"]
+    _commit_release(w, "2.6.9-89.ELxenU")
+    assert (out / "parts" / first).is_dir()
+    assert len(list((out / "snapshots").iterdir())) == 2
+    DatasetWriter(str(out))  # a writer's sweep keeps what is retired
+    assert (out / "parts" / first).is_dir()
+
+    monkeypatch.setattr(retention, "RETAIN_SECONDS", 0.0)
+    _commit_release(w, "2.6.9-89.0.1.ELxenU")
+    now = open_dataset(str(out))
+    assert sorted(os.listdir(out / "parts")) == sorted(now.manifest["parts"])
+    assert [p.name for p in (out / "snapshots").iterdir()] == [now.manifest["snapshot"]["id"]]
+    assert "retired" not in now.manifest
+    for read in (lambda: stale.boots, lambda: stale.sql("SELECT * FROM boots")):
+        with pytest.raises(DatasetError, match="rewritten by a run since it was opened"):
+            read()
 
 
 def test_a_writer_takes_the_manifest_read_before_the_lock_only_if_it_is_still_the_file(
@@ -259,8 +314,8 @@ def test_a_damaged_snapshot_is_only_a_copy_of_the_parts(tmp_path: Path) -> None:
     extra.mkdir()
     (extra / "x.log").write_bytes((SAMPLES / "rhel47-xenU-console.log").read_bytes())
     triage.ingest([str(SAMPLES), str(extra)], out=str(out))  # reuses the damaged snapshot
-    (snap,) = (out / "snapshots").iterdir()
     ds = open_dataset(str(out))
+    snap = out / "snapshots" / ds.manifest["snapshot"]["id"]
     assert ds.files("findings") == [str(snap / "findings.parquet")]
     assert len(ds.findings) >= want
     # a damaged part: the report and the query name it in one line, exit 2

@@ -99,10 +99,27 @@ class Dataset:
             except _UNREADABLE as exc:
                 said = (str(exc).splitlines() or [""])[0]
                 raise DatasetError(
-                    f"{self.path}: {f} cannot be read ({type(exc).__name__}: {said}); "
+                    self._replaced()
+                    or f"{self.path}: {f} cannot be read ({type(exc).__name__}: {said}); "
                     "a run with --force writes the dataset again"
                 ) from exc
         return pa.concat_tables(parts) if parts else empty_table(schema)
+
+    def _replaced(self) -> str | None:
+        """Why a file this dataset names is gone, when a commit since it was opened deleted it
+        (after keeping it an hour: store/retention.py); None when the dataset is the one
+        opened, whose file is then damaged or was removed by hand."""
+        try:
+            now = read_manifest(self.fs, self.root)
+        except (OSError, ValueError):
+            now = None
+        if now is None or now.get("parts") == self.manifest.get("parts"):
+            return None
+        return (
+            f"{self.path}: the dataset was rewritten by a run since it was opened "
+            f"(at {now.get('updated', '?')}) and the files this view of it read are gone; "
+            "open it again"
+        )
 
     def frame(self, name: str) -> pd.DataFrame:
         import pandas as pd
@@ -166,8 +183,12 @@ class Dataset:
         con = self.connection()
         try:
             return con.execute(query).df()
-        except duckdb.Error:
+        except duckdb.Error as exc:
             named = [t for t in self._unreadable if re.search(rf"\b{t}\b", query)]
+            if named or isinstance(exc, duckdb.IOException):
+                replaced = self._replaced()
+                if replaced:
+                    raise DatasetError(replaced) from None
             if named:
                 t = named[0]
                 raise DatasetError(

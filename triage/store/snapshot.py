@@ -135,11 +135,12 @@ def _read_parts(
     return out
 
 
-def remove(fs: fsspec.AbstractFileSystem, root: str, keep: str | None) -> None:
-    """Delete every snapshot folder but `keep` (after the manifest stopped naming them)."""
+def remove(fs: fsspec.AbstractFileSystem, root: str, keep: set[str]) -> None:
+    """Delete every snapshot folder but those in `keep`: the current one and those retired
+    lately (`retention.py`); the others are strays a killed run left."""
     base = posixpath.join(root, SNAPSHOTS)
     if not fs.exists(base):
         return
     for info in fs.ls(base, detail=True):
-        if posixpath.basename(info["name"].rstrip("/")) != keep:
+        if posixpath.basename(info["name"].rstrip("/")) not in keep:
             fs.rm(info["name"], recursive=True)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from triage import model
 from triage.model import TABLE_NAMES, ErrorRecord, Fact
-from triage.store import matchinputs
+from triage.store import matchinputs, retention
 from triage.store.localfs import is_local
 from triage.store.manifest import (
     PARTS,
@@ -198,6 +198,7 @@ class DatasetWriter:
         from triage.store import snapshot
 
         m = self.manifest
+        was = (m.get("snapshot") or {}).get("id")
         m["tool_version"] = __version__
         m["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         m["counts"] = total_counts(parts)
@@ -207,25 +208,40 @@ class DatasetWriter:
             m["snapshot"] = snapshot.rebuild(
                 self.fs, self.root, m.get("snapshot"), parts, fresh or {}
             )
+        now = time.time()
+        replaced = [f"{PARTS}/{pid}" for pid in dropped]
+        if was and was != m["snapshot"]["id"]:
+            replaced.append(f"{snapshot.SNAPSHOTS}/{was}")
+        retention.retire(m, replaced, now)  # kept a while for readers of the manifest before
+        expired = retention.take_expired(m, now)
         if self.before_publish is not None:
             self.before_publish()
         write_manifest(self.fs, self.root, m)
-        for pid in dropped:  # only after the manifest no longer names them
-            self.fs.rm(posixpath.join(self.root, PARTS, pid), recursive=True)
-        snapshot.remove(self.fs, self.root, keep=m["snapshot"]["id"])
+        for folder in expired:  # only after the manifest no longer names them
+            path = posixpath.join(self.root, folder)
+            if self.fs.exists(path):
+                self.fs.rm(path, recursive=True)
+        snapshot.remove(self.fs, self.root, keep=self._snapshots_kept())
         return m
+
+    def _snapshots_kept(self) -> set[str]:
+        from triage.store.snapshot import SNAPSHOTS
+
+        m = self.manifest
+        current = (m.get("snapshot") or {}).get("id")
+        return retention.retained(m, SNAPSHOTS) | ({current} if current else set())
 
     def _sweep_temporaries(self) -> None:
         """Remove parts a killed run left behind: temporaries and parts the manifest never named."""
         from triage.store import snapshot
 
-        known = set(self.manifest["parts"])
+        known = set(self.manifest["parts"]) | retention.retained(self.manifest, PARTS)
         base = posixpath.join(self.root, PARTS)
         for info in self.fs.ls(base, detail=True):
             name = posixpath.basename(info["name"].rstrip("/"))
             if name.startswith(TMP_PREFIX) or (info["type"] == "directory" and name not in known):
                 self.fs.rm(info["name"], recursive=True)
-        snapshot.remove(self.fs, self.root, keep=(self.manifest.get("snapshot") or {}).get("id"))
+        snapshot.remove(self.fs, self.root, keep=self._snapshots_kept())
 
 
 def write_part(
