@@ -144,6 +144,7 @@ def _rows(res: pipeline.SourceResult) -> dict:
             Path(f).unlink()
     return {
         "sha256": res.sha256,
+        "size": res.source_row()["size"],
         "status": (res.status, res.error),
         "line_count": res.line_count,
         "boots": [b.__dict__ for b in res.boots],

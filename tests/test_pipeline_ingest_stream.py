@@ -85,3 +85,31 @@ def test_streamed_ingest_of_a_capped_source(
     assert whole["errors"] == streamed["errors"] == ["limit-file-bytes"]
     for name in ("lines", "boots", "crashes", "findings"):
         assert streamed[name].equals(whole[name]), name
+
+
+@pytest.mark.parametrize("command", ["ingest", "scan"])
+def test_a_streamed_compressed_log_gives_its_inflated_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The walk does not know how large a compressed log inflates; its sources row said −1
+    when the log was too large to read whole, though the stream was read to its end. Cut at
+    the file cap, how large it is is not known, read whole or streamed."""
+    import gzip
+
+    (tmp_path / "in").mkdir()
+    log = synth.console_log(tmp_path / "in" / "console.log", 3 << 20, crashes=1)
+    inflated = log.stat().st_size
+    packed = tmp_path / "in" / "console.log.gz"
+    packed.write_bytes(gzip.compress(log.read_bytes(), 1))
+    log.unlink()
+    run = getattr(triage, command)
+    capped = DEFAULT_LIMITS.override(max_file_bytes=1_500_000)
+
+    def size(out: str, limits=DEFAULT_LIMITS) -> int:
+        done = run([str(packed)], out=str(tmp_path / out), limits=limits, force=True)
+        (got,) = triage.open_dataset(str(done.out)).sources["size"]
+        return int(got)
+
+    assert (size("whole"), size("whole-capped", capped)) == (inflated, -1)
+    monkeypatch.setattr(pipeline, "LARGE_SOURCE_BYTES", 1 << 20)
+    assert (size("streamed"), size("streamed-capped", capped)) == (inflated, -1)

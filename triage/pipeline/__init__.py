@@ -217,7 +217,8 @@ def _taken(result: SourceResult, read: sources.ReadResult) -> bytes:
         result.status = "partial"
         result.error = read.errors[0].message
     result.sha256 = hashlib.sha256(read.data).hexdigest()
-    result.content_size = len(read.data)
+    if not any(e.error_class == "limit-file-bytes" for e in read.errors):
+        result.content_size = len(read.data)  # (cut at the cap: how much more, nobody knows)
     return read.data
 
 

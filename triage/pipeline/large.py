@@ -71,6 +71,8 @@ def process_large_log(
     result.sha256 = known_sha256 or found.sha256
     if found.more:
         result.errors.append(cap_error(src, limits))
+    elif src.size < 0:  # compressed: how much it inflated to, now that it was read through
+        result.content_size = found.size
     wraps = months.wraps(src) if months is not None else 0
     finish_windows(result, found.segments, found.lines, facts, signatures, limits, wraps)
     return wraps
@@ -145,6 +147,8 @@ def large_xensource(
         result.status, result.error = "partial", errors[0].message
     result.errors.extend(errors)
     result.sha256 = fh.hexdigest()
+    if not cut and src.size < 0:
+        result.content_size = fh.size
     result.line_count = log.lines
     result.boots = boot.boots()
     parsed = xensource.parse_outcome(
@@ -172,15 +176,18 @@ class _Hashing:
     def __init__(self, fh: Any) -> None:
         self.fh = fh
         self.h = hashlib.sha256()
+        self.size = 0  # bytes hashed
 
     def read(self, n: int = -1) -> bytes:
         out = self.fh.read(n)
         self.h.update(out)
+        self.size += len(out)
         return out
 
     def seek(self, pos: int) -> int:
         if pos == 0:
             self.h = hashlib.sha256()
+            self.size = 0
         return int(self.fh.seek(pos))
 
     def tell(self) -> int:

@@ -45,8 +45,9 @@ class SourceResult:
     #: the facts the signatures were (or, without a set, would have been) matched with: what
     #: matching a later set against the rows kept needs besides them (`triage.store.matchinputs`)
     match_facts: list[Fact] | None = None
-    #: the bytes of content read, when the source was read whole: the size its row gives a
-    #: compressed source, whose inflated size the walk does not know
+    #: the bytes of content read, when the source was read to its end (whole, or as a stream)
+    #: and not cut at the file cap: the size its row gives a compressed source, whose inflated
+    #: size the walk does not know
     content_size: int = -1
 
     def source_row(self) -> dict[str, Any]:

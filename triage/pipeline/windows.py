@@ -241,8 +241,8 @@ class _BlockReader:
     A line longer than `keep_bytes` that no read completes is delivered as its first
     `keep_bytes + 1` bytes, and the rest of it is skipped: memory stays bounded, and the
     collector stores such a line cut short whichever way it arrived. After iterating,
-    `sha256` holds the digest of the bytes read (when hashing) and `more` whether the source
-    went on past `stop` (when asked).
+    `sha256` holds the digest of the bytes read (when hashing), `size` their number and `more`
+    whether the source went on past `stop` (when asked).
     """
 
     def __init__(
@@ -258,6 +258,7 @@ class _BlockReader:
         self.fh, self.start, self.stop, self.keep_bytes = fh, start, stop, keep_bytes
         self.hashing, self.probe_more, self.months = hashing, probe_more, months
         self.sha256 = ""
+        self.size = 0
         self.more = False
 
     def _read(self, put: Any, stopped: Any) -> None:
@@ -303,6 +304,7 @@ class _BlockReader:
             put((pos, carry))
         if self.probe_more and at >= self.stop:
             self.more = bool(fh.read(1))
+        self.size = at - self.start
         self.sha256 = h.hexdigest() if h is not None else ""
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
@@ -345,6 +347,7 @@ class Windows:
     lines: int  # lines in the range
     sha256: str = ""
     more: bool = False  # the source went on past the range (read with `probe_more`)
+    size: int = 0  # bytes in the range, as read
 
 
 def scan_range(
@@ -385,7 +388,7 @@ def scan_range(
             line = collector.feed_bytes(block, line, offset, scan=False) + 1
             if not collector.open:
                 break
-    return Windows(collector.segments, lines, reader.sha256, reader.more)
+    return Windows(collector.segments, lines, reader.sha256, reader.more, reader.size)
 
 
 #: how far back `_lines_before` reads for the lines before a chunk, at most
