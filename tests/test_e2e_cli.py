@@ -402,3 +402,47 @@ def test_a_compressed_source_row_gives_its_inflated_size(tmp_path: Path) -> None
     sizes = dict(triage.open_dataset(str(out)).sources[["path", "size"]].values)
     assert sizes["messages.2.gz"] == len(gzip.decompress((folder / "messages.2.gz").read_bytes()))
     assert sizes["messages"] == (folder / "messages").stat().st_size
+
+
+def test_names_that_are_not_utf8_are_read_and_kept_escaped(tmp_path: Path) -> None:
+    """A log named on a Latin-1 system (`dmesg-Fr\\xe9jus.log`), loose or in a tar, stopped the
+    whole run at the first table written ("surrogates not allowed"), and no dataset was left.
+    Each such byte is kept as `\\xNN`; the files are read, a rerun finds them unchanged, a
+    changed one replaces its rows, and the report names it."""
+    logs = tmp_path / "in"
+    logs.mkdir()
+    guest = (SAMPLES / "case-xs01" / "guest-rhel47vm.log").read_bytes()
+    (logs / "good.log").write_bytes(guest)
+    latin = os.fsencode(logs) + b"/dmesg-Fr\xe9jus.log"
+    with open(latin, "wb") as fh:
+        fh.write(guest)
+    import tarfile
+
+    with tarfile.open(logs / "bundle.tar", "w") as tar:
+        info = tarfile.TarInfo(os.fsdecode(b"var/log/caf\xe9/messages"))
+        info.size = len(guest)
+        tar.addfile(info, io.BytesIO(guest))
+    out = tmp_path / "ds"
+    r = cli("ingest", str(logs), "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    ds = triage.open_dataset(str(out))
+    assert sorted(ds.sources["path"]) == [
+        "dmesg-Fr\\xe9jus.log",
+        "good.log",
+        "var/log/caf\\xe9/messages",
+    ]
+    per_source = ds.crashes.groupby("source_id").size()
+    assert len(per_source) == 3 and per_source.min() == per_source.max() > 0
+    again = cli("ingest", str(logs), "--out", str(out))
+    assert "0 processed, 3 unchanged" in again.stdout + again.stderr
+    with open(latin, "ab") as fh:
+        fh.write(b"one more line\n")
+    cli("ingest", str(logs), "--out", str(out), "--quiet")
+    ds = triage.open_dataset(str(out))
+    assert sorted(ds.sources["line_count"]) == sorted(
+        [*[guest.count(b"\n")] * 2, 1 + guest.count(b"\n")]
+    )
+    report = cli("scan", str(logs), "--format", "json")
+    assert report.returncode == 1, report.stderr  # findings
+    shown = {f["source"] for f in json.loads(report.stdout)["findings"]}
+    assert any("Fr\\xe9jus" in s for s in shown)

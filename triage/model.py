@@ -471,8 +471,38 @@ def records_to_table(records: list[Any], schema: pa.Schema) -> pa.Table:
     # column by column: what `from_pylist` does with the schema's types, at half its cost
     import pyarrow as pa
 
-    columns = [pa.array([row[f.name] for row in rows], type=f.type) for f in schema]
+    columns = [_column([row[f.name] for row in rows], f.type) for f in schema]
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _column(values: list[Any], type_: pa.DataType) -> pa.Array:
+    import pyarrow as pa
+
+    try:
+        return pa.array(values, type=type_)
+    except UnicodeEncodeError:  # a name of bytes that are not UTF-8 (see `utf8_text`)
+        return pa.array([_utf8_values(v) for v in values], type=type_)
+
+
+def utf8_text(text: str) -> str:
+    """`text` as it can be stored: a file or member name from a Latin-1 system holds bytes
+    that are not UTF-8, which Python keeps as lone surrogates (surrogateescape) and Arrow
+    and Parquet refuse; each such byte is written as `\\xNN`, so none is lost."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _utf8_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return utf8_text(value)
+    if isinstance(value, dict):
+        return {k: _utf8_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_utf8_values(v) for v in value]
+    return value
 
 
 #: an empty table per schema (by id; the entry keeps the schema alive): tables are immutable,

@@ -407,7 +407,7 @@ def rewrite_without(
 
     units = entry_units(entry)
     gone_ids = {i for k in removed for i in units[k].get("sources", [])}
-    gone_paths = {p for k in removed for p in units[k].get("paths", [])}
+    gone_paths = {model.utf8_text(p) for k in removed for p in units[k].get("paths", [])}
     src_ids = pa.array(sorted(gone_ids), pa.string())
     src_paths = pa.array(sorted(gone_paths), pa.string())
     part_id = uuid.uuid4().hex[:16]
