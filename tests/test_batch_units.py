@@ -92,3 +92,42 @@ def test_uneven_units_never_push_a_pack_past_its_bounds() -> None:
         for p in packs:
             assert len(p) <= count_cap
             assert len(p) == 1 or sum(u.size for u in p) <= units_mod.ARCHIVE_PACK_BYTES
+
+
+def test_an_input_given_twice_or_inside_another_is_read_once(tmp_path) -> None:
+    """`ingest case/dmesg case/dmesg`, `ingest case case/dmesg` and `ingest case case/../case/.`
+    gave each file two to three sources rows, and its crashes as many times: every count and
+    group a fleet query makes was inflated. Each input is read once, as first spelled."""
+    import os
+
+    import triage
+    from triage.sources.walker import distinct_inputs
+
+    case = tmp_path / "case"
+    case.mkdir()
+    log = case / "dmesg"
+    log.write_bytes(
+        b"Linux version 2.6.18-128.el5xen (mockbuild@builder10.centos.org) (gcc version 4.1.2 "
+        b"20080704 (Red Hat 4.1.2-44)) #1 SMP Wed Jan 21 11:55:02 EST 2009\n"
+        b"Kernel panic - not syncing: Fatal exception\n"
+    )
+    (tmp_path / "link").symlink_to(case)
+    spellings = [
+        [str(log), str(log)],
+        [str(case), str(log)],
+        [str(case), f"{case}/../case/."],
+        [f"{case}/", str(tmp_path / "link")],
+        [str(tmp_path / "link" / "dmesg"), str(case)],
+        [str(tmp_path), str(case), str(log)],
+    ]
+    for paths in spellings:
+        (kept,) = distinct_inputs(paths)
+        assert kept == os.path.normpath(paths[0]) or kept in (str(case), str(tmp_path))
+        ds = triage.ingest(paths, out=str(tmp_path / "ds"), force=True).dataset
+        assert len(ds.sources) == 1 and len(ds.crashes) == 1, paths
+    # different files and folders side by side are all kept, in the order given, and so is
+    # a path that does not exist (the walk says it is missing)
+    other = tmp_path / "other"
+    other.mkdir()
+    paths = [str(other), str(case), str(case / "gone"), str(tmp_path / "x.log")]
+    assert distinct_inputs(paths) == paths

@@ -71,6 +71,9 @@ class RunSummary:
 # The run (caller side)
 # --------------------------------------------------------------------------------------------
 def run(paths: list[str], out: str | None, opts: RunOptions) -> RunSummary:
+    from triage.sources.walker import distinct_inputs
+
+    paths = distinct_inputs(paths)
     session: Any = None
     if opts.use_signatures:  # the workers load the set by this key
         opts = replace(opts, signature_key=signature_files_digest(opts.signatures))

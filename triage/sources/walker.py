@@ -94,6 +94,25 @@ class Heads:
             self.seen[os.path.abspath(path)] = head
 
 
+def distinct_inputs(paths: list[str]) -> list[str]:
+    """The inputs, each once: a path spelled another way (`case/../case/.`, a trailing slash,
+    a link to it) or lying inside a folder also given is the same files again, whose rows
+    would be counted twice (one that does not exist is kept, to be said missing). Kept as the user spelled them first, tidied (`os.path.normpath`)."""
+    named: dict[str, str] = {}
+    for path in paths:
+        tidy = os.path.normpath(path) if path else path
+        named.setdefault(os.path.realpath(tidy), tidy)
+    folders = [real.rstrip(os.sep) + os.sep for real in named if os.path.isdir(real)]
+    return [
+        tidy
+        for real, tidy in named.items()
+        if not (
+            os.path.lexists(real)
+            and any(real.startswith(f) and f != real + os.sep for f in folders)
+        )
+    ]
+
+
 def walk_paths(
     paths: list[str],
     limits: Limits,
