@@ -337,3 +337,32 @@ def test_a_stream_inflates_a_probe_sized_step_first_then_doubles(tmp_path: Path)
         assert bytes(out) == body, name
         assert steps[0] <= FIRST_OUT_CHUNK, name
         assert 2 * FIRST_OUT_CHUNK < max(steps) <= OUT_CHUNK, name  # later steps are larger
+
+
+def test_sos4_hostnamectl_and_utc_date_are_not_taken_for_hostname_and_date() -> None:
+    """sos 3/4 save `hostnamectl status` beside `hostname`, and `date --utc` beside `date`: the
+    globs `hostname*` and `date*` gave every such sosreport an error row ("no host name in
+    it") and a second host.date in another zone."""
+    from triage.sources import layouts as L
+
+    root = [L.Root("sosreport", "sosreport-api08-2021-03-01-xqzbtaa/")]
+    base = "sosreport-api08-2021-03-01-xqzbtaa/sos_commands/"
+    roles = {
+        name: L.role_of(base + name, root)
+        for name in (
+            "host/hostname",
+            "host/hostname_-f",
+            "host/hostnamectl_status",
+            "general/hostname",
+            "date/date",
+            "date/date_--utc",
+        )
+    }
+    assert roles == {
+        "host/hostname": "hostname",
+        "host/hostname_-f": "hostname",
+        "host/hostnamectl_status": "",
+        "general/hostname": "hostname",
+        "date/date": "date",
+        "date/date_--utc": "",
+    }

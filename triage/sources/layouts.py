@@ -51,9 +51,15 @@ ROLE_TABLE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         LAYOUT_SOSREPORT,
         "hostname",
-        ("hostname", "sos_commands/host/hostname*", "sos_commands/general/hostname"),
+        (
+            "hostname",
+            "sos_commands/host/hostname",
+            "sos_commands/host/hostname_-f",
+            "sos_commands/general/hostname",
+        ),
     ),
-    (LAYOUT_SOSREPORT, "date", ("date", "sos_commands/date/date*", "sos_commands/general/date")),
+    # (not `date_--utc`: the same instant again, in another zone)
+    (LAYOUT_SOSREPORT, "date", ("date", "sos_commands/date/date", "sos_commands/general/date")),
     (
         LAYOUT_SOSREPORT,
         "uptime",
