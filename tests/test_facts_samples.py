@@ -173,3 +173,31 @@ def test_every_emitted_key_is_documented(run):
         assert k in keys or any(p.endswith(".*") and k.startswith(p[:-1]) for p in keys), k
     for d in documented_keys():
         assert set(d) == {"key", "subject", "unit", "meaning"} and d["subject"] in ("host", "vm")
+
+
+def test_a_kdump_directory_copied_on_windows_states_its_crash(tmp_path):
+    """Windows (and so a XenCenter zip) writes each `:` of `10.0.0.7-2015-02-28-23:11:05` as
+    `_`: the layout was recognised but its crash made no fact."""
+    import shutil
+
+    import triage
+    from triage.parsers.sos_facts import kdump_crash_time
+
+    assert kdump_crash_time("var/crash/fe80__1-2015-02-28-23_11_05/vmcore") == (
+        "fe80__1-2015-02-28-23_11_05",
+        "fe80::1",
+        datetime(2015, 2, 28, 23, 11, 5),
+    )
+    crash = tmp_path / "var" / "crash" / "10.0.0.7-2015-02-28-23_11_05"
+    crash.mkdir(parents=True)
+    shutil.copy(
+        f"{SAMPLES}/var/crash/127.0.0.1-2011-03-02-14:22:31/vmcore-dmesg.txt",
+        crash / "vmcore-dmesg.txt",
+    )
+    out = tmp_path / "ds"
+    triage.ingest([str(tmp_path / "var")], out=str(out))
+    facts = triage.open_dataset(str(out)).facts
+    got = facts[facts.key == "host.kdump_crash"]
+    assert got[["value", "time"]].values.tolist() == [
+        ["10.0.0.7-2015-02-28-23_11_05", datetime(2015, 2, 28, 23, 11, 5)]
+    ]

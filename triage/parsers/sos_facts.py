@@ -122,9 +122,10 @@ def kdump_crash_time(path: str) -> tuple[str, str, datetime | None] | None:
     if not m:
         return None
     day = m.group("d").replace(".", "-")
-    t = m.group("t") if m.group("t").count(":") == 2 else m.group("t") + ":00"
+    t = m.group("t").replace("_", ":")
+    t = t if t.count(":") == 2 else t + ":00"
     try:
         when = datetime.strptime(f"{day} {t}", "%Y-%m-%d %H:%M:%S")
     except ValueError:
         when = None
-    return m.group("dir"), m.group("ip"), when
+    return m.group("dir"), m.group("ip").replace("_", ":"), when

@@ -120,9 +120,10 @@ ROLE_TABLE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 #: kdump's directory: /var/crash/<ip>-<YYYY-MM-DD>-<HH:MM:SS>/ (early RHEL 6/7: YYYY.MM.DD)
+#: (a copy made on Windows, a XenCenter zip's, has each `:` of the name as `_`)
 KDUMP_DIR_RE = re.compile(
-    r"(?:^|/)var/crash/(?P<dir>(?P<ip>[0-9a-fA-F.:]+)-(?P<d>\d{4}[-.]\d{2}[-.]\d{2})-"
-    r"(?P<t>\d{2}:\d{2}(?::\d{2})?))/"
+    r"(?:^|/)var/crash/(?P<dir>(?P<ip>[0-9a-fA-F.:_]+)-(?P<d>\d{4}[-.]\d{2}[-.]\d{2})-"
+    r"(?P<t>\d{2}[:_]\d{2}(?:[:_]\d{2})?))/"
 )
 #: logrotate names: numeric (messages.1), dateext (messages-20240101[HH]), then compression
 ROTATION_RE = re.compile(
