@@ -273,6 +273,50 @@ def test_a_compressed_file_cut_before_its_first_block_is_a_row_and_an_error(
         heads = Heads(known=heads.seen)
 
 
+def test_a_compressed_file_cut_so_early_its_few_bytes_say_nothing_is_an_error(
+    tmp_path: Path,
+) -> None:
+    """A gzip cut at 80 bytes inflates to `[    0` — a kind no read takes, so no read said the
+    file was cut either: the walk saw the stream end early, but going back to its start
+    forgot it. Said once, beside the source's row, at the top and inside an archive; a cut
+    log of a kind that is read keeps its one error row from the read."""
+    body = DMESG_HEAD * 20
+    tiny, small = gzip.compress(body), lzma.compress(body)
+
+    def cut_to_a_few_bytes(data: bytes, inflate) -> bytes:
+        """The longest cut of `data` that inflates to 1-7 bytes: too few to tell a kind."""
+        return max((data[:n] for n in range(len(data)) if 0 < len(inflate(data[:n])) < 8), key=len)
+
+    paths = [
+        write(
+            tmp_path / "upload.gz",
+            cut_to_a_few_bytes(tiny, lambda d: zlib.decompressobj(31).decompress(d)),
+        ),
+        write(
+            tmp_path / "bundle.tar",
+            tar_bytes(
+                {
+                    "a/upload.xz": cut_to_a_few_bytes(
+                        small[:200], lambda d: lzma.LZMADecompressor().decompress(d)
+                    )
+                }
+            ),
+        ),
+    ]
+    heads = Heads(known={})
+    for _ in range(2):
+        out = list(walk([str(p) for p in paths], DEFAULT_LIMITS, heads=heads))
+        srcs = [o for o in out if isinstance(o, SourceFile)]
+        errs = [o for o in out if isinstance(o, ErrorRecord)]
+        assert {s.kind for s in srcs} == {"unknown"}
+        assert sorted(s.display for s in srcs) == sorted(e.path for e in errs)
+        assert _classes(errs) == ["truncated-gzip", "truncated-xz"]
+        heads = Heads(known=heads.seen)
+    readable = write(tmp_path / "more" / "dmesg.gz", tiny[: len(tiny) - 9])
+    out = list(walk([str(readable)], DEFAULT_LIMITS))
+    assert [type(o).__name__ for o in out] == ["SourceFile"]  # the read says it, once
+
+
 def test_an_archive_holding_no_file_is_said_not_silently_dropped(tmp_path: Path) -> None:
     """An empty zip (or one of folders only) made no sources row and no error: the input
     named left no trace in the dataset. At the top and nested, it is an error row."""

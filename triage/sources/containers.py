@@ -46,6 +46,8 @@ class Layer:
     archive_kind: str = ""  # tar | zip
     streams: list[DecompressedStream] = field(default_factory=list)
     declared_size: int = -1  # uncompressed size the stream states (gzip ISIZE, zstd header)
+    #: (error class, message) when the stream ended early within the head: all of it inflated
+    cut: tuple[str, str] | None = None
 
     def note_declared_size(self, raw: BinaryIO, raw_size: int) -> None:
         """Read the size a gzip trailer or zstd frame header announces, when that is cheap."""
@@ -63,6 +65,18 @@ class Layer:
                 raw.seek(pos)
             if len(tail) == 4:
                 self.declared_size = struct.unpack("<I", tail)[0]
+
+
+def _inflated_head(
+    dfh: BinaryIO, stream: DecompressedStream
+) -> tuple[bytes, tuple[str, str] | None]:
+    """The first HEAD_BYTES of an inflated stream, and its error when the stream ended early
+    within them: going back to the start inflates again from scratch, and forgets it."""
+    pos = dfh.tell()
+    head = dfh.read(HEAD_BYTES)
+    cut = stream.error
+    dfh.seek(pos)
+    return head, cut
 
 
 def peek(fh: BinaryIO, n: int) -> bytes:
@@ -88,18 +102,19 @@ def probe(fh: BinaryIO, cheap: bool, limits: Limits, label: str = "") -> Layer:
     fmt = compression_of(raw_head) or text_form_of(raw_head)
     if fmt:
         dfh, stream = open_decompressed(fh, fmt, limits, label)
-        head = peek(dfh, HEAD_BYTES)
+        head, cut = _inflated_head(dfh, stream)
         streams, done = [stream], {fmt}
         # what it unwraps to may be converted text again: a gzip'ed UTF-16 log, a journal
         # export saved as UTF-16; each step is one more stream, no format twice
         while (inner := text_form_of(head)) and inner not in done:
             done.add(inner)
             dfh, more = open_decompressed(dfh, inner, limits, label)
-            head = peek(dfh, HEAD_BYTES)
+            head, cut_inside = _inflated_head(dfh, more)
+            cut = cut or cut_inside
             streams.append(more)
         if is_tar(head):
             return Layer("archive", dfh, False, head, raw_head, fmt, "tar", streams)
-        return Layer("compressed", dfh, False, head, raw_head, fmt, streams=streams)
+        return Layer("compressed", dfh, False, head, raw_head, fmt, streams=streams, cut=cut)
     if is_tar(raw_head):
         return Layer("archive", fh, cheap, raw_head, raw_head, archive_kind="tar")
     return Layer("plain", fh, cheap, raw_head, raw_head)

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from triage.model import KIND_JOURNAL, LOG_KINDS, ErrorRecord, SourceFile
+from triage.model import KIND_JOURNAL, KIND_UNKNOWN, LOG_KINDS, ErrorRecord, SourceFile
 from triage.sources import layouts as L
 from triage.sources.detect import Analysis, decide
 from triage.sources.errors import make_error
@@ -54,6 +54,9 @@ class Item:
     link: str = ""
     error: ErrorRecord | None = None
     nested: list[Output] = field(default_factory=list)
+    #: a compressed file whose stream ended early within the head the walk read: said when
+    #: its kind is one no read takes (unknown), which would otherwise leave it unexplained
+    cut: ErrorRecord | None = None
 
 
 @dataclass
@@ -97,6 +100,8 @@ def finalize(c: Container, loose_path: str = "") -> list[Output]:
         kind = decide(it.analysis or Analysis(), role)
         sf = _source_file(c, it, path, role, kind, roots, group, truncated_paths, loose_path)
         built.append((sf, path))
+        if it.cut is not None and kind == KIND_UNKNOWN:
+            out.append((_sort_key(name, 0), it.cut))
 
     ranks = _rotation_ranks([sf for sf, _ in built], [p for _, p in built])
     for sf, path in built:

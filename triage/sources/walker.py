@@ -89,7 +89,7 @@ class Heads:
         return head
 
     def note(self, path: str, size: int, mtime_ns: int, item: Item) -> None:
-        if item.type == "file" and item.analysis is not None and item.error is None:
+        if item.type == "file" and item.analysis is not None and not (item.error or item.cut):
             head = KnownHead(size, mtime_ns, bool(item.members), item.analysis)
             self.seen[os.path.abspath(path)] = head
 
@@ -258,12 +258,15 @@ def _file_item(
     item = _text_item(
         name, disk_path, chain, layer.what == "compressed", size, mtime, analyze(layer.head)
     )
-    if layer.what == "compressed" and not layer.head:
-        # cut before its first whole block (a bzip2 block is up to 900 kB): no byte to read,
-        # so no read will say why. Said here, with the source's row (else left unexplained)
-        cut = next((s.error for s in layer.streams if s.error), None)
-        if cut is not None:
+    cut = layer.cut or next((s.error for s in layer.streams if s.error), None)
+    if layer.what == "compressed" and cut is not None:
+        if not layer.head:
+            # cut before its first whole block (a bzip2 block is up to 900 kB): no byte to
+            # read, so no read will say why. Said here, with the source's row (else left
+            # unexplained)
             item.error = make_error(shown, *cut)
+        else:  # all of it inflated with the head: said if its kind is one no read takes
+            item.cut = make_error(shown, *cut)
     return item
 
 
