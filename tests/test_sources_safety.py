@@ -317,6 +317,36 @@ def test_a_compressed_file_cut_so_early_its_few_bytes_say_nothing_is_an_error(
     assert [type(o).__name__ for o in out] == ["SourceFile"]  # the read says it, once
 
 
+def test_a_split_zip_is_said_to_be_one_with_what_to_do(tmp_path: Path) -> None:
+    """`zip -s` writes NAME.z01 (begins with a spanning marker), NAME.z02 …, and NAME.zip
+    (begins mid-member and ends with the directory, on its last disk). The first was "not a
+    readable zip archive (File is not a zip file)", the last skipped without a word."""
+    import random
+    import struct
+
+    rng = random.Random(7)
+    whole = zip_bytes({"logs/messages": SYSLOG, "r.bin": rng.randbytes(200_000)})
+    eocd = whole.rfind(b"PK\x05\x06")
+    # the directory on disk 2 (the third part), as zip -s numbers them
+    last_disk = whole[:eocd] + b"PK\x05\x06" + struct.pack("<HH", 2, 2) + whole[eocd + 8 :]
+    paths = [
+        write(tmp_path / "case.z01", b"PK\x07\x08" + last_disk[:65532]),
+        write(tmp_path / "case.z02", last_disk[65532 : 65532 + 65536]),
+        write(tmp_path / "case.zip", last_disk[65532 + 65536 :]),
+        write(tmp_path / "plain.zip", whole),
+    ]
+    out = list(walk([str(p) for p in paths], DEFAULT_LIMITS))
+    errs = {Path(e.path).name: e for e in out if isinstance(e, ErrorRecord)}
+    assert {n: e.error_class for n, e in errs.items()} == {
+        "case.z01": "split-zip",
+        "case.zip": "split-zip",
+    }
+    assert "first part" in errs["case.z01"].message
+    assert "last part" in errs["case.zip"].message and "zip -s 0" in errs["case.zip"].message
+    read = {s.path for s in out if isinstance(s, SourceFile) and s.kind != "unknown"}
+    assert read == {"logs/messages"}  # the whole zip beside them is read as ever
+
+
 def test_an_archive_holding_no_file_is_said_not_silently_dropped(tmp_path: Path) -> None:
     """An empty zip (or one of folders only) made no sources row and no error: the input
     named left no trace in the dataset. At the top and nested, it is an error row."""

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from triage.limits import Limits
 from triage.sources.errors import SourceError
+from triage.sources.magic import SPLIT_ZIP_ADVICE, SPLIT_ZIP_FIRST
 from triage.sources.views import BoundedView
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -263,6 +264,9 @@ class ZipArchive(Archive):
         try:
             self._zip = zipfile.ZipFile(fh)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+            fh.seek(0)
+            if fh.read(4) == SPLIT_ZIP_FIRST:
+                raise SourceError("split-zip", SPLIT_ZIP_ADVICE.format(part="first")) from None
             raise SourceError("bad-zip", f"not a readable zip archive ({exc})") from None
         self._infos = self._zip.infolist()
         self._by_name: dict[str, zipfile.ZipInfo] = {}

@@ -8,6 +8,7 @@ that is plain text), so the name only ever serves as a tie-break elsewhere.
 from __future__ import annotations
 
 import struct
+from typing import BinaryIO
 
 from triage.sources import journal_formats
 
@@ -103,6 +104,36 @@ def unsupported_of(head: bytes) -> str | None:
 
 def is_zip(head: bytes) -> bool:
     return head.startswith(ZIP_MAGIC)
+
+
+#: what `zip -s` (split archive) parts begin with: the first part, a spanning marker
+SPLIT_ZIP_FIRST = b"PK\x07\x08"
+SPLIT_ZIP_ADVICE = (
+    "the {part} part of a split zip archive (zip -s), which triage cannot read; join the parts "
+    "(zip -s 0 NAME.zip --out whole.zip) and pass the whole"
+)
+#: the end of central directory record, and how far from a file's end it may start
+_EOCD = b"PK\x05\x06"
+_EOCD_REACH = 22 + 0xFFFF
+
+
+def ends_a_split_zip(fh: BinaryIO, size: int) -> bool:
+    """Whether the file is the last part of a split zip (`NAME.zip` after `NAME.z01` …): its
+    end of central directory record says the directory lies on a disk other than the first.
+    The part begins mid-member, so nothing at its head tells it from other binary data."""
+    if size < 22:
+        return False
+    pos = fh.tell()
+    try:
+        fh.seek(max(0, size - _EOCD_REACH))
+        tail = fh.read(_EOCD_REACH)
+    finally:
+        fh.seek(pos)
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < 22:
+        return False
+    disk, cd_disk = struct.unpack_from("<HH", tail, at + 4)
+    return disk > 0 or cd_disk > 0
 
 
 def is_tar(head: bytes) -> bool:

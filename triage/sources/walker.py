@@ -33,6 +33,7 @@ from triage.sources.containers import Layer, open_archive, probe
 from triage.sources.detect import Analysis, analyze
 from triage.sources.errors import DecompressionBomb, SourceError, make_error
 from triage.sources.listing import Container, DeferredArchive, Item, Output, display, finalize
+from triage.sources.magic import SPLIT_ZIP_ADVICE, ends_a_split_zip
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -255,6 +256,9 @@ def _file_item(
         bomb = _declared_bomb(layer, size, limits) and _confirm_bomb(layer, limits)
         if bomb:
             return Item(name, "error", error=make_error(shown, "decompression-bomb", bomb))
+    if _split_zip_end(layer, name, size):
+        advice = SPLIT_ZIP_ADVICE.format(part="last")
+        return Item(name, "error", error=make_error(shown, "split-zip", advice))
     item = _text_item(
         name, disk_path, chain, layer.what == "compressed", size, mtime, analyze(layer.head)
     )
@@ -268,6 +272,12 @@ def _file_item(
         else:  # all of it inflated with the head: said if its kind is one no read takes
             item.cut = make_error(shown, *cut)
     return item
+
+
+def _split_zip_end(layer: Layer, name: str, size: int) -> bool:
+    """A `.zip` that is not one at its head may be the last part of a split zip."""
+    plain_zip = layer.what == "plain" and name.lower().endswith(".zip") and layer.cheap
+    return plain_zip and ends_a_split_zip(layer.fh, size)
 
 
 def _text_item(
