@@ -1,8 +1,8 @@
 """Tar and zip archives as read-only virtual trees: safe names, links, members opened in place.
 
-Nothing is extracted. A member is handed out as a file object: a window over the outer file when
-its bytes are stored contiguously and the outer file is seekable for free, otherwise the
-archive library's own reader. Names are checked before anything else looks at them, because
+Nothing is extracted. A member is handed out as a file object: a window over the outer file (or
+over the inflating stream) where its bytes are stored — a sparse tar member's holes read as
+zeros — and otherwise the archive library's own reader. Names are checked before anything else looks at them, because
 `../`, absolute and `..\\` names are how hostile archives escape on the machines that *do*
 extract them, and a name we refuse here never reaches a report either.
 """
@@ -23,7 +23,7 @@ from typing import BinaryIO
 from triage.limits import Limits
 from triage.sources.errors import SourceError
 from triage.sources.magic import SPLIT_ZIP_ADVICE, SPLIT_ZIP_FIRST
-from triage.sources.views import BoundedView
+from triage.sources.views import BoundedView, SparseView
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -202,8 +202,10 @@ class TarArchive(Archive):
             return m
         if ti.isreg():
             m = Member(name, "file", size=ti.size, mtime=mtime)
-            if 0 <= self._length < ti.offset_data + ti.size:
-                m.cut_at = max(0, self._length - ti.offset_data)
+            try:
+                m.cut_at = self._cut_at(ti)
+            except SourceError as exc:
+                m.error = exc
             return m
         what = {
             tarfile.CHRTYPE: "character device",
@@ -217,6 +219,21 @@ class TarArchive(Archive):
             error=SourceError("special-file", f"{what} member {name} skipped"),
         )
 
+    def _cut_at(self, ti: tarfile.TarInfo) -> int:
+        """The bytes of the member present when the archive on disk ends inside it, else -1.
+        A sparse member stores only its extents: what counts is where those run out, told in
+        the member's own bytes (its `size` is that of the file with its holes)."""
+        extents = _extents(ti)
+        stored = sum(length for _, length in extents)
+        if not 0 <= self._length < ti.offset_data + stored:
+            return -1
+        present = max(0, self._length - ti.offset_data)
+        for offset, length in extents:
+            if present < length:
+                return offset + present
+            present -= length
+        return ti.size  # pragma: no cover - only when nothing is stored past the end
+
     def _info(self, name: str) -> tarfile.TarInfo:
         """Find a member by name, reading further headers only as far as needed."""
         while name not in self._index and not self._done:
@@ -229,16 +246,15 @@ class TarArchive(Archive):
     def _open_info(self, ti: tarfile.TarInfo) -> tuple[BinaryIO, bool]:
         if not ti.isreg():
             raise SourceError("not-a-file", f"member {ti.name} is not a regular file")
-        if not ti.issparse():
-            # a member's data is one run of the archive's bytes. Over a decompressed stream
-            # too, rather than `extractfile`, whose reads raise when the stream ends early
-            # and drop the bytes they got: a truncated upload kept no line of its last member
-            view = BoundedView(self._fh, ti.offset_data, ti.size)
+        # a member's data is one run of the archive's bytes, or a sparse member's extents
+        # back to back. Over a decompressed stream too, rather than `extractfile`, whose
+        # reads raise when the stream ends early and drop the bytes they got: a truncated
+        # upload kept no line of its last member
+        if ti.issparse():
+            view = SparseView(self._fh, ti.offset_data, _extents(ti), ti.size)
             return view, self._cheap  # type: ignore[return-value]
-        fh = self._tar.extractfile(ti)
-        if fh is None:
-            raise SourceError("not-a-file", f"member {ti.name} has no data")
-        return fh, False  # type: ignore[return-value]
+        view = BoundedView(self._fh, ti.offset_data, ti.size)
+        return view, self._cheap  # type: ignore[return-value]
 
     def open_member(self, member: Member) -> tuple[BinaryIO, bool]:
         return self.open_name(member.name)
@@ -248,6 +264,24 @@ class TarArchive(Archive):
 
     def close(self) -> None:
         self._tar.close()
+
+
+def _extents(ti: tarfile.TarInfo) -> list[tuple[int, int]]:
+    """The data extents of a tar member: the whole of it, or a sparse member's map (GNU `S`
+    headers and pax sparse 0.0, 0.1 and 1.0, as `tarfile` read them) without its empty
+    entries. A map whose extents go backwards, overlap or pass the member's end is damaged:
+    reading it would place the stored bytes anywhere."""
+    if not ti.issparse():
+        return [(0, ti.size)]
+    extents = [(offset, length) for offset, length in ti.sparse or [] if length]
+    end = 0
+    for offset, length in extents:
+        if offset < end or length < 0 or offset + length > ti.size:
+            raise SourceError(
+                "corrupt-tar", f"sparse member {ti.name} has a damaged map of its data; skipped"
+            )
+        end = offset + length
+    return extents
 
 
 # zip external attributes: the high 16 bits are the Unix mode when made on Unix

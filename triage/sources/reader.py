@@ -29,7 +29,7 @@ from triage.sources.containers import close_all, open_archive, probe, step
 from triage.sources.decompress import FAST_INFLATE, GZIP_ERRORS, DecompressedStream
 from triage.sources.errors import DecompressionBomb, SourceError, make_error
 from triage.sources.magic import compression_of
-from triage.sources.views import BoundedView
+from triage.sources.views import BoundedView, SparseView
 
 #: `open_binary` keeps up to this much of a dump in memory before spilling to a temporary file
 SPOOL_MEMORY = 64 * 1024 * 1024
@@ -301,7 +301,7 @@ def open_binary(
         return
     fh, cheap, streams, closers = _open_member(src, limits, use_cache=False)
     try:
-        if cheap and isinstance(fh, BoundedView):
+        if cheap and isinstance(fh, BoundedView | SparseView):  # seeks in the file on disk
             yield io.BufferedReader(fh, buffer_size=READ_CHUNK)  # type: ignore[misc]
             return
         if cheap and isinstance(fh, io.BufferedReader):  # kept on disk from the listing

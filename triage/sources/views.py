@@ -1,12 +1,15 @@
-"""A seekable window over a byte range of a real file.
+"""Seekable windows over byte ranges of a real file (or of an inflating stream).
 
 Members of an uncompressed tar, and stored zip entries, are contiguous bytes of the outer file:
 a window over them gives the dumps stage real random access (and `fileno()` for mmap users that
-honour `base_offset`) without copying a multi-gigabyte vmcore anywhere.
+honour `base_offset`) without copying a multi-gigabyte vmcore anywhere. A sparse tar member
+(`tar -S`) stores only its data extents, one after another; `SparseView` puts them back at
+their places with the holes between them read as zeros, as extracting the file would.
 """
 
 from __future__ import annotations
 
+import bisect
 import errno
 import io
 from typing import BinaryIO
@@ -70,3 +73,66 @@ class BoundedView(io.RawIOBase):
 
     def readall(self) -> bytes:
         return self.read(-1)
+
+
+class SparseView(io.RawIOBase):
+    """A sparse member of `size` bytes: its `extents` (offset in the member, length; ascending,
+    not overlapping) are stored back to back from `start` in `base`, the rest are holes.
+
+    It has no `base_offset`: its bytes are not one run of the outer file, so the dumps stage
+    must not map them as one. Where `base` ends early (a truncated archive), the member ends
+    at the last stored byte present, as a `BoundedView` does; the holes before it are read.
+    """
+
+    def __init__(self, base: BinaryIO, start: int, extents: list[tuple[int, int]], size: int):
+        super().__init__()
+        self._base = base
+        self.size = size
+        self._starts = [offset for offset, _ in extents]
+        self._extents: list[tuple[int, int, int]] = []  # (offset, length, where stored)
+        stored = start
+        for offset, length in extents:
+            self._extents.append((offset, length, stored))
+            stored += length
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence == io.SEEK_END:
+            offset += self.size
+        if offset < 0:
+            raise OSError(errno.EINVAL, "negative seek position")
+        self._pos = offset
+        return self._pos
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        want = min(len(b), self.size - self._pos)
+        if want <= 0:
+            return 0
+        i = bisect.bisect_right(self._starts, self._pos) - 1
+        if i >= 0 and self._pos < self._extents[i][0] + self._extents[i][1]:
+            return self._read_extent(memoryview(b)[:want], *self._extents[i])
+        hole_end = self._starts[i + 1] if i + 1 < len(self._starts) else self.size
+        n = min(want, hole_end - self._pos)
+        memoryview(b)[:n] = bytes(n)
+        self._pos += n
+        return n
+
+    def _read_extent(self, view: memoryview, offset: int, length: int, stored: int) -> int:
+        """Stored bytes of the extent at `offset`, from the current position."""
+        into = self._pos - offset
+        n = min(len(view), length - into)
+        self._base.seek(stored + into)
+        got = self._base.readinto(view[:n]) or 0  # type: ignore[attr-defined]
+        self._pos += got
+        return got
