@@ -1,5 +1,7 @@
-"""Tar members as GNU tar writes them for kdump directories and logs: sparse members (`tar -S`,
-`--sparse-version=0.1|1.0`) read with their holes as zeros, whole or cut short."""
+"""Tar members as kdump directories are archived: sparse members (`tar -S`,
+`--sparse-version=0.1|1.0`) read with their holes as zeros, whole or cut short; and a vmcore of
+zero pages in a tar.gz or tar.bz2, which inflates thousands of times but whose size the tar
+header states, read with the members after it rather than stopped as a decompression bomb."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from pathlib import Path
 import pytest
 from helpers_sources import DMESG_HEAD, VMCORE_DMESG, compress, tar_bytes, write
 
+import triage
+from triage.limits import DEFAULT_LIMITS, Limits
 from triage.model import ErrorRecord, SourceFile
 from triage.sources import read_bytes, walk
 
@@ -71,8 +75,10 @@ def _kdump_tar(fmt: str) -> bytes:
     return sparse + tar_bytes({f"{KDUMP}/kexec-dmesg.log": b"kdump: saved\n"}, mtime=STAMP)
 
 
-def _walk(path: Path) -> tuple[list[SourceFile], list[ErrorRecord]]:
-    out = list(walk([str(path)]))
+def _walk(
+    path: Path, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[SourceFile], list[ErrorRecord]]:
+    out = list(walk([str(path)], limits))
     return [o for o in out if isinstance(o, SourceFile)], [
         o for o in out if isinstance(o, ErrorRecord)
     ]
@@ -127,3 +133,48 @@ def test_a_sparse_map_that_goes_backwards_is_refused(tmp_path: Path) -> None:
     srcs, errs = _walk(write(tmp_path / "bad.tar", bytes(whole)))
     assert [s.path.rsplit("/", 1)[-1] for s in srcs] == ["kexec-dmesg.log"]
     assert [e.error_class for e in errs] == ["corrupt-tar"] and "sparse" in errs[0].message
+
+
+# a kdump tarball: `tar czf` / `tar cjf` of the crash directory, vmcore first (readdir order)
+VMCORE = b"\x7fELF\x02\x01\x01" + bytes(8 * 1024 * 1024 - 7)  # idle guest memory: zero pages
+#: the ratio floor lowered as the 80 MiB vmcore of a real case meets the default 64 MiB one
+SMALL_FLOOR = DEFAULT_LIMITS.override(ratio_floor_bytes=1024 * 1024)
+
+
+def _kdump_tarball(tmp_path: Path, compression: str) -> Path:
+    files = {f"{KDUMP}/vmcore": VMCORE, f"{KDUMP}/vmcore-dmesg.txt": VMCORE_DMESG}
+    packed = tar_bytes(files, compression=compression, mtime=STAMP)
+    assert len(VMCORE) > 200 * len(packed)  # more than max_ratio over the whole archive
+    return write(tmp_path / f"case-kdump.tar.{compression}", packed)
+
+
+@pytest.mark.parametrize("compression", ["gz", "bz2"])
+def test_a_vmcore_of_zero_pages_is_no_bomb_and_the_panic_after_it_is_read(
+    tmp_path: Path, compression: str
+) -> None:
+    """The header states the vmcore's size, within the caps: that bounds what inflating it
+    costs, so it is read (or skipped) whole and the vmcore-dmesg.txt after it is listed."""
+    path = _kdump_tarball(tmp_path, compression)
+    srcs, errs = _walk(path, SMALL_FLOOR)
+    assert not errs, [e.message for e in errs]
+    assert [s.path.rsplit("/", 1)[-1] for s in srcs] == ["vmcore", "vmcore-dmesg.txt"]
+    assert read_bytes(srcs[0], SMALL_FLOOR).data == VMCORE
+    got = read_bytes(srcs[1], SMALL_FLOOR)
+    assert not got.errors and got.data == VMCORE_DMESG
+    triage.scan(str(path), out=str(tmp_path / "ds"), limits=SMALL_FLOOR)
+    crashes = triage.open_dataset(str(tmp_path / "ds")).crashes
+    assert any("NULL pointer dereference" in str(t) for t in crashes["title"]), crashes
+
+
+def test_a_member_over_the_caps_is_still_stopped_by_the_ratio(tmp_path: Path) -> None:
+    """What the header states bounds nothing beyond the caps: a member larger than
+    `max_file_bytes` (or past `max_total_bytes`) is inflated only as far as the ratio
+    allows, and it is named in the error."""
+    path = _kdump_tarball(tmp_path, "gz")
+    for limits in (
+        SMALL_FLOOR.override(max_file_bytes=4 * 1024 * 1024),
+        SMALL_FLOOR.override(max_total_bytes=4 * 1024 * 1024),
+    ):
+        srcs, errs = _walk(path, limits)
+        assert not srcs and [e.error_class for e in errs] == ["decompression-bomb"]
+        assert "vmcore:" in errs[0].message

@@ -19,7 +19,8 @@ class Limits:
     max_total_bytes: int = 64 * GiB  # uncompressed bytes read from one input path
     max_members: int = 200_000  # members listed in one archive
     max_depth: int = 4  # archives inside archives
-    max_ratio: int = 200  # decompressed/compressed ratio above which a member is a bomb
+    max_ratio: int = 200  # decompressed/compressed ratio above which a stream is a bomb,
+    # not counting tar members whose header states a size within the two byte caps above
     ratio_floor_bytes: int = 64 * MiB  # the ratio check applies once this much was inflated
     max_seconds_per_file: float = 600.0
     regex_timeout: float = 1.0  # seconds per user-signature regex match

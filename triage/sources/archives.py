@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from triage.limits import Limits
+from triage.sources.decompress import DecompressedStream
 from triage.sources.errors import SourceError
 from triage.sources.magic import SPLIT_ZIP_ADVICE, SPLIT_ZIP_FIRST
 from triage.sources.views import BoundedView, SparseView
@@ -101,10 +102,18 @@ class Archive:
 class TarArchive(Archive):
     kind = "tar"
 
-    def __init__(self, fh: BinaryIO, cheap: bool, limits: Limits) -> None:
+    def __init__(
+        self,
+        fh: BinaryIO,
+        cheap: bool,
+        limits: Limits,
+        stream: DecompressedStream | None = None,
+    ) -> None:
+        """`stream`: the inflating stream `fh` reads, told of each member's data (`_declare`)."""
         self._fh = fh
         self._cheap = cheap
         self._limits = limits
+        self._stream = stream
         self._index: dict[str, tarfile.TarInfo] = {}
         self._done = False
         self._length = -1
@@ -117,9 +126,28 @@ class TarArchive(Archive):
         except tarfile.TarError as exc:
             raise SourceError("corrupt-tar", f"not a readable tar archive ({exc})") from None
         for ti in self._tar.members:  # tarfile.open already read the first header
+            self._declare(ti)
             name = normalize_name(ti.name)
             if name:
                 self._index.setdefault(name, ti)
+
+    def _declare(self, ti: tarfile.TarInfo) -> None:
+        """Tell the inflating stream where a regular member's data lies, when the header's
+        size for it is within the caps (`max_file_bytes` for the member, `max_total_bytes`
+        for the archive up to its end). Those bytes are bounded by the header, read or
+        skipped, so the ratio check leaves them out: a vmcore of zero pages, thousands of
+        times smaller compressed, is no bomb, and the members after it are still read.
+        A member over the caps stays under the ratio check, as do headers and padding."""
+        if self._stream is None or not ti.isreg():
+            return
+        try:
+            stored = sum(length for _, length in _extents(ti))
+        except SourceError:
+            return  # its map is damaged: the member is reported, its bytes not declared
+        lim = self._limits
+        end = ti.offset_data + stored
+        if stored <= lim.max_file_bytes and end <= lim.max_total_bytes:
+            self._stream.declare(ti.offset_data, end)
 
     def _next(self) -> tarfile.TarInfo | None:
         if self._done:
@@ -133,6 +161,7 @@ class TarArchive(Archive):
             self._done = True
             self._check_end()
             return None
+        self._declare(ti)
         name = normalize_name(ti.name)
         if name:
             self._index.setdefault(name, ti)

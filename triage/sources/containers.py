@@ -130,7 +130,8 @@ def open_archive(layer: Layer, limits: Limits) -> Archive:
             else:
                 fh.seek(0)
         return ZipArchive(fh, cheap, limits)
-    return TarArchive(fh, cheap, limits)
+    # the tar's bytes are the last stream's output: its headers say how much of it is data
+    return TarArchive(fh, cheap, limits, layer.streams[-1] if layer.streams else None)
 
 
 def open_chain(

@@ -6,6 +6,10 @@ bundles are often truncated uploads, so this module drives the raw decompressors
 every byte produced before the damage and remembers what went wrong (`DecompressedStream.error`).
 Output is bounded per call, so a bomb is caught after at most one chunk, and the
 output/input ratio is checked against `Limits.max_ratio` once `ratio_floor_bytes` were inflated.
+Output a container's header declared (`DecompressedStream.declare`: a tar member's data, whose
+size the tar reader checked against the size caps) is bounded by those caps instead and left
+out of the ratio: a kdump tarball's vmcore of zero pages inflates thousands of times, and
+stopping there lost the vmcore-dmesg.txt after it.
 """
 
 from __future__ import annotations
@@ -261,6 +265,7 @@ class DecompressedStream(io.RawIOBase):
         self._limits = limits
         self._label = label
         self.error: tuple[str, str] | None = None
+        self._declared: list[tuple[int, int]] = []  # [start, end) of declared output, in order
         self._restart()
 
     # -- state -----------------------------------------------------------------------------
@@ -272,6 +277,8 @@ class DecompressedStream(io.RawIOBase):
         self.consumed = 0
         self._damaged_at: int | None = None
         self._most = FIRST_OUT_CHUNK
+        self._passed = 0  # declared spans wholly inflated, and their bytes
+        self._passed_bytes = 0
 
     def _fail(self, error_class: str, message: str) -> None:
         self._codec = None
@@ -335,13 +342,34 @@ class DecompressedStream(io.RawIOBase):
                 return True
         return False
 
+    def declare(self, start: int, end: int) -> None:
+        """Output bytes `[start, end)` are data whose size a header states (a tar member's),
+        checked by the caller against the size caps: their count is bounded already, so they
+        do not count toward the ratio, however well they compress. Spans come in order; one
+        declared again (an archive reread from its start) is ignored."""
+        if end > start and (not self._declared or start >= self._declared[-1][1]):
+            self._declared.append((start, end))
+
+    def _declared_below(self, total: int) -> int:
+        """Declared bytes among the first `total` of the output."""
+        while self._passed < len(self._declared) and self._declared[self._passed][1] <= total:
+            start, end = self._declared[self._passed]
+            self._passed_bytes += end - start
+            self._passed += 1
+        if self._passed < len(self._declared):
+            return self._passed_bytes + max(0, total - self._declared[self._passed][0])
+        return self._passed_bytes
+
     def _check_ratio(self, produced: int) -> None:
         total = self._pos + produced
+        declared = self._declared_below(total)
+        counted = total - declared
         lim = self._limits
-        if total > lim.ratio_floor_bytes and total > lim.max_ratio * max(self.consumed, 1):
+        if counted > lim.ratio_floor_bytes and counted > lim.max_ratio * max(self.consumed, 1):
+            besides = f", besides {declared:,} of members of a stated size" if declared else ""
             raise DecompressionBomb(
-                f"{self.fmt} expands more than {lim.max_ratio}x "
-                f"({total:,} bytes from {self.consumed:,}); stopped reading (decompression bomb)"
+                f"{self.fmt} expands more than {lim.max_ratio}x ({counted:,} bytes from "
+                f"{self.consumed:,}{besides}); stopped reading (decompression bomb)"
             )
 
     # -- io.RawIOBase ----------------------------------------------------------------------
