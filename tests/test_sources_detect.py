@@ -316,3 +316,36 @@ def test_prefixed_lines_without_kernel_evidence_are_no_kernel_log() -> None:
     stub = b"from typing import Dict\n\nDEBUG: int = ...\nINFO: int = ...\nSUCCESS: int = ...\n"
     stub += b"WARNING: int = ...\nERROR: int = ...\n\nDEFAULT_TAGS: Dict[int, str] = ...\n"
     assert detect(stub) == KIND_UNKNOWN
+
+
+def _after_a_hard_reset(log: bytes, block: int = 4096) -> bytes:
+    """`log` as a hard reset leaves it: the rest of its last block NULs (written to the
+    filesystem's metadata, not yet its data), then the next boot's lines."""
+    half = log[: len(log) // 2]
+    return half + bytes(block - len(half) % block) + log
+
+
+@pytest.mark.parametrize(
+    ("log", "kind"),
+    [(SYSLOG, KIND_SYSLOG), (DMESG_HEAD, KIND_DMESG), (CONSOLE, KIND_CONSOLE)],
+)
+def test_a_run_of_nuls_a_hard_reset_leaves_does_not_make_a_log_binary(
+    log: bytes, kind: str
+) -> None:
+    head = _after_a_hard_reset(log)
+    assert head.count(b"\x00") > len(head[:4096]) // 10  # what called it binary
+    assert detect(head) == kind
+    # a log whose first block was never written at all is read from its next one
+    assert detect(bytes(4096) + log) == kind
+
+
+def test_binary_data_with_runs_of_nuls_stays_binary() -> None:
+    exe = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) + struct.pack("<HHI", 2, 62, 1) + bytes(4000)
+    noise = bytes(range(256)) * 4
+    for head in (
+        exe + noise,  # an executable: a header, padding, code
+        (noise + bytes(600)) * 6,  # records padded to their size
+        bytes(16 * 1024),  # nothing but NULs: a sparse or zeroed file
+        SYSLOG.decode().encode("utf-16-le"),  # a NUL after each byte of text: no run
+    ):
+        assert detect(head) == KIND_UNKNOWN

@@ -559,7 +559,22 @@ class Analysis:
         return out
 
 
+#: NULs in a run this long are a filesystem's unwritten blocks, not content: a hard reset leaves
+#: them in a log being appended to (syslog, console capture, dmesg saved at boot), up to the end
+#: of its last block, and the next boot writes after them. Binary data has such runs too, but
+#: never only text around them; UTF-16 and the odd NUL of a serial line come one at a time.
+NUL_RUN = 16
+_NUL_RUNS = re.compile(b"\x00{%d,}" % NUL_RUN)
+
+
 def _looks_binary(head: bytes) -> bool:
+    """Whether `head` is no text: once its runs of NULs (`NUL_RUN`) are taken out, more than
+    a tenth of the first 4 KiB left is NULs or other control bytes. A head of nothing but such
+    runs is no text either."""
+    if b"\x00" in head:
+        head = _NUL_RUNS.sub(b"", head)
+        if not head:
+            return True
     sample = head[:4096]
     if not sample:
         return False
