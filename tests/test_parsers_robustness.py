@@ -6,6 +6,7 @@ import io
 import time
 
 import pyarrow as pa
+import pytest
 
 from triage.limits import Limits
 from triage.model import (
@@ -16,7 +17,7 @@ from triage.model import (
     LINES_SCHEMA,
     SourceFile,
 )
-from triage.parsers import FORMATS, iter_parse, parse, parse_bytes
+from triage.parsers import FORMATS, iter_parse, parse, parse_bytes, parse_many
 from triage.parsers.cleanup import unescape
 from triage.parsers.engine import iter_format
 
@@ -176,3 +177,45 @@ def test_fast_console_path_equals_the_reference_pattern():
         want = pa.concat_tables(list(iter_format(reference, data, Limits(), "s", src)))
         assert got.equals(want), kind
         assert got.num_rows == 2 * len(tricky)
+
+
+#: the UTF-8 byte order mark
+BOM = b"\xef\xbb\xbf"
+#: two lines of each kind, as a Windows editor saves them (CR LF in some), the first opening
+#: with what Notepad's "UTF-8 with BOM" writes there
+BOM_LINES = {
+    "dmesg": (b"[    0.000000] Linux version 5.15.0-91-generic", b"[    1.000000] Freeing"),
+    "syslog": (
+        b"Mar  3 10:15:01 web1 kernel: [ 8123.456789] EXT4-fs error (device sda1)\r",
+        b"Mar  3 10:15:02 web1 kernel: [ 8124.000001] Buffer I/O error on dev sda1\r",
+    ),
+    "syslog-rfc3339": (
+        b"2024-03-03T10:15:01+00:00 web1 kernel: [ 8123.456789] EXT4-fs error",
+        b"2024-03-03T10:15:02+00:00 web1 kernel: Buffer I/O error",
+    ),
+    "console": (b"\x1b[0m[    2.000000] Kernel panic - not syncing\r", b"Rebooting in 5\r"),
+    "journal": (
+        b"Mar 03 10:15:01 web1 kernel: EXT4-fs error (device sda1)",
+        b"Mar 03 10:15:02 web1 kernel: Buffer I/O error on dev sda1",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BOM_LINES))
+def test_a_utf8_byte_order_mark_is_no_part_of_the_line_it_opens(kind: str) -> None:
+    """The mark opens the file, or a line where a file saved with it was added to another:
+    the line is read from after it, as if it were a prefix, and keeps its offset on disk."""
+    first, second = BOM_LINES[kind]
+    plain = first + b"\n" + second + b"\n"
+    marked = BOM + first + b"\n" + BOM + second + b"\n"
+    want = parse_bytes(plain, kind, year_hint=2024)
+    got = parse_bytes(marked, kind, year_hint=2024)
+    assert got.num_rows == want.num_rows == 2
+    assert got.drop_columns(["offset"]).equals(want.drop_columns(["offset"]))
+    assert got.column("offset").to_pylist() == [0, len(BOM + first) + 1]
+    # parsed with other small files in one engine call, it gets the same rows
+    src = SourceFile(disk_path="", path="m", kind=kind, year_hint=2024)
+    other = SourceFile(disk_path="", path="o", kind=kind, year_hint=2024)
+    packed = parse_many([(other, plain), (src, marked), (other, marked)])
+    assert packed[1].lines.equals(parse(src, marked).lines)
+    assert packed[2].lines.drop_columns(["source_id"]).equals(got.drop_columns(["source_id"]))

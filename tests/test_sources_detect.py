@@ -349,3 +349,16 @@ def test_binary_data_with_runs_of_nuls_stays_binary() -> None:
         SYSLOG.decode().encode("utf-16-le"),  # a NUL after each byte of text: no run
     ):
         assert detect(head) == KIND_UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "head", [SYSLOG, DMESG_HEAD, PLAIN_DMESG, PRI_DMESG, CONSOLE, JOURNAL, RFC5424, CRASH_TOOL]
+)
+def test_a_utf8_byte_order_mark_changes_nothing_of_a_head(head: bytes) -> None:
+    """Notepad's "UTF-8 with BOM" opens a file with the mark; one such file added to another
+    opens a line with it. The lines are told by what follows the mark."""
+    d = importlib.import_module("triage.sources.detect")
+    bom = b"\xef\xbb\xbf"
+    lines = head.split(b"\n")
+    marked = bom + b"\n".join([*lines[:3], bom + lines[3], *lines[4:]])
+    assert d.analyze(marked).counts == d.analyze(head).counts

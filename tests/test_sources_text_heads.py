@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpers_sources import CRASH_TOOL
+
 import triage
 from triage.model import SourceFile
 from triage.sources import walk
@@ -25,6 +27,9 @@ REBOOT = (
     b"#1 SMP Mon Oct 19 16:18:59 UTC 2020\n"
     b"Mar  3 10:21:40 db2 kernel: Command line: BOOT_IMAGE=/vmlinuz-3.10.0-1160.el7.x86_64 ro\n"
 )
+
+#: the UTF-8 byte order mark
+BOM = b"\xef\xbb\xbf"
 
 
 def _only(out: list) -> SourceFile:
@@ -48,3 +53,42 @@ def test_a_syslog_cut_off_by_a_hard_reset_is_read_around_its_nuls(tmp_path: Path
     first = lines[lines.lineno == 15].iloc[0]
     assert (first["offset"], first["text"]) == (len(HUNG), "Initializing cgroup subsys cpuset")
     assert list(ds.boots["release"]) == ["", "3.10.0-1160.el7.x86_64"]
+
+
+BANNER = (
+    b"Linux version 5.15.0-91-generic (buildd@lcy02-amd64-045) (gcc (Ubuntu 11.4.0-1ubuntu1~22.04) "
+    b"11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #101-Ubuntu SMP Tue Nov 14 13:30:08 UTC 2023"
+)
+#: as Notepad's "UTF-8 with BOM" and PowerShell 5's `Out-File -Encoding utf8` save them
+MARKED = {
+    "dmesg.txt": BOM + b"[    0.000000] " + BANNER + b"\r\n[    1.000000] Freeing unused\r\n",
+    "kern.log": BOM
+    + b"Mar  3 10:15:01 web1 kernel: [ 8123.456789] EXT4-fs error (device sda1): ext4_find_entry\n"
+    b"Mar  3 10:15:02 web1 kernel: [ 8124.000001] Buffer I/O error on dev sda1, logical block 0\n",
+    "crash.txt": BOM + CRASH_TOOL,
+}
+
+
+def test_a_log_saved_with_a_utf8_byte_order_mark_keeps_its_first_line(tmp_path: Path) -> None:
+    """The mark is no part of the first line: its time, its banner and its facts are read,
+    and the line still starts at offset 0, where the file does."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, data in MARKED.items():
+        (folder / name).write_bytes(data)
+    ds = triage.open_dataset(str(triage.ingest([str(folder)], out=str(tmp_path / "ds")).out))
+    kinds = dict(zip(ds.sources["path"], ds.sources["kind"], strict=True))
+    assert kinds == {"dmesg.txt": "dmesg", "kern.log": "syslog", "crash.txt": "crash-tool"}
+    first = ds.sql(
+        'SELECT s.path, "offset", mono, strftime("timestamp", \'%m-%d %H:%M:%S\') AS t, text '
+        "FROM lines JOIN sources s USING (source_id) WHERE lineno = 1"
+    ).set_index("path")
+    assert list(first.loc["dmesg.txt", ["offset", "mono", "text"]]) == [0, 0.0, BANNER.decode()]
+    kern = first.loc["kern.log"]
+    assert (kern["offset"], kern["mono"], kern["t"]) == (0, 8123.456789, "03-03 10:15:01")
+    assert kern["text"].startswith("EXT4-fs error")
+    assert first.loc["crash.txt", "text"].startswith("      KERNEL: /usr/lib/debug")
+    releases = ds.sql("SELECT release FROM boots JOIN sources s USING (source_id)")
+    assert "5.15.0-91-generic" in set(releases["release"])
+    facts = dict(zip(ds.facts["key"], ds.facts["lineno"], strict=False))
+    assert facts["crash.kernel"] == 1

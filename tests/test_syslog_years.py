@@ -83,6 +83,21 @@ def test_a_log_rotated_in_january_gets_the_years_its_days_were_in(
     assert _runs(_years(out)) == want
 
 
+#: the UTF-8 byte order mark
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_log_saved_with_a_byte_order_mark_takes_its_first_lines_year_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
+    """Its one December line, after the mark, is the New Year the log spans, however read."""
+    (tmp_path / "in").mkdir()
+    data = BOM + _syslog([("Dec", 31)], 1) + _syslog([("Jan", 1)], 3200 if way in LARGE else 20)
+    out = _ingest(way, tmp_path / "in" / "messages-20240102", data, tmp_path / "ds", monkeypatch)
+    assert _runs(_years(out)) == [(2023, 12), (2024, 1)]
+
+
 def test_a_file_stamped_on_new_years_eve_in_utc_can_end_on_new_years_day(tmp_path: Path) -> None:
     """Its lines are in local time, a zone ahead: the last is of the year after the mtime's."""
     log = tmp_path / "messages"

@@ -57,6 +57,12 @@ FLAG_INVALID_UTF8 = 2  # bytes that are not UTF-8: decoded with surrogateescape
 FLAG_CONTROL_STRIPPED = 4  # ANSI escapes / NULs removed from the text
 FLAG_CONTINUATION = 8  # line judged to continue the previous record (no prefix of its own)
 
+#: the UTF-8 byte order mark (U+FEFF). Windows writes it at the start of a text file (Notepad's
+#: "UTF-8 with BOM", PowerShell 5's `Out-File -Encoding utf8`), and a file so saved and added to
+#: another (`cat`, `type a b > c`) starts a line with it: it says how the file is encoded, and is
+#: no part of the line's text, as a prefix is not (the line's offset still counts its bytes).
+UTF8_BOM = b"\xef\xbb\xbf"
+
 
 def stable_id(*parts: str, length: int = 16) -> str:
     """A short id that is the same on every run and every machine for the same parts."""

@@ -12,7 +12,8 @@ Public API:
 
 Line semantics (all kinds): `lineno` is the 1-based physical line of the file (lines end at LF, or
 at CR in a CR-only capture), `offset` its byte offset. `text` is the message with every prefix
-removed (syslog header, `<N>`, `[ts]`, caller id, xenconsoled and `dmesg -T`/iso/`-x` prefixes).
+removed (syslog header, `<N>`, `[ts]`, caller id, xenconsoled and `dmesg -T`/iso/`-x` prefixes,
+and before them a UTF-8 byte order mark opening the line, `model.UTF8_BOM`).
 Syslog-like kinds keep only kernel lines and the few programs that matter to hang detection, so
 their line numbers are not contiguous. A lone CR splits a line into records that share its number.
 ANSI escapes, NULs and other control bytes are removed (FLAG_CONTROL_STRIPPED); bytes that are not

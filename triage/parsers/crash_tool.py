@@ -27,6 +27,7 @@ from triage.model import (
     FLAG_TRUNCATED,
     KIND_CRASH_TOOL,
     LINES_SCHEMA,
+    UTF8_BOM,
     Crash,
     Fact,
     Frame,
@@ -193,7 +194,8 @@ def parse_crash_tool(
     for lineno, raw in enumerate(raw_lines, start=1):
         line_off = offset
         offset += len(raw) + 1
-        text, flags = _decode(raw.rstrip(b"\r"), limits.max_line_bytes)
+        # a session saved from Notepad opens with a byte order mark: no part of the text
+        text, flags = _decode(raw.rstrip(b"\r").removeprefix(UTF8_BOM), limits.max_line_bytes)
         mono = level = None
         tag = None
         timestamp = None

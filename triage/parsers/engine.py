@@ -30,6 +30,7 @@ from triage.model import (
     FLAG_TRUNCATED,
     LINES_SCHEMA,
     TS,
+    UTF8_BOM,
     SourceFile,
 )
 from triage.parsers import columns, printk, timestamps
@@ -81,6 +82,23 @@ def _strip_cr(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
         if not m.any():
             return
         ends[m] -= 1
+
+
+def _after_bom(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, top: int) -> np.ndarray:
+    """Each line's start past a UTF-8 byte order mark it opens with (`model.UTF8_BOM`): the
+    line is parsed from there, as if the mark were a prefix. `top` is the block's largest
+    byte: below the mark's first there is none (the usual block: one comparison)."""
+    if top < UTF8_BOM[0]:
+        return starts
+    room = np.flatnonzero(ends - starts >= len(UTF8_BOM))
+    lead = room[buf[starts[room]] == UTF8_BOM[0]]
+    at = starts[lead]
+    marked = lead[(buf[at + 1] == UTF8_BOM[1]) & (buf[at + 2] == UTF8_BOM[2])]
+    if not len(marked):
+        return starts
+    moved = starts.copy()
+    moved[marked] += len(UTF8_BOM)
+    return moved
 
 
 def _cap(
@@ -704,6 +722,8 @@ def process_block(
     if sepb == 10:
         _strip_cr(buf, starts, ends)
     top = int(buf.max()) if len(buf) else 0
+    line_starts = starts  # where each line starts on disk: its offset
+    starts = _after_bom(buf, starts, ends, top)
     ce, truncated = _cap(buf, starts, ends, cap, top < 128)
     if block.long_line:
         truncated = np.ones(n_lines, dtype=bool)
@@ -742,7 +762,7 @@ def process_block(
         [
             _constant_strings(source_id, m),
             pa.array(rows.row_of[sel], pa.int64()),
-            pa.array(block.offset + starts[rows.row_of[sel]], pa.int64()),
+            pa.array(block.offset + line_starts[rows.row_of[sel]], pa.int64()),
             stamps,
             _monotonic(f, m),
             columns.empty_to_null(f["host"]) if "host" in f else pa.nulls(m, pa.string()),

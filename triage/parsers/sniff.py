@@ -16,6 +16,7 @@ from triage.model import (
     KIND_SYSLOG,
     KIND_SYSLOG_RFC3339,
     KIND_VMCORE_DMESG,
+    UTF8_BOM,
 )
 
 #: (kind, regex over one line) in priority order; first match wins for the line
@@ -37,6 +38,7 @@ LINE_VOTES: list[tuple[str, re.Pattern[bytes]]] = [
 def sniff_kind(data: bytes, max_lines: int = 200) -> str:
     votes: dict[str, int] = {}
     for line in data[: 1 << 16].splitlines()[:max_lines]:
+        line = line.removeprefix(UTF8_BOM)  # as the engine reads it
         for kind, rx in LINE_VOTES:
             if rx.match(line):
                 votes[kind] = votes.get(kind, 0) + 1

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from triage.model import SourceFile
+from triage.model import UTF8_BOM, SourceFile
 from triage.parsers import timestamps
 
 
@@ -21,7 +21,10 @@ def year_end(src: SourceFile | None) -> int:
     return datetime.now().year
 
 
-_BSD_AT_LINE = re.compile(rb"\n([A-Z][a-z]{2}) ([ 0-3]\d) [0-2]\d:")
+#: an RFC 3164 time at a line's start, after the byte order mark the line may open with
+_BSD_AT_LINE = re.compile(
+    rb"\n(?:" + re.escape(UTF8_BOM) + rb")?([A-Z][a-z]{2}) ([ 0-3]\d) [0-2]\d:"
+)
 
 
 def sampled_wraps(
@@ -133,7 +136,7 @@ def _sampled_wraps(
 
 def month_near(data: bytes) -> int:
     """The month of the first line of `data` with an RFC 3164 time at its start (0: none)."""
-    first = timestamps.month_of(data[:3])
+    first = timestamps.month_of(data.removeprefix(UTF8_BOM)[:3])
     if first:
         return first
     m = _BSD_AT_LINE.search(data)

@@ -37,6 +37,7 @@ from triage.model import (
     KIND_UNKNOWN,
     KIND_VMCORE_DMESG,
     KIND_XENSOURCE,
+    UTF8_BOM,
 )
 from triage.sources import line_local
 from triage.sources.magic import dump_format
@@ -585,6 +586,12 @@ def _looks_binary(head: bytes) -> bool:
     return ctrl > len(sample) // 10
 
 
+def _without_boms(head: bytes) -> bytes:
+    """`head` without the UTF-8 byte order marks that open its lines (`model.UTF8_BOM`): the
+    parser reads a line from after its mark, and so are its shapes told."""
+    return head.removeprefix(UTF8_BOM).replace(b"\n" + UTF8_BOM, b"\n")
+
+
 def _head_lines(head: bytes, cut: bool) -> Iterator[bytes]:
     """The lines of `head`, split lazily: only the first `MAX_LINES` or so are looked at, and
     splitting all of a 16 KiB head cost more than classifying it (the walk of a folder of
@@ -645,6 +652,7 @@ def analyze(head: bytes) -> Analysis:
     """Classify the lines of `head` (the first `HEAD_BYTES` of the decompressed file)."""
     head = head[:HEAD_BYTES]
     a = Analysis(size_seen=len(head))
+    cut = len(head) == HEAD_BYTES  # its last line may go on past it
     if not head:
         return a
     a.dump = dump_format(head)
@@ -653,13 +661,15 @@ def analyze(head: bytes) -> Analysis:
     if _looks_binary(head):
         a.binary = True
         return a
+    if UTF8_BOM in head:
+        head = _without_boms(head)
     counts: dict[str, int] = {}
     crlf = head.count(b"\r\n") if b"\r" in head else 0  # one byte is found the fastest
     if crlf:
         counts["crlf"] = crlf
     if b"\x1b" in head and b"\x1b[" in head:
         counts["ansi"] = head.count(b"\x1b[")
-    lines = _classified_lines(head, cut=len(head) == HEAD_BYTES)
+    lines = _classified_lines(head, cut)
     n = len(lines)
     # C-level loops (map, Counter) over the few lines looked at: a folder of small logs spends
     # its walk here; the counts come out in the order the shapes first occur, as before
