@@ -130,10 +130,12 @@ def test_an_export_reads_as_the_text_journalctl_prints(
         b"Linux version 3.10.0-957.el7.x86_64 (mockbuild@x86-040) (gcc) #1 SMP"
     )
     assert text[step] == b"2024-03-04T10:00:00.001000+00:00 web07 sshd[812]: Accepted \xff"
-    assert text[2 * step : 2 * step + 2] == [
-        b"2024-03-04T10:00:00.002000+00:00 web07 sshd[812]: first line",
-        b" second line",
-    ]
+    # a message's further line is a record of the entry's line, not a line of its own
+    assert (
+        text[2 * step]
+        == b"2024-03-04T10:00:00.002000+00:00 web07 sshd[812]: first line\r second line"
+    )
+    assert text[3 * step].endswith(OOPS[0].encode())
 
 
 def test_a_pretty_export_reads_as_one_line_per_entry(tmp_path: Path) -> None:
@@ -183,7 +185,7 @@ def test_the_crash_of_an_export_is_found_at_its_entry(tmp_path: Path, form: str)
         crash.title == "BUG: unable to handle kernel NULL pointer dereference in xfs_iflush_cluster"
     )
     lines = ds.lines.set_index("lineno")
-    bug = lines.loc[5]  # the fourth entry, one line on from the two-line message
+    bug = lines.loc[4]  # the fourth entry, after the two-line message
     assert bug["text"].startswith("BUG: unable to handle kernel NULL pointer")
     assert bug["mono"] == pytest.approx(523.456792) and bug["level"] == 4
     assert bug["timestamp"] == dt.datetime(2024, 3, 4, 10, 0, 0, 3000)
@@ -219,9 +221,8 @@ def test_a_binary_value_whose_length_holds_a_line_end_is_read_whole(tmp_path: Pa
     path = tmp_path / "journal.export"
     path.write_bytes(_export_form(entries))
     text = read_bytes(_only(path)).data.split(b"\n")
-    assert text[2:5] == [
-        b"2024-03-04T10:00:00.002000+00:00 web07 sshd[812]: first",
-        b" line",
+    assert text[2:4] == [
+        b"2024-03-04T10:00:00.002000+00:00 web07 sshd[812]: first\r line",
         b"2024-03-04T10:00:00.003000+00:00 web07 kernel: <4>[  523.456792] " + OOPS[0].encode(),
     ]
 
@@ -258,3 +259,50 @@ def test_only_a_journal_export_is_read_as_one() -> None:
     assert is_journal_json(b"\x1e" + _export())
     assert not is_journal_json(b'{"name": "web07", "__REALTIME_TIMESTAMP": 1}\n')
     assert not is_journal_json(b"Mar  4 10:00:00 web07 kernel: __REALTIME_TIMESTAMP\n")
+
+
+def _pretty(entries: list[dict]) -> bytes:
+    """`journalctl -o json-pretty`: each entry over lines, from `{` to `}`."""
+    return b"".join(
+        (json.dumps(e, indent="\t", separators=(",", " : ")) + "\n").encode() for e in entries
+    )
+
+
+#: each structured form, as journalctl writes the entries
+FORMS = {
+    "json": lambda es: b"".join(json.dumps(e).encode() + b"\n" for e in es),
+    "json-seq": lambda es: b"".join(b"\x1e" + json.dumps(e).encode() + b"\n" for e in es),
+    "json-pretty": _pretty,
+    "export": _export_form,
+    "verbose": _verbose_form,
+}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_a_multi_line_message_moves_no_later_entry(tmp_path: Path, form: str) -> None:
+    """A Java stack trace of three lines, then the OOM kill of its process: each entry is the
+    line of its number (in a JSON export, the file's line), the trace's further lines records
+    of that line, whose kernel message keeps its lines as rows of that number."""
+    trace = 'Exception in thread "main" java.lang.OutOfMemoryError\n\tat Foo.bar(Foo.java:10)'
+    entries = [
+        _entry(0, "e1000: eth0 NIC Link is Up"),
+        _entry(1, trace + "\n\tat Foo.main(Foo.java:3)", kernel=False),
+        _entry(2, "Out of memory: Killed process 812 (java)\nKilled process 812 (java) anon-rss"),
+        _entry(3, "oom_reaper: reaped process 812 (java)"),
+    ]
+    path = tmp_path / "journal"
+    path.write_bytes(FORMS[form](entries))
+    ds = triage.open_dataset(str(triage.ingest([str(path)], out=str(tmp_path / "ds")).out))
+    rows = ds.sql("SELECT lineno, text FROM lines")
+    assert sorted(rows.itertuples(index=False, name=None)) == [
+        (1, "e1000: eth0 NIC Link is Up"),
+        (3, " Killed process 812 (java) anon-rss"),  # indented, as journalctl prints it
+        (3, "Out of memory: Killed process 812 (java)"),
+        (4, "oom_reaper: reaped process 812 (java)"),
+    ]
+    assert list(ds.sources["line_count"]) == [4]
+    if form.startswith("json") and form != "json-pretty":  # one entry a line: the file's
+        lines = path.read_bytes().split(b"\n")
+        assert b"Out of memory" in lines[2] and b"oom_reaper" in lines[3]
+    (crash,) = ds.crashes.itertuples()
+    assert crash.first_line == 3

@@ -10,7 +10,8 @@
 
 The kernel's entries are in each all the same. Each entry becomes one line, so the line number
 of a one-line entry is the export's, and of an entry that spans lines the entry's number:
-`2024-03-04T10:00:00.123456+00:00 host tag[pid]: message`, the time from
+`2024-03-04T10:00:00.123456+00:00 host tag[pid]: message`, a multi-line message's further
+lines after lone CRs (`MESSAGE_LINE`: records of the entry's line), the time from
 `__REALTIME_TIMESTAMP` (in verbose, the cursor's `t=`) in UTC. A kernel entry keeps its level
 and printk time the way klogd wrote them into syslog (`kernel: <4>[   12.345678] message`), so
 the RFC 3339 syslog parser reads both. A line that is not an entry (damaged, cut) passes as
@@ -38,6 +39,11 @@ _PREFIXES = ("\x1e", "data: ")  # json-seq's record separator, json-sse's event 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 #: an entry that spans more lines than this (json-pretty, export, verbose) is not one
 MAX_ENTRY_LINES = 4096
+#: what a multi-line message's further lines start with: a lone CR, which ends a record but not
+#: the line (the parsers give the records of one line its number), so that the entry stays the
+#: one line it is in a JSON export and no entry after it is numbered a line on; a space, so that
+#: the line reads as continuing the entry's message (`journalctl` indents it), not as a new entry
+MESSAGE_LINE = "\r "
 #: a field name, as journald accepts them (`_` first for the trusted ones)
 _FIELD = re.compile(rb"[A-Z0-9_]{1,64}")
 #: `-o verbose`'s entry line: the time in the zone of the machine that printed it (weekday
@@ -310,7 +316,7 @@ def _as_text(entry: dict[str, Any]) -> str:
     host = _field(entry, "_HOSTNAME") or "-"
     ident = _field(entry, "SYSLOG_IDENTIFIER") or _field(entry, "_COMM") or "-"
     pid = _field(entry, "SYSLOG_PID") or _field(entry, "_PID")
-    message = _field(entry, "MESSAGE").replace("\n", "\n ")  # further lines continue it
+    message = _field(entry, "MESSAGE").replace("\n", MESSAGE_LINE)
     if _field(entry, "_TRANSPORT") == "kernel":
         return f"{stamp} {host} kernel: {_printk_prefix(entry)}{message}"
     tag = f"{ident}[{pid}]" if pid else ident
