@@ -210,6 +210,42 @@ def test_own_pool_and_unknown_digest(log: Path, sigset) -> None:
     assert _rows(one) == _rows(many)
 
 
+@pytest.mark.parametrize("kind", ["console", "syslog"])
+def test_a_chunk_opening_with_a_long_line_of_carriage_returns(
+    tmp_path: Path, sigset, pool, kind: str
+) -> None:
+    """A serial console's progress bar (`Loading vmlinuz... 42%\r` a few thousand times, one
+    line of 100+ KiB) at a chunk's start: the chunk's parse told the separator from its own
+    first 64 KiB, saw no newline, and cut the whole chunk at the carriage returns — about half
+    the file's rows were lost at -j 2, silently. A chunk takes the file's separator."""
+    if kind == "console":
+        head = b"".join(
+            b"[%12.6f] eth0: no IPv6 routers present\n" % (i / 100) for i in range(3000)
+        )
+        tail = b"".join(b"[%12.6f] EXT3 FS on xvda1\n" % (30 + i / 100) for i in range(3000))
+    else:
+        head = b"".join(
+            b"Jun 15 09:%02d:%02d web07 kernel: eth0: up\n" % divmod(i % 3600, 60)
+            for i in range(3000)
+        )
+        tail = b"".join(
+            b"Jun 15 10:%02d:%02d web07 kernel: xvda1 ok\n" % divmod(i % 3600, 60)
+            for i in range(3000)
+        )
+    bar = b"".join(b"Loading vmlinuz....... %d%%\r" % (i % 100) for i in range(4000)) + b"\n"
+    log = tmp_path / "console.log"
+    log.write_bytes(head + bar + tail)
+    src = _src(log, kind)
+    one = pipeline.process_source(src, [], sigset, "all", large_source_bytes=1)
+    many = chunks.process_source_chunked(
+        src, [], sigset, "all", jobs=2, executor=pool, chunk_bytes=len(head), large_source_bytes=1
+    )
+    a, b = _rows(one), _rows(many)
+    assert len(a["lines"]) >= 6000
+    for key in a:
+        assert a[key] == b[key], key
+
+
 def test_byte_cap_inside_a_line(log: Path, sigset, pool) -> None:
     """A file cut by max_file_bytes mid-line: the same partial last line and error row."""
     limits = DEFAULT_LIMITS.override(max_file_bytes=5 * CHUNK + 17)

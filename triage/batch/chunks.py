@@ -422,6 +422,7 @@ def _spill_chunk(
             lead=lead,
             folder=spill_dir,
             cut=cut,
+            sep=b"\n",  # the file's (`_chunkable`): a chunk's own head may show CRs only
         )
     return path, rows, cut
 

@@ -889,6 +889,7 @@ def iter_format(
     text_view: bool = False,
     wraps: int | None = None,
     cut: Cut | None = None,
+    sep: bytes | None = None,
 ) -> Iterator[pa.Table]:
     """Tables of LINES_SCHEMA, one per block, in file order (of LINES_VIEW_SCHEMA with
     `text_view`: the text as views into the blocks, for a writer that copies it anyway).
@@ -896,14 +897,16 @@ def iter_format(
     Year-less times start `wraps` years before `year_end(src)`: by default the New Years sampled
     from `source` when it is bytes, none for a stream (whose caller gives those it sampled:
     `sampled_wraps_file`, `MonthSamples`). With a `cut`, the parse starts from `cut.start`
-    instead, and says in it how it ended once the last table is out."""
+    instead, and says in it how it ended once the last table is out. `sep`: the line
+    separator of the file `source` is part of (a chunk from its middle), when the caller knows
+    it; else told from `source`'s head (a CR-only capture's is b"\r")."""
     if isinstance(source, bytes | bytearray | memoryview):
         head = bytes(memoryview(source)[: 1 << 16])
         if wraps is None:
             wraps = sampled_wraps(source, src=src) if "t_bsd" in fmt.groups else 0
-    else:
+    elif sep is None:
         head = peek_head(source)
-    sep = line_separator(head)
+    sep = sep or line_separator(head)
     finisher = _Finisher(fmt, year_end(src), wraps or 0, cut.start if cut else None)
     yield from _finished(
         fmt, source, limits, source_id, block_bytes, workers, text_view, sep, finisher

@@ -83,6 +83,7 @@ def spill_lines(
     folder: str | None = None,
     wraps: int | None = None,
     cut: Any = None,
+    sep: bytes | None = None,
 ) -> tuple[str, int]:
     """Parse the lines of `fh` (from file offset `start`, the first numbered `first_line`) into
     a new Parquet file (in `folder`, else the temporary folder), boot ids from the boots' first
@@ -90,7 +91,7 @@ def spill_lines(
 
     `lead` is a line parsed before them and dropped, and `cut` (an `engine.Cut`) the state they
     start in: the parse of a chunk from the middle of a file starts in the state the lines
-    before it left (see `triage.batch.chunks`). `wraps`: see `engine.iter_format`.
+    before it left (see `triage.batch.chunks`). `wraps` and `sep`: see `engine.iter_format`.
     """
     from triage.parsers.engine import iter_format
 
@@ -111,6 +112,7 @@ def spill_lines(
             text_view=True,
             wraps=wraps,
             cut=cut,
+            sep=sep,
         ):
             if drop:
                 table, drop = table.slice(drop), max(0, drop - table.num_rows)
