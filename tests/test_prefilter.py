@@ -63,6 +63,30 @@ def test_engines_agree_on_a_large_buffer() -> None:
     assert a == b == [200_001, 400_002]
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        # a SLUB report's header, whose anchor may begin with the newline before it
+        (b"=" * 77 + b"\nBUG numa_policy (Not tainted): Poison overwritten\n" + b"-" * 77, 2),
+        (b"x\r\nBUG sas_task: Objects remaining on kmem_cache_close()\r\n", 2),
+        # a SysRq line whose command another CPU's output pushed onto the next line: the
+        # line that matches on its own is the hit, not the line after it
+        (b"[   10.000000] SysRq : \n[   10.000001] Show State\n", 1),
+    ],
+)
+def test_both_engines_name_the_line_a_match_ends_on(engine: str, data: bytes, line: int) -> None:
+    """With the real anchor set, `regex` named the line a match started on (for a header
+    anchor that may begin with the newline before it, the line before the header) and
+    Hyperscan the line it ended on: two files of the satyr corpus got different hits. And a
+    `\\s` in an anchor reached across a newline, making a hit of the next line."""
+    from triage import match
+    from triage.pipeline import anchors
+
+    pf = Prefilter(anchors.anchor_patterns(match.load_signatures()), engine=engine)
+    assert [h.lineno for h in pf.scan(data)] == [line]
+
+
 def test_empty_pattern_set_is_refused() -> None:
     with pytest.raises(ValueError):
         Prefilter([])

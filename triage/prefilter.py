@@ -68,7 +68,10 @@ class Prefilter:
 
     # ------------------------------------------------------------------------------------------
     def match_ends(self, block: bytes) -> list[int]:
-        """Offsets (within `block`) at or just after which some pattern matched."""
+        """Offsets (within `block`) of the last byte of each match: the line a match ends
+        on is its line, with either engine. (Hyperscan tells where matches end; `regex`'s
+        starts would name the line before for a pattern that may begin with the newline
+        before a header, as a SLUB header's does, and the first line of one that spans two.)"""
         if self.engine == "hyperscan":
             ends: list[int] = []
 
@@ -77,7 +80,7 @@ class Prefilter:
 
             self._hs.scan(block, match_event_handler=on_match)
             return ends
-        return [m.start() for m in self._re.finditer(block)]
+        return [max(m.end() - 1, m.start()) for m in self._re.finditer(block)]
 
     def line_starts(self, block: bytes) -> list[int]:
         """Sorted offsets (within `block`) of the starts of the lines holding a match."""

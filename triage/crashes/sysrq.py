@@ -37,7 +37,9 @@ MAX_DUMP_LINES = 400_000
 MAX_REPORT_CHARS = 256 * 1024
 _CHUNK = 4096
 
-_SYSRQ_ANCHOR = r"(?i)\bsysrq\s*:\s*\S"
+#: (blanks, not `\s`: the prefilter runs it over raw bytes, where `\s` would reach the next
+#: line and make a hit of a `SysRq : ` line's successor)
+_SYSRQ_ANCHOR = r"(?i)\bsysrq[ \t\r]*:[ \t\r]*\S"
 _SYSRQ_LINE = re.compile(r"(?i)\bsysrq\s*:\s*(?P<cmd>[^:]+?)\s*(?::.*)?$")
 
 _KIND_TASKS, _KIND_REGS, _KIND_MEMORY, _KIND_CPUS, _KIND_OTHER = (
