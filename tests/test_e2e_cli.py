@@ -446,3 +446,18 @@ def test_names_that_are_not_utf8_are_read_and_kept_escaped(tmp_path: Path) -> No
     assert report.returncode == 1, report.stderr  # findings
     shown = {f["source"] for f in json.loads(report.stdout)["findings"]}
     assert any("Fr\\xe9jus" in s for s in shown)
+
+
+def test_an_output_url_no_filesystem_here_can_write_is_a_user_error(tmp_path: Path) -> None:
+    """`--out nosuch://x`, or `s3://…` without s3fs, was "internal error: ValueError: Protocol
+    not known" — a mistake in the command line, said as one of ours."""
+    log = str(SAMPLES / "rhel47-xenU-console.log")
+    for args in (
+        ["ingest", log, "--out", "nosuch://x/ds"],
+        ["scan", log, "--out", "nosuch://x/ds"],
+        ["report", "nosuch://x/ds"],
+    ):
+        r = cli(*args)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.count("\n") == 1 and "internal error" not in r.stderr, r.stderr
+        assert r.stderr.startswith("triage: error: nosuch://x/ds: no filesystem here"), r.stderr

@@ -67,5 +67,13 @@ def filesystem(url: str) -> tuple[Any, str]:
     if "://" in url:
         import fsspec
 
-        return fsspec.core.url_to_fs(url)
+        try:
+            return fsspec.core.url_to_fs(url)
+        except (ImportError, ValueError) as exc:  # an unknown scheme, its package missing
+            from triage.store.reader import DatasetError
+
+            raise DatasetError(
+                f"{url}: no filesystem here for this URL ({exc}); give a local path, or a URL "
+                "whose fsspec package is installed"
+            ) from None
     return LocalFS(), os.path.abspath(url)
