@@ -1,7 +1,10 @@
 """Kernel identity: release strings (parse, compare, distro mapping) and boot segmentation.
 
 Public API:
-- `segment_boots(lines, source_id) -> (list[Boot], pa.Array of boot_id per line)`
+- `segment_boots(lines, source_id) -> (list[Boot], pa.Array of boot_id per line)` — per host
+  when the source holds several hosts' lines (a loghost's messages)
+- `host_rows(lines) -> list[np.ndarray]` — the rows of each host of such a source ([] for one
+  host); `host_key(name)` — the machine a host name stands for
 - `parse_release(release) -> ReleaseInfo(release, distro, distro_release, flavour, vendor, arch,
   base_version)`
 - `rpmvercmp(a, b) -> -1|0|1` — RPM's version order
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from triage.kernel.boots import PlainBoot, plain_boots, segment_boots
 from triage.kernel.ga import RHEL_GA
+from triage.kernel.hosts import host_key, host_rows
 from triage.kernel.releases import (
     ReleaseInfo,
     compare_releases,
@@ -68,6 +72,8 @@ __all__ = [
     "compare_releases",
     "family",
     "gate_patterns",
+    "host_key",
+    "host_rows",
     "is_vendor_fixed",
     "parse_release",
     "plain_boots",

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from triage.kernel.hosts import host_rows
 from triage.kernel.releases import parse_release
 from triage.model import Boot
 from triage.parsers import columns, literals
@@ -232,12 +233,55 @@ def _hints(
 
 
 def segment_boots(
-    lines: pa.Table, source_id: str, possible: set[str] | None = None
+    lines: pa.Table,
+    source_id: str,
+    possible: set[str] | None = None,
+    hosts: list[np.ndarray] | None = None,
 ) -> tuple[list[Boot], pa.Array]:
     """Boots of one source and the boot_id of every line (`f"{source_id}:{index}"`).
 
     `possible`: the patterns of `GATED` that may match some line, when the caller knows (it
-    ran them over many sources at once); else they are found out here."""
+    ran them over many sources at once); else they are found out here. `hosts`: the rows of
+    each host of a source holding several (`hosts.host_rows`, worked out here when None):
+    each host's boots are cut from its own lines, numbered together in the order they start."""
+    if hosts is None:
+        hosts = host_rows(lines) if lines.num_rows else []
+    if hosts:
+        return _segment_hosts(lines, source_id, possible, hosts)
+    return _segment_one(lines, source_id, possible)
+
+
+def _segment_hosts(
+    lines: pa.Table, source_id: str, possible: set[str] | None, hosts: list[np.ndarray]
+) -> tuple[list[Boot], pa.Array]:
+    """`segment_boots` of a source holding several hosts: each host's lines segmented on their
+    own (another host's banner or printk clock is not a reboot of this one), its boots then
+    numbered among all the source's by their first line, so that boot ids stay unique."""
+    per_host = [_segment_one(lines.take(rows), source_id, possible) for rows in hosts]
+    ranked = sorted(
+        ((b.first_line, h, b.index) for h, (boots, _) in enumerate(per_host) for b in boots)
+    )
+    new_index = {(h, i): k for k, (_, h, i) in enumerate(ranked)}
+    row_boot = np.zeros(lines.num_rows, np.int32)
+    boots: list[Boot] = []
+    for h, (rows, (host_boots, ids)) in enumerate(zip(hosts, per_host, strict=True)):
+        old = pa.array([b.boot_id for b in host_boots], pa.string())
+        renumber = np.array([new_index[(h, b.index)] for b in host_boots], np.int32)
+        row_boot[rows] = renumber[pc.index_in(ids, value_set=old).to_numpy(zero_copy_only=False)]
+        boots.extend(
+            replace(b, boot_id=f"{source_id}:{k}", index=int(k))
+            for b, k in zip(host_boots, renumber.tolist(), strict=True)
+        )
+    boots.sort(key=lambda b: b.index)
+    labels = pa.array([b.boot_id for b in boots], pa.string())
+    ids = pa.DictionaryArray.from_arrays(pa.array(row_boot), labels)
+    return boots, ids.cast(pa.string())
+
+
+def _segment_one(
+    lines: pa.Table, source_id: str, possible: set[str] | None = None
+) -> tuple[list[Boot], pa.Array]:
+    """`segment_boots` of the lines of one host (or of a source naming none)."""
     n = lines.num_rows
     if n == 0:
         return [], pa.array([], pa.string())
@@ -352,7 +396,8 @@ def plain_boots(
     """`segment_boots(t, sid, set())` of many sources none of whose lines any gated pattern
     matches, worked out together: each source's own calls cost a folder of ten thousand small
     syslogs more than their parse. None for a source with a printk clock (its clock may
-    restart: segmented alone) and for an empty one. Raises OverflowError past 2 GiB of boot
+    restart: segmented alone), for one holding several hosts' lines (boots per host) and for
+    an empty one. Raises OverflowError past 2 GiB of boot
     ids (about a hundred million lines): the caller then segments each source alone."""
     out: list[tuple[list[Boot], pa.Array] | None] = [None] * len(tables)
     at = [
@@ -391,7 +436,9 @@ def plain_boots(
         strict=True,
     )
     for k, (i, boot_id, a, n, first_line, last_line, hostname, dated) in enumerate(rows):
-        if hostname is None:  # not one host throughout: counted
+        if hostname is None:  # not one host throughout: counted, or several machines' lines
+            if host_rows(tables[i]):
+                continue  # boots per host: segmented alone (`segment_boots`)
             hostname = _most_common(tables[i].column("host").combine_chunks())
         boot = Boot(
             boot_id,

@@ -1,0 +1,92 @@
+"""Which machine each line of a source is from, when a source holds several.
+
+A central log server (an rsyslog or syslog-ng loghost) writes the lines of many machines into
+one `/var/log/messages` or `kern.log`, each with its own host column. Each machine boots,
+crashes and runs its own kernel, so the stages after parsing read such a source one host at a
+time: boots are cut on that host's banners and printk clock, a crash report is made of that
+host's lines, and signatures see that host's evidence. `host_rows` says which rows are whose.
+
+Almost every source names one host (or none): that is found out with one vectorised
+comparison, and the stages then read the source as they always did.
+
+Lines with no host or a placeholder one (`localhost` of a journal's early boot, RFC 5424's `-`)
+never make a host of their own: such a line is what a machine logs before it knows its name,
+so it belongs to the host whose named lines come next (the one that then names itself), or,
+at the end of the source, to the host named last. A host written short in some lines and
+fully qualified in others (`web01`, `web01.example.com`) is one host: hosts are told apart by
+their first label, lower-cased (an IP address is kept whole).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: host names that name no machine: lines under them belong to a neighbouring host
+PLACEHOLDER_HOSTS = frozenset(
+    {"", "-", "localhost", "localhost.localdomain", "localhost6", "(none)", "unknown"}
+)
+
+_ADDRESS = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$")
+
+
+def host_key(name: str | None) -> str:
+    """The machine `name` stands for, as hosts are told apart ("" for none or a placeholder):
+    its first label lower-cased, so that a short and a fully qualified spelling agree."""
+    if not name:
+        return ""
+    name = name.strip().rstrip(".").lower()
+    if name in PLACEHOLDER_HOSTS:
+        return ""
+    if _ADDRESS.match(name):
+        return name
+    return name.split(".", 1)[0]
+
+
+def host_rows(lines: pa.Table) -> list[np.ndarray]:
+    """The rows of each host of a source naming two or more (hosts in the order of their first
+    rows, each host's rows ascending), covering every row; [] for a source of one host or none, which
+    the stages read whole as before."""
+    hosts = lines.column("host")
+    n = len(hosts)
+    if hosts.null_count == n:
+        return []
+    first = _first_valid(hosts)
+    same = pc.equal(hosts, first)
+    if pc.all(same).as_py():  # nulls aside, one spelling throughout: most sources
+        return []
+    others = pc.unique(hosts.filter(pc.invert(pc.fill_null(same, True))))
+    keys = {host_key(first)} | {host_key(x) for x in others.to_pylist()}
+    if len(keys - {""}) < 2:  # one machine, with placeholders or two spellings of its name
+        return []
+    return _rows_of(pc.dictionary_encode(hosts).combine_chunks())
+
+
+def _first_valid(hosts: pa.ChunkedArray) -> str:
+    for chunk in hosts.chunks:
+        valid = chunk.drop_null()
+        if len(valid):
+            return str(valid[0].as_py())
+    return ""
+
+
+def _rows_of(encoded: pa.DictionaryArray) -> list[np.ndarray]:
+    """Per host, its rows: those naming it, and the placeholder rows before its named ones
+    (or, after the last named row, those after the host named last)."""
+    keys = [host_key(x) for x in encoded.dictionary.to_pylist()]
+    order = list(dict.fromkeys(k for k in keys if k))
+    group_of_name = np.array([order.index(k) if k else -1 for k in keys] + [-1], np.int64)
+    codes = encoded.indices.fill_null(len(keys)).to_numpy(zero_copy_only=False)
+    group = group_of_name[codes]
+    n = len(group)
+    named = group >= 0
+    at = np.arange(n)
+    nxt = np.minimum.accumulate(np.where(named, at, n)[::-1])[::-1]
+    prev = np.maximum.accumulate(np.where(named, at, -1))
+    fill = np.where(nxt < n, nxt, prev)
+    group = group[fill]
+    found, first_rows = np.unique(group, return_index=True)
+    return [np.flatnonzero(group == g) for g in found[np.argsort(first_rows)].tolist()]
