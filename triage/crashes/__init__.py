@@ -3,7 +3,7 @@
 Public API:
 - `extract(lines, source_id, boots) -> list[Crash]` — every report of one source's `lines`
   table (crashes, events such as OOM kills and page allocation failures, SysRq dumps), in log
-  order. Never raises for bad input.
+  order, each of one host's lines when the source holds several. Never raises for bad input.
 - `extract_text(text, source_id="") -> list[Crash]` — convenience over raw log text.
 - `anchor_patterns() -> list[str]` — the line patterns that can start a report or SysRq dump
   (RE2/Hyperscan-compatible, matched against the message text): a byte prefilter that keeps the
@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import pyarrow as pa
 
 from triage.crashes import sysrq
 from triage.crashes.extract import extract_reports
 from triage.crashes.stated import title_stated
+from triage.kernel.hosts import host_rows
 from triage.model import LINES_SCHEMA, Boot, Crash
 
 __all__ = ["anchor_patterns", "extract", "extract_text", "title_stated"]
@@ -35,10 +37,30 @@ def anchor_patterns() -> list[str]:
     return [PREFILTER, sysrq._SYSRQ_ANCHOR]
 
 
-def extract(lines: pa.Table, source_id: str, boots: list[Boot]) -> list[Crash]:
-    """Crash reports, events and SysRq dumps of one source, ordered by first line."""
+def extract(
+    lines: pa.Table,
+    source_id: str,
+    boots: list[Boot],
+    hosts: list[np.ndarray] | None = None,
+) -> list[Crash]:
+    """Crash reports, events and SysRq dumps of one source, ordered by first line.
+
+    `hosts`: the rows of each host of a source holding several (`kernel.host_rows`, worked
+    out here when None). A report is then made of its host's lines, one after the other: the
+    lines other machines logged meanwhile are no part of it, nor where it ends."""
     if lines is None or lines.num_rows == 0 or "text" not in lines.column_names:
         return []
+    if hosts is None:
+        hosts = host_rows(lines) if "host" in lines.column_names else []
+    if hosts:
+        found = [c for rows in hosts for c in _extract_one(lines.take(rows), source_id, boots)]
+        found.sort(key=lambda c: (c.first_line, c.record))
+        return found
+    return _extract_one(lines, source_id, boots)
+
+
+def _extract_one(lines: pa.Table, source_id: str, boots: list[Boot]) -> list[Crash]:
+    """`extract` of the lines of one host (or of a source naming none)."""
     crashes = extract_reports(lines, source_id, boots)
     # A SysRq dump that cannot be read must not lose the crash reports.
     with contextlib.suppress(Exception):

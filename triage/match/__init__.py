@@ -6,7 +6,8 @@ Public API:
   not validate raises `SignatureError` (one line naming the file and the problem; CLI exit 2).
   `SignatureSet.digest` is a sha256 over the canonical content of every loaded signature.
 - `SourceContext` — what one source offers to the matcher (lines with boot_id, boots, crashes,
-  facts of the source and its bundle).
+  facts of the source and its bundle). A source holding several hosts' lines is matched one
+  host at a time: evidence and sequences never pair one machine's line with another's.
 - `evaluate(sigset, ctx) -> (list[Finding], list[ErrorRecord])` — never raises for bad input; a
   pattern that exceeds `limits.regex_timeout` disables its signature with an ErrorRecord.
 - `anchor_patterns(sigset) -> list[str]` — every regex a signature runs over line text (line
@@ -39,6 +40,9 @@ class SourceContext:
     #: line patterns known to match none of `lines` (the caller ran them over many sources at
     #: once, `parsers.literals.quiet_columns`): not asked again
     no_hits: frozenset[str] = frozenset()
+    #: the rows of each host of a source holding several hosts' lines (`kernel.host_rows`;
+    #: [] for one host, None when not worked out yet): each host's lines are matched alone
+    hosts: list[np.ndarray] | None = None
 
 
 #: the public names and the modules that define them: loaded on first use (PEP 562), because
@@ -63,6 +67,7 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
     from triage.match.catalog import list_signatures, show

@@ -1,6 +1,7 @@
 """Turning condition hits into findings: kernel verdict, confidence, VM link, one owner per line.
 
-Evaluation runs per boot of the source. For each signature: is the running kernel in scope
+Evaluation runs per boot of the source (and one host at a time, when the source holds several
+hosts' lines: a loghost's messages). For each signature: is the running kernel in scope
 (verdict), does an exclusion fire, does the evidence hold, how confident is the match (the
 first confidence rule whose named conditions all held, capped by the signature's own cap and
 by what is known about the kernel). Finally, when two signatures claim the same evidence line
@@ -12,8 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import operator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import pyarrow.compute as pc
+
+from triage.kernel.hosts import host_rows as kernel_hosts
 from triage.match.conditions import Hit, Unit, cannot_hold, evaluate_node, is_quiet
 from triage.match.lineindex import LineIndex
 from triage.match.regexes import PatternTimeout
@@ -21,6 +26,8 @@ from triage.match.verdict import AFFECTED, FIXED, UNKNOWN, KernelView, judge, ke
 from triage.model import ErrorRecord, Evidence, Fact, Finding, stable_id
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from triage.match import SourceContext
     from triage.match.library import Signature, SignatureSet
 
@@ -38,6 +45,9 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
     patterns = _all_line_patterns(sigset, active)
     if _settled_on_blank(active, patterns, ctx):
         return [], errors
+    hosts = kernel_hosts(ctx.lines) if ctx.hosts is None else ctx.hosts
+    if hosts:
+        return _evaluate_hosts(sigset, ctx, hosts)
     index = LineIndex(ctx.lines, sigset.limits.regex_timeout)
     primed = False
     # a slow pattern is found again, and its signature disabled, when its signature runs
@@ -76,6 +86,31 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
             if got is not None:
                 unit_findings.append((sig, got, _line_keys(got)))
         findings.extend(_one_owner_per_line(unit_findings))
+    return findings, errors
+
+
+def _evaluate_hosts(
+    sigset: SignatureSet, ctx: SourceContext, hosts: list[np.ndarray]
+) -> tuple[list[Finding], list[ErrorRecord]]:
+    """`evaluate` of a source holding several hosts' lines: each host's lines, boots and
+    crashes matched as a source of their own, the findings in the order of their boots."""
+    findings: list[Finding] = []
+    errors: list[ErrorRecord] = []
+    for rows in hosts:
+        lines = ctx.lines.take(rows)
+        ids = set(pc.unique(lines.column("boot_id")).to_pylist())
+        part = replace(
+            ctx,
+            lines=lines,
+            boots=[b for b in ctx.boots if b.boot_id in ids],
+            crashes=[c for c in ctx.crashes if c.boot_id in ids],
+            hosts=[],
+        )
+        got, failed = evaluate(sigset, part)
+        findings.extend(got)
+        errors.extend(failed)
+    order = {b.boot_id: b.index for b in ctx.boots}
+    findings.sort(key=lambda f: order.get(f.boot_id, -1))
     return findings, errors
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from triage import crashes as crash_stage
@@ -93,18 +94,25 @@ def analyse(
     `quiet`: the stages' line patterns (`stage_patterns`), when no line of the source matches
     any of them: one plain boot (unless its clock restarts), no crash report, and no pattern
     for the signatures to run — the same rows, without each stage asking again. `segmented`:
-    the boots and boot ids `kernel.segment_boots` would give, when already worked out."""
+    the boots and boot ids `kernel.segment_boots` would give, when already worked out.
+
+    A source holding several hosts' lines (a loghost's messages) is read one host at a time
+    by each stage (`kernel.host_rows`, found out once here): its rows stay one source's."""
     source_id = result.source.source_id
     result.errors.extend(parsed.errors)
     result.facts.extend(parsed.facts)
     lines = parsed.lines
-    boots, boot_ids = segmented or kernel.segment_boots(lines, source_id, set() if quiet else None)
+    # boots worked out already are those of one host (`kernel.plain_boots`)
+    hosts = [] if segmented else kernel.host_rows(lines)
+    boots, boot_ids = segmented or kernel.segment_boots(
+        lines, source_id, set() if quiet else None, hosts
+    )
     lines = lines.set_column(lines.schema.get_field_index("boot_id"), "boot_id", boot_ids)
     result.boots = boots
-    found = [] if quiet else crash_stage.extract(lines, source_id, boots)
+    found = [] if quiet else crash_stage.extract(lines, source_id, boots, hosts)
     result.crashes = merge_format_crashes(found, parsed.crashes)
     result.line_count = parsed.lines_read
-    match_and_settle(result, lines, boots, facts, signatures, parsed, quiet or frozenset())
+    match_and_settle(result, lines, boots, facts, signatures, parsed, quiet or frozenset(), hosts)
     result.lines = lines if keep == "all" else relevant_lines(lines, result)
 
 
@@ -116,8 +124,10 @@ def match_and_settle(
     signatures: Any | None,
     parsed: parsers.ParseResult,
     no_hits: frozenset[str] = frozenset(),
+    hosts: list[np.ndarray] | None = None,
 ) -> None:
-    """Match the signatures over the source's records, then settle its status."""
+    """Match the signatures over the source's records, then settle its status. `hosts`: the
+    rows of each host of a source holding several (`kernel.host_rows`), when known."""
     result.match_facts = list(facts or []) + result.facts
     if signatures is not None:
         from triage import match
@@ -131,6 +141,7 @@ def match_and_settle(
                 crashes=result.crashes,
                 facts=result.match_facts,
                 no_hits=no_hits,
+                hosts=hosts,
             ),
         )
         result.errors.extend(match_errors)
