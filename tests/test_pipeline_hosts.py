@@ -5,12 +5,16 @@ the dataset keeps one source with the file's line numbers."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import triage
+from triage import pipeline
+from triage.model import SourceFile
 
 A_BANNER = (
     "Linux version 2.6.18-128.el5xen (mockbuild@builder10.centos.org) (gcc version 4.1.2 "
@@ -234,3 +238,66 @@ def test_host_rows_of_one_host_and_of_several() -> None:
     assert all(isinstance(r, np.ndarray) for r in got)
     assert host_key("DB02.example.com.") == "db02" and host_key("10.1.2.3") == "10.1.2.3"
     assert host_key("localhost.localdomain") == ""
+
+
+@pytest.fixture(scope="module")
+def large_loghost(tmp_path_factory: pytest.TempPathFactory) -> SourceFile:
+    """The loghost's messages amid thousands of guest-c lines (some logged as `localhost`),
+    so that a large source's windows hold only part of each host's lines."""
+    text, whose = _loghost_messages()
+    lines = text.splitlines()
+    xfs = whose["guest-a"][len(BOOT_LINES) + 1] - 1  # guest-a's XFS lines start here
+    pad = [
+        f"Mar 12 07:{i // 60 % 60:02d}:{i % 60:02d} {'localhost' if i % 97 == 5 else 'guest-c'} "
+        f"kernel: eth0: link up {i}"
+        for i in range(6000)
+    ]
+    path = tmp_path_factory.mktemp("large-loghost") / "messages"
+    path.write_text("\n".join(pad[:2000] + lines[:xfs] + pad[2000:] + lines[xfs:]) + "\n")
+    os.utime(path, (1236902400, 1236902400))
+    size = path.stat().st_size
+    return SourceFile(
+        disk_path=str(path), bundle=str(path), path=path.name, kind="syslog", size=size
+    )
+
+
+def _rows(res: pipeline.SourceResult) -> dict:
+    lines = res.lines
+    if res.spill_files():
+        lines = pa.concat_tables([pq.read_table(f) for f in res.spill_files()])
+        for f in res.spill_files():
+            Path(f).unlink()
+    return {
+        "boots": [b.__dict__ for b in res.boots],
+        "crashes": [c.__dict__ for c in res.crashes],
+        "findings": [f.__dict__ for f in res.findings],
+        "lines": lines.select(["lineno", "host", "boot_id"]).to_pylist(),
+    }
+
+
+@pytest.mark.parametrize("keep", ["relevant", "all"])
+def test_a_large_loghost_log_gets_the_rows_it_gets_whole(
+    large_loghost: SourceFile, sigset, keep: str
+) -> None:
+    """Read in windows (and every line spilled in a second pass), in chunks over a pool, or
+    whole: the same boots per host, and each line its own host's boot."""
+    from triage.batch import chunks
+
+    whole = _rows(
+        pipeline.process_source(large_loghost, [], sigset, keep, large_source_bytes=1 << 40)
+    )
+    sparse = _rows(pipeline.process_source(large_loghost, [], sigset, keep, large_source_bytes=1))
+    many = _rows(
+        chunks.process_source_chunked(
+            large_loghost, [], sigset, keep, jobs=2, chunk_bytes=64 << 10, large_source_bytes=1
+        )
+    )
+    for key in whole:
+        assert sparse[key] == whole[key], key
+        assert many[key] == whole[key], key
+    hosts = {b["boot_id"]: b["hostname"] for b in whole["boots"]}
+    assert sorted(set(hosts.values())) == ["guest-a", "guest-b", "guest-c"]
+    named = [r for r in whole["lines"] if r["host"] != "localhost"]
+    assert named and all(hosts[r["boot_id"]] == r["host"][:7].lower() for r in named)
+    if keep == "all":
+        assert len(whole["lines"]) == Path(large_loghost.disk_path).read_text().count("\n")

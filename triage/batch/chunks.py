@@ -245,6 +245,7 @@ def _spill(
     src = result.source
     boots = [b.first_line for b in result.boots]
     ids = [b.boot_id for b in result.boots]
+    hosts = spill.boot_hosts(result.boots)
     start = None
     if plan.stateful:
         start = Carry(year_end(src) - spill.wraps_of(src, limits))
@@ -252,7 +253,7 @@ def _spill(
     def submit(i: int, carry: Carry | None) -> Future:
         c = chunks[i]
         continued = 0 <= plan.first_header < c.start
-        args = (src, c, firsts[i], continued, boots, ids, limits, spill_dir, carry)
+        args = (src, c, firsts[i], continued, boots, ids, limits, spill_dir, carry, hosts)
         return pool.submit(_spill_chunk, *args)
 
     guesses = [start] * len(chunks) if start is None else _guesses(src, chunks, start)
@@ -400,11 +401,12 @@ def _spill_chunk(
     limits: Limits,
     spill_dir: str | None = None,
     carry: Carry | None = None,
+    hosts: list[str] | None = None,
 ) -> tuple[str, int, Cut | None]:
     """Pass 2 over one chunk (in a worker): its lines in a Parquet file (in `spill_dir` when
     given); (path, rows, the `engine.Cut` of a parse from `carry`, else None). `continued`: a
     prefixed line came before the chunk (its header-less first lines continue that line's
-    record)."""
+    record). `hosts`: each boot's host, when they are of several (`spill.boot_hosts`)."""
     lead = CONTINUED if continued else b""
     cut = Cut(carry) if carry is not None else None
     with open(src.disk_path, "rb") as fh:
@@ -423,6 +425,7 @@ def _spill_chunk(
             folder=spill_dir,
             cut=cut,
             sep=b"\n",  # the file's (`_chunkable`): a chunk's own head may show CRs only
+            hosts=hosts,
         )
     return path, rows, cut
 

@@ -77,16 +77,31 @@ def _rows_of(encoded: pa.DictionaryArray) -> list[np.ndarray]:
     """Per host, its rows: those naming it, and the placeholder rows before its named ones
     (or, after the last named row, those after the host named last)."""
     keys = [host_key(x) for x in encoded.dictionary.to_pylist()]
-    order = list(dict.fromkeys(k for k in keys if k))
-    group_of_name = np.array([order.index(k) if k else -1 for k in keys] + [-1], np.int64)
-    codes = encoded.indices.fill_null(len(keys)).to_numpy(zero_copy_only=False)
-    group = group_of_name[codes]
+    group = host_groups(encoded, list(dict.fromkeys(k for k in keys if k)))
+    found, first_rows = np.unique(group, return_index=True)
+    return [np.flatnonzero(group == g) for g in found[np.argsort(first_rows)].tolist()]
+
+
+#: `host_groups` of a row of no host or a placeholder one, with no named row around it
+NO_HOST = -2
+
+
+def host_groups(hosts: pa.Array | pa.ChunkedArray, known: list[str]) -> np.ndarray:
+    """Per row, the index in `known` (host keys, `host_key`) of the host it belongs to: -1 for
+    a host not in `known`; a placeholder row takes the host of the next named row, else of
+    the last one (`NO_HOST` when no row is named)."""
+    if not isinstance(hosts, pa.DictionaryArray):
+        hosts = pc.dictionary_encode(hosts)
+        if isinstance(hosts, pa.ChunkedArray):
+            hosts = hosts.combine_chunks()
+    at_key = {k: i for i, k in enumerate(known)}
+    keys = [host_key(x) for x in hosts.dictionary.to_pylist()]
+    of_name = np.array([at_key.get(k, -1) if k else NO_HOST for k in keys] + [NO_HOST], np.int64)
+    group = of_name[hosts.indices.fill_null(len(keys)).to_numpy(zero_copy_only=False)]
     n = len(group)
-    named = group >= 0
     at = np.arange(n)
+    named = group != NO_HOST
     nxt = np.minimum.accumulate(np.where(named, at, n)[::-1])[::-1]
     prev = np.maximum.accumulate(np.where(named, at, -1))
     fill = np.where(nxt < n, nxt, prev)
-    group = group[fill]
-    found, first_rows = np.unique(group, return_index=True)
-    return [np.flatnonzero(group == g) for g in found[np.argsort(first_rows)].tolist()]
+    return np.where(fill >= 0, group[np.maximum(fill, 0)], NO_HOST)

@@ -260,7 +260,8 @@ def finish_windows(
         row_window = window[k]
     result.errors.extend(parsed.errors)
     result.facts.extend(parsed.facts)
-    boots, boot_ids = kernel.segment_boots(lines, src.source_id)
+    hosts = kernel.host_rows(lines)  # several: each stage reads each host's lines alone
+    boots, boot_ids = kernel.segment_boots(lines, src.source_id, hosts=hosts)
     lines = lines.set_column(lines.schema.get_field_index("boot_id"), "boot_id", boot_ids)
     result.boots = boots
     # Crash extraction per window: each window holds all a report's extractor reads ahead.
@@ -269,10 +270,12 @@ def finish_windows(
         bounds = np.flatnonzero(np.diff(row_window)) + 1
         starts = [0, *bounds.tolist()]
         ends = [*bounds.tolist(), lines.num_rows]
+        in_window = None if hosts else []  # a window's hosts, when the source has several
         for a, b in zip(starts, ends, strict=True):
-            found.extend(crash_stage.extract(lines.slice(a, b - a), src.source_id, boots))
+            window = lines.slice(a, b - a)
+            found.extend(crash_stage.extract(window, src.source_id, boots, in_window))
     found.sort(key=lambda c: (c.first_line, c.record))
     result.crashes = merge_format_crashes(found, parsed.crashes)
     result.line_count = line_count
-    match_and_settle(result, lines, boots, facts, signatures, parsed)
+    match_and_settle(result, lines, boots, facts, signatures, parsed, hosts=hosts)
     result.lines = relevant_lines(lines, result)

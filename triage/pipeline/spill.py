@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,12 +14,16 @@ from triage import parsers, sources
 from triage.limits import Limits
 from triage.model import (
     LINES_SCHEMA,
+    Boot,
     SourceFile,
     empty_lines,
 )
 from triage.parsers.blocks import Bounded
 from triage.pipeline import windows
 from triage.pipeline.result import SourceResult
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: How spilled lines are written. Dictionaries only where values repeat (ids, hosts, tags,
 #: messages); the numeric columns, unique per row, get encodings that suit them instead; no
@@ -65,6 +69,7 @@ def spill_all_lines(
             ids,
             limits,
             wraps=wraps,
+            hosts=boot_hosts(result.boots),
         )
     result.lines_spill = path
     result.lines = empty_lines()  # (`line_count` is the first pass's: the lines read)
@@ -84,6 +89,7 @@ def spill_lines(
     wraps: int | None = None,
     cut: Any = None,
     sep: bytes | None = None,
+    hosts: list[str] | None = None,
 ) -> tuple[str, int]:
     """Parse the lines of `fh` (from file offset `start`, the first numbered `first_line`) into
     a new Parquet file (in `folder`, else the temporary folder), boot ids from the boots' first
@@ -92,6 +98,7 @@ def spill_lines(
     `lead` is a line parsed before them and dropped, and `cut` (an `engine.Cut`) the state they
     start in: the parse of a chunk from the middle of a file starts in the state the lines
     before it left (see `triage.batch.chunks`). `wraps` and `sep`: see `engine.iter_format`.
+    `hosts`: each boot's host, when they are of several (`boot_hosts`).
     """
     from triage.parsers.engine import iter_format
 
@@ -120,7 +127,9 @@ def spill_lines(
                 table = _shifted(table, first_line - 1 - bool(lead), start - len(lead))
             yield table
 
-    return spill_tables(src, tables(), firsts, ids, threaded=workers != 1, folder=folder)
+    return spill_tables(
+        src, tables(), firsts, ids, threaded=workers != 1, folder=folder, hosts=hosts
+    )
 
 
 def spill_tables(
@@ -130,17 +139,18 @@ def spill_tables(
     ids: list[str],
     threaded: bool = True,
     folder: str | None = None,
+    hosts: list[str] | None = None,
 ) -> tuple[str, int]:
     """Line tables of `src`, in line order, into a new Parquet file (in `folder`, else the
-    temporary folder), boot ids from the boots' first lines; (its path, rows). The file is
-    removed when `tables` raises."""
+    temporary folder), boot ids from the boots' first lines (of each line's host's boots, when
+    `hosts` gives each boot's); (its path, rows). The file is removed when `tables` raises."""
     import tempfile
 
     from triage.parsers.engine import LINES_VIEW_SCHEMA
 
     fd, path = tempfile.mkstemp(prefix="triage-lines-", suffix=".parquet", dir=folder)
     os.close(fd)
-    boots = _BootIds(firsts, ids)
+    boots = _BootIds(firsts, ids, hosts)
     source_id = pa.array([src.source_id], pa.string())
     rows = 0
     try:
@@ -198,25 +208,58 @@ def _spill_schema() -> pa.Schema:
 SPILL_SCHEMA = _spill_schema()
 
 
-class _BootIds:
-    """The boot_id of each line, from the sorted first lines of the source's boots."""
+def boot_hosts(boots: list[Boot]) -> list[str] | None:
+    """The host of each boot (`kernel.host_key`) when the source's boots are of several hosts
+    (a loghost's messages): its lines then take their own host's boots; else None."""
+    from triage.kernel import host_key
 
-    def __init__(self, firsts: list[int], ids: list[str]) -> None:
+    keys = [host_key(b.hostname) for b in boots]
+    return keys if len(set(keys) - {""}) > 1 else None
+
+
+class _BootIds:
+    """The boot_id of each line, from the sorted first lines of the source's boots, and of its
+    host's boots only when they are of several hosts (`hosts`: each boot's, `boot_hosts`)."""
+
+    def __init__(self, firsts: list[int], ids: list[str], hosts: list[str] | None = None) -> None:
         import numpy as np
 
         self.firsts = np.asarray(firsts, np.int64)
         self.labels = pa.array(ids, pa.string())
+        self.known = list(dict.fromkeys(h for h in hosts or [] if h))
+        self.boot_host = np.array([self.known.index(h) if h else -1 for h in hosts or []])
+        self.last = -1  # the host of the last line seen with one (a table may start without)
 
-    def column(self, lineno: pa.ChunkedArray) -> pa.Array:
-        """The boot ids of lines `lineno`, as a dictionary array."""
+    def column(self, lineno: pa.ChunkedArray, host: pa.ChunkedArray | None = None) -> pa.Array:
+        """The boot ids of lines `lineno` (of hosts `host`), as a dictionary array."""
         import numpy as np
 
         n = len(self.labels)
         if not n:
             return pa.nulls(len(lineno), _IDS)
-        k = np.searchsorted(self.firsts, lineno.to_numpy(), side="right") - 1
+        numbers = lineno.to_numpy()
+        k = np.searchsorted(self.firsts, numbers, side="right") - 1
         np.clip(k, 0, n - 1, out=k)
+        if self.known and host is not None and len(numbers):
+            self._by_host(k, numbers, host)
         return pa.DictionaryArray.from_arrays(pa.array(k.astype(np.int32)), self.labels)
+
+    def _by_host(self, k: np.ndarray, numbers: np.ndarray, host: pa.ChunkedArray) -> None:
+        """Each line of a host that has boots gets its host's last boot begun by then (its
+        first, for lines before it); the others keep the boot `k` says."""
+        import numpy as np
+
+        from triage.kernel.hosts import NO_HOST, host_groups
+
+        group = host_groups(host, self.known)
+        group[group == NO_HOST] = self.last
+        self.last = int(group[-1])
+        for g in range(len(self.known)):
+            rows = np.flatnonzero(group == g)
+            mine = np.flatnonzero(self.boot_host == g)
+            if len(rows) and len(mine):
+                at = np.searchsorted(self.firsts[mine], numbers[rows], side="right") - 1
+                k[rows] = mine[np.maximum(at, 0)]
 
 
 def _spill_table(table: pa.Table, source_id: pa.Array, boots: _BootIds) -> pa.Table:
@@ -227,7 +270,7 @@ def _spill_table(table: pa.Table, source_id: pa.Array, boots: _BootIds) -> pa.Ta
     sid = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), source_id)
     columns = dict(zip(table.column_names, table.columns, strict=True))
     columns["source_id"] = sid
-    columns["boot_id"] = boots.column(table.column("lineno"))
+    columns["boot_id"] = boots.column(table.column("lineno"), table.column("host"))
     return pa.Table.from_arrays([columns[f.name] for f in SPILL_SCHEMA], schema=SPILL_SCHEMA)
 
 
