@@ -301,3 +301,23 @@ def test_a_large_loghost_log_gets_the_rows_it_gets_whole(
     assert named and all(hosts[r["boot_id"]] == r["host"][:7].lower() for r in named)
     if keep == "all":
         assert len(whole["lines"]) == Path(large_loghost.disk_path).read_text().count("\n")
+
+
+def test_a_boot_of_early_lines_is_named_after_its_host() -> None:
+    """Lines logged as `localhost` before the hostname was set belong to the host that names
+    itself next: its boot, though most of its lines say `localhost`, is named after it."""
+    from triage.kernel import segment_boots
+    from triage.parsers import parse_bytes
+
+    data = (
+        "Mar 12 08:59:59 guest-b kernel: eth0: no IPv6 routers present\n"
+        f"Mar 12 09:00:00 localhost kernel: {A_BANNER}\n"
+        "Mar 12 09:00:00 localhost kernel: Command line: ro root=/dev/VolGroup00/LogVol00\n"
+        "Mar 12 09:00:00 localhost kernel: Brought up 2 CPUs\n"
+        "Mar 12 09:00:01 guest-a kernel: NET: Registered protocol family 2\n"
+        "Mar 12 09:00:02 guest-b kernel: eth0: no IPv6 routers present\n"
+    ).encode()
+    boots, ids = segment_boots(parse_bytes(data, "syslog", "s"), "s")
+    got = [(b.hostname, b.release, b.first_line, b.last_line) for b in boots]
+    assert got == [("guest-b", "", 1, 6), ("guest-a", "2.6.18-128.el5xen", 2, 5)]
+    assert ids.to_pylist() == ["s:0", "s:1", "s:1", "s:1", "s:1", "s:0"]

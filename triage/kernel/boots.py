@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from triage.kernel.hosts import host_rows
+from triage.kernel.hosts import host_key, host_rows
 from triage.kernel.releases import parse_release
 from triage.model import Boot
 from triage.parsers import columns, literals
@@ -258,6 +258,8 @@ def _segment_hosts(
     own (another host's banner or printk clock is not a reboot of this one), its boots then
     numbered among all the source's by their first line, so that boot ids stay unique."""
     per_host = [_segment_one(lines.take(rows), source_id, possible) for rows in hosts]
+    for (boots_of_host, _), rows in zip(per_host, hosts, strict=True):
+        _name_placeholders(boots_of_host, lines.column("host").take(pa.array(rows)))
     ranked = sorted(
         ((b.first_line, h, b.index) for h, (boots, _) in enumerate(per_host) for b in boots)
     )
@@ -276,6 +278,18 @@ def _segment_hosts(
     labels = pa.array([b.boot_id for b in boots], pa.string())
     ids = pa.DictionaryArray.from_arrays(pa.array(row_boot), labels)
     return boots, ids.cast(pa.string())
+
+
+def _name_placeholders(boots: list[Boot], hosts: pa.ChunkedArray) -> None:
+    """A boot of one host of several whose lines mostly name no host (`localhost` before its
+    hostname was set) is named as its host's lines name it most: it is that host's boot."""
+    if all(host_key(b.hostname) for b in boots):
+        return
+    names = [x for x in hosts.drop_null().to_pylist() if host_key(x)]
+    name = Counter(names).most_common(1)[0][0] if names else ""
+    for i, b in enumerate(boots):
+        if not host_key(b.hostname):
+            boots[i] = replace(b, hostname=name)
 
 
 def _segment_one(
