@@ -238,6 +238,10 @@ def test_host_rows_of_one_host_and_of_several() -> None:
     assert all(isinstance(r, np.ndarray) for r in got)
     assert host_key("DB02.example.com.") == "db02" and host_key("10.1.2.3") == "10.1.2.3"
     assert host_key("localhost.localdomain") == ""
+    # one name after the other, each once: a machine renamed as it booted (cloud-init), or
+    # logs one after another: one run of lines, as before
+    assert host_rows(_table(["localhost", "ip-10-0-0-5", "ip-10-0-0-5", "web01", "web01"])) == []
+    assert host_rows(_table(["web01", "db02", "web01"])) != []
 
 
 @pytest.fixture(scope="module")

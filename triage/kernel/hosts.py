@@ -47,9 +47,10 @@ def host_key(name: str | None) -> str:
 
 
 def host_rows(lines: pa.Table) -> list[np.ndarray]:
-    """The rows of each host of a source naming two or more (hosts in the order of their first
-    rows, each host's rows ascending), covering every row; [] for a source of one host or none, which
-    the stages read whole as before."""
+    """The rows of each host of a source whose lines name two or more, logging at once
+    (`_interleaved`) (hosts in the order of their first rows, each host's rows ascending),
+    covering every row; [] for a source of one host or none, which the stages read whole as
+    before."""
     hosts = lines.column("host")
     n = len(hosts)
     if hosts.null_count == n:
@@ -65,6 +66,16 @@ def host_rows(lines: pa.Table) -> list[np.ndarray]:
     return _rows_of(pc.dictionary_encode(hosts).combine_chunks())
 
 
+def _interleaved(group: np.ndarray) -> bool:
+    """Whether some host's lines come again after another host's: machines logging at once
+    into one file. One name after another, each once, is one machine renamed (cloud-init
+    setting the name an image booted with, `ip-10-0-0-5` to `web01`) or logs of machines one
+    after another: read as one run of lines, as before, it keeps a renamed machine's boot its
+    release (cut by hosts, the lines after the rename had no banner, so no release)."""
+    runs = group[np.concatenate(([True], group[1:] != group[:-1]))]
+    return len(runs) > len(np.unique(runs))
+
+
 def _first_valid(hosts: pa.ChunkedArray) -> str:
     for chunk in hosts.chunks:
         valid = chunk.drop_null()
@@ -78,6 +89,8 @@ def _rows_of(encoded: pa.DictionaryArray) -> list[np.ndarray]:
     (or, after the last named row, those after the host named last)."""
     keys = [host_key(x) for x in encoded.dictionary.to_pylist()]
     group = host_groups(encoded, list(dict.fromkeys(k for k in keys if k)))
+    if not _interleaved(group):
+        return []
     found, first_rows = np.unique(group, return_index=True)
     return [np.flatnonzero(group == g) for g in found[np.argsort(first_rows)].tolist()]
 
