@@ -78,6 +78,55 @@ def test_journal_separators_and_syslog_hostname():
     assert boots[1].start_time == datetime(2024, 1, 1, 11, 0, 0)
 
 
+@pytest.mark.parametrize(
+    ("header", "release", "distro_release"),
+    [
+        (
+            "Pid: 0, comm: swapper Tainted: P           ---------------    2.6.32-431.el6.x86_64"
+            " #1 VMware, Inc. VMware Virtual Platform/440BX Desktop Reference Platform",
+            "2.6.32-431.el6.x86_64",
+            "6.5",
+        ),
+        (
+            "CPU: 5 PID: 0 Comm: swapper/5 Kdump: loaded Tainted: G           OE  ------------"
+            "   3.10.0-957.el7.x86_64 #1",
+            "3.10.0-957.el7.x86_64",
+            "7.6",
+        ),
+        (
+            "CPU: 1 PID: 32037 Comm: insmod Tainted: GF          O--------------"
+            "   3.10.0-54.0.1.el7.s390x #1",
+            "3.10.0-54.0.1.el7.s390x",
+            "",  # a RHEL 7 beta, before 7.0 GA
+        ),
+        (
+            "CPU: 5 PID: 0 Comm: swapper/5 Kdump: loaded Tainted: G           OE    --------- -  -"
+            " 4.18.0-240.el8.x86_64 #1",
+            "4.18.0-240.el8.x86_64",
+            "8.3",
+        ),
+        (  # the hung-task report's own line
+            "      Tainted: G           OE    --------- -  - 4.18.0-240.el8.x86_64 #1",
+            "4.18.0-240.el8.x86_64",
+            "8.3",
+        ),
+    ],
+)
+def test_red_hat_tainted_oops_header_gives_the_release(header, release, distro_release):
+    """A wrapped ring (vmcore-dmesg) without its banner: the oops header states the release,
+    with Red Hat's own taint flags (dashes) between the upstream ones and the release."""
+    data = (
+        "[ 9123.456789] BUG: unable to handle kernel NULL pointer dereference at 0000000000000008\n"
+        "[ 9123.457010] Oops: 0000 [#1] SMP \n"
+        f"[ 9123.457200] {header}\n"
+        "[ 9123.458100] Kernel panic - not syncing: Fatal exception in interrupt\n"
+    ).encode()
+    boots, _ = segment_boots(parse_bytes(data, "vmcore-dmesg", "t"), "t")
+    assert [(b.release, b.distro, b.distro_release) for b in boots] == [
+        (release, "rhel", distro_release)
+    ]
+
+
 def test_quoted_proc_version_late_in_boot_is_not_a_boot():
     data = (
         b"[    0.000000] Linux version 3.10.0-229.el7.x86_64 (builder@x) (gcc) #1\n"

@@ -29,9 +29,13 @@ from triage.parsers import columns, literals
 BANNER = r"^Linux version \d[^\s]* \("
 #: journalctl boot separators (kept by the parsers as their own lines)
 SEPARATOR = r"^-- (?:Boot [0-9a-f]{32}|Reboot) --$"
-#: oops lines that state the running release when no banner does
+#: oops lines that state the running release when no banner does. Red Hat's kernels print taint
+#: flags of their own after the upstream ones, dashes when unset, glued or apart (RHEL 6
+#: `Tainted: P    ---------------    2.6.32-431.el6`, RHEL 7 `Tainted: GF   O-------------- 3.10.0`,
+#: RHEL 8 `Tainted: G   OE    --------- -  - 4.18.0`): flags are letters, spaces and dashes, as
+#: `triage.crashes.fields` reads them
 RELEASE_LINES = (
-    r"(?:Not tainted|Tainted: [A-Z ]*?) +(\d+\.\d+[^\s]*) +#"
+    r"(?:Not tainted|Tainted:[A-Za-z -]*?) +(\d+\.\d+[^\s]*) +#"
     r"|EFLAGS: [0-9a-f]+\s+\((\d+\.\d+[^\s)]*)\)"
 )
 #: lines telling the machine's name or architecture
