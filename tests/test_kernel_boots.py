@@ -127,6 +127,38 @@ def test_red_hat_tainted_oops_header_gives_the_release(header, release, distro_r
     ]
 
 
+WRAPPED_RING = (
+    b"[86000.000000] INFO: task java:4000 blocked for more than 120 seconds.\n"
+    b"[86002.000002] INFO: task java:4002 blocked for more than 120 seconds.\n"
+    b"[    0.000000] \n"
+    b"[86010.123456] BUG: unable to handle kernel NULL pointer dereference at 0000000000000008\n"
+    b"[86010.123700] CPU: 5 PID: 0 Comm: swapper/5 Not tainted 3.10.0-1160.el7.x86_64 #1\n"
+    b"[86010.124100] Kernel panic - not syncing: Fatal exception in interrupt\n"
+)
+
+
+@pytest.mark.parametrize("kind", ["vmcore-dmesg", "dmesg"])
+def test_vmcore_dmesg_wrap_marker_is_not_a_reboot(kind):
+    """vmcore-dmesg of a 3.5-5.9 kernel prints the buffer's zero-filled end record as an empty
+    `[    0.000000] ` line where the ring wraps; the clock goes on from where it was: one boot."""
+    boots, ids = segment_boots(parse_bytes(WRAPPED_RING, kind, "w"), "w")
+    assert [(b.first_line, b.last_line, b.release) for b in boots] == [
+        (1, 6, "3.10.0-1160.el7.x86_64")
+    ]
+    assert ids.to_pylist() == ["w:0"] * 6
+
+
+def test_real_reboot_after_an_empty_first_line_is_still_a_reboot():
+    data = (
+        b"[  500.000000] last words of boot 0\n"
+        b"[    0.000000] \n"
+        b"[    0.000000] Linux version 3.10.0-1160.el7.x86_64 (mockbuild@x) (gcc) #1\n"
+        b"[    1.000000] x\n"
+    )
+    boots, _ = segment_boots(parse_bytes(data, "dmesg", "r"), "r")
+    assert [b.release for b in boots] == ["", "3.10.0-1160.el7.x86_64"]
+
+
 def test_quoted_proc_version_late_in_boot_is_not_a_boot():
     data = (
         b"[    0.000000] Linux version 3.10.0-229.el7.x86_64 (builder@x) (gcc) #1\n"

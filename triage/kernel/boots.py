@@ -126,6 +126,23 @@ def _restarts(mono: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return idx[1:][drop], idx[:-1][drop]
 
 
+def _without_wrap_marker(text: pa.Array, mono: np.ndarray) -> np.ndarray:
+    """`mono` with no clock on the rows that stand for the end of the printk buffer, not for
+    something the kernel logged: vmcore-dmesg of a 3.5–5.9 kernel prints that zero-filled record
+    as an empty `[    0.000000] ` line where the ring wraps, and the clock then goes on from
+    where it was. Read as a clock, it restarted there: a boot that never happened."""
+    zero = np.flatnonzero(mono == 0.0)
+    if not len(zero):
+        return mono
+    blank = pc.equal(pc.utf8_trim_whitespace(text.take(pa.array(zero))), "")
+    marker = zero[pc.fill_null(blank, False).to_numpy(zero_copy_only=False)]
+    if not len(marker):
+        return mono
+    mono = mono.copy()
+    mono[marker] = np.nan
+    return mono
+
+
 def _early_start(mono: np.ndarray, banner: int) -> int:
     """First row of the banner's boot: lines printed at the banner's clock just before it
     (microcode and cgroup lines at [0.000000]) are that boot's too."""
@@ -305,7 +322,7 @@ def _segment_one(
         return [], pa.array([], pa.string())
     text = columns.one_array(lines.column("text"))
     mono_col = columns.one_array(lines.column("mono"))
-    mono = _floats(mono_col)
+    mono = _without_wrap_marker(text, _floats(mono_col))
     ts = columns.one_array(lines.column("timestamp"))
     if possible is None:
         possible = _possible(text)
