@@ -159,6 +159,23 @@ def test_real_reboot_after_an_empty_first_line_is_still_a_reboot():
     assert [b.release for b in boots] == ["", "3.10.0-1160.el7.x86_64"]
 
 
+def test_journal_early_lines_under_the_initrd_hostname_do_not_name_the_boot():
+    """`journalctl -k`: the kernel's first lines are journaled under the initrd's `localhost`,
+    the rest under the machine's name, which is the boot's however few lines carry it."""
+    early = b"".join(
+        b"Mar 03 10:21:40 localhost kernel: ACPI: early table line %d\n" % i for i in range(40)
+    )
+    data = (
+        b"Mar 03 10:21:40 localhost kernel: Linux version 4.18.0-513.5.1.el8_9.x86_64"
+        b" (mockbuild@x86-vm-07.build.eng.bos.redhat.com) (gcc version 8.5.0 20210514"
+        b" (Red Hat 8.5.0-20) (GCC)) #1 SMP Fri Sep 29 05:21:10 EDT 2023\n"
+        + early
+        + b"Mar 03 10:21:44 db2.example.com kernel: XFS (dm-0): Mounting V5 Filesystem\n"
+    )
+    boots, _ = segment_boots(parse_bytes(data, "journal", "k", year_hint=2024), "k")
+    assert [b.hostname for b in boots] == ["db2.example.com"]
+
+
 def test_quoted_proc_version_late_in_boot_is_not_a_boot():
     data = (
         b"[    0.000000] Linux version 3.10.0-229.el7.x86_64 (builder@x) (gcc) #1\n"
@@ -197,6 +214,11 @@ PLAIN_SOURCES = {
     b"Jun 15 10:21:07 web07.example.com kernel: c\nJun 15 10:21:08 web07 kernel: d\n",
     # a line without a syslog prefix carries no host nor time
     "headless": b"  continued text before any header\nJun 15 10:21:05 web07 kernel: a\n",
+    # the initrd's name on the first lines, more of them than of the real name's
+    "initrd": b"Jun 15 10:21:05 localhost kernel: a\nJun 15 10:21:05 localhost kernel: b\n"
+    b"Jun 15 10:21:09 web07 kernel: c\n",
+    # nothing but a placeholder: that is still the name it has
+    "unnamed": b"Jun 15 10:21:05 localhost.localdomain kernel: a\n",
     # a printk clock: its restarts are looked for, so not a plain boot here
     "clocked": b"[    0.000000] Initializing cgroup subsys cpuset\n[    1.000000] x\n",
 }
@@ -234,7 +256,22 @@ def test_boots_of_many_plain_sources_are_those_each_gets_alone(kind: str) -> Non
         assert boot_ids.to_pylist() == ["t:0", "t:1", "t:1", "t:0"]
         assert by_name["majority"][0][0].hostname == "web07"
         assert by_name["headless"][0][0].start_time is not None
+        assert by_name["initrd"][0][0].hostname == "web07"
+        assert by_name["unnamed"][0][0].hostname == "localhost.localdomain"
     assert by_name["clocked"] is None and by_name["empty"] is None
+
+
+def test_plain_boot_of_a_large_log_prefers_a_real_name_to_localhost():
+    """A log too large to hold is counted a block at a time (`PlainBoot`): the same name as
+    `segment_boots` gives, a real one before the initrd's `localhost`."""
+    from triage.kernel import PlainBoot
+
+    table = parse_bytes(PLAIN_SOURCES["initrd"], "syslog", "i", year_hint=2024)
+    plain = PlainBoot("i")
+    plain.add(table.slice(0, 2))
+    plain.add(table.slice(2))
+    assert [b.hostname for b in plain.boots()] == ["web07"]
+    assert plain.boots() == segment_boots(table, "i", set())[0]
 
 
 @pytest.mark.parametrize(

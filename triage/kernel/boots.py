@@ -40,6 +40,13 @@ RELEASE_LINES = (
 )
 #: lines telling the machine's name or architecture
 HOST_LINE = r"^([A-Za-z0-9][A-Za-z0-9_.-]*) login: *$"
+#: names a machine goes by before it is given its own: the initrd's and an unconfigured system's
+#: (systemd, the initscripts, /etc/hosts), and the kernel's before anything sets one. `journalctl
+#: -k` files a boot's first lines under the initrd's `localhost` and the rest under the real
+#: name, so these name a boot only when nothing else does
+PLACEHOLDER_HOSTS = frozenset(
+    {"localhost", "localhost.localdomain", "localhost6", "localhost6.localdomain6", "(none)"}
+)
 ARCH_HINTS: list[tuple[str, str]] = [(r"^RIP: ", "x86_64"), (r"^EIP: ", "i386")]
 #: a printk clock lower than the line before by this much, and below `RESTART_NEAR`, is a reboot
 RESTART_DROP = 1.0
@@ -248,7 +255,7 @@ def _hints(
     hx = re.compile(HOST_LINE)
     for r in np.flatnonzero(_mask(text, HOST_LINE, possible)).tolist():
         m = hx.match(text[r].as_py())
-        if m and m.group(1) not in ("localhost", "(none)"):
+        if m and not _placeholder(m.group(1)):
             hints[rows_boot[r]].hostname = m.group(1)
     return hints
 
@@ -407,10 +414,11 @@ class PlainBoot:
         return f"{self.source_id}:0"
 
     def boots(self) -> list[Boot]:
-        """The boot (none for no lines): the most frequent host, the first seen among equals."""
+        """The boot (none for no lines): the most frequent host, the first seen among equals,
+        and a real name before a placeholder (`_best_host`)."""
         if not self.lines:
             return []
-        hostname = max(self.hosts, key=self.hosts.__getitem__) if self.hosts else ""
+        hostname = _best_host(self.hosts)
         first, last = 1, self.lines  # and no release, distro, arch nor banner: the defaults
         return [
             Boot(
@@ -532,15 +540,28 @@ def _first_value(arr: pa.Array) -> object:
 
 
 def _most_common(hosts: pa.Array) -> str:
-    """The most frequent non-empty value ("" when none), the first seen among equals."""
+    """The most frequent non-empty value ("" when none), the first seen among equals, and a
+    real name before a placeholder (`_best_host`)."""
     if hosts.null_count == len(hosts):
         return ""
     if not hosts.null_count:
         same = _one_value(hosts)
         if same is not None:  # most sources name one host throughout
             return same
-    seen = [x for x in hosts.drop_null().to_pylist() if x]
-    return Counter(seen).most_common(1)[0][0] if seen else ""
+    return _best_host(Counter(x for x in hosts.drop_null().to_pylist() if x))
+
+
+def _placeholder(host: str) -> bool:
+    """Whether `host` is a name a machine has before its own (`PLACEHOLDER_HOSTS`)."""
+    return host.lower() in PLACEHOLDER_HOSTS
+
+
+def _best_host(counts: dict[str, int]) -> str:
+    """The most frequent of `counts` (in the order first seen; the first among equals), leaving
+    out placeholder names (`localhost`) when a real one is there: "" for none."""
+    real = {h: n for h, n in counts.items() if not _placeholder(h)}
+    pool = real or counts
+    return max(pool, key=pool.__getitem__) if pool else ""
 
 
 def _one_value(arr: pa.Array) -> str | None:
