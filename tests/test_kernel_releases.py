@@ -119,6 +119,39 @@ def test_parse_release(release, distro, distro_release, flavour, vendor, arch):
     assert release.startswith(info.base_version)
 
 
+@pytest.mark.parametrize(
+    ("release", "distro", "distro_release", "flavour", "arch"),
+    [
+        # SLES builds `-azure` and `-smp` too: its release has dots or a stable version
+        ("5.14.21-150400.14.69-azure", "sles", "15", "azure", ""),
+        ("5.3.18-150300.38.75-azure", "sles", "15", "azure", ""),
+        ("4.12.14-16.22-azure", "sles", "", "azure", ""),  # numbered apart: not mapped
+        ("5.15.0-1057-azure", "ubuntu", "22.04", "azure", ""),
+        ("2.6.16.21-0.8-smp", "sles", "10", "smp", ""),
+        ("2.6.5-7.308-smp", "sles", "9", "smp", ""),
+        ("2.6.16.60-0.21-debug", "sles", "10", "debug", ""),
+        ("5.14.21-150500.13.5-rt", "sles", "15", "rt", ""),
+        ("5.14.21-150400.24.46-64kb", "sles", "15", "64kb", "aarch64"),
+        ("4.12.14-122.37-default", "sles", "12", "default", ""),  # 12 SP5
+        ("4.12.14-120-default", "sles", "12", "default", ""),  # 12 SP5 GA
+        ("4.12.14-95.48-default", "sles", "12", "default", ""),  # 12 SP4
+        ("4.12.14-25.28-default", "sles", "15", "default", ""),  # 15
+        ("4.12.14-197.29-default", "sles", "15", "default", ""),  # 15 SP1
+        ("4.12.14-150100.197.148-default", "sles", "15", "default", ""),  # 15 SP1, LTSS
+        # Citrix's glued `xen` is none of SLES's
+        ("2.6.32.43-0.4.1.xs1.8.0.835.170778xen", "", "", "xen", ""),
+    ],
+)
+def test_parse_release_distros_and_flavours(release, distro, distro_release, flavour, arch):
+    info = parse_release(release)
+    assert (info.distro, info.distro_release, info.flavour, info.arch) == (
+        distro,
+        distro_release,
+        flavour,
+        arch,
+    )
+
+
 def test_release_between_ga_numbers_is_the_earlier_release():
     assert parse_release("2.6.18-100.el5").distro_release == "5.2"
     assert parse_release("2.6.9-4.EL").distro_release == ""  # before 4.0 GA: a beta

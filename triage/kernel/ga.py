@@ -163,3 +163,10 @@ SLES_BY_SERIES: dict[str, str] = {
     "5.14": "15",
     "6.4": "15",
 }
+#: SLES kernels whose upstream version two releases share, told apart by the first number of
+#: their release: (first, last, SLES release). SLES 12 SP4 `4.12.14-94.41` (GA) and `-95.x`,
+#: SLES 12 SP5 `-120` and `-122.x`; SLES 15 `-23` and `-25.x`, SLES 15 SP1 `-195` and `-197.x`
+#: (their Azure kernels are numbered apart: not mapped)
+SLES_BY_RELEASE_NUMBER: dict[str, list[tuple[int, int, str]]] = {
+    "4.12.14": [(23, 25, "15"), (94, 95, "12"), (120, 122, "12"), (195, 197, "15")],
+}

@@ -17,6 +17,7 @@ from triage.kernel.ga import (
     DEBIAN_BY_SERIES,
     RHEL_BASE_VERSION,
     RHEL_GA,
+    SLES_BY_RELEASE_NUMBER,
     SLES_BY_SERIES,
     UBUNTU_BY_SERIES,
 )
@@ -53,7 +54,6 @@ DASH_FLAVOURS: dict[str, str] = {
     "ec2": "ubuntu",
     "kvm": "ubuntu",
     "gcp": "ubuntu",
-    "azure": "ubuntu",
     "oracle": "ubuntu",
     "oem": "ubuntu",
     "amd64": "debian",
@@ -74,6 +74,18 @@ DASH_FLAVOURS: dict[str, str] = {
     "vanilla": "sles",
     "trace": "sles",
     "ppc64": "sles",
+    "64kb": "sles",
+    "kvmsmall": "sles",
+}
+#: dashed flavours SLES builds too, with the distro a release of another shape is (`_suse_shaped`:
+#: SLES `4.12.14-16.22-azure`, `2.6.16.21-0.8-smp`; Ubuntu `5.15.0-1057-azure`)
+SUSE_OR: dict[str, str] = {
+    "xen": "ubuntu",
+    "azure": "ubuntu",
+    "smp": "",
+    "debug": "",
+    "kdump": "",
+    "rt": "",
 }
 DASH_FLAVOUR_ARCH = {
     "amd64": "x86_64",
@@ -86,6 +98,7 @@ DASH_FLAVOUR_ARCH = {
     "486": "i486",
     "generic-pae": "i686",
     "arm64": "aarch64",
+    "64kb": "aarch64",
     "bigsmp": "i686",
     "pae": "i686",
     "xenpae": "i686",
@@ -115,6 +128,8 @@ _FC_RE = re.compile(r"\.fc(\d+)")
 #: Amazon Linux's own kernels: `.amzn1` (the Amazon Linux AMI), `.amzn2`, `.amzn2023`
 _AMZN_RE = re.compile(r"\.amzn(\d+)")
 _RELNUM_RE = re.compile(r"^\d+\.\d+[\w.]*-(\d+)")
+#: SLE 15's code stream at the head of a kernel's release: `5.14.21-150400.14.69` is SLE 15 SP4
+_SLE_STREAM_RE = re.compile(r"-(\d\d)0\d00\.")
 
 
 @dataclass(frozen=True)
@@ -151,7 +166,7 @@ def split_flavour(release: str) -> tuple[str, str, str]:
         flavour = "rt"
     if not flavour:
         m = _DASH_RE.match(core)
-        if m and (m.group(2) in DASH_FLAVOURS or m.group(2) in ("xen", "smp", "debug", "kdump")):
+        if m and (m.group(2) in DASH_FLAVOURS or m.group(2) in SUSE_OR):
             core, flavour = m.group(1), m.group(2)
     return core, flavour, arch
 
@@ -175,6 +190,52 @@ def _ubuntu_version(base: str) -> bool:
     SLES keeps the stable version (`2.6.16.60`, `3.0.101`, `4.12.14`)."""
     parts = base.split(".")
     return len(parts) == 3 and (parts[0] == "2" or parts[2] == "0")
+
+
+def _suse_shaped(core: str, base: str) -> bool:
+    """Whether a `<version>-<release>` is SUSE's: its release has dots (`2.6.16.21-0.8`,
+    `4.12.14-16.22`, `5.14.21-150400.14.69`) or its version the stable number (`3.0.101-63`),
+    where Ubuntu's is one ABI number on an Ubuntu-shaped version (`5.15.0-1057`)."""
+    abi = core.partition("-")[2]
+    return "." in abi or not _ubuntu_version(base)
+
+
+def _dashed(release: str, flavour: str) -> bool:
+    """Whether `release` ends in a dashed flavour SLES builds too (`2.6.16.21-0.8-smp`), not a
+    glued one (Citrix's `2.6.32.43-0.4.1.xs1.8.0.835.170778xen`)."""
+    return flavour in SUSE_OR and release.endswith(f"-{flavour}")
+
+
+def _dash_distro(core: str, base: str, flavour: str) -> str:
+    """The distro a `<version>-<abi>-<flavour>` kernel is: its flavour's, or for one SLES
+    builds too (`SUSE_OR`), SLES's when the release has SUSE's shape."""
+    if flavour in SUSE_OR:
+        return "sles" if _suse_shaped(core, base) else SUSE_OR[flavour]
+    return DASH_FLAVOURS.get(flavour, "")
+
+
+def _dash_release(core: str, base: str, distro: str) -> str:
+    """The Debian, Ubuntu or SLES release of a dashed kernel: what its release number says
+    where it says it (a SLE 15 code stream, SLES's 4.12.14 kernels), else the release that
+    shipped its upstream series."""
+    three, two = _series(base)
+    if distro == "sles":
+        if stream := _SLE_STREAM_RE.search(core):
+            return stream.group(1)
+        if base in SLES_BY_RELEASE_NUMBER:
+            return _numbered(SLES_BY_RELEASE_NUMBER[base], core)
+    if distro == "ubuntu" and not _ubuntu_version(base):
+        return ""  # a mainline build (`5.15.12-051512-generic`), not Ubuntu's own
+    table = {"debian": DEBIAN_BY_SERIES, "ubuntu": UBUNTU_BY_SERIES, "sles": SLES_BY_SERIES}
+    by_series = table.get(distro, {})
+    return by_series.get(three) or by_series.get(two, "")
+
+
+def _numbered(spans: list[tuple[int, int, str]], core: str) -> str:
+    """The release whose span of first release numbers holds `core`'s, else ""."""
+    m = _RELNUM_RE.match(core)
+    num = int(m.group(1)) if m else -1
+    return next((name for first, last, name in spans if first <= num <= last), "")
 
 
 def rhel_major(release: str) -> int | None:
@@ -214,7 +275,6 @@ def parse_release(release: str) -> ReleaseInfo:
     distro = ""
     distro_release = ""
     major = rhel_major(core)
-    three, two = _series(base)
     if major is not None:
         distro = next((d for rx, d in REBUILD_MARKERS if re.search(rx, release)), "rhel")
         # Oracle's UEK has its own numbering; only RHEL-compatible kernels map to a GA (a bare
@@ -224,19 +284,9 @@ def parse_release(release: str) -> ReleaseInfo:
         distro, distro_release = "fedora", fc.group(1)
     elif (amzn := _AMZN_RE.search(core)) is not None:
         distro, distro_release = "amazon", amzn.group(1)
-    elif flavour in DASH_FLAVOURS or "+deb" in release or "-xen" in release:
-        distro = DASH_FLAVOURS.get(flavour, "")
-        if "+deb" in release:
-            distro = "debian"
-        # Ubuntu `2.6.24-19-xen` vs SLES `2.6.16.60-0.21-xen` and `3.0.101-63-xen`
-        if flavour == "xen":
-            abi = core.rsplit("-", 1)[-1]
-            distro = "sles" if "." in abi or not _ubuntu_version(base) else "ubuntu"
-        table = {"debian": DEBIAN_BY_SERIES, "ubuntu": UBUNTU_BY_SERIES, "sles": SLES_BY_SERIES}
-        by_series = table.get(distro, {})
-        distro_release = by_series.get(three) or by_series.get(two, "")
-        if distro == "ubuntu" and not _ubuntu_version(base):
-            distro_release = ""  # a mainline build (`5.15.12-051512-generic`), not Ubuntu's own
+    elif flavour in DASH_FLAVOURS or _dashed(release, flavour) or "+deb" in release:
+        distro = "debian" if "+deb" in release else _dash_distro(core, base, flavour)
+        distro_release = _dash_release(core, base, distro)
     elif vendor == "citrix" or re.match(r"^\d+\.\d+(?:\.\d+)*(?:-rc\d+)?\+?\d*$", core):
         distro = "upstream" if vendor != "citrix" else ""
     return ReleaseInfo(
