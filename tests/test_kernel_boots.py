@@ -176,6 +176,34 @@ def test_journal_early_lines_under_the_initrd_hostname_do_not_name_the_boot():
     assert [b.hostname for b in boots] == ["db2.example.com"]
 
 
+@pytest.mark.parametrize(
+    ("banner", "distro", "distro_release"),
+    [
+        # an Ubuntu LTS's hardware enablement kernel: 22.04's, though 6.5 shipped with 23.10
+        (
+            "Linux version 6.5.0-28-generic (buildd@lcy02-amd64-098) (x86_64-linux-gnu-gcc-12"
+            " (Ubuntu 12.3.0-1ubuntu1~22.04) 12.3.0, GNU ld (GNU Binutils for Ubuntu) 2.38)"
+            " #29~22.04.1-Ubuntu SMP PREEMPT_DYNAMIC Thu Apr  4 14:39:20 UTC 2 (Ubuntu"
+            " 6.5.0-28.29~22.04.1-generic 6.5.13)",
+            "ubuntu",
+            "22.04",
+        ),
+        # a Debian backport
+        (
+            "Linux version 4.19.0-0.bpo.9-amd64 (debian-kernel@lists.debian.org) (gcc version"
+            " 6.3.0 20170516 (Debian 6.3.0-18+deb9u1)) #1 SMP Debian 4.19.118-2+deb10u1~bpo9+1"
+            " (2020-06-09)",
+            "debian",
+            "9",
+        ),
+    ],
+)
+def test_banner_names_what_the_release_does_not(banner, distro, distro_release):
+    data = f"[    0.000000] {banner}\n[    1.000000] Freeing unused kernel memory: 1234K\n"
+    boots, _ = segment_boots(parse_bytes(data.encode(), "dmesg", "b"), "b")
+    assert [(b.distro, b.distro_release) for b in boots] == [(distro, distro_release)]
+
+
 def test_quoted_proc_version_late_in_boot_is_not_a_boot():
     data = (
         b"[    0.000000] Linux version 3.10.0-229.el7.x86_64 (builder@x) (gcc) #1\n"

@@ -140,6 +140,10 @@ def test_parse_release(release, distro, distro_release, flavour, vendor, arch):
         ("4.12.14-150100.197.148-default", "sles", "15", "default", ""),  # 15 SP1, LTSS
         # Citrix's glued `xen` is none of SLES's
         ("2.6.32.43-0.4.1.xs1.8.0.835.170778xen", "", "", "xen", ""),
+        # Debian's backports say the release they were built for, or (`0.bpo`) nothing
+        ("5.10.0-0.deb10.16-amd64", "debian", "10", "amd64", "x86_64"),
+        ("6.1.0-0.deb11.17-amd64", "debian", "11", "amd64", "x86_64"),
+        ("4.19.0-0.bpo.9-amd64", "debian", "", "amd64", "x86_64"),
     ],
 )
 def test_parse_release_distros_and_flavours(release, distro, distro_release, flavour, arch):
@@ -150,6 +154,44 @@ def test_parse_release_distros_and_flavours(release, distro, distro_release, fla
         flavour,
         arch,
     )
+
+
+@pytest.mark.parametrize(
+    ("banner", "distro", "expected"),
+    [
+        (
+            "Linux version 6.5.0-28-generic (buildd@lcy02-amd64-098) (x86_64-linux-gnu-gcc-12"
+            " (Ubuntu 12.3.0-1ubuntu1~22.04) 12.3.0, GNU ld (GNU Binutils for Ubuntu) 2.38)"
+            " #29~22.04.1-Ubuntu SMP PREEMPT_DYNAMIC Thu Apr  4 14:39:20 UTC 2",
+            "ubuntu",
+            "22.04",
+        ),
+        (
+            "Linux version 6.5.0-28-generic (buildd@lcy02-amd64-098) (gcc-13) #29-Ubuntu SMP",
+            "ubuntu",
+            "",
+        ),
+        (
+            "Linux version 4.19.0-0.bpo.9-amd64 (debian-kernel@lists.debian.org) (gcc version"
+            " 6.3.0 20170516 (Debian 6.3.0-18+deb9u1)) #1 SMP Debian 4.19.118-2+deb10u1~bpo9+1"
+            " (2020-06-09)",
+            "debian",
+            "9",
+        ),
+        (
+            "Linux version 3.16.0-0.bpo.4-amd64 (debian-kernel@lists.debian.org) (gcc version"
+            " 4.7.2 (Debian 4.7.2-5) ) #1 SMP Debian 3.16.7-ckt11-1+deb8u3~bpo70+1 (2015-08-08)",
+            "debian",
+            "7",
+        ),
+        # what one distro's banner says is not read for another
+        ("Linux version 6.5.0-28-generic (b@h) (gcc) #29~22.04.1-Ubuntu SMP", "debian", ""),
+    ],
+)
+def test_banner_release(banner, distro, expected):
+    from triage.kernel.releases import banner_release
+
+    assert banner_release(banner, distro) == expected
 
 
 def test_release_between_ga_numbers_is_the_earlier_release():

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from triage.kernel.hosts import host_key, host_rows
-from triage.kernel.releases import parse_release
+from triage.kernel.releases import banner_release, parse_release
 from triage.model import Boot
 from triage.parsers import columns, literals
 
@@ -371,7 +371,8 @@ def _segment_one(
                 last_line=int(lineno[last]),
                 release=release,
                 distro=distro,
-                distro_release=info.distro_release if info else "",
+                distro_release=banner_release(banner, distro)
+                or (info.distro_release if info else ""),
                 flavour=info.flavour if info else "",
                 vendor=info.vendor if info else "",
                 arch=(info.arch if info and info.arch else h.arch),

@@ -115,6 +115,17 @@ REBUILD_MARKERS: list[tuple[str, str]] = [
     (r"-\d+(?:\.\d+){2,}\.0\.\d+\.(?:EL|el\d)|uek", "oracle"),
 ]
 
+#: (regex over a boot banner, distro): the release a kernel was built for, where the banner says
+#: it and the release string does not. Ubuntu's hardware enablement and backported cloud kernels
+#: (`6.5.0-28-generic` ... `#29~22.04.1-Ubuntu` is 22.04's, not 23.10's) and Debian's backports
+#: (`4.19.0-0.bpo.9-amd64` ... `Debian 4.19.118-2+deb10u1~bpo9+1` is Debian 9's)
+BANNER_RELEASES: list[tuple[str, str]] = [
+    (r"#\d+~(\d\d\.\d\d)\.\d+-Ubuntu\b", "ubuntu"),
+    (r" Debian \S+~bpo(\d+)\+\d", "debian"),
+]
+#: Debian's backports name the releases numbered `N.0` without the dot (`~bpo60+1`: 6.0)
+BPO_RELEASES = {"40": "4.0", "50": "5.0", "60": "6.0", "70": "7"}
+
 _ARCH_RE = re.compile(r"[.](" + "|".join(ARCHES) + r")(?=$|[.+])")
 _DEBUG_RE = re.compile(r"[.+](debug|kdump|rt)$")
 #: RHEL 7/8's realtime kernels carry the rt patch level inside the release:
@@ -128,6 +139,8 @@ _FC_RE = re.compile(r"\.fc(\d+)")
 #: Amazon Linux's own kernels: `.amzn1` (the Amazon Linux AMI), `.amzn2`, `.amzn2023`
 _AMZN_RE = re.compile(r"\.amzn(\d+)")
 _RELNUM_RE = re.compile(r"^\d+\.\d+[\w.]*-(\d+)")
+#: a Debian backport's ABI: `5.10.0-0.deb10.16` (built for Debian 10), older `4.19.0-0.bpo.9`
+_DEB_BACKPORT_RE = re.compile(r"-0\.(?:deb(\d+)|bpo)\.")
 #: SLE 15's code stream at the head of a kernel's release: `5.14.21-150400.14.69` is SLE 15 SP4
 _SLE_STREAM_RE = re.compile(r"-(\d\d)0\d00\.")
 
@@ -216,9 +229,11 @@ def _dash_distro(core: str, base: str, flavour: str) -> str:
 
 def _dash_release(core: str, base: str, distro: str) -> str:
     """The Debian, Ubuntu or SLES release of a dashed kernel: what its release number says
-    where it says it (a SLE 15 code stream, SLES's 4.12.14 kernels), else the release that
-    shipped its upstream series."""
+    where it says it (a Debian backport, a SLE 15 code stream, SLES's 4.12.14 kernels), else
+    the release that shipped its upstream series."""
     three, two = _series(base)
+    if distro == "debian" and (bpo := _DEB_BACKPORT_RE.search(core)):
+        return bpo.group(1) or ""  # `0.bpo.N` does not say which release it was built for
     if distro == "sles":
         if stream := _SLE_STREAM_RE.search(core):
             return stream.group(1)
@@ -298,6 +313,15 @@ def parse_release(release: str) -> ReleaseInfo:
         arch=arch,
         base_version=base,
     )
+
+
+def banner_release(banner: str, distro: str) -> str:
+    """The `distro` release a boot banner says its kernel was built for ("" when it does not):
+    an LTS's kernel from a later release is that LTS's (`BANNER_RELEASES`)."""
+    for rx, which in BANNER_RELEASES:
+        if which == distro and (m := re.search(rx, banner)):
+            return BPO_RELEASES.get(m.group(1), m.group(1))
+    return ""
 
 
 def family(release: str) -> str:
