@@ -144,6 +144,13 @@ def test_parse_release(release, distro, distro_release, flavour, vendor, arch):
         ("5.10.0-0.deb10.16-amd64", "debian", "10", "amd64", "x86_64"),
         ("6.1.0-0.deb11.17-amd64", "debian", "11", "amd64", "x86_64"),
         ("4.19.0-0.bpo.9-amd64", "debian", "", "amd64", "x86_64"),
+        # flavours after the arch: Fedora's PAE, ARM LPAE, RHEL 9's 64k pages
+        ("4.0.4-301.fc22.i686+PAE", "fedora", "22", "PAE", "i686"),
+        ("3.9.5-301.fc19.i686.PAE", "fedora", "19", "PAE", "i686"),
+        ("4.0.4-301.fc22.i686+PAEdebug", "fedora", "22", "PAEdebug", "i686"),
+        ("4.0.4-301.fc22.armv7hl+lpae", "fedora", "22", "lpae", "armv7hl"),
+        ("5.14.0-362.8.1.el9_3.aarch64+64k", "rhel", "9.3", "64k", "aarch64"),
+        ("5.14.0-362.8.1.el9_3.aarch64+64k-debug", "rhel", "9.3", "64k-debug", "aarch64"),
     ],
 )
 def test_parse_release_distros_and_flavours(release, distro, distro_release, flavour, arch):

@@ -41,6 +41,10 @@ ARCHES = (
 )
 #: flavours RPM-era RHEL/Fedora/Citrix kernels glue to the release (`2.6.9-78.ELxenU`)
 GLUED_FLAVOURS = ("largesmp", "hugemem", "smp", "xenU", "xen0", "xen", "PAE", "debug", "kdump")
+#: flavours Fedora and RHEL put after the arch (`2.6.32-696.el6.x86_64.debug`, Fedora 18-20
+#: `3.9.5-301.fc19.i686.PAE`, Fedora 21+ and RHEL 8+ `4.0.4-301.fc22.i686+PAE`,
+#: `5.14.0-362.8.1.el9_3.aarch64+64k`); a debug build of a variant is `<variant>-debug`
+ARCH_FLAVOURS = ("debug", "kdump", "rt", "PAE", "PAEdebug", "lpae", "64k")
 #: arch implied by a flavour when the release does not say
 FLAVOUR_ARCH = {"PAE": "i686", "hugemem": "i686", "largesmp": "x86_64"}
 #: Debian/Ubuntu/SLES `<version>-<abi>-<flavour>` flavours, with the distro each implies
@@ -127,7 +131,7 @@ BANNER_RELEASES: list[tuple[str, str]] = [
 BPO_RELEASES = {"40": "4.0", "50": "5.0", "60": "6.0", "70": "7"}
 
 _ARCH_RE = re.compile(r"[.](" + "|".join(ARCHES) + r")(?=$|[.+])")
-_DEBUG_RE = re.compile(r"[.+](debug|kdump|rt)$")
+_ARCH_FLAVOUR_RE = re.compile(r"[.+]((?:" + "|".join(ARCH_FLAVOURS) + r")(?:-debug)?)$")
 #: RHEL 7/8's realtime kernels carry the rt patch level inside the release:
 #: `3.10.0-1160.rt56.1131.el7`, `4.18.0-372.9.1.rt7.166.el8` (RHEL 9 says `+rt` at the end)
 _RT_RE = re.compile(r"\.rt\d+\.\d+\.el\d")
@@ -162,7 +166,7 @@ def split_flavour(release: str) -> tuple[str, str, str]:
     core = release.strip()
     flavour = ""
     arch = ""
-    m = _DEBUG_RE.search(core)
+    m = _ARCH_FLAVOUR_RE.search(core)
     if m and _ARCH_RE.search(core):
         flavour = m.group(1)
         core = core[: m.start()]
