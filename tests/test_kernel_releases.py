@@ -151,6 +151,14 @@ def test_parse_release(release, distro, distro_release, flavour, vendor, arch):
         ("4.0.4-301.fc22.armv7hl+lpae", "fedora", "22", "lpae", "armv7hl"),
         ("5.14.0-362.8.1.el9_3.aarch64+64k", "rhel", "9.3", "64k", "aarch64"),
         ("5.14.0-362.8.1.el9_3.aarch64+64k-debug", "rhel", "9.3", "64k-debug", "aarch64"),
+        # kernel.org trees past a tag, and linux-next
+        ("6.8.0-rc3-00012-g54be6c6c5ae8", "upstream", "", "", ""),
+        ("6.8.0-00012-g54be6c6c5ae8-dirty", "upstream", "", "", ""),
+        ("6.1.0-rc1-next-20221017", "upstream", "", "", ""),
+        ("6.8.0-rc3", "upstream", "", "", ""),
+        # a number after the `+` is a vendor's build (XenServer's dom0), not kernel.org's
+        ("4.4.0+10", "", "", "", ""),
+        ("4.19.0+1", "", "", "", ""),
     ],
 )
 def test_parse_release_distros_and_flavours(release, distro, distro_release, flavour, arch):

@@ -147,6 +147,13 @@ _RELNUM_RE = re.compile(r"^\d+\.\d+[\w.]*-(\d+)")
 _DEB_BACKPORT_RE = re.compile(r"-0\.(?:deb(\d+)|bpo)\.")
 #: SLE 15's code stream at the head of a kernel's release: `5.14.21-150400.14.69` is SLE 15 SP4
 _SLE_STREAM_RE = re.compile(r"-(\d\d)0\d00\.")
+#: kernel.org builds: a release, a release candidate, linux-next (`6.1.0-rc1-next-20221017`), a
+#: git tree past a tag (`6.8.0-rc3-00012-g54be6c6c5ae8`, `-dirty`; `5.19.0-rc7+` without
+#: CONFIG_LOCALVERSION_AUTO). A number after the `+` is a vendor's build (XenServer's dom0
+#: `4.4.0+10`), not a kernel.org one
+_UPSTREAM_RE = re.compile(
+    r"^\d+\.\d+(?:\.\d+)*(?:-rc\d+)?(?:-next-\d{8})?(?:-\d+-g[0-9a-f]{7,40})?(?:-dirty)?\+?$"
+)
 
 
 @dataclass(frozen=True)
@@ -306,7 +313,7 @@ def parse_release(release: str) -> ReleaseInfo:
     elif flavour in DASH_FLAVOURS or _dashed(release, flavour) or "+deb" in release:
         distro = "debian" if "+deb" in release else _dash_distro(core, base, flavour)
         distro_release = _dash_release(core, base, distro)
-    elif vendor == "citrix" or re.match(r"^\d+\.\d+(?:\.\d+)*(?:-rc\d+)?\+?\d*$", core):
+    elif vendor == "citrix" or _UPSTREAM_RE.match(core):
         distro = "upstream" if vendor != "citrix" else ""
     return ReleaseInfo(
         release=release,
