@@ -159,6 +159,20 @@ def test_parse_release(release, distro, distro_release, flavour, vendor, arch):
         # a number after the `+` is a vendor's build (XenServer's dom0), not kernel.org's
         ("4.4.0+10", "", "", "", ""),
         ("4.19.0+1", "", "", "", ""),
+        # Ubuntu's flavours
+        ("5.15.0-1012-raspi", "ubuntu", "22.04", "raspi", ""),
+        ("5.4.0-1048-gke", "ubuntu", "20.04", "gke", ""),
+        ("5.15.0-1030-nvidia", "ubuntu", "22.04", "nvidia", ""),
+        ("5.15.0-91-generic-64k", "ubuntu", "22.04", "generic-64k", "aarch64"),
+        ("6.8.0-31-lowlatency-64k", "ubuntu", "24.04", "lowlatency-64k", "aarch64"),
+        ("5.15.0-1032-realtime", "ubuntu", "22.04", "realtime", ""),
+        ("5.15.0-1045-ibm", "ubuntu", "22.04", "ibm", ""),
+        ("5.15.0-1040-intel-iotg", "ubuntu", "22.04", "intel-iotg", ""),
+        ("5.15.0-1042-gkeop", "ubuntu", "22.04", "gkeop", ""),
+        ("6.2.0-1017-lowlatency", "ubuntu", "23.04", "lowlatency", ""),
+        ("5.4.0-1109-kvm", "ubuntu", "20.04", "kvm", ""),
+        ("5.15.0-1034-oracle", "ubuntu", "22.04", "oracle", ""),
+        ("4.15.0-1100-gcp", "ubuntu", "18.04", "gcp", ""),
     ],
 )
 def test_parse_release_distros_and_flavours(release, distro, distro_release, flavour, arch):
