@@ -196,6 +196,21 @@ def test_journal_early_lines_under_the_initrd_hostname_do_not_name_the_boot():
             "debian",
             "9",
         ),
+        # RHEL rebuilds named by their build host
+        (
+            "Linux version 4.18.0-477.10.1.el8_8.x86_64"
+            " (mockbuild@iad1-prod-build001.bld.equ.rockylinux.org) (gcc version 8.5.0 20210514"
+            " (Red Hat 8.5.0-18) (GCC)) #1 SMP Tue May 16 11:38:37 UTC 2023",
+            "rocky",
+            "8.8",
+        ),
+        (
+            "Linux version 5.14.0-362.8.1.el9_3.x86_64 (mockbuild@x64-builder02.almalinux.org)"
+            " (gcc (GCC) 11.4.1 20230605 (Red Hat 11.4.1-2), GNU ld version 2.35.2-42.el9) #1"
+            " SMP PREEMPT_DYNAMIC Wed Nov 8 10:10:58 EST 2023",
+            "almalinux",
+            "9.3",
+        ),
     ],
 )
 def test_banner_names_what_the_release_does_not(banner, distro, distro_release):

@@ -141,7 +141,8 @@ class Boot:
     first_line: int
     last_line: int
     release: str = ""
-    # rhel | centos | oracle | scientific | fedora | amazon | sles | debian | ubuntu | upstream
+    # rhel | centos | oracle | scientific | rocky | almalinux | fedora | amazon | sles | debian |
+    # ubuntu | upstream
     distro: str = ""
     distro_release: str = ""  # "4.7", "5.3" ...
     flavour: str = ""  # xenU | xen | smp | PAE | hugemem | largesmp | ...

@@ -96,6 +96,8 @@ BUILD_HOST_DISTRO: list[tuple[str, str]] = [
     (r"\.centos\.org$", "centos"),
     (r"\.oracle\.com$", "oracle"),
     (r"(?:\.fnal\.gov|scientificlinux\.org)$", "scientific"),
+    (r"\.rockylinux\.org$", "rocky"),
+    (r"\.almalinux\.org$", "almalinux"),
 ]
 
 

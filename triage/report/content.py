@@ -30,6 +30,8 @@ DISTRO_NAMES = {
     "centos": "CentOS",
     "oracle": "Oracle Linux",
     "scientific": "Scientific Linux",
+    "rocky": "Rocky Linux",
+    "almalinux": "AlmaLinux",
     "fedora": "Fedora",
     "amazon": "Amazon Linux",
     "sles": "SLES",
