@@ -4,7 +4,11 @@ The string is all a log reliably gives (banner, oops header), so everything here
 shape. RHEL and its rebuilds ship identical kernels: CentOS, Scientific Linux and Oracle's
 RHEL-compatible kernels differ only by markers some of them add (`.centos.plus`, `.centos`,
 Oracle's `.0.1` before `.EL`/`.el5`, `uek`), so a plain `el5`/`EL` kernel is reported as `rhel`
-(and a CentOS or Scientific Linux machine running a stock kernel cannot be told apart). Tables of
+(and a CentOS or Scientific Linux machine running a stock kernel cannot be told apart here; a
+boot's banner names the rebuild by its build host, `triage.kernel.boots`). Debian, Ubuntu and
+SLES kernels are told apart by their flavour and, for a flavour two of them build (`-azure`,
+`-xen`), by the release's shape. Where a banner says more than the release string (an Ubuntu
+LTS's hardware enablement kernel, a Debian backport), `banner_release` reads it. Tables of
 markers are module data so a new vendor or flavour is one line.
 """
 
