@@ -40,13 +40,6 @@ RELEASE_LINES = (
 )
 #: lines telling the machine's name or architecture
 HOST_LINE = r"^([A-Za-z0-9][A-Za-z0-9_.-]*) login: *$"
-#: names a machine goes by before it is given its own: the initrd's and an unconfigured system's
-#: (systemd, the initscripts, /etc/hosts), and the kernel's before anything sets one. `journalctl
-#: -k` files a boot's first lines under the initrd's `localhost` and the rest under the real
-#: name, so these name a boot only when nothing else does
-PLACEHOLDER_HOSTS = frozenset(
-    {"localhost", "localhost.localdomain", "localhost6", "localhost6.localdomain6", "(none)"}
-)
 ARCH_HINTS: list[tuple[str, str]] = [(r"^RIP: ", "x86_64"), (r"^EIP: ", "i386")]
 #: a printk clock lower than the line before by this much, and below `RESTART_NEAR`, is a reboot
 RESTART_DROP = 1.0
@@ -257,7 +250,7 @@ def _hints(
     hx = re.compile(HOST_LINE)
     for r in np.flatnonzero(_mask(text, HOST_LINE, possible)).tolist():
         m = hx.match(text[r].as_py())
-        if m and not _placeholder(m.group(1)):
+        if m and host_key(m.group(1)):
             hints[rows_boot[r]].hostname = m.group(1)
     return hints
 
@@ -554,15 +547,10 @@ def _most_common(hosts: pa.Array) -> str:
     return _best_host(Counter(x for x in hosts.drop_null().to_pylist() if x))
 
 
-def _placeholder(host: str) -> bool:
-    """Whether `host` is a name a machine has before its own (`PLACEHOLDER_HOSTS`)."""
-    return host.lower() in PLACEHOLDER_HOSTS
-
-
 def _best_host(counts: dict[str, int]) -> str:
     """The most frequent of `counts` (in the order first seen; the first among equals), leaving
     out placeholder names (`localhost`) when a real one is there: "" for none."""
-    real = {h: n for h, n in counts.items() if not _placeholder(h)}
+    real = {h: n for h, n in counts.items() if host_key(h)}  # a placeholder has no key
     pool = real or counts
     return max(pool, key=pool.__getitem__) if pool else ""
 

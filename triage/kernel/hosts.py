@@ -25,9 +25,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: host names that name no machine: lines under them belong to a neighbouring host
+#: host names that name no machine: the names a machine goes by before it is given its own (the
+#: initrd's and an unconfigured system's: systemd, the initscripts, /etc/hosts; the kernel's
+#: before anything sets one), RFC 5424's nil value. Lines under them belong to a neighbouring
+#: host, and they name a boot only when nothing else does: `journalctl -k` files a boot's first
+#: lines under the initrd's `localhost` and the rest under the real name
 PLACEHOLDER_HOSTS = frozenset(
-    {"", "-", "localhost", "localhost.localdomain", "localhost6", "(none)", "unknown"}
+    {
+        "",
+        "-",
+        "localhost",
+        "localhost.localdomain",
+        "localhost6",
+        "localhost6.localdomain6",
+        "(none)",
+        "unknown",
+    }
 )
 
 _ADDRESS = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$")
