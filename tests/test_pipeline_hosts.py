@@ -325,3 +325,13 @@ def test_a_boot_of_early_lines_is_named_after_its_host() -> None:
     got = [(b.hostname, b.release, b.first_line, b.last_line) for b in boots]
     assert got == [("guest-b", "", 1, 6), ("guest-a", "2.6.18-128.el5xen", 2, 5)]
     assert ids.to_pylist() == ["s:0", "s:1", "s:1", "s:1", "s:1", "s:0"]
+
+
+def test_only_the_kinds_a_loghost_gathers_are_read_by_host() -> None:
+    """xapi writes each host's xensource.log itself: a second name in one is that host
+    renamed, not another machine's lines, and its blocks path (a large log) reads it whole."""
+    from triage.kernel import rows_by_host
+
+    two = _table(["web01", "db02", "web01"])
+    assert rows_by_host(two, "syslog") and rows_by_host(two, "journal")
+    assert rows_by_host(two, "xensource") == []

@@ -4,7 +4,8 @@ Public API:
 - `segment_boots(lines, source_id) -> (list[Boot], pa.Array of boot_id per line)` — per host
   when the source holds several hosts' lines (a loghost's messages)
 - `host_rows(lines) -> list[np.ndarray]` — the rows of each host of such a source ([] for one
-  host); `host_key(name)` — the machine a host name stands for
+  host); `rows_by_host(lines, kind)` — the same for a kind a loghost gathers, else [];
+  `host_key(name)` — the machine a host name stands for
 - `parse_release(release) -> ReleaseInfo(release, distro, distro_release, flavour, vendor, arch,
   base_version)`
 - `rpmvercmp(a, b) -> -1|0|1` — RPM's version order
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from triage.kernel.boots import PlainBoot, plain_boots, segment_boots
 from triage.kernel.ga import RHEL_GA
-from triage.kernel.hosts import host_key, host_rows
+from triage.kernel.hosts import host_key, host_rows, rows_by_host
 from triage.kernel.releases import (
     ReleaseInfo,
     compare_releases,
@@ -78,6 +79,7 @@ __all__ = [
     "parse_release",
     "plain_boots",
     "release_in_range",
+    "rows_by_host",
     "rpmvercmp",
     "segment_boots",
     "split_flavour",

@@ -25,6 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from triage.model import KIND_JOURNAL, KIND_SYSLOG, KIND_SYSLOG_RFC3339
+
 #: host names that name no machine: the names a machine goes by before it is given its own (the
 #: initrd's and an unconfigured system's: systemd, the initscripts, /etc/hosts; the kernel's
 #: before anything sets one), RFC 5424's nil value. Lines under them belong to a neighbouring
@@ -43,6 +45,11 @@ PLACEHOLDER_HOSTS = frozenset(
     }
 )
 
+#: the kinds of log a central log server gathers from many machines into one file, each line
+#: with the name of the machine that logged it. (Not xapi's xensource.log: each host writes its
+#: own, and a second name in one is that host renamed.)
+GATHERED_KINDS = frozenset({KIND_SYSLOG, KIND_SYSLOG_RFC3339, KIND_JOURNAL})
+
 _ADDRESS = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$")
 
 
@@ -57,6 +64,11 @@ def host_key(name: str | None) -> str:
     if _ADDRESS.match(name):
         return name
     return name.split(".", 1)[0]
+
+
+def rows_by_host(lines: pa.Table, kind: str) -> list[np.ndarray]:
+    """`host_rows` of a source of `kind`: [] for a kind no loghost gathers."""
+    return host_rows(lines) if kind in GATHERED_KINDS else []
 
 
 def host_rows(lines: pa.Table) -> list[np.ndarray]:

@@ -103,7 +103,7 @@ def analyse(
     result.facts.extend(parsed.facts)
     lines = parsed.lines
     # boots worked out already are those of one host (`kernel.plain_boots`)
-    hosts = [] if segmented else kernel.host_rows(lines)
+    hosts = [] if segmented else kernel.rows_by_host(lines, result.source.kind)
     boots, boot_ids = segmented or kernel.segment_boots(
         lines, source_id, set() if quiet else None, hosts
     )

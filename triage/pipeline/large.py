@@ -260,7 +260,7 @@ def finish_windows(
         row_window = window[k]
     result.errors.extend(parsed.errors)
     result.facts.extend(parsed.facts)
-    hosts = kernel.host_rows(lines)  # several: each stage reads each host's lines alone
+    hosts = kernel.rows_by_host(lines, src.kind)  # several: each stage reads each alone
     boots, boot_ids = kernel.segment_boots(lines, src.source_id, hosts=hosts)
     lines = lines.set_column(lines.schema.get_field_index("boot_id"), "boot_id", boot_ids)
     result.boots = boots
