@@ -219,3 +219,25 @@ def test_a_utf8_byte_order_mark_is_no_part_of_the_line_it_opens(kind: str) -> No
     packed = parse_many([(other, plain), (src, marked), (other, marked)])
     assert packed[1].lines.equals(parse(src, marked).lines)
     assert packed[2].lines.drop_columns(["source_id"]).equals(got.drop_columns(["source_id"]))
+
+
+def test_a_line_cut_at_the_cap_is_counted_once_whatever_its_records() -> None:
+    """A serial console's progress bar (`Loading vmlinuz... 42%\\r` over and over) is one
+    line of many records: cut at max_line_bytes, it was counted once per record ("2,437
+    line(s) … were cut" for one line). Read alone and packed with other small sources."""
+    from triage import parsers
+    from triage.limits import DEFAULT_LIMITS
+    from triage.model import SourceFile
+
+    limits = DEFAULT_LIMITS.override(max_line_bytes=1000)
+    bar = b"".join(b"Loading vmlinuz....... %d%%\r" % (i % 100) for i in range(200)) + b"\n"
+    data = b"[    0.000000] Linux version 2.6.18-128.el5xen\n" + bar + b"[    1.0] ok\n" + bar
+
+    def src(name: str) -> SourceFile:
+        return SourceFile(disk_path=f"/c/{name}", bundle="/c", path=name, kind="console")
+
+    alone = parsers.parse(src("a.log"), data, limits)
+    packed = parsers.parse_many([(src(f"{n}.log"), data) for n in "bcd"], limits)
+    for result in (alone, *packed):
+        (error,) = result.errors
+        assert error.message.endswith(": 2 line(s) longer than max_line_bytes=1,000 were cut")

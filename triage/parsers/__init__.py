@@ -294,7 +294,12 @@ def _long_line_errors(src: SourceFile, lines: pa.Table, limits: Limits) -> list[
     col = lines.column("flags")
     if col.null_count:  # a plug-in left some unset
         col = col.fill_null(0)
-    return _cut_lines_error(src, int(np.count_nonzero(col.to_numpy() & FLAG_TRUNCATED)), limits)
+    cut = (col.to_numpy() & FLAG_TRUNCATED) != 0
+    if not cut.any():
+        return []
+    # a line cut counts once, however many records (lone CRs: a progress bar) it holds
+    lineno = lines.column("lineno").to_numpy()
+    return _cut_lines_error(src, len(np.unique(lineno[cut])), limits)
 
 
 def _cut_lines_error(src: SourceFile, n: int, limits: Limits) -> list[ErrorRecord]:

@@ -103,7 +103,9 @@ def _parse_group(
     table = table.combine_chunks()
     rows = np.searchsorted(seg, np.arange(len(items) + 1), side="left")
     cut = (table.column("flags").to_numpy() & FLAG_TRUNCATED) != 0
-    counts = np.bincount(seg[cut], minlength=len(items)).tolist()
+    # a line cut at `cap` counts once, however many records (lone CRs) it holds
+    cut_lines = np.unique(phys[cut])
+    counts = np.bincount(seg[np.searchsorted(phys, cut_lines)], minlength=len(items)).tolist()
     read = np.bincount(file_of, minlength=len(items)).tolist()
     return [
         (table.slice(a, b - a), n, r)
