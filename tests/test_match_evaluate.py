@@ -145,6 +145,43 @@ def test_fact_only_on_host(tmp_path):
     )[0]
 
 
+def test_host_facts_are_those_of_the_host_the_guest_ran_on(tmp_path):
+    """A status report's xapi database is pool-wide: it states every member's memory. A guest
+    on a 32 GiB host of a pool with a 128 GiB member was "affected" by the 64 GiB crash; the
+    host asked about is the linked VM's (`vm.resident_on`), else the report's own host."""
+    ev = "{all: [{line: {pattern: 'Oops'}}, {fact: {key: host.memory_total_bytes, ge: 68719476736}}]}"
+    sigset = load_signatures([_rules(tmp_path, big=(ev, "medium", ""))], builtin=False)
+
+    def host(uuid: str, key: str, value: str) -> Fact:
+        return Fact("bug-report.tar.bz2", "host", uuid, key, value, source_path="xapi-db.xml")
+
+    small, big = "3b1f7c2e-0000-4000-8000-00000000000a", "c4d5e6f7-0000-4000-8000-00000000000b"
+    pool = [
+        host(small, "host.memory_total_bytes", str(32 << 30)),
+        host(big, "host.memory_total_bytes", str(128 << 30)),
+    ]
+    src = _ctx(["Oops: 0002 [#1]"]).source
+    vm = "2a3b4c5d-0000-4000-8000-0000000000cc"
+
+    def vm_fact(key: str, value: str) -> Fact:
+        return Fact("bug-report.tar.bz2", "vm", vm, key, value, subject_name="web01")
+
+    linked = [vm_fact("link.source", src.display), vm_fact("link.method", "console file name")]
+    on = {uuid: vm_fact("vm.resident_on", uuid) for uuid in (small, big)}
+    taken = {uuid: host(uuid, "host.is_bundle_host", "true") for uuid in (small, big)}
+    cases = [
+        ([*pool, *linked, on[small], taken[big]], False),  # the VM's host first
+        ([*pool, *linked, on[big], taken[small]], True),
+        ([*pool, taken[small]], False),  # no VM linked: the report's own host
+        ([*pool, taken[big]], True),
+        (pool, True),  # nothing tells: any host, as before
+        (pool[:1], False),
+    ]
+    for facts, fires in cases:
+        got = evaluate(sigset, _ctx(["Oops: 0002 [#1]"], facts))[0]
+        assert bool(got) is fires, facts
+
+
 def test_builtin_verdicts_affected_fixed_and_out_of_scope():
     sigset = load_signatures()
     oops = ["Unable to handle kernel paging request at virtual address c9a3e000", "Oops: 0002 [#1]"]

@@ -55,13 +55,13 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
         index.prime(patterns, ctx.no_hits)
         primed = True
     no_hits = primed and not index.any_hits()  # primed: every pattern has its (empty) hits
-    host_facts = [f for f in ctx.facts if f.subject_type == "host"]
     vm_id, vm_name, vm_how = _link_vm(ctx)
     vm_facts = (
         [f for f in ctx.facts if f.subject_type == "vm" and f.subject_id == vm_id]
         if vm_id
         else None
     )
+    host_facts = _host_facts(ctx.facts, vm_facts)
     findings: list[Finding] = []
     for unit in _units(ctx, index, host_facts, vm_facts):
         unit_findings: list[tuple[Signature, Finding, set[tuple[str, int]]]] = []
@@ -208,6 +208,22 @@ def _read_line_patterns(sig: Signature) -> list[str]:
         if kind_key in _LINE_LEVEL:
             out.append(p)
     return out
+
+
+def _host_facts(facts: list[Fact], vm_facts: list[Fact] | None) -> list[Fact]:
+    """The facts of the host a source's machine ran on. The xapi database is pool-wide: a
+    status report states every pool member's memory, so the host a signature asks about is
+    the linked VM's (`vm.resident_on`), else the one the report was taken on
+    (`host.is_bundle_host`); all hosts' only when nothing tells (a 128 GiB pool member made
+    a guest on a 32 GiB host "affected" by the 64 GiB crash)."""
+    hosts = [f for f in facts if f.subject_type == "host"]
+    subjects = {f.subject_id for f in hosts}
+    if len(subjects) < 2:
+        return hosts
+    resident = {f.value for f in vm_facts or () if f.key == "vm.resident_on"} & subjects
+    taken_on = {f.subject_id for f in hosts if f.key == "host.is_bundle_host" and f.value == "true"}
+    chosen = resident or taken_on
+    return [f for f in hosts if f.subject_id in chosen] if chosen else hosts
 
 
 def _units(
