@@ -136,3 +136,32 @@ def test_xenstore_names_a_vm_the_database_does_not_list():
     )
     crash = next(f for f in facts if f.key == "vm.event.crash")
     assert (crash.subject_id, crash.subject_name, crash.time) == (VM, "orphan", None)
+
+
+def test_a_xencenter_zip_of_several_hosts_keeps_each_hosts_facts_apart():
+    """A XenCenter server status report is one zip holding one `bug-report-<ts>/` folder per
+    host. Read as one bundle, the inventory read last named the host of every file: host A's
+    memory and CPUs were stated of host B, and A had none."""
+    a, b = "3b1f7c2e-9d4a-4c11-8e21-0a0b0c0d0e0a", "c4d5e6f7-1a2b-4c3d-8e4f-5a6b7c8d9e0b"
+
+    def report(ts: str, host: str, uuid: str, mib: int) -> dict[str, bytes]:
+        root = f"2015-03-02-11-20-00-bugtool-{host}/bug-report-{ts}/"
+        return {
+            root + "etc/xensource-inventory": f"INSTALLATION_UUID='{uuid}'\n".encode(),
+            root + "xl-info.out": (
+                f"host                   : {host}\nnr_cpus                : 8\n"
+                f"total_memory           : {mib}\nfree_memory            : 512\n"
+            ).encode(),
+        }
+
+    files = {
+        **report("20150302111500", "xs65-a", a, 32767),
+        **report("20150302111700", "xs65-b", b, 131071),
+    }
+    facts, errors = _run(files, bundle="/case/status-report-2015-03-02-11-20-00.zip")
+    assert not errors
+    assert _get(facts, "host.memory_total_bytes", a) == [str(32767 << 20)]
+    assert _get(facts, "host.memory_total_bytes", b) == [str(131071 << 20)]
+    for uuid in (a, b):
+        assert _get(facts, "host.nr_cpus", uuid) == ["8"]
+        assert _get(facts, "host.memory_free_bytes", uuid) == [str(512 << 20)]

@@ -139,7 +139,8 @@ def bundle_facts(
     bundles: dict[str, _Bundle] = {}
     ordered = sorted(sources, key=lambda s: (s.bundle, s.path, s.members))
     for src in ordered:
-        b = bundles.setdefault(src.bundle or src.disk_path, _Bundle(src.bundle or src.disk_path))
+        key = _bundle_key(src)
+        b = bundles.setdefault(key, _Bundle(key))
         b.sources.append(src)
     for b in bundles.values():
         try:
@@ -167,6 +168,19 @@ def bundle_facts(
                 seen.add(k)
                 facts.append(f)
     return facts, errors
+
+
+#: a status report's own folder inside an input: one host's (`bug-report-<ts>/`)
+_REPORT_ROOT = re.compile(r"(?:^|/)bug-report-\d{8,14}/")
+
+
+def _bundle_key(src: SourceFile) -> str:
+    """Which report's facts a source's are: its bundle's, and within one holding several
+    hosts' reports (a XenCenter server status report zip: one `bug-report-<ts>/` folder per
+    host) its own host's report's, whose inventory names the host its files speak of."""
+    bundle = src.bundle or src.disk_path
+    m = _REPORT_ROOT.search(src.path)
+    return f"{bundle}!{src.path[: m.end()]}" if m else bundle
 
 
 def _read(
