@@ -165,3 +165,34 @@ def test_a_xencenter_zip_of_several_hosts_keeps_each_hosts_facts_apart():
     for uuid in (a, b):
         assert _get(facts, "host.nr_cpus", uuid) == ["8"]
         assert _get(facts, "host.memory_free_bytes", uuid) == [str(512 << 20)]
+
+
+def test_a_domain_xen_killed_is_named_by_xapis_line_about_its_crash():
+    """XenServer 5.x/6.0: `(XEN) Domain 5 (vcpu#0) crashed` names a domid; the only line
+    saying whose it was is xapi's, after it: `VM OpaqueRef:… (domid 5) domain has crashed`
+    (its restart then took domid 6, the database's). The crash was filed under `domid:5`."""
+    vm, ref, host = VM, "OpaqueRef:7f3c2a10-5d4e-4b6a-9c8d-1e2f3a4b5c6d", "OpaqueRef:h"
+    db = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<database><table name="VM">'
+        f'<row ref="{ref}" uuid="{vm}" name__label="rhel47" power_state="Running" domid="6" '
+        f'is_a_template="false" is_control_domain="false" is_a_snapshot="false" '
+        f'resident_on="{host}" other_config="()"/></table>'
+        f'<table name="host"><row ref="{host}" uuid="{HOST}" name__label="xs55"/></table>'
+        "</database>"
+    )
+    task = "Locking VM " + ref + " to process a queued event D:1a2b3c4d5e6f"
+    log = (
+        "[20090615 09:58:44.600|debug|xs55|1300|" + task + "|xapi] VM " + ref + " (domid 5) "
+        "domain has crashed; executing actions_after_crash\n"
+        "[20090615 09:58:46.000|debug|xs55|1300|" + task + "|xapi] Created domain with domid: 6\n"
+    )
+    root = "bug-report-20090615103000/"
+    files = {
+        root + "xapi-db.xml": db.encode(),
+        root + "var/log/xensource.log": log.encode(),
+        root + "xen-dmesg.out": b"(XEN) domain_crash_sync called from entry.S\n"
+        b"(XEN) Domain 5 (vcpu#0) crashed on cpu#3:\n",
+    }
+    facts, _ = _run(files, bundle="/case/bug-report-20090615103000.tar.bz2")
+    killed = [f for f in facts if f.key == "vm.event.crash" and f.value.startswith("killed")]
+    assert [(f.subject_id, f.value) for f in killed] == [(vm, "killed by Xen (domid 5)")]

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from triage.model import KIND_SYSLOG, ErrorRecord, Fact, SourceFile
 from triage.parsers import sos_facts, xapi_db, xen_info, xensource
@@ -545,6 +545,7 @@ def _kdump_file_rank(src: SourceFile) -> int:
 def _resolve_events(b: _Bundle) -> None:
     """Name the VM of each event: uuid as logged, else its OpaqueRef or domid via the database."""
     domid_timeline: list[tuple[datetime | None, int, str]] = []
+    domid_named: list[tuple[datetime | None, int, str]] = []  # an event's domid, by its VM's
     for src, ev in b.events:
         uuid = ev.vm_uuid or b.refs.get(ev.vm_ref, "")
         if not uuid and ev.vm_ref:
@@ -558,9 +559,15 @@ def _resolve_events(b: _Bundle) -> None:
             vm = _Vm(uuid, ev.vm_name, vm.ref)
         if ev.key == "vm.event.domid":
             domid_timeline.append((ev.time, int(ev.value), uuid))
+        elif ev.domid is not None and (ev.vm_uuid or ev.vm_ref in b.refs):
+            domid_named.append((ev.time, ev.domid, uuid))
         _vm_fact(b, src, vm, ev.key, ev.value, ev.lineno, ev.time)
     for src, c in b.crashes:
-        uuid = _domid_at(domid_timeline, c.domid, c.time) or b.domids.get(c.domid, "")
+        uuid = (
+            _domid_at(domid_timeline, c.domid, c.time)
+            or _domid_named_after(domid_named, c.domid, c.time)
+            or b.domids.get(c.domid, "")
+        )
         vm = b.vms.get(uuid) or _Vm(uuid or f"domid:{c.domid}")
         _vm_fact(b, src, vm, "vm.event.crash", f"killed by Xen (domid {c.domid})", c.lineno, c.time)
     _last_migrations(b)
@@ -574,6 +581,25 @@ def _domid_at(
         if d == domid and (when is None or t is None or t <= when):
             best = uuid
     return best
+
+
+#: how soon after Xen kills a domain xapi's own line about it (`VM OpaqueRef:… (domid 5)
+#: domain has crashed`) is taken to name the same domain
+DOMID_NAMED_WITHIN = timedelta(minutes=10)
+
+
+def _domid_named_after(
+    named: list[tuple[datetime | None, int, str]], domid: int, when: datetime | None
+) -> str:
+    """The VM of the first event naming `domid` at or soon after `when`: xapi logs a domain's
+    crash after Xen's `(XEN) Domain N crashed`, with the VM's OpaqueRef and that domid (5.x,
+    6.0), where no `Created domain` line before it is left in the log to say whose it was."""
+    for t, d, uuid in sorted(named, key=lambda x: (x[0] is None, x[0] or datetime.min)):
+        if d != domid:
+            continue
+        if when is None or t is None or when <= t <= when + DOMID_NAMED_WITHIN:
+            return uuid
+    return ""
 
 
 def _last_migrations(b: _Bundle) -> None:
