@@ -600,3 +600,30 @@ def test_prefilter_is_one_vectorised_pass_and_no_crash_log_is_cheap():
     assert extract(table, "src", []) == []
     assert time.perf_counter() - start < 5
     assert "BUG:" in PREFILTER
+
+
+def test_a_syslog_copy_of_a_stack_keeps_its_frames():
+    """syslogd drops the indent of a stack's frame lines (`kernel: [<ffffffff8a7b8b79>]
+    schedule+0x29/0x70`), so a RHEL 6/7 /var/log/messages hung task ended at `Call Trace:`:
+    no frame, and a fingerprint apart from the same crash's in vmcore-dmesg."""
+    frames = [
+        "[<ffffffff8a7b8b79>] schedule+0x29/0x70",
+        "[<ffffffffc03a82bc>] jbd2_journal_commit_transaction+0x23c/0x19c0 [jbd2]",
+        "[<ffffffff8a0e2cfe>] ? account_entity_dequeue+0xae/0xd0",
+        "[<ffffffffc03aef89>] kjournald2+0xc9/0x260 [jbd2]",
+        "[<ffffffff8a0c5e61>] kthread+0xd1/0xe0",
+        "[<ffffffff8a7c5c37>] ret_from_fork_nospec_begin+0x21/0x21",
+    ]
+    head = [
+        "INFO: task jbd2/dm-0-8:512 blocked for more than 120 seconds.",
+        '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
+        "jbd2/dm-0-8     D ffff8c0b36a1e180     0   512      2 0x00000000",
+        "Call Trace:",
+    ]
+    flat = "\n".join([*head, *frames, "eth0: link up"]) + "\n"
+    indented = "\n".join([*head, *(" " + f for f in frames), "eth0: link up"]) + "\n"
+    (syslog,), (console,) = crashes_of(flat), crashes_of(indented)
+    assert syslog.title == "INFO: task hung in jbd2_journal_commit_transaction"
+    assert syslog.last_line == console.last_line == len(head) + len(frames)
+    assert [f.function for f in syslog.frames] == [f.function for f in console.frames]
+    assert syslog.fingerprint == console.fingerprint

@@ -53,7 +53,10 @@ _QUESTIONABLE_PREFIX = re.compile(r"(?:\[\<[0-9a-f]+\>\])? \? ")
 _PRELUDE = re.compile(r"^-+\[ cut here \]-+\s*$|^=+\s*$|^-+\s*$")
 _END_MARKER = re.compile(r"---\[ end (?:trace|Kernel panic)")
 _REPORTISH = re.compile(
-    r"^\s|Call Trace|Code: |Modules linked in|CPU: |Pid: |Hardware name|Stack:|Process |"
+    # (a stack's frames are indented; syslog drops the indent: `kernel: [<ffffffff8a7b8b79>]
+    # schedule+0x29/0x70`, `kernel: ? __schedule+0x3c2/0x8a0`)
+    r"^\s|^(?:\? )?\[<?[0-9a-f]{8,16}>?\] |^\? [\w.]+\+0x|^[\w.]+\+0x[0-9a-f]+/0x[0-9a-f]+|"
+    r"Call Trace|Code: |Modules linked in|CPU: |Pid: |Hardware name|Stack:|Process |"
     r"[A-Z][A-Z0-9]{1,3}: ?[0-9a-f]|---\[|<IRQ>|<EOI>|Kernel panic|Kernel Offset|"
     r"locks? held|lock\(|DEADLOCK|info that might help|Mem-Info|Killed process|Out of memory"
 )
