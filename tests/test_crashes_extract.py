@@ -627,3 +627,38 @@ def test_a_syslog_copy_of_a_stack_keeps_its_frames():
     assert syslog.last_line == console.last_line == len(head) + len(frames)
     assert [f.function for f in syslog.frames] == [f.function for f in console.frames]
     assert syslog.fingerprint == console.fingerprint
+
+
+def test_an_arm64_kernel_bug_is_named_after_its_function():
+    """arm and arm64 follow `kernel BUG at FILE:LINE!` with the exception BUG() raised,
+    `Internal error: Oops - BUG: 00000000f2000800 [#2]`, as x86 does with `invalid opcode:`.
+    Its `BUG:` was read as a second header in the report's head, and every arm BUG_ON of a
+    distro kernel (no printk caller ids) was "kernel BUG in corrupted"."""
+    text = (
+        "------------[ cut here ]------------\n"
+        "kernel BUG at fs/ext4/inode.c:2718!\n"
+        "Internal error: Oops - BUG: 00000000f2000800 [#2] PREEMPT SMP\n"
+        "Modules linked in: brcmfmac brcmutil cfg80211 vc4\n"
+        "CPU: 0 PID: 92 Comm: kworker/u8:3 Tainted: G      D  C         6.1.21-v8+ #1642\n"
+        "Hardware name: Raspberry Pi 4 Model B Rev 1.4 (DT)\n"
+        "Workqueue: writeback wb_workfn (flush-179:0)\n"
+        "pstate: 60000005 (nZCv daif -PAN -UAO -TCO -DIT -SSBS BTYPE=--)\n"
+        "pc : ext4_writepages+0xd84/0xe50\n"
+        "lr : ext4_writepages+0x4c8/0xe50\n"
+        "sp : ffffffc00a0fb8b0\n"
+        "Call trace:\n"
+        " ext4_writepages+0xd84/0xe50\n"
+        " do_writepages+0x90/0x1e0\n"
+        " __writeback_single_inode+0x4c/0x4c0\n"
+        " writeback_sb_inodes+0x214/0x4b0\n"
+        " wb_workfn+0x2f8/0x590\n"
+        " process_one_work+0x1dc/0x450\n"
+        " kthread+0x108/0x10c\n"
+        " ret_from_fork+0x10/0x20\n"
+        "Code: 17ffff5d d4210000 d4210000 f9400a60 (d4210000)\n"
+        "---[ end trace 0000000000000000 ]---\n"
+    )
+    (c,) = crashes_of(text)
+    assert c.title == "kernel BUG in ext4_writepages"
+    assert not c.corrupted and c.frames[0].function == "ext4_writepages"
+    assert c.last_line == text.count("\n")

@@ -273,6 +273,9 @@ BUG = Kind(
         r"xlog_status:",
         r"DEBUG:",
         r"BUG: no syscalls can create resource",
+        # arm/arm64 after `kernel BUG at …!`: the exception BUG() raised, continuing that
+        # report as x86's `invalid opcode:` does (an `Internal error:` line)
+        r"Internal error: Oops - BUG: ",
     ),
     formats=(
         Format(
