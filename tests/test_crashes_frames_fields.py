@@ -117,6 +117,27 @@ CASES = [
         ],
         {"release": "3.6.1-1.fc17.x86_64", "taint": "PO", "cpu": 1, "pid": 946, "comm": "X"},
     ),
+    # a kernel with kdump armed says so between the task's name and its taint
+    (
+        [
+            "CPU: 7 PID: 22811 Comm: python3 Kdump: loaded Tainted: G           OE     "
+            "5.4.0-150-generic #167-Ubuntu"
+        ],
+        {"release": "5.4.0-150-generic", "taint": "GOE", "cpu": 7, "pid": 22811, "comm": "python3"},
+    ),
+    (
+        ["CPU: 3 PID: 0 Comm: swapper/3 Kdump: loaded"],
+        {"release": "", "taint": "", "cpu": 3, "pid": 0, "comm": "swapper/3"},
+    ),
+    # i386 2.6 show_registers: the CPU on a line of its own, above EIP
+    (
+        [
+            "CPU:    0",
+            "EIP:    0061:[<c04e6a2c>]    Not tainted VLI",
+            "EFLAGS: 00010246   (2.6.18-92.el5xen #1)",
+        ],
+        {"release": "2.6.18-92.el5xen", "taint": "", "cpu": 0, "pid": None, "comm": ""},
+    ),
 ]
 
 

@@ -27,16 +27,21 @@ _COMM = r"(?P<comm>\S(?:.{0,30}?\S)?)"
 _FORMS: tuple[re.Pattern[str], ...] = (
     # 3.10+: CPU: 0 PID: 1 Comm: swapper/0 Tainted: G        W         5.14.0 #1
     #        CPU: 1 UID: 0 PID: 7 Comm: kworker/0:1 Not tainted 6.12.0 #1
+    #        CPU: 7 PID: 22811 Comm: python3 Kdump: loaded Tainted: G  OE  (kdump armed)
     re.compile(
         r"\bCPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: "
         + _COMM
-        + r"\s+"
+        + r"(?:\s+Kdump: loaded)?\s+"
         + _STATE
         + r"\s*\(?"
         + _REL
         + r"?"
     ),
-    re.compile(r"\bCPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: " + _COMM + r"\s*$"),
+    re.compile(
+        r"\bCPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: "
+        + _COMM
+        + r"(?:\s+Kdump: loaded)?\s*$"
+    ),
     # 2.6.x: Pid: 1, comm: swapper Not tainted 2.6.18-92.el5xen #1 / (2.6.27.9-159.fc10.i686 #1)
     re.compile(
         r"\bPid: (?P<pid>\d+), comm:\s*" + _COMM + r"\s+" + _STATE + r"\s*\(?" + _REL + r"?"
@@ -56,6 +61,8 @@ _FORMS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\s*REGS: [0-9a-fA-F]+ TRAP: [0-9a-fA-F]+\s+" + _STATE + r"\s*\(" + _REL),
     # s390 2.6: CPU:    0    Not tainted 2.6.32-71.el6.s390x #1
     re.compile(r"^\s*CPU:\s+(?P<cpu>\d+)\s+" + _STATE + r"\s*" + _REL),
+    # i386 2.6 show_registers: "CPU:    0" on a line of its own, before EIP:
+    re.compile(r"^\s*CPU:\s+(?P<cpu>\d+)\s*$"),
     # lockdep / RCU banner: 3.6.0-rc1-wl+ #296 Tainted: G        W
     re.compile(r"^\s*" + _REL + r" #\d+\s+" + _STATE + r"\s*$"),
     # hung task: "      Not tainted 4.18.0-80.el8.x86_64 #1" / "      Tainted: P   O 5.4 #1"
