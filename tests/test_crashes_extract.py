@@ -662,3 +662,32 @@ def test_an_arm64_kernel_bug_is_named_after_its_function():
     assert c.title == "kernel BUG in ext4_writepages"
     assert not c.corrupted and c.frames[0].function == "ext4_writepages"
     assert c.last_line == text.count("\n")
+
+
+def test_a_2_6_32_warning_whose_frames_are_all_unsure_is_named_by_its_header():
+    """RHEL 6 marks every frame of many a stack `?`: a WARNING whose header names its function
+    (`WARNING: at net/sched/sch_generic.c:261 dev_watchdog+0x26b/0x280()`) was "WARNING in
+    corrupted", its trace said empty."""
+    text = (
+        "------------[ cut here ]------------\n"
+        "WARNING: at net/sched/sch_generic.c:261 dev_watchdog+0x26b/0x280() (Not tainted)\n"
+        "Hardware name: ProLiant DL380 G7\n"
+        "NETDEV WATCHDOG: eth0 (bnx2): transmit queue 0 timed out\n"
+        "Modules linked in: bonding 8021q garp stp llc ipv6 bnx2 hpsa ext4 jbd2 mbcache\n"
+        "Pid: 0, comm: swapper Not tainted 2.6.32-358.el6.x86_64 #1\n"
+        "Call Trace:\n"
+        " <IRQ>  [<ffffffff8106e2e7>] ? warn_slowpath_common+0x87/0xc0\n"
+        " [<ffffffff8106e3d6>] ? warn_slowpath_fmt+0x46/0x50\n"
+        " [<ffffffff8147b36b>] ? dev_watchdog+0x26b/0x280\n"
+        " [<ffffffff81081857>] ? run_timer_softirq+0x197/0x340\n"
+        " [<ffffffff81076fd1>] ? __do_softirq+0xc1/0x1e0\n"
+        " <EOI>  [<ffffffff810b2b9e>] ? cpu_idle+0xae/0x110\n"
+        " [<ffffffff814f6bda>] ? rest_init+0x7a/0x80\n"
+        "---[ end trace 8ab2fbc59ec1d0ab ]---\n"
+    )
+    (c,) = crashes_of(text)
+    assert c.title == "WARNING in dev_watchdog"
+    assert not c.corrupted, c.corrupted_reason
+    # with a sure frame, the stack names it as before
+    (sure,) = crashes_of(text.replace("] ? dev_watchdog", "] dev_watchdog"))
+    assert sure.title == "WARNING in dev_watchdog" and not sure.corrupted

@@ -223,6 +223,9 @@ class Format:
     no_stack: bool = False  # the report carries no "Call Trace" by nature
     corrupted: bool = False  # matching this format means the report lost its real header
     type: str = ""  # overrides the kind's type
+    #: the title group (1-based) naming the function, when the header names it: the frame the
+    #: title takes when the stack gives none usable (2.6.32 marks every frame `?`)
+    header_func: int = 0
 
 
 @dataclass(frozen=True)
@@ -702,6 +705,7 @@ WARNING = Kind(
             title=r"WARNING: at {{SRC}}(?: {{FUNC}})?",
             template="WARNING in {3}",
             stack=_warning_stack(),
+            header_func=2,
         ),
         Format(
             title="WARNING: possible circular locking dependency detected",

@@ -49,6 +49,9 @@ def _skip_rx(extra: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _FRAME_LINES = tuple(re.compile(rules.expand(p)) for p in rules.FRAME_LINE)
+#: a frame the unwinder is unsure of (`[<pc>] ? func+0x1/0x2`): no title's, but a trace's all the
+#: same (2.6.32 marks every frame of many a stack so)
+_UNSURE_FRAME = re.compile(rules.expand(r"^ *(?:<[A-Z#]+> +)?(?:{{PC}} ?){0,2} ?\? {{FUNC}}"))
 _OLD_FRAMES = re.compile(rules.OLD_X86_64_FRAMES)
 _BARE_FRAME = re.compile(rules.expand(rules.BARE_FRAME))
 _STACK_START = tuple(re.compile(p) for p in rules.STACK_START)
@@ -285,9 +288,12 @@ def describe(text: str, kind: Kind) -> Description:
         prefix = [g or "" for g in m.groups()]
         frames: list[_Frame] = []
         corrupted = ""
+        named = prefix[fmt.header_func - 1] if fmt.header_func else ""
         if fmt.stack is not None:
             frames, ok = extract_frames(text[m.start() :], fmt.stack)
-            if not ok:
+            if not ok and named:  # the header names the function: the report is whole
+                frames = [_Frame(named, named)]
+            elif not ok:
                 corrupted = NO_FRAMES
         args = prefix + [f.canonical for f in frames]
         title = _fill(fmt.template, args)
@@ -365,6 +371,7 @@ def check_corrupted(title: str, text: str, fmt: Format | None) -> str:
                 any(m in nxt for m in _NO_STACK_MARKERS)
                 or any(p.search(nxt) for p in _FRAME_LINES)
                 or _OLD_FRAMES.search(nxt)
+                or _UNSURE_FRAME.search(nxt)
             ):
                 found = True
                 break
