@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 from triage.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from triage.store.errors import DatasetError
     from triage.store.manifest import read_manifest
-    from triage.store.reader import Dataset, DatasetError, open_dataset
+    from triage.store.reader import Dataset, open_dataset
     from triage.store.writer import DatasetWriter, PartData
 
 _HOMES = {
     "Dataset": "reader",
-    "DatasetError": "reader",
+    "DatasetError": "errors",
     "open_dataset": "reader",
     "DatasetWriter": "writer",
     "PartData": "writer",

@@ -70,7 +70,7 @@ def filesystem(url: str) -> tuple[Any, str]:
         try:
             return fsspec.core.url_to_fs(url)
         except (ImportError, ValueError) as exc:  # an unknown scheme, its package missing
-            from triage.store.reader import DatasetError
+            from triage.store.errors import DatasetError
 
             raise DatasetError(
                 f"{url}: no filesystem here for this URL ({exc}); give a local path, or a URL "

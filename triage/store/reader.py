@@ -16,16 +16,13 @@ import pyarrow as pa
 
 from triage.model import TABLES, empty_table
 from triage.store import snapshot
+from triage.store.errors import DatasetError
 from triage.store.localfs import filesystem
 from triage.store.manifest import MANIFEST, PARTS, read_manifest
 from triage.store.parquet_read import read_parquet
 
 if TYPE_CHECKING:  # pandas is imported when a frame is asked for: a batch run never needs it
     import pandas as pd
-
-
-class DatasetError(Exception):
-    """The path is not a readable triage dataset."""
 
 
 #: what reading a damaged or vanished Parquet file raises (pyarrow's errors subclass these)
