@@ -691,3 +691,48 @@ def test_a_2_6_32_warning_whose_frames_are_all_unsure_is_named_by_its_header():
     # with a sure frame, the stack names it as before
     (sure,) = crashes_of(text.replace("] ? dev_watchdog", "] dev_watchdog"))
     assert sure.title == "WARNING in dev_watchdog" and not sure.corrupted
+
+
+def test_two_tasks_reports_interleaved_are_told_apart_once_parsed():
+    """A CONFIG_PRINTK_CALLER kernel prints each line's task (`[  T812]`): the crash stage
+    keeps reports of tasks printing at once apart by it, but the dmesg parser dropped the id
+    with the prefix, so a parsed log gave one "WARNING in corrupted" of both tasks' frames and
+    lost the page fault. The id is the line's tag now."""
+    warn = [
+        ("T812", "------------[ cut here ]------------"),
+        ("T812", "WARNING: CPU: 0 PID: 812 at net/core/dev.c:3212 skb_warn_bad_offload+0x8a/0x110"),
+        ("T812", "Modules linked in: bridge stp llc"),
+        ("T812", "CPU: 0 PID: 812 Comm: ksoftirqd/0 Not tainted 6.6.0 #1"),
+        ("T812", "RIP: 0010:skb_warn_bad_offload+0x8a/0x110"),
+        ("T812", "Call Trace:"),
+        ("T812", " <TASK>"),
+        ("T812", " __skb_gso_segment+0x15a/0x170"),
+        ("T812", " validate_xmit_skb+0x1a4/0x2f0"),
+        ("T812", " run_ksoftirqd+0x2a/0x40"),
+        ("T812", " kthread+0xe5/0x120"),
+        ("T812", " </TASK>"),
+        ("T812", "---[ end trace 1111111111111111 ]---"),
+    ]
+    fault = [
+        ("T4410", "BUG: unable to handle page fault for address: ffffa0e5c0000010"),
+        ("T4410", "#PF: supervisor write access in kernel mode"),
+        ("T4410", "Oops: 0002 [#1] PREEMPT SMP NOPTI"),
+        ("T4410", "CPU: 1 PID: 4410 Comm: qemu-kvm Not tainted 6.6.0 #1"),
+        ("T4410", "RIP: 0010:kvm_mmu_page_fault+0x33/0x6a0 [kvm]"),
+        ("T4410", "Call Trace:"),
+        ("T4410", " <TASK>"),
+        ("T4410", " vmx_handle_exit+0x177/0x8a0 [kvm_intel]"),
+        ("T4410", " vcpu_enter_guest+0x9c1/0x10f0 [kvm]"),
+        ("T4410", " kvm_vcpu_ioctl+0x276/0x6b0 [kvm]"),
+        ("T4410", " </TASK>"),
+        ("T4410", "---[ end trace 2222222222222222 ]---"),
+    ]
+    mixed = [line for pair in zip(warn, fault, strict=False) for line in pair] + warn[len(fault) :]
+    text = "".join(
+        f"[  200.{i:06d}][{caller:>6}] {message}\n" for i, (caller, message) in enumerate(mixed)
+    )
+    titles = sorted(c.title for c in extract_text(text, "d") if c.record == "crash")
+    assert titles == [
+        "BUG: unable to handle kernel paging request in kvm_mmu_page_fault",
+        "WARNING in skb_warn_bad_offload",
+    ]

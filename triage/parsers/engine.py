@@ -301,6 +301,16 @@ def _gather(
     return out
 
 
+def _tag_column(f: dict[str, pa.Array], m: int) -> pa.Array:
+    """The program/tag column: a syslog's tag; in a kernel log (dmesg, console), the printk
+    caller id a CONFIG_PRINTK_CALLER kernel prints (`[  T812]`), which the crash stage reads to
+    tell apart the reports of tasks printing at once."""
+    for name in ("tag", "caller"):
+        if name in f:
+            return columns.empty_to_null(f[name])
+    return pa.nulls(m, pa.string())
+
+
 def _byte_at(
     buffers: list[np.ndarray], buf_index: np.ndarray | None, pos: np.ndarray, end: np.ndarray
 ) -> np.ndarray:
@@ -754,7 +764,7 @@ def process_block(
             return rows.texts(at, pre_len if from_message else None, view)
 
         _body_stage(fmt, f, pre_len, rows.body_due, sel, texts, first_byte)
-    tag_col = columns.empty_to_null(f["tag"]) if "tag" in f else pa.nulls(m, pa.string())
+    tag_col = _tag_column(f, m)
     if fmt.separator_tag and fate.is_sep.any():
         tag_col = pc.if_else(pa.array(fate.is_sep[sel]), fmt.separator_tag, tag_col)
     stamps, bsd = _times(fmt, f, m, rows, sel)
