@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from triage.batch.units import make_units
 from triage.model import KIND_CONFIG, SourceFile
 
@@ -131,3 +133,39 @@ def test_an_input_given_twice_or_inside_another_is_read_once(tmp_path) -> None:
     other.mkdir()
     paths = [str(other), str(case), str(case / "gone"), str(tmp_path / "x.log")]
     assert distinct_inputs(paths) == paths
+
+
+def test_a_status_report_unpacked_beside_a_guest_log_is_its_context(tmp_path) -> None:
+    """Engineers unpack bundles: `case/guest-rhel47vm.log` beside `case/bug-report-<ts>/…`
+    was read as if alone (no VM link, no host facts: the wrong signature and `<vm_uuid>` in
+    the workaround), where the same report packed beside it is its context. The report's own
+    files keep the context they had (its folder and those above), not each other whole."""
+    import shutil
+    import tarfile
+
+    import triage
+
+    case = tmp_path / "case"
+    case.mkdir()
+    sample = Path(__file__).resolve().parents[1] / "samples" / "case-xs01"
+    shutil.copy(sample / "guest-rhel47vm.log", case)
+    with tarfile.open(sample / "bug-report-20090615103000.tar.bz2") as tar:
+        tar.extractall(case, filter="data")
+    packed = tmp_path / "packed"
+    shutil.copytree(sample, packed)
+
+    def finding(folder: Path) -> tuple[str, str, str]:
+        (f,) = triage.scan(
+            [str(folder)], out=str(tmp_path / f"ds-{folder.name}")
+        ).dataset.findings.itertuples()
+        return f.signature_id, f.verdict, f.vm_uuid
+
+    got = finding(case)
+    assert got == finding(packed) and got[2]
+    # a unit of the report itself does not take the whole report for its context
+    walked = [s for s in triage.sources.walk([str(case)]) if isinstance(s, SourceFile)]
+    units = {u.key.rsplit("/", 1)[-1]: u for u in make_units(walked)}
+    guest = units["guest-rhel47vm.log"]
+    assert any(s.disk_path.endswith("xapi-db.xml") for s in guest.context)
+    inside = units["xensource-inventory"]
+    assert not any(s.disk_path.endswith("/xensource.log") for s in inside.context)

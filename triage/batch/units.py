@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ def make_units(
     archives_by_dir: dict[str, list[DeferredArchive]] = defaultdict(list)
     for a in archives or ():
         archives_by_dir[os.path.dirname(disk_key(a.disk_path))].append(a)
+    unpacked = _unpacked_bundles(sources, keys)
     for u in by_key.values():
         if u.archive is not None or any(s.members for s in u.sources):
             u.context = u.sources
@@ -106,8 +108,47 @@ def make_units(
             u.context = u.sources + [
                 s for d in up for s in by_dir.get(d, ()) if disk_key(s.disk_path) != u.key
             ]
+            if unpacked:
+                u.context += _beside(u, up, unpacked)
             u.context_archives = [a for d in up for a in archives_by_dir.get(d, ())]
     return [by_key[k] for k in sorted(by_key)]
+
+
+def _beside(
+    u: Unit, up: list[str], unpacked: dict[str, list[tuple[str, list[SourceFile]]]]
+) -> list[SourceFile]:
+    """The files of the bundles unpacked in the unit's folder or above it, but its own (a
+    file of the bundle keeps the context it had) and those it has already."""
+    have = {id(c) for c in u.context}
+    return [
+        s
+        for d in up
+        for root, files in unpacked.get(d, ())
+        if not u.key.startswith(root)  # (a file of the bundle: by folders, as ever)
+        for s in files
+        if id(s) not in have
+    ]
+
+
+#: the folder of a support bundle unpacked on disk: a status report's or a sosreport's
+_UNPACKED_ROOT = re.compile(r"/(?:bug-report-\d{8,14}|sosreport-[^/]+)/")
+
+
+def _unpacked_bundles(
+    sources: list[SourceFile], keys: list[str]
+) -> dict[str, list[tuple[str, list[SourceFile]]]]:
+    """Per folder, the support bundles unpacked in it (`case/bug-report-<ts>/…`): (root, its
+    files). To a loose file beside one (a guest's console log) it is the context its packed
+    form would be: the VM it links to and the host's facts are in it."""
+    roots: dict[str, list[SourceFile]] = defaultdict(list)
+    for s, key in zip(sources, keys, strict=True):
+        m = None if s.members else _UNPACKED_ROOT.search(key)
+        if m is not None:
+            roots[key[: m.end()]].append(s)
+    out: dict[str, list[tuple[str, list[SourceFile]]]] = defaultdict(list)
+    for root, files in roots.items():
+        out[os.path.dirname(root.rstrip("/"))].append((root, files))
+    return out
 
 
 def _in_crash_dir(path: str) -> bool:
