@@ -72,6 +72,9 @@ def test_compare_ignores_only_flavour():
         ("2.6.18-92.el5xen", "rhel", "5.2", "xen", "", ""),
         ("2.6.18-164.15.1.el5", "rhel", "5.4", "", "", ""),
         ("2.6.18-128.1.6.el5.centos.plus", "centos", "5.3", "", "centos-plus", ""),
+        # CentOS-plus's Xen kernels glue the flavour to `.plus`, as uname -r shows them
+        ("2.6.18-128.1.10.el5.centos.plusxen", "centos", "5.3", "xen", "centos-plus", ""),
+        ("2.6.9-89.0.20.EL.centos.plusxenU", "centos", "4.8", "xenU", "centos-plus", ""),
         ("2.6.9-89.0.9.0.1.EL", "oracle", "4.8", "", "oracle", ""),
         ("2.6.9-42.0.3.EL.xs0.4.0.263xenU", "rhel", "4.4", "xenU", "citrix", ""),
         ("2.6.18-53.1.13.el5.xs4.1.0.24", "rhel", "5.1", "", "citrix", ""),
