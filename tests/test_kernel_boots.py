@@ -451,3 +451,18 @@ def test_syslog_with_printk_clock_rsyslog_start_opens_the_restarted_boot():
         b" Debian 3.2.54-2\n"
     )
     assert _spans(data, "syslog") == [(1, 1, ""), (2, 5, "3.2.0-4-amd64")]
+
+
+def test_an_x86_64_boot_without_a_register_dump_is_told_by_its_bootdata_line() -> None:
+    """An early boot death prints no `RIP:`; x86_64 2.6.x kernels alone print `Bootdata ok`
+    first, and a 64-bit RHEL 4 guest dying at boot was taken for the 32-bit PAE xenU the
+    64 GiB boot crash is about."""
+    data = (
+        b"Bootdata ok (command line is  ro root=/dev/VolGroup00/LogVol00 console=xvc0)\n"
+        b"Linux version 2.6.9-78.ELxenU (brewbuilder@hs20-bc1-5.build.redhat.com) (gcc version"
+        b" 3.4.6 20060404 (Red Hat 3.4.6-10)) #1 SMP Wed Jul 9 16:05:41 EDT 2008\n"
+        b"BIOS-provided physical RAM map:\n"
+        b" Xen: 0000000000000000 - 0000000020800000 (usable)\n"
+    )
+    (boot,) = segment_boots(parse_bytes(data, "console", "x"), "x")[0]
+    assert boot.arch == "x86_64" and boot.release == "2.6.9-78.ELxenU"

@@ -40,7 +40,12 @@ RELEASE_LINES = (
 )
 #: lines telling the machine's name or architecture
 HOST_LINE = r"^([A-Za-z0-9][A-Za-z0-9_.-]*) login: *$"
-ARCH_HINTS: list[tuple[str, str]] = [(r"^RIP: ", "x86_64"), (r"^EIP: ", "i386")]
+ARCH_HINTS: list[tuple[str, str]] = [
+    (r"^RIP: ", "x86_64"),
+    (r"^EIP: ", "i386"),
+    # x86_64's copy_bootdata (2.6.x), which no i386 kernel has: an early boot death tells it
+    (r"^Bootdata ok \(command line is ", "x86_64"),
+]
 #: a printk clock lower than the line before by this much, and below `RESTART_NEAR`, is a reboot
 RESTART_DROP = 1.0
 RESTART_NEAR = 10.0
