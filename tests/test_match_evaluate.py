@@ -214,3 +214,29 @@ def test_a_finding_is_dated_by_the_wall_clock_only(tmp_path):
     ctx.lines = lines_table(["calm", "boom here", "boom again"], times)
     (found,), _ = evaluate(sigset, ctx)
     assert found.first_time == times[1]
+
+
+def test_a_fixed_kernel_finding_does_not_hide_the_affected_explanation():
+    """The spurious page fault yields to the 64 GiB crash when both fit one oops; but on a
+    kernel with the 64 GiB fix that finding says "fixed-kernel, it needs another
+    explanation", and the spurious page fault, still in every RHEL 4 kernel, is that one: it
+    was folded away, and the report said only "fixed"."""
+    sigset = load_signatures()
+    oops = [
+        "Unable to handle kernel paging request at virtual address c7a12000",
+        " printing eip:",
+        "c0115a3e",
+        "Oops: 0002 [#1]",
+    ]
+    big = [fact("host.memory_total_bytes", str(128 << 30))]
+    got = {
+        f.signature_id: f.verdict
+        for f in evaluate(sigset, _ctx(oops, big, release="2.6.9-89.0.25.ELxenU"))[0]
+    }
+    assert got.get("xen-rhel/spurious-page-fault") == "affected", got
+    # below the 64 GiB fix, that crash is the explanation, and the other yields to it
+    got = {
+        f.signature_id: f.verdict
+        for f in evaluate(sigset, _ctx(oops, big, release="2.6.9-89.0.9.ELxenU"))[0]
+    }
+    assert got == {"xen-rhel/host-64gib-crash": "affected"}, got

@@ -485,8 +485,12 @@ def _one_owner_per_line(
 ) -> list[Finding]:
     """Drop findings whose evidence lines a stronger finding of the same boot already claims."""
 
-    def yields(a: Signature, b: Signature) -> bool:
-        return b.id in ((a.doc.get("precedence") or {}).get("yields_to") or [])
+    def yields(a: tuple[Signature, Finding, Any], b: tuple[Signature, Finding, Any]) -> bool:
+        """Whether `a` gives way to `b` by its precedence: not to a finding whose kernel has the
+        fix (it says another explanation is needed, which `a`, on an affected kernel, is)."""
+        if b[1].verdict == FIXED and a[1].verdict != FIXED:
+            return False
+        return b[0].id in ((a[0].doc.get("precedence") or {}).get("yields_to") or [])
 
     def rank(item: tuple[Signature, Finding, set[tuple[str, int]]]) -> tuple[int, int, int]:
         _sig, f, _ = item
@@ -502,7 +506,7 @@ def _one_owner_per_line(
         guard += 1
         for i in range(len(order)):
             for j in range(i + 1, len(order)):
-                if yields(order[i][0], order[j][0]) and order[i][2] & order[j][2]:
+                if yields(order[i], order[j]) and order[i][2] & order[j][2]:
                     order.insert(i, order.pop(j))
                     changed = True
                     break
