@@ -736,3 +736,33 @@ def test_two_tasks_reports_interleaved_are_told_apart_once_parsed():
         "BUG: unable to handle kernel paging request in kvm_mmu_page_fault",
         "WARNING in skb_warn_bad_offload",
     ]
+
+
+def test_a_report_ends_where_a_sysrq_command_begins_its_own_printout():
+    """A RHEL 5 soft lockup's report ran on into the `SysRq : Show CPUs` dump that followed it:
+    another CPU's backtrace (netfront's netif_poll) became frames of the ext3 lockup, and the
+    netfront deadlock was claimed for it."""
+    text = (
+        "BUG: soft lockup - CPU#1 stuck for 10s! [kjournald:612]\n"
+        "CPU 1:\n"
+        "Modules linked in: ipv6 xfrm_nalgo crypto_api xennet dm_mod xenblk ext3 jbd\n"
+        "Pid: 612, comm: kjournald Not tainted 2.6.18-128.el5xen #1\n"
+        "RIP: e030:[<ffffffff80264a0f>]  [<ffffffff80264a0f>] _spin_lock+0x6/0xa\n"
+        "RSP: e02b:ffff88007e0dbdc8  EFLAGS: 00000286\n"
+        "\n"
+        "Call Trace:\n"
+        " [<ffffffff88032d0e>] :jbd:journal_commit_transaction+0x4c8/0x10a2\n"
+        " [<ffffffff88035f7f>] :jbd:kjournald+0xc1/0x213\n"
+        " [<ffffffff80233970>] kthread+0xfe/0x132\n"
+        " [<ffffffff80260b2c>] child_rip+0xa/0x12\n"
+        "\n"
+        "SysRq : Show CPUs\n"
+        "CPU1:\n"
+        "Call Trace:\n"
+        " <IRQ>  [<ffffffff8025e77a>] showacpu+0x43/0x4f\n"
+        " [<ffffffff88133c30>] :xennet:netif_poll+0x217/0x9c4\n"
+        " [<ffffffff8020c7f5>] net_rx_action+0xac/0x1b1\n"
+    )
+    (lockup,) = [c for c in crashes_of(text) if c.record == "crash"]
+    assert lockup.last_line < text.splitlines().index("SysRq : Show CPUs") + 1
+    assert "netif_poll" not in [f.function for f in lockup.frames]

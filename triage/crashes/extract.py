@@ -71,7 +71,10 @@ _BODY = re.compile(
 _OWN_CONTEXT = re.compile(r"\bCPU: ?[0-9]+ PID: ?[0-9]+")
 _HEADER_RES = tuple(re.compile(k.header) for k in rules.KINDS)
 _SUPPRESS_RES = tuple(tuple(re.compile(s) for s in k.suppress) for k in rules.KINDS)
-_BREAKERS = rules.INFO_WITH_STACK
+#: lines that end the report open before them without starting one of their own: syzkaller's
+#: info messages with a stack, and a SysRq command's first line, whose dump (another CPU's
+#: backtrace, every task's state) is a printout of its own, read by `sysrq.py`
+_BREAKERS = (*rules.INFO_WITH_STACK, "SysRq : ")
 
 #: Every header plus the breakers: the alternatives of the one regex the prefilter runs, and
 #: their union (the anchor other stages stream by, `anchor_patterns`).
