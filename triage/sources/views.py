@@ -15,16 +15,13 @@ import io
 from typing import BinaryIO
 
 
-class BoundedView(io.RawIOBase):
-    """Bytes `[start, start + length)` of `base`, presented as a file starting at 0."""
+class _Window(io.RawIOBase):
+    """A read-only file of `length` bytes whose position moves freely, as a file's does: a
+    seek past the end reads nothing, one before the start is an `OSError` (zipfile probes
+    for a zip64 record that way, and takes a `ValueError` for a damaged archive)."""
 
-    def __init__(self, base: BinaryIO, start: int, length: int) -> None:
+    def __init__(self, length: int) -> None:
         super().__init__()
-        if isinstance(base, BoundedView):  # compose nested windows onto the real file
-            start += base.base_offset
-            base = base.base
-        self.base = base
-        self.base_offset = start
         self.length = max(0, length)
         self._pos = 0
 
@@ -37,18 +34,30 @@ class BoundedView(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
-    def fileno(self) -> int:
-        return self.base.fileno()
-
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if whence == io.SEEK_CUR:
             offset += self._pos
         elif whence == io.SEEK_END:
             offset += self.length
-        if offset < 0:  # as a file does: zipfile probes for a zip64 record this way
+        if offset < 0:
             raise OSError(errno.EINVAL, "negative seek position")
         self._pos = offset
         return self._pos
+
+
+class BoundedView(_Window):
+    """Bytes `[start, start + length)` of `base`, presented as a file starting at 0."""
+
+    def __init__(self, base: BinaryIO, start: int, length: int) -> None:
+        super().__init__(length)
+        if isinstance(base, BoundedView):  # compose nested windows onto the real file
+            start += base.base_offset
+            base = base.base
+        self.base = base
+        self.base_offset = start
+
+    def fileno(self) -> int:
+        return self.base.fileno()
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         n = min(len(b), self.length - self._pos)
@@ -75,7 +84,7 @@ class BoundedView(io.RawIOBase):
         return self.read(-1)
 
 
-class SparseView(io.RawIOBase):
+class SparseView(_Window):
     """A sparse member of `size` bytes: its `extents` (offset in the member, length; ascending,
     not overlapping) are stored back to back from `start` in `base`, the rest are holes.
 
@@ -85,44 +94,23 @@ class SparseView(io.RawIOBase):
     """
 
     def __init__(self, base: BinaryIO, start: int, extents: list[tuple[int, int]], size: int):
-        super().__init__()
+        super().__init__(size)
         self._base = base
-        self.size = size
         self._starts = [offset for offset, _ in extents]
         self._extents: list[tuple[int, int, int]] = []  # (offset, length, where stored)
         stored = start
         for offset, length in extents:
             self._extents.append((offset, length, stored))
             stored += length
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_CUR:
-            offset += self._pos
-        elif whence == io.SEEK_END:
-            offset += self.size
-        if offset < 0:
-            raise OSError(errno.EINVAL, "negative seek position")
-        self._pos = offset
-        return self._pos
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        want = min(len(b), self.size - self._pos)
+        want = min(len(b), self.length - self._pos)
         if want <= 0:
             return 0
         i = bisect.bisect_right(self._starts, self._pos) - 1
         if i >= 0 and self._pos < self._extents[i][0] + self._extents[i][1]:
             return self._read_extent(memoryview(b)[:want], *self._extents[i])
-        hole_end = self._starts[i + 1] if i + 1 < len(self._starts) else self.size
+        hole_end = self._starts[i + 1] if i + 1 < len(self._starts) else self.length
         n = min(want, hole_end - self._pos)
         memoryview(b)[:n] = bytes(n)
         self._pos += n
