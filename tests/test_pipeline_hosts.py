@@ -335,3 +335,20 @@ def test_only_the_kinds_a_loghost_gathers_are_read_by_host() -> None:
     two = _table(["web01", "db02", "web01"])
     assert rows_by_host(two, "syslog") and rows_by_host(two, "journal")
     assert rows_by_host(two, "xensource") == []
+
+
+def test_the_spilled_lines_take_their_hosts_boots_only_when_hosts_log_at_once() -> None:
+    """A machine renamed between boots (or as it booted) has boots of two names that follow
+    one another: its spilled lines keep the boots their place gives them, as read whole. It
+    took its boots' names for two hosts, and a line under the new name before the second
+    boot went to that boot."""
+    from triage.model import Boot
+    from triage.pipeline.spill import boot_hosts
+
+    def boot(i: int, first: int, last: int, host: str) -> Boot:
+        return Boot(f"s:{i}", "s", i, first, last, hostname=host)
+
+    renamed = [boot(0, 1, 50, "ip-10-0-0-5"), boot(1, 51, 90, "web01")]
+    assert boot_hosts(renamed) is None
+    loghost = [boot(0, 1, 80, "guest-a"), boot(1, 5, 90, "guest-b"), boot(2, 85, 99, "guest-a")]
+    assert boot_hosts(loghost) == ["guest-a", "guest-b", "guest-a"]

@@ -3,6 +3,7 @@ with the boot ids known only once the pass is over filled in afterwards."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -210,11 +211,16 @@ SPILL_SCHEMA = _spill_schema()
 
 def boot_hosts(boots: list[Boot]) -> list[str] | None:
     """The host of each boot (`kernel.host_key`) when the source's boots are of several hosts
-    (a loghost's messages): its lines then take their own host's boots; else None."""
+    logging at once (a loghost's messages: boots of two hosts overlap), whose lines then take
+    their own host's boots; else None. Boots of one machine renamed between them follow one
+    another, and each line keeps the boot its place in the file gives it, as read whole."""
     from triage.kernel import host_key
 
     keys = [host_key(b.hostname) for b in boots]
-    return keys if len(set(keys) - {""}) > 1 else None
+    spans = sorted((b.first_line, b.last_line, k) for b, k in zip(boots, keys, strict=True))
+    # (sorted by first line, a boot overlapping any other's overlaps the one before it)
+    overlap = any(a[2] != b[2] and b[0] <= a[1] for a, b in itertools.pairwise(spans))
+    return keys if overlap else None
 
 
 class _BootIds:
