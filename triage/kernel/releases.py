@@ -154,7 +154,8 @@ _ARCH_FLAVOUR_RE = re.compile(r"[.+]((?:" + "|".join(ARCH_FLAVOURS) + r")(?:-deb
 #: RHEL 7/8's realtime kernels carry the rt patch level inside the release:
 #: `3.10.0-1160.rt56.1131.el7`, `4.18.0-372.9.1.rt7.166.el8` (RHEL 9 says `+rt` at the end)
 _RT_RE = re.compile(r"\.rt\d+\.\d+\.el\d")
-#: (after a digit or the L of `EL`, or CentOS-plus's `.centos.plus`: `2.6.18-128.1.10.el5.centos.plusxen`)
+#: (after a digit or the L of `EL`, or CentOS-plus's `.centos.plus`:
+#: `2.6.18-128.1.10.el5.centos.plusxen`)
 _GLUED_RE = re.compile(r"(?:(?<=[0-9L])|(?<=\.plus))(" + "|".join(GLUED_FLAVOURS) + r")$")
 _DASH_RE = re.compile(r"^(\d+\.\d+[\w.+~]*-[\w.]+?)-([a-z0-9][a-z0-9]*(?:-[a-z0-9]+)*)$")
 _BASE_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")

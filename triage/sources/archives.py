@@ -2,9 +2,9 @@
 
 Nothing is extracted. A member is handed out as a file object: a window over the outer file (or
 over the inflating stream) where its bytes are stored — a sparse tar member's holes read as
-zeros — and otherwise the archive library's own reader. Names are checked before anything else looks at them, because
-`../`, absolute and `..\\` names are how hostile archives escape on the machines that *do*
-extract them, and a name we refuse here never reaches a report either.
+zeros — and otherwise the archive library's own reader. Names are checked before anything
+else looks at them, because `../`, absolute and `..\\` names are how hostile archives escape on
+the machines that *do* extract them, and a name we refuse here never reaches a report either.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class TarArchive(Archive):
         if self._stream is None or not ti.isreg():
             return
         try:
-            stored = sum(length for _, length in _extents(ti))
+            stored = _stored(_extents(ti))
         except SourceError:
             return  # its map is damaged: the member is reported, its bytes not declared
         lim = self._limits
@@ -253,8 +253,7 @@ class TarArchive(Archive):
         A sparse member stores only its extents: what counts is where those run out, told in
         the member's own bytes (its `size` is that of the file with its holes)."""
         extents = _extents(ti)
-        stored = sum(length for _, length in extents)
-        if not 0 <= self._length < ti.offset_data + stored:
+        if not 0 <= self._length < ti.offset_data + _stored(extents):
             return -1
         present = max(0, self._length - ti.offset_data)
         for offset, length in extents:
@@ -293,6 +292,11 @@ class TarArchive(Archive):
 
     def close(self) -> None:
         self._tar.close()
+
+
+def _stored(extents: list[tuple[int, int]]) -> int:
+    """The bytes a member's extents take in the archive (a sparse one's holes take none)."""
+    return sum(length for _, length in extents)
 
 
 def _extents(ti: tarfile.TarInfo) -> list[tuple[int, int]]:
