@@ -352,3 +352,36 @@ def test_the_spilled_lines_take_their_hosts_boots_only_when_hosts_log_at_once() 
     assert boot_hosts(renamed) is None
     loghost = [boot(0, 1, 80, "guest-a"), boot(1, 5, 90, "guest-b"), boot(2, 85, 99, "guest-a")]
     assert boot_hosts(loghost) == ["guest-a", "guest-b", "guest-a"]
+
+
+def test_matching_worked_out_by_host_as_the_pipeline_does_it() -> None:
+    """A rematch hands `evaluate` no host rows: it worked them out without the source's kind,
+    so a xensource.log naming two hosts was matched by host there and whole in the pipeline."""
+    from triage import match
+    from triage.match import evaluation
+    from triage.model import Boot
+
+    lines = pa.table(
+        {
+            "source_id": ["s"] * 3,
+            "lineno": [1, 2, 3],
+            "host": ["xs-a", "xs-b", "xs-a"],
+            "text": ["VM.start", "Oops: 0002 [#1]", "VM.start"],
+            "boot_id": ["s:0"] * 3,
+        }
+    )
+    seen: list[int] = []
+    real = evaluation._evaluate_hosts
+
+    def spy(sigset, ctx, hosts):
+        seen.append(len(hosts))
+        return real(sigset, ctx, hosts)
+
+    sigset = match.load_signatures()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(evaluation, "_evaluate_hosts", spy)
+        for kind in ("xensource", "syslog"):
+            src = SourceFile(disk_path="/x", bundle="/x", path="x", kind=kind)
+            boot = Boot("s:0", "s", 0, 1, 3)
+            match.evaluate(sigset, match.SourceContext(src, lines, [boot], []))
+    assert seen == [2]  # the syslog only

@@ -40,7 +40,7 @@ class SourceContext:
     #: line patterns known to match none of `lines` (the caller ran them over many sources at
     #: once, `parsers.literals.quiet_columns`): not asked again
     no_hits: frozenset[str] = frozenset()
-    #: the rows of each host of a source holding several hosts' lines (`kernel.host_rows`;
+    #: the rows of each host of a source holding several hosts' lines (`kernel.rows_by_host`;
     #: [] for one host, None when not worked out yet): each host's lines are matched alone
     hosts: list[np.ndarray] | None = None
 

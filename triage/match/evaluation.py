@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
 
-from triage.kernel.hosts import host_rows as kernel_hosts
+from triage.kernel.hosts import rows_by_host
 from triage.match.conditions import Hit, Unit, cannot_hold, evaluate_node, is_quiet
 from triage.match.lineindex import LineIndex
 from triage.match.regexes import PatternTimeout
@@ -45,7 +45,8 @@ def evaluate(sigset: SignatureSet, ctx: SourceContext) -> tuple[list[Finding], l
     patterns = _all_line_patterns(sigset, active)
     if _settled_on_blank(active, patterns, ctx):
         return [], errors
-    hosts = kernel_hosts(ctx.lines) if ctx.hosts is None else ctx.hosts
+    # (worked out here for a caller that did not: a rematch, as the pipeline would have)
+    hosts = rows_by_host(ctx.lines, ctx.source.kind) if ctx.hosts is None else ctx.hosts
     if hosts:
         return _evaluate_hosts(sigset, ctx, hosts)
     index = LineIndex(ctx.lines, sigset.limits.regex_timeout)
