@@ -26,7 +26,7 @@ from typing import Any
 
 from triage.model import KIND_CONFIG, SourceFile
 from triage.sources import DeferredArchive
-from triage.sources.layouts import KDUMP_DIR_RE
+from triage.sources.layouts import KDUMP_DIR_RE, STATUS_REPORT_DIR
 
 #: bytes hashed per read when digesting inputs
 _BLOCK = 4 * 1024 * 1024
@@ -131,7 +131,7 @@ def _beside(
 
 
 #: the folder of a support bundle unpacked on disk: a status report's or a sosreport's
-_UNPACKED_ROOT = re.compile(r"/(?:bug-report-\d{8,14}|sosreport-[^/]+)/")
+_UNPACKED_ROOT = re.compile(r"/(?:" + STATUS_REPORT_DIR + r"|sosreport-[^/]+/)")
 
 
 def _unpacked_bundles(

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from triage.model import KIND_SYSLOG, ErrorRecord, Fact, SourceFile
 from triage.parsers import sos_facts, xapi_db, xen_info, xensource
 from triage.parsers.blocks import Bounded
+from triage.sources.layouts import STATUS_REPORT_DIR_RE
 
 #: opens a source as a seekable file, capped as a whole read is (`bundle_facts`)
 Opener = Callable[[SourceFile], AbstractContextManager[Bounded]]
@@ -170,16 +171,12 @@ def bundle_facts(
     return facts, errors
 
 
-#: a status report's own folder inside an input: one host's (`bug-report-<ts>/`)
-_REPORT_ROOT = re.compile(r"(?:^|/)bug-report-\d{8,14}/")
-
-
 def _bundle_key(src: SourceFile) -> str:
     """Which report's facts a source's are: its bundle's, and within one holding several
     hosts' reports (a XenCenter server status report zip: one `bug-report-<ts>/` folder per
     host) its own host's report's, whose inventory names the host its files speak of."""
     bundle = src.bundle or src.disk_path
-    m = _REPORT_ROOT.search(src.path)
+    m = STATUS_REPORT_DIR_RE.search(src.path)
     return f"{bundle}!{src.path[: m.end()]}" if m else bundle
 
 

@@ -23,11 +23,17 @@ LAYOUT_FOLDER = "folder"
 LAYOUT_ARCHIVE = "archive"
 LAYOUT_FILE = "file"
 
+#: a status report's own folder: one host's (a XenCenter server status report zip holds one
+#: per host)
+STATUS_REPORT_DIR = r"bug-report-\d{8,14}/"
+#: that folder within a path
+STATUS_REPORT_DIR_RE = re.compile(r"(?:^|/)" + STATUS_REPORT_DIR)
+
 #: (layout, regex over a "/"-joined directory path ending in "/"; group `root` is the root).
 #: The regexes are searched in every directory of the container, deepest roots win for roles.
 ROOT_MARKERS: tuple[tuple[str, str], ...] = (
     (LAYOUT_SOSREPORT, r"^(?P<root>(?:.*/)?)sos_commands/$"),
-    (LAYOUT_STATUS_REPORT, r"^(?P<root>(?:.*/)?bug-report-\d{8,14}/)$"),
+    (LAYOUT_STATUS_REPORT, r"^(?P<root>(?:.*/)?" + STATUS_REPORT_DIR + r")$"),
     (
         LAYOUT_KDUMP,
         r"^(?P<root>(?:.*/)?[0-9a-fA-F.:_]+-\d{4}[-.]\d\d[-.]\d\d-\d\d[:_]\d\d(?:[:_]\d\d)?/)$",
